@@ -1,0 +1,41 @@
+#!/usr/bin/env python3
+"""CDK entry point: validate the stage configs, then build one PlatformStage per stage.
+
+`cdk synth -c stages=dev,prod` builds only those stages; without it every environments/<stage>.yaml.
+Bad config prints one line per problem and exits 1 before anything is written to cdk.out.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import aws_cdk as cdk
+
+from environments.loader import CONFIG_DIR, ConfigError, load_stages
+from stacks.platform_app import build_platform
+
+
+def main() -> int:
+    app = cdk.App()
+    selection = app.node.try_get_context("stages")
+    names = [name.strip() for name in str(selection).split(",") if name.strip()] if selection else None
+    config_dir = Path(app.node.try_get_context("config_dir") or CONFIG_DIR)
+    try:
+        configs = load_stages(names, config_dir)
+    except ConfigError as error:
+        print("\n".join(error.problems), file=sys.stderr)
+        return 1
+    build_platform(app, configs)
+    try:
+        app.synth()
+    except RuntimeError as error:
+        if "ValidationFailed" not in str(error):
+            raise
+        print(f"cdk-nag: unacknowledged findings (listed above); report in {app.outdir}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,36 @@
+"""A CloudWatch log group encrypted with a customer-managed key and kept for a configured time."""
+
+from __future__ import annotations
+
+from typing import cast
+
+import aws_cdk as cdk
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+
+class EncryptedLogGroup(Construct):
+    """`log_group` is encrypted with `encryption_key` and keeps events for `retention_days`."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        encryption_key: kms.IKey,
+        retention_days: int,
+        removal_policy: cdk.RemovalPolicy,
+        log_group_name: str | None = None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.log_group = logs.LogGroup(
+            self,
+            "LogGroup",
+            log_group_name=log_group_name,
+            encryption_key=encryption_key,
+            removal_policy=removal_policy,
+        )
+        # The L2 takes a RetentionDays enum whose Python members carry no day count; the schema has
+        # already checked that the number is one CloudWatch accepts, so set it on the L1 directly.
+        cast(logs.CfnLogGroup, self.log_group.node.default_child).retention_in_days = retention_days

@@ -1,0 +1,1 @@
+"""Stage configuration: one YAML file per stage, validated into frozen pydantic models."""

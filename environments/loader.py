@@ -1,0 +1,92 @@
+"""Load environments/<stage>.yaml files into StageConfig, or fail with one readable line per problem."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from environments.schema import StageConfig, cross_field_problems
+
+CONFIG_DIR = Path("environments")
+NON_STAGE_FILES = frozenset({"pipeline"})
+"""YAML files in the config folder that describe something other than a stage."""
+
+
+class ConfigError(Exception):
+    """Invalid configuration; `problems` holds one line per problem, each naming the file and field."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+def available_stages(config_dir: Path = CONFIG_DIR) -> list[str]:
+    """Stage names that have a file, in alphabetical order."""
+    return sorted(p.stem for p in config_dir.glob("*.yaml") if p.stem not in NON_STAGE_FILES)
+
+
+def load_stages(names: list[str] | None = None, config_dir: Path = CONFIG_DIR) -> list[StageConfig]:
+    """Load the named stages (all when None); every problem of every file is reported at once."""
+    wanted = names if names is not None else available_stages(config_dir)
+    configs: list[StageConfig] = []
+    problems: list[str] = []
+    for name in wanted:
+        try:
+            configs.append(load_stage(name, config_dir))
+        except ConfigError as error:
+            problems.extend(error.problems)
+    if problems:
+        raise ConfigError(problems)
+    return configs
+
+
+def load_stage(name: str, config_dir: Path = CONFIG_DIR) -> StageConfig:
+    """Parse and validate one stage file."""
+    path = config_dir / f"{name}.yaml"
+    if name in NON_STAGE_FILES or not path.is_file():
+        known = ", ".join(available_stages(config_dir)) or "none"
+        raise ConfigError([f"{path}: no such stage (stages with a file: {known})"])
+    raw = _read_yaml(path)
+    if "name" in raw:
+        raise ConfigError([f"{path}: name: the stage name comes from the file name; remove this key"])
+    try:
+        config = StageConfig.model_validate({**raw, "name": name})
+    except ValidationError as error:
+        raise ConfigError([f"{path}: {_describe(e)}" for e in error.errors()]) from None
+    problems = cross_field_problems(config)
+    if problems:
+        raise ConfigError([f"{path}: {field}: {message}" for field, message in problems])
+    return config
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        raise ConfigError([f"{path}: {where}invalid YAML: {error.problem}"]) from None
+    except yaml.YAMLError as error:
+        raise ConfigError([f"{path}: invalid YAML: {error}"]) from None
+    if data is None:
+        raise ConfigError([f"{path}: the file is empty"])
+    if not isinstance(data, dict):
+        raise ConfigError([f"{path}: expected a mapping of settings at the top level, got {type(data).__name__}"])
+    return data
+
+
+def _describe(error: Any) -> str:
+    """One pydantic error as `field.path: message`, in words a config author can act on."""
+    field = ".".join(str(part) for part in error["loc"]) or "(top level)"
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return f"{field}: unknown key"
+    if kind == "missing":
+        return f"{field}: required key is missing"
+    message = error["msg"].removeprefix("Value error, ")
+    if kind != "value_error":
+        message = f"{message} (got {error['input']!r})"
+    return f"{field}: {message}"

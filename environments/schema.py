@@ -1,0 +1,187 @@
+"""Typed, frozen schema of one stage's configuration (environments/<stage>.yaml).
+
+Field validators check one value; `cross_field_problems` checks what needs several (the subnet plan, AZs
+against the region, prod rules). Nothing here imports aws_cdk: config is validated before any construct.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+
+PRODUCTION_STAGE = "prod"
+AZ_COUNT = 3
+"""Every tier has one subnet in each of exactly three AZs (seed 000/001); OpenSearch and MSK need three."""
+
+TIER_NAMES = ("public", "app", "data")
+"""VPC tiers in address order; each owns one quarter of the VPC CIDR, the fourth quarter stays free."""
+
+CLOUDWATCH_RETENTION_DAYS = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731,
+    1096, 1827, 2192, 2557, 2922, 3288, 3653,
+)  # fmt: skip
+"""The only retention periods CloudWatch Logs accepts (RetentionInDays)."""
+
+
+def _cidr(value: str) -> str:
+    try:
+        network = ipaddress.IPv4Network(value, strict=True)
+    except ValueError:
+        raise ValueError(f"{value} is not a valid CIDR") from None
+    if not 16 <= network.prefixlen <= 28:
+        raise ValueError(f"{value}: a VPC CIDR must be between /16 and /28")
+    return value
+
+
+def _retention(value: int) -> int:
+    if value not in CLOUDWATCH_RETENTION_DAYS:
+        raise ValueError(
+            f"{value} days is not a retention CloudWatch Logs accepts "
+            f"({', '.join(map(str, CLOUDWATCH_RETENTION_DAYS))})"
+        )
+    return value
+
+
+def _endpoint_service(value: str) -> str:
+    if not re.fullmatch(r"[a-z0-9-]+(\.[a-z0-9-]+)*", value):
+        raise ValueError(f"{value!r} is not an AWS service endpoint name such as 'ecr.api'")
+    return value
+
+
+def _yaml_list(value: Any) -> Any:
+    """YAML has lists, the frozen models hold tuples; strict mode would refuse the conversion."""
+    return tuple(value) if isinstance(value, list) else value
+
+
+Cidr = Annotated[str, AfterValidator(_cidr)]
+RetentionDays = Annotated[int, AfterValidator(_retention)]
+EndpointService = Annotated[str, AfterValidator(_endpoint_service)]
+SubnetPrefix = Annotated[int, Field(ge=16, le=28)]
+CountryCode = Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
+YamlList = BeforeValidator(_yaml_list)
+
+
+class _Model(BaseModel):
+    """Strict, frozen, closed: unknown keys and coerced types are errors, not surprises."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class TagsConfig(_Model):
+    """Cost-allocation tags put on every resource (with `stage`, which comes from the file name)."""
+
+    project: str = Field(min_length=1, max_length=256)
+    cost_center: str = Field(min_length=1, max_length=256)
+
+
+class KmsConfig(_Model):
+    """Settings shared by every customer-managed KMS key of the stage."""
+
+    deletion_window_days: int = Field(ge=7, le=30)
+
+
+class SubnetPrefixConfig(_Model):
+    """Prefix length of each tier's subnets (one per AZ); seed 001 uses /20 for all three."""
+
+    public: SubnetPrefix
+    app: SubnetPrefix
+    data: SubnetPrefix
+
+
+class FlowLogConfig(_Model):
+    """VPC flow logs (all traffic) to a KMS-encrypted CloudWatch log group."""
+
+    retention_days: RetentionDays
+
+
+class WafConfig(_Model):
+    """Regional WAF web ACL in front of the application load balancer."""
+
+    rate_limit: int = Field(ge=10, le=2_000_000_000, description="requests per IP per 5 minutes")
+    geo_block: Annotated[tuple[CountryCode, ...], YamlList] = ()
+    log_retention_days: RetentionDays
+
+
+class NetworkConfig(_Model):
+    """The VPC, its three tiers, egress and private access to AWS services."""
+
+    cidr: Cidr
+    subnet_prefix: SubnetPrefixConfig
+    nat_gateways: int = Field(ge=1)
+    interface_endpoints: Annotated[tuple[EndpointService, ...], YamlList] = Field(min_length=1)
+    flow_logs: FlowLogConfig
+    waf: WafConfig
+
+
+class StageConfig(_Model):
+    """One deployable stage: where it goes, how it is tagged and protected, and what it contains."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9-]{1,19}$")
+    account: str = Field(pattern=r"^\d{12}$")
+    region: str = Field(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
+    availability_zones: Annotated[tuple[str, ...], YamlList]
+    allow_destroy: bool = False
+    tags: TagsConfig
+    kms: KmsConfig
+    network: NetworkConfig
+
+    @property
+    def is_production(self) -> bool:
+        return self.name == PRODUCTION_STAGE
+
+
+def tier_blocks(cidr: str) -> dict[str, ipaddress.IPv4Network]:
+    """Split the VPC CIDR in quarters and give one to each tier, in TIER_NAMES order (seed 001's plan)."""
+    quarters = list(ipaddress.IPv4Network(cidr).subnets(prefixlen_diff=2))
+    return dict(zip(TIER_NAMES, quarters, strict=False))
+
+
+def subnet_cidrs(cidr: str, tier: str, prefix: int, az_count: int) -> list[str]:
+    """The first `az_count` subnets of size `prefix` inside the tier's block, one per AZ, in AZ order."""
+    block = tier_blocks(cidr)[tier]
+    return [str(net) for _, net in zip(range(az_count), block.subnets(new_prefix=prefix), strict=False)]
+
+
+def cross_field_problems(config: StageConfig) -> list[tuple[str, str]]:
+    """Checks that span fields, as (field path, message) pairs; empty when the stage is consistent."""
+    problems: list[tuple[str, str]] = []
+    azs = config.availability_zones
+    if len(azs) != AZ_COUNT:
+        problems.append(("availability_zones", f"expected {AZ_COUNT} availability zones, got {len(azs)}"))
+    if len(set(azs)) != len(azs):
+        problems.append(("availability_zones", "lists the same availability zone twice"))
+    for index, az in enumerate(azs):
+        if not re.fullmatch(rf"{re.escape(config.region)}[a-z]", az):
+            problems.append((f"availability_zones.{index}", f"{az} is not an availability zone of {config.region}"))
+
+    network = config.network
+    if network.nat_gateways > len(azs):
+        problems.append(
+            ("network.nat_gateways", f"{network.nat_gateways} NAT gateways but only {len(azs)} availability zones")
+        )
+    tier_prefix = ipaddress.IPv4Network(network.cidr).prefixlen + 2
+    for tier in TIER_NAMES:
+        prefix = getattr(network.subnet_prefix, tier)
+        fits = prefix >= tier_prefix and 2 ** (prefix - tier_prefix) >= len(azs)
+        if not fits:
+            problems.append(
+                (
+                    f"network.subnet_prefix.{tier}",
+                    f"{len(azs)} subnets of /{prefix} do not fit in the {tier} tier's quarter "
+                    f"({tier_blocks(network.cidr)[tier]}) of {network.cidr}",
+                )
+            )
+    if len(set(network.interface_endpoints)) != len(network.interface_endpoints):
+        problems.append(("network.interface_endpoints", "lists the same service twice"))
+
+    if config.is_production:
+        if config.allow_destroy:
+            problems.append(("allow_destroy", "prod must retain its data; allow_destroy cannot be true"))
+        if network.nat_gateways != len(azs):
+            problems.append(
+                ("network.nat_gateways", "prod needs one NAT gateway per availability zone to survive an AZ loss")
+            )
+    return problems

@@ -1,0 +1,1 @@
+"""The CDK stacks of one stage and the stage that composes them."""

@@ -1,0 +1,32 @@
+"""What every stack of a stage shares: its environment, explicit AZs and data-protection policy."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from constructs import Construct
+
+from environments.schema import StageConfig
+
+
+class PlatformStack(cdk.Stack):
+    """A stack deployed to the stage's account and region; prod stacks are termination-protected."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig, description: str) -> None:
+        self.config = config
+        super().__init__(
+            scope,
+            construct_id,
+            env=cdk.Environment(account=config.account, region=config.region),
+            termination_protection=config.is_production,
+            description=description,
+        )
+
+    @property
+    def availability_zones(self) -> list[str]:
+        """The AZs from config; overriding this is what keeps synth from looking AZs up in the account."""
+        return list(self.config.availability_zones)
+
+    @property
+    def stateful_removal_policy(self) -> cdk.RemovalPolicy:
+        """RETAIN unless the stage's config explicitly allows destroying data (never in prod)."""
+        return cdk.RemovalPolicy.DESTROY if self.config.allow_destroy else cdk.RemovalPolicy.RETAIN

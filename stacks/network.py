@@ -1,0 +1,70 @@
+"""The network stack: the VPC and everything other stacks place resources behind."""
+
+from __future__ import annotations
+
+from aws_cdk import aws_ec2 as ec2
+from constructs import Construct
+
+from constructs.encryption_key import EncryptionKey
+from constructs.tier_network_acls import TierNetworkAcls
+from constructs.tier_security_groups import WORKLOAD_PORTS, TierSecurityGroups
+from constructs.tiered_vpc import TieredVpc
+from constructs.web_acl import WebAcl
+from environments.schema import StageConfig
+from stacks.base import PlatformStack
+
+
+class NetworkStack(PlatformStack):
+    """VPC (public/app/data tiers), NACLs, tier security groups and the regional WAF web ACL.
+
+    It deploys first and depends on nothing, so it owns the key for its own log groups rather than
+    taking one from the data stack (which depends on it).
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig) -> None:
+        super().__init__(
+            scope, construct_id, config=config, description=f"{config.name}: VPC, tiers, security groups and WAF"
+        )
+        network = config.network
+        self.log_key = EncryptionKey(
+            self,
+            "LogKey",
+            alias=f"alias/{config.tags.project}/{config.name}/network-logs",
+            description=f"{config.name}: VPC flow logs and WAF logs",
+            deletion_window_days=config.kms.deletion_window_days,
+            removal_policy=self.stateful_removal_policy,
+        )
+        self.log_key.allow_cloudwatch_logs()
+
+        self.tiered_vpc = TieredVpc(
+            self,
+            "Network",
+            network=network,
+            availability_zones=config.availability_zones,
+            log_encryption_key=self.log_key.key,
+            removal_policy=self.stateful_removal_policy,
+        )
+        self.vpc: ec2.IVpc = self.tiered_vpc.vpc
+        self.public_subnets = self.tiered_vpc.public_subnets
+        self.app_subnets = self.tiered_vpc.app_subnets
+        self.data_subnets = self.tiered_vpc.data_subnets
+
+        self.security_groups = TierSecurityGroups(self, "SecurityGroups", vpc=self.vpc)
+        self.network_acls = TierNetworkAcls(
+            self,
+            "NetworkAcls",
+            tiered_vpc=self.tiered_vpc,
+            workload_ports=WORKLOAD_PORTS,
+            data_ports=self.security_groups.data_ports,
+        )
+
+        self.web_acl = WebAcl(
+            self,
+            "Waf",
+            waf=network.waf,
+            acl_scope="REGIONAL",
+            name_prefix=f"{config.name}-regional",
+            log_encryption_key=self.log_key.key,
+            removal_policy=self.stateful_removal_policy,
+        )
+        self.web_acl_arn = self.web_acl.web_acl_arn

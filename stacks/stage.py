@@ -1,0 +1,23 @@
+"""PlatformStage: every stack of one stage, wired together. app.py and the pipeline both use it."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from constructs import Construct
+
+from environments.schema import StageConfig
+from stacks.network import NetworkStack
+
+
+class PlatformStage(cdk.Stage):
+    """The stage `config.name` (dev, staging, prod): stacks `network` ... as `<stage>-<stack>`."""
+
+    def __init__(self, scope: Construct, *, config: StageConfig) -> None:
+        super().__init__(scope, config.name, env=cdk.Environment(account=config.account, region=config.region))
+        for key, value in (
+            ("project", config.tags.project),
+            ("stage", config.name),
+            ("cost-center", config.tags.cost_center),
+        ):
+            cdk.Tags.of(self).add(key, value)
+        self.network = NetworkStack(self, "network", config=config)
