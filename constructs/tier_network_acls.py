@@ -10,7 +10,6 @@ from collections.abc import Sequence
 
 from aws_cdk import aws_ec2 as ec2
 from constructs import Construct
-
 from constructs.acknowledgments import acknowledge
 from constructs.tiered_vpc import TieredVpc
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from aws_cdk import aws_ec2 as ec2
 from constructs import Construct
-
 from constructs.acknowledgments import acknowledge
 
 WORKLOAD_PORTS = (8001, 8005)

@@ -4,7 +4,7 @@ private access to AWS services."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import cast
+from typing import Any, cast
 
 import aws_cdk as cdk
 import jsii
@@ -13,9 +13,9 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
-
 from constructs.acknowledgments import acknowledge
 from constructs.encrypted_log_group import EncryptedLogGroup
+
 from environments.schema import TIER_NAMES, NetworkConfig, subnet_cidrs, tier_blocks
 
 SUBNET_TYPES = {
@@ -47,19 +47,19 @@ class TierIpAddresses:
         return ec2.VpcIpamOptions(cidr_block=self._network.cidr)
 
     def allocate_subnets_cidr(
-        self, *, requested_subnets: Sequence[ec2.RequestedSubnet], vpc_cidr: str
+        self, *, requested_subnets: Sequence[ec2.RequestedSubnet | dict[str, Any]], vpc_cidr: str
     ) -> ec2.SubnetIpamOptions:
         # vpc_cidr is a token (the VPC's CidrBlock attribute); the configured CIDR is the same value.
+        # The Vpc always hands over RequestedSubnet structs; the dict form exists only in the type.
+        requests = cast(Sequence[ec2.RequestedSubnet], requested_subnets)
         plan = {
             tier: subnet_cidrs(self._network.cidr, tier, getattr(self._network.subnet_prefix, tier), len(self._azs))
             for tier in TIER_NAMES
         }
         return ec2.SubnetIpamOptions(
             allocated_subnets=[
-                ec2.AllocatedSubnet(
-                    cidr=plan[request.configuration.name][self._azs.index(request.availability_zone)]
-                )
-                for request in requested_subnets
+                ec2.AllocatedSubnet(cidr=plan[request.configuration.name][self._azs.index(request.availability_zone)])
+                for request in requests
             ]
         )
 
@@ -166,7 +166,6 @@ class TieredVpc(Construct):
             for service in network.interface_endpoints
         }
 
-
     def _flow_log_role(self, log_group: logs.ILogGroup) -> iam.IRole:
         """The role VPC Flow Logs assumes, with a managed (not inline) policy limited to `log_group`.
 
@@ -181,7 +180,9 @@ class TieredVpc(Construct):
                 "vpc-flow-logs.amazonaws.com",
                 conditions={
                     "StringEquals": {"aws:SourceAccount": stack.account},
-                    "ArnLike": {"aws:SourceArn": stack.format_arn(service="ec2", resource="vpc-flow-log", resource_name="*")},
+                    "ArnLike": {
+                        "aws:SourceArn": stack.format_arn(service="ec2", resource="vpc-flow-log", resource_name="*")
+                    },
                 },
             ),
             description="VPC Flow Logs delivery to its CloudWatch log group",

@@ -9,8 +9,8 @@ import aws_cdk as cdk
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
-
 from constructs.encrypted_log_group import EncryptedLogGroup
+
 from environments.schema import WafConfig
 
 MANAGED_RULE_GROUPS = (
@@ -48,9 +48,7 @@ class WebAcl(Construct):
                     "GeoBlock",
                     action=wafv2.CfnWebACL.RuleActionProperty(block={}),
                     statement=wafv2.CfnWebACL.StatementProperty(
-                        geo_match_statement=wafv2.CfnWebACL.GeoMatchStatementProperty(
-                            country_codes=list(waf.geo_block)
-                        )
+                        geo_match_statement=wafv2.CfnWebACL.GeoMatchStatementProperty(country_codes=list(waf.geo_block))
                     ),
                     priority=len(rules),
                 )

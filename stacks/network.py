@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from aws_cdk import aws_ec2 as ec2
 from constructs import Construct
-
 from constructs.encryption_key import EncryptionKey
 from constructs.tier_network_acls import TierNetworkAcls
 from constructs.tier_security_groups import WORKLOAD_PORTS, TierSecurityGroups
 from constructs.tiered_vpc import TieredVpc
 from constructs.web_acl import WebAcl
+
 from environments.schema import StageConfig
 from stacks.base import PlatformStack
 

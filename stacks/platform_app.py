@@ -14,7 +14,12 @@ from environments.schema import StageConfig
 from stacks.stage import PlatformStage
 
 
+def add_compliance_checks(app: cdk.App) -> None:
+    """cdk-nag's AwsSolutions and NIST 800-53 rev 5 packs; any unacknowledged finding fails the synth."""
+    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app), NIST80053R5Checks(app))
+
+
 def build_platform(app: cdk.App, configs: Sequence[StageConfig]) -> dict[str, PlatformStage]:
     """Add a stage per config and the compliance packs that validate them at synth."""
-    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app), NIST80053R5Checks(app))
+    add_compliance_checks(app)
     return {config.name: PlatformStage(app, config=config) for config in configs}

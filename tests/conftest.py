@@ -1,0 +1,81 @@
+"""One synthesis of every stage per test session, shared by all tests.
+
+The app is built exactly as app.py builds it (same context from cdk.json, same cdk-nag packs), so the
+tests check the templates `cdk synth` makes. CDK's built-in CloudFormation validation is off here:
+cfn-lint runs over the same templates in tests/compliance instead.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+import aws_cdk as cdk
+from aws_cdk.assertions import Template
+
+from environments.loader import load_stages
+from environments.schema import StageConfig
+from stacks.platform_app import build_platform
+from stacks.stage import PlatformStage
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def cdk_json_context() -> dict[str, Any]:
+    """The context `cdk synth` gives the app: cdk.json's feature flags plus the CLI's path metadata
+    (construct paths on every resource, which reports and the cfn-lint allowance rely on)."""
+    context: dict[str, Any] = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
+    return {**context, "aws:cdk:enable-path-metadata": True}
+
+
+@dataclass
+class SynthesizedPlatform:
+    """Every stage, synthesized once: the construct tree, the cloud assembly on disk and its report."""
+
+    outdir: Path
+    configs: dict[str, StageConfig]
+    stages: dict[str, PlatformStage]
+    validation_error: str | None
+    _templates: dict[tuple[str, str], Template] = field(default_factory=dict)
+
+    def stack(self, stage: str, stack_id: str) -> cdk.Stack:
+        found = self.stages[stage].node.find_child(stack_id)
+        assert isinstance(found, cdk.Stack)
+        return found
+
+    def template_json(self, stage: str, stack_id: str) -> dict[str, Any]:
+        stack = self.stack(stage, stack_id)
+        path = Path(self.stages[stage].outdir) / stack.template_file
+        template: dict[str, Any] = json.loads(path.read_text())
+        return template
+
+    def template(self, stage: str, stack_id: str) -> Template:
+        key = (stage, stack_id)
+        if key not in self._templates:
+            self._templates[key] = Template.from_json(self.template_json(stage, stack_id))
+        return self._templates[key]
+
+    def template_files(self) -> list[Path]:
+        return sorted(self.outdir.glob("assembly-*/*.template.json"))
+
+
+@pytest.fixture(scope="session")
+def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SynthesizedPlatform]:
+    outdir = tmp_path_factory.mktemp("cdk.out")
+    configs = load_stages(config_dir=REPO_ROOT / "environments")
+    app = cdk.App(context=cdk_json_context(), outdir=str(outdir), builtin_cloud_formation_validation=False)
+    stages = build_platform(app, configs)
+    validation_error = None
+    try:
+        app.synth()
+    except RuntimeError as error:  # cdk-nag findings: the report is on disk, tests/compliance reads it
+        validation_error = str(error)
+    yield SynthesizedPlatform(outdir, {c.name: c for c in configs}, stages, validation_error)

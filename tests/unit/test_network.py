@@ -1,0 +1,302 @@
+"""The network stack, per stage, at the level of template properties (issue: foundation, network)."""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any
+
+import pytest
+from aws_cdk import aws_ec2 as ec2
+
+from environments.schema import subnet_cidrs
+from tests.conftest import SynthesizedPlatform
+from tests.support import STAGES, props, ref_id, resources
+
+WORKLOAD_PORTS = (8001, 8005)
+DATA_PORTS = {5432, 6379, 2049}
+
+
+@pytest.fixture(params=STAGES)
+def stage(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+def network(platform: SynthesizedPlatform, stage: str) -> dict[str, Any]:
+    return platform.template_json(stage, "network")
+
+
+def test_every_stage_has_a_network_stack_named_for_the_stage(platform: SynthesizedPlatform, stage: str) -> None:
+    stack = platform.stack(stage, "network")
+    config = platform.configs[stage]
+    assert stack.stack_name == f"{stage}-network"
+    assert (stack.account, stack.region) == (config.account, config.region)
+    assert stack.termination_protection is (stage == "prod")
+
+
+def test_vpc_cidr_follows_seed_001(platform: SynthesizedPlatform) -> None:
+    expected = {"prod": "10.0.0.0/16", "staging": "10.20.0.0/16", "dev": "10.10.0.0/16"}
+    for stage, cidr in expected.items():
+        platform.template(stage, "network").has_resource_properties(
+            "AWS::EC2::VPC", {"CidrBlock": cidr, "EnableDnsHostnames": True, "EnableDnsSupport": True}
+        )
+
+
+def test_prod_subnets_match_seed_001_plan(platform: SynthesizedPlatform) -> None:
+    cidrs = sorted(p["CidrBlock"] for p in props(network(platform, "prod"), "AWS::EC2::Subnet"))
+    assert cidrs == sorted(
+        [
+            *("10.0.0.0/20", "10.0.16.0/20", "10.0.32.0/20"),
+            *("10.0.64.0/20", "10.0.80.0/20", "10.0.96.0/20"),
+            *("10.0.128.0/20", "10.0.144.0/20", "10.0.160.0/20"),
+        ]
+    )
+
+
+def test_nine_subnets_three_tiers_one_per_az(platform: SynthesizedPlatform, stage: str) -> None:
+    config = platform.configs[stage]
+    template = network(platform, stage)
+    subnets = props(template, "AWS::EC2::Subnet")
+    assert len(subnets) == 9
+    by_tier: dict[str, list[tuple[str, str]]] = {}
+    for subnet in subnets:
+        tier = next(tag["Value"] for tag in subnet["Tags"] if tag["Key"] == "aws-cdk:subnet-name")
+        by_tier.setdefault(tier, []).append((subnet["AvailabilityZone"], subnet["CidrBlock"]))
+        assert subnet["MapPublicIpOnLaunch"] is False
+    assert set(by_tier) == {"public", "app", "data"}
+    for tier, placed in by_tier.items():
+        prefix = getattr(config.network.subnet_prefix, tier)
+        expected = list(zip(config.availability_zones, subnet_cidrs(config.network.cidr, tier, prefix, 3), strict=True))
+        assert sorted(placed) == expected
+
+
+def test_nat_gateways_per_config_and_only_public_tier_reaches_the_internet(
+    platform: SynthesizedPlatform, stage: str
+) -> None:
+    template = network(platform, stage)
+    expected = {"dev": 1, "staging": 3, "prod": 3}[stage]
+    assert len(resources(template, "AWS::EC2::NatGateway")) == expected == platform.configs[stage].network.nat_gateways
+    assert len(resources(template, "AWS::EC2::InternetGateway")) == 1
+    routes = props(template, "AWS::EC2::Route")
+    igw_routes = [r for r in routes if "GatewayId" in r]
+    nat_routes = [r for r in routes if "NatGatewayId" in r]
+    assert len(igw_routes) == 3  # one per public subnet
+    assert len(nat_routes) == 3  # one per app subnet; data subnets have no default route
+    assert all(r["DestinationCidrBlock"] == "0.0.0.0/0" for r in routes)
+
+
+def test_flow_logs_capture_all_traffic_into_an_encrypted_log_group(platform: SynthesizedPlatform, stage: str) -> None:
+    config = platform.configs[stage]
+    template = network(platform, stage)
+    (flow_log,) = props(template, "AWS::EC2::FlowLog")
+    assert flow_log["TrafficType"] == "ALL"
+    assert flow_log["ResourceType"] == "VPC"
+    assert flow_log["LogDestinationType"] == "cloud-watch-logs"
+    log_group = template["Resources"][ref_id(flow_log["LogGroupName"])]
+    assert log_group["Properties"]["RetentionInDays"] == config.network.flow_logs.retention_days
+    assert ref_id(log_group["Properties"]["KmsKeyId"]) in resources(template, "AWS::KMS::Key")
+
+
+def test_gateway_endpoints_serve_app_and_data_tiers(platform: SynthesizedPlatform, stage: str) -> None:
+    template = network(platform, stage)
+    gateways = [p for p in props(template, "AWS::EC2::VPCEndpoint") if p.get("VpcEndpointType") == "Gateway"]
+    services = sorted(p["ServiceName"]["Fn::Join"][1][-1] for p in gateways)
+    assert services == [".dynamodb", ".s3"]
+    private_tables = {
+        key
+        for key, table in resources(template, "AWS::EC2::RouteTable").items()
+        if "appSubnet" in key or "dataSubnet" in key
+    }
+    for gateway in gateways:
+        assert {ref_id(t) for t in gateway["RouteTableIds"]} == private_tables
+
+
+def test_interface_endpoints_are_private_in_the_app_tier(platform: SynthesizedPlatform, stage: str) -> None:
+    config = platform.configs[stage]
+    template = network(platform, stage)
+    interfaces = [p for p in props(template, "AWS::EC2::VPCEndpoint") if p.get("VpcEndpointType") == "Interface"]
+    region = config.region
+    assert sorted(p["ServiceName"] for p in interfaces) == sorted(
+        f"com.amazonaws.{region}.{s}" for s in config.network.interface_endpoints
+    )
+    assert {"ecr.api", "ecr.dkr", "sts", "logs", "secretsmanager"} <= set(config.network.interface_endpoints)
+    app_subnets = {key for key in resources(template, "AWS::EC2::Subnet") if "appSubnet" in key}
+    security_groups = set()
+    for endpoint in interfaces:
+        assert endpoint["PrivateDnsEnabled"] is True
+        assert {ref_id(s) for s in endpoint["SubnetIds"]} == app_subnets
+        security_groups |= {ref_id(g) for g in endpoint["SecurityGroupIds"]}
+    (group_id,) = security_groups
+    group = template["Resources"][group_id]["Properties"]
+    assert [(r["CidrIp"], r["IpProtocol"], r["FromPort"], r["ToPort"]) for r in group["SecurityGroupIngress"]] == [
+        (config.network.cidr, "tcp", 443, 443)
+    ]
+
+
+def _acl_entries(template: dict[str, Any], tier: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(inbound, outbound) entries of the ACL associated with the tier's subnets."""
+    associations = props(template, "AWS::EC2::SubnetNetworkAclAssociation")
+    acl_ids = {ref_id(a["NetworkAclId"]) for a in associations if f"{tier}Subnet" in ref_id(a["SubnetId"])}
+    assert len(acl_ids) == 1, f"{tier} subnets share one ACL"
+    entries = [p for p in props(template, "AWS::EC2::NetworkAclEntry") if ref_id(p["NetworkAclId"]) in acl_ids]
+    return [e for e in entries if not e["Egress"]], [e for e in entries if e["Egress"]]
+
+
+def test_data_tier_acl_admits_only_data_ports_from_the_app_tier(platform: SynthesizedPlatform, stage: str) -> None:
+    config = platform.configs[stage]
+    quarters = list(ipaddress.IPv4Network(config.network.cidr).subnets(prefixlen_diff=2))
+    app_block, data_block = str(quarters[1]), str(quarters[2])
+    inbound, outbound = _acl_entries(network(platform, stage), "data")
+    from_app = [e for e in inbound if e["CidrBlock"] == app_block]
+    assert {(e["PortRange"]["From"], e["PortRange"]["To"], e["Protocol"]) for e in from_app} == {
+        (port, port, 6) for port in DATA_PORTS
+    }
+    others = [e for e in inbound if e["CidrBlock"] != app_block]
+    assert [(e["CidrBlock"], e["Protocol"]) for e in others] == [(data_block, -1)]
+    assert all(e["CidrBlock"] in (app_block, data_block) for e in outbound)
+    assert all(e["RuleAction"] == "allow" for e in inbound + outbound)
+
+
+def test_app_and_public_acls_allow_return_traffic(platform: SynthesizedPlatform, stage: str) -> None:
+    template = network(platform, stage)
+    for tier in ("public", "app"):
+        inbound, _ = _acl_entries(template, tier)
+        assert {"CidrBlock": "0.0.0.0/0", "PortRange": {"From": 1024, "To": 65535}, "Protocol": 6} in [
+            {k: e.get(k) for k in ("CidrBlock", "PortRange", "Protocol")} for e in inbound
+        ]
+    public_in, _ = _acl_entries(template, "public")
+    opened = {(e["PortRange"]["From"]) for e in public_in if e["CidrBlock"] == "0.0.0.0/0" and e["Protocol"] == 6}
+    assert {80, 443} <= opened
+    assert 22 not in opened
+
+
+def _security_groups(platform: SynthesizedPlatform, stage: str) -> dict[str, str]:
+    """Tier name -> logical id of that security group, taken from the stack's typed attributes."""
+    stack = platform.stages[stage].network
+    groups = stack.security_groups
+    return {
+        name: stack.get_logical_id(getattr(groups, name).node.default_child)
+        for name in ("alb", "workload", "postgres", "cache", "efs")
+    }
+
+
+def _ingress(template: dict[str, Any], group_id: str) -> list[dict[str, Any]]:
+    group = template["Resources"][group_id]["Properties"]
+    standalone = [p for p in props(template, "AWS::EC2::SecurityGroupIngress") if ref_id(p["GroupId"]) == group_id]
+    return [*group.get("SecurityGroupIngress", []), *standalone]
+
+
+def test_security_group_chain(platform: SynthesizedPlatform, stage: str) -> None:
+    template = network(platform, stage)
+    ids = _security_groups(platform, stage)
+
+    alb_in = _ingress(template, ids["alb"])
+    assert sorted((r["CidrIp"], r["FromPort"], r["ToPort"]) for r in alb_in) == [
+        ("0.0.0.0/0", 80, 80),
+        ("0.0.0.0/0", 443, 443),
+    ]
+    alb = template["Resources"][ids["alb"]]["Properties"]
+    alb_egress = [p for p in props(template, "AWS::EC2::SecurityGroupEgress") if ref_id(p["GroupId"]) == ids["alb"]]
+    assert [(ref_id(e["DestinationSecurityGroupId"]), e["FromPort"], e["ToPort"]) for e in alb_egress] == [
+        (ids["workload"], *WORKLOAD_PORTS)
+    ]
+    assert all(e["CidrIp"] == "255.255.255.255/32" for e in alb.get("SecurityGroupEgress", []))  # CDK's "no egress"
+
+    workload_in = _ingress(template, ids["workload"])
+    assert sorted((ref_id(r["SourceSecurityGroupId"]), r["IpProtocol"], r.get("FromPort")) for r in workload_in) == (
+        sorted([(ids["alb"], "tcp", WORKLOAD_PORTS[0]), (ids["workload"], "-1", None)])
+    )
+
+    for name, port in (("postgres", 5432), ("cache", 6379), ("efs", 2049)):
+        rules = _ingress(template, ids[name])
+        assert [(ref_id(r["SourceSecurityGroupId"]), r["FromPort"], r["ToPort"]) for r in rules] == [
+            (ids["workload"], port, port)
+        ], name
+
+
+def test_no_ssh_and_no_open_ingress_except_the_alb(platform: SynthesizedPlatform, stage: str) -> None:
+    template = network(platform, stage)
+    alb_id = _security_groups(platform, stage)["alb"]
+    for group_id in resources(template, "AWS::EC2::SecurityGroup"):
+        for rule in _ingress(template, group_id):
+            if rule["IpProtocol"] != "-1":
+                assert not rule["FromPort"] <= 22 <= rule["ToPort"], f"SSH open on {group_id}"
+            if rule.get("CidrIp") == "0.0.0.0/0" or rule.get("CidrIpv6") == "::/0":
+                assert group_id == alb_id and rule["FromPort"] in (80, 443)
+
+
+def test_web_acl_rules_logging_and_visibility(platform: SynthesizedPlatform, stage: str) -> None:
+    config = platform.configs[stage]
+    template = network(platform, stage)
+    (acl,) = props(template, "AWS::WAFv2::WebACL")
+    assert acl["Scope"] == "REGIONAL"
+    assert acl["DefaultAction"] == {"Allow": {}}
+    rules = {rule["Name"]: rule for rule in acl["Rules"]}
+    managed = {
+        rule["Statement"]["ManagedRuleGroupStatement"]["Name"]
+        for rule in acl["Rules"]
+        if "ManagedRuleGroupStatement" in rule["Statement"]
+    }
+    assert managed == {
+        "AWSManagedRulesCommonRuleSet",
+        "AWSManagedRulesKnownBadInputsRuleSet",
+        "AWSManagedRulesSQLiRuleSet",
+        "AWSManagedRulesAmazonIpReputationList",
+    }
+    rate = rules["RateLimitPerIp"]
+    assert rate["Action"] == {"Block": {}}
+    assert rate["Statement"]["RateBasedStatement"] == {
+        "AggregateKeyType": "IP",
+        "Limit": config.network.waf.rate_limit,
+        "EvaluationWindowSec": 300,
+    }
+    assert config.network.waf.rate_limit == 2000
+    assert ("GeoBlock" in rules) is bool(config.network.waf.geo_block)
+    for visibility in [acl["VisibilityConfig"], *(rule["VisibilityConfig"] for rule in acl["Rules"])]:
+        assert visibility["CloudWatchMetricsEnabled"] is True
+        assert visibility["SampledRequestsEnabled"] is True
+    assert sorted(rule["Priority"] for rule in acl["Rules"]) == list(range(len(acl["Rules"])))
+
+    (logging,) = props(template, "AWS::WAFv2::LoggingConfiguration")
+    log_group_name = f"aws-waf-logs-{stage}-regional"
+    assert logging["LogDestinationConfigs"] == [
+        f"arn:aws:logs:{config.region}:{config.account}:log-group:{log_group_name}"
+    ]
+    assert {"SingleHeader": {"Name": "authorization"}} in logging["RedactedFields"]
+    (waf_logs,) = [p for p in props(template, "AWS::Logs::LogGroup") if p.get("LogGroupName") == log_group_name]
+    assert "KmsKeyId" in waf_logs
+    assert waf_logs["RetentionInDays"] == config.network.waf.log_retention_days
+
+
+def test_log_key_rotates_and_is_kept_outside_dev(platform: SynthesizedPlatform, stage: str) -> None:
+    config = platform.configs[stage]
+    template = network(platform, stage)
+    (key,) = resources(template, "AWS::KMS::Key").values()
+    assert key["Properties"]["EnableKeyRotation"] is True
+    assert key["Properties"]["PendingWindowInDays"] == config.kms.deletion_window_days
+    (alias,) = props(template, "AWS::KMS::Alias")
+    assert alias["AliasName"] == f"alias/{config.tags.project}/{stage}/network-logs"
+    expected = "Delete" if config.allow_destroy else "Retain"
+    assert stage != "prod" or expected == "Retain"
+    stateful = [key, *resources(template, "AWS::Logs::LogGroup").values()]
+    assert {(r["DeletionPolicy"], r["UpdateReplacePolicy"]) for r in stateful} == {(expected, expected)}
+
+
+def test_everything_taggable_carries_project_stage_and_cost_center(platform: SynthesizedPlatform, stage: str) -> None:
+    config = platform.configs[stage]
+    expected = {"project": config.tags.project, "stage": stage, "cost-center": config.tags.cost_center}
+    template = network(platform, stage)
+    for resource_type in ("AWS::EC2::VPC", "AWS::EC2::Subnet", "AWS::EC2::SecurityGroup", "AWS::KMS::Key",
+                          "AWS::Logs::LogGroup", "AWS::EC2::NatGateway", "AWS::EC2::VPCEndpoint"):  # fmt: skip
+        for properties in props(template, resource_type):
+            tags = {tag["Key"]: tag["Value"] for tag in properties.get("Tags", [])}
+            assert expected.items() <= tags.items(), resource_type
+
+
+def test_stack_exposes_what_later_stacks_need(platform: SynthesizedPlatform, stage: str) -> None:
+    stack = platform.stages[stage].network
+    assert isinstance(stack.vpc, ec2.Vpc)
+    assert len(stack.public_subnets.subnets) == len(stack.app_subnets.subnets) == len(stack.data_subnets.subnets) == 3
+    for name in ("alb", "workload", "postgres", "cache", "efs"):
+        assert isinstance(getattr(stack.security_groups, name), ec2.SecurityGroup)
+    assert stack.web_acl_arn == stack.web_acl.web_acl.attr_arn
+    assert stack.availability_zones == list(platform.configs[stage].availability_zones)
