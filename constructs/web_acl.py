@@ -40,46 +40,22 @@ class WebAcl(Construct):
         removal_policy: cdk.RemovalPolicy,
     ) -> None:
         super().__init__(scope, construct_id)
-        rules: list[wafv2.CfnWebACL.RuleProperty] = []
+        # (name, statement, own_action): own rules block on match; managed groups keep their actions.
+        entries: list[tuple[str, wafv2.CfnWebACL.StatementProperty, bool]] = []
         if waf.geo_block:
-            rules.append(
-                _rule(
-                    name_prefix,
-                    "GeoBlock",
-                    action=wafv2.CfnWebACL.RuleActionProperty(block={}),
-                    statement=wafv2.CfnWebACL.StatementProperty(
-                        geo_match_statement=wafv2.CfnWebACL.GeoMatchStatementProperty(country_codes=list(waf.geo_block))
-                    ),
-                    priority=len(rules),
-                )
-            )
-        rules.append(
-            _rule(
-                name_prefix,
-                "RateLimitPerIp",
-                action=wafv2.CfnWebACL.RuleActionProperty(block={}),
-                statement=wafv2.CfnWebACL.StatementProperty(
-                    rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(
-                        aggregate_key_type="IP", limit=waf.rate_limit, evaluation_window_sec=RATE_WINDOW_SECONDS
-                    )
-                ),
-                priority=len(rules),
-            )
+            geo = wafv2.CfnWebACL.GeoMatchStatementProperty(country_codes=list(waf.geo_block))
+            entries.append(("GeoBlock", wafv2.CfnWebACL.StatementProperty(geo_match_statement=geo), True))
+        rate = wafv2.CfnWebACL.RateBasedStatementProperty(
+            aggregate_key_type="IP", limit=waf.rate_limit, evaluation_window_sec=RATE_WINDOW_SECONDS
         )
+        entries.append(("RateLimitPerIp", wafv2.CfnWebACL.StatementProperty(rate_based_statement=rate), True))
         for group in MANAGED_RULE_GROUPS:
-            rules.append(
-                _rule(
-                    name_prefix,
-                    group,
-                    override_action=wafv2.CfnWebACL.OverrideActionProperty(none={}),
-                    statement=wafv2.CfnWebACL.StatementProperty(
-                        managed_rule_group_statement=wafv2.CfnWebACL.ManagedRuleGroupStatementProperty(
-                            vendor_name="AWS", name=group
-                        )
-                    ),
-                    priority=len(rules),
-                )
-            )
+            managed = wafv2.CfnWebACL.ManagedRuleGroupStatementProperty(vendor_name="AWS", name=group)
+            entries.append((group, wafv2.CfnWebACL.StatementProperty(managed_rule_group_statement=managed), False))
+        rules = [
+            _rule(name_prefix, name, statement=statement, priority=priority, blocks=blocks)
+            for priority, (name, statement, blocks) in enumerate(entries)
+        ]
         self.web_acl = wafv2.CfnWebACL(
             self,
             "WebAcl",
@@ -127,19 +103,14 @@ def _visibility(name_prefix: str, metric: str) -> wafv2.CfnWebACL.VisibilityConf
 
 
 def _rule(
-    name_prefix: str,
-    name: str,
-    *,
-    statement: wafv2.CfnWebACL.StatementProperty,
-    priority: int,
-    action: wafv2.CfnWebACL.RuleActionProperty | None = None,
-    override_action: wafv2.CfnWebACL.OverrideActionProperty | None = None,
+    name_prefix: str, name: str, *, statement: wafv2.CfnWebACL.StatementProperty, priority: int, blocks: bool
 ) -> wafv2.CfnWebACL.RuleProperty:
+    """A rule that blocks on match (`blocks`) or, for a managed group, applies the group's own actions."""
     return wafv2.CfnWebACL.RuleProperty(
         name=name,
         priority=priority,
         statement=statement,
-        action=action,
-        override_action=override_action,
+        action=wafv2.CfnWebACL.RuleActionProperty(block={}) if blocks else None,
+        override_action=None if blocks else wafv2.CfnWebACL.OverrideActionProperty(none={}),
         visibility_config=_visibility(name_prefix, name),
     )
