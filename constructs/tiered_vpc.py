@@ -15,6 +15,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 from constructs.acknowledgments import acknowledge
 from constructs.encrypted_log_group import EncryptedLogGroup
+from constructs.managed_policy_role import ManagedPolicyRole
 
 from environments.schema import TIER_NAMES, NetworkConfig, subnet_cidrs, tier_blocks
 
@@ -167,13 +168,9 @@ class TieredVpc(Construct):
         }
 
     def _flow_log_role(self, log_group: logs.ILogGroup) -> iam.IRole:
-        """The role VPC Flow Logs assumes, with a managed (not inline) policy limited to `log_group`.
-
-        FlowLog would add an inline default policy to a role it can update; handing it an immutable
-        view of this role keeps every permission in the managed policy.
-        """
+        """The role VPC Flow Logs assumes (confused-deputy guarded), limited to writing `log_group`."""
         stack = cdk.Stack.of(self)
-        role = iam.Role(
+        return ManagedPolicyRole(
             self,
             "FlowLogRole",
             assumed_by=iam.ServicePrincipal(
@@ -186,19 +183,13 @@ class TieredVpc(Construct):
                 },
             ),
             description="VPC Flow Logs delivery to its CloudWatch log group",
-        )
-        iam.ManagedPolicy(
-            self,
-            "FlowLogPolicy",
-            roles=[role],
             statements=[
                 iam.PolicyStatement(
                     actions=["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
                     resources=[log_group.log_group_arn],
                 )
             ],
-        )
-        return role.without_policy_updates()
+        ).immutable_role
 
 
 def _endpoint_id(service: str) -> str:

@@ -30,3 +30,13 @@ class PlatformStack(cdk.Stack):
     def stateful_removal_policy(self) -> cdk.RemovalPolicy:
         """RETAIN unless the stage's config explicitly allows destroying data (never in prod)."""
         return cdk.RemovalPolicy.DESTROY if self.config.allow_destroy else cdk.RemovalPolicy.RETAIN
+
+    @property
+    def snapshot_removal_policy(self) -> cdk.RemovalPolicy:
+        """For databases and caches: a final snapshot on delete unless the stage allows destroying data."""
+        return cdk.RemovalPolicy.DESTROY if self.config.allow_destroy else cdk.RemovalPolicy.SNAPSHOT
+
+    @property
+    def deletion_protection(self) -> bool:
+        """Deletion protection wherever a resource has it, unless the stage allows destroying data."""
+        return not self.config.allow_destroy

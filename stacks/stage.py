@@ -6,7 +6,11 @@ import aws_cdk as cdk
 from constructs import Construct
 
 from environments.schema import StageConfig
+from stacks.data import DataStack
 from stacks.network import NetworkStack
+
+UNTAGGABLE_TYPES = ["AWS::RDS::DBProxyTargetGroup"]
+"""CDK marks these taggable, but CloudFormation rejects Tags on them."""
 
 
 class PlatformStage(cdk.Stage):
@@ -19,5 +23,6 @@ class PlatformStage(cdk.Stage):
             ("stage", config.name),
             ("cost-center", config.tags.cost_center),
         ):
-            cdk.Tags.of(self).add(key, value)
+            cdk.Tags.of(self).add(key, value, exclude_resource_types=UNTAGGABLE_TYPES)
         self.network = NetworkStack(self, "network", config=config)
+        self.data = DataStack(self, "data", config=config, network=self.network)

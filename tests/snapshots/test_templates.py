@@ -16,7 +16,7 @@ from syrupy.extensions.json import JSONSnapshotExtension
 from tests.conftest import SynthesizedPlatform
 from tests.support import STAGES
 
-STACKS = ("network",)
+STACKS = ("network", "data")
 ASSET_HASH = re.compile(r"[0-9a-f]{64}")
 
 

@@ -1,0 +1,70 @@
+"""The application's DynamoDB tables (seed 001): conversations and sessions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_kms as kms
+from constructs import Construct
+
+STRING = dynamodb.AttributeType.STRING
+
+
+class AppTables(Construct):
+    """`conversations` and `sessions`: on demand, KMS-encrypted, point-in-time recovery, TTL.
+
+    TableV2 (AWS::DynamoDB::GlobalTable) so a replica region can be added later without replacing data.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        encryption_key: kms.IKey,
+        deletion_protection: bool,
+        removal_policy: cdk.RemovalPolicy,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        common: dict[str, Any] = {
+            "billing": dynamodb.Billing.on_demand(),
+            "encryption": dynamodb.TableEncryptionV2.customer_managed_key(encryption_key),
+            # Always on: the cost is per GB, and a 35-day restore window matters in every stage.
+            "point_in_time_recovery_specification": dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            "deletion_protection": deletion_protection,
+            "removal_policy": removal_policy,
+        }
+        self.conversations = dynamodb.TableV2(
+            self,
+            "Conversations",
+            partition_key=dynamodb.Attribute(name="userId", type=STRING),
+            sort_key=dynamodb.Attribute(name="conversationId", type=STRING),
+            time_to_live_attribute="ttl",
+            dynamo_stream=dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,
+            # A user's conversations newest first: createdAt (ISO 8601) sorts within the user.
+            global_secondary_indexes=[
+                dynamodb.GlobalSecondaryIndexPropsV2(
+                    index_name="createdAt-index",
+                    partition_key=dynamodb.Attribute(name="userId", type=STRING),
+                    sort_key=dynamodb.Attribute(name="createdAt", type=STRING),
+                )
+            ],
+            **common,
+        )
+        self.sessions = dynamodb.TableV2(
+            self,
+            "Sessions",
+            partition_key=dynamodb.Attribute(name="sessionId", type=STRING),
+            time_to_live_attribute="expiresAt",
+            global_secondary_indexes=[
+                dynamodb.GlobalSecondaryIndexPropsV2(
+                    index_name="userId-index", partition_key=dynamodb.Attribute(name="userId", type=STRING)
+                )
+            ],
+            **common,
+        )
+        self.tables = [self.conversations, self.sessions]

@@ -1,0 +1,105 @@
+"""The data buckets of seeds 001 and 002, each a SecureBucket with its own lifecycle."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+from constructs.secure_bucket import SecureBucket
+
+from environments.schema import BucketsConfig, TransitionConfig
+
+
+class DataBuckets(Construct):
+    """Attributes `knowledge_documents`, `document_chunks`, `user_uploads`, `backups`, `audit_logs`,
+    `images`, `models` and `access_logs` (the server-access-log target of all the others)."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        buckets: BucketsConfig,
+        storage_key: kms.IKey,
+        removal_policy: cdk.RemovalPolicy,
+    ) -> None:
+        super().__init__(scope, construct_id)
+
+        def bucket(
+            name: str,
+            *,
+            encrypted: bool = True,
+            versioned: bool = buckets.versioned,
+            rules: tuple[s3.LifecycleRule, ...] = (),
+            lock: s3.ObjectLockRetention | None = None,
+            tiering: bool = False,
+        ) -> s3.Bucket:
+            return SecureBucket(
+                self,
+                name,
+                encryption_key=storage_key if encrypted else None,
+                access_log_bucket=self.access_logs if encrypted else None,
+                versioned=versioned,
+                noncurrent_version_expiration_days=buckets.noncurrent_version_expiration_days,
+                # Object-locked records cannot be emptied, so that bucket is always retained.
+                removal_policy=cdk.RemovalPolicy.RETAIN if lock else removal_policy,
+                lifecycle_rules=rules,
+                object_lock_retention=lock,
+                intelligent_tiering=tiering,
+            ).bucket
+
+        self.access_logs = bucket(
+            "AccessLogs",
+            encrypted=False,
+            rules=(
+                s3.LifecycleRule(id="expire-logs", expiration=cdk.Duration.days(buckets.access_log_retention_days)),
+            ),
+        )
+        self.knowledge_documents = bucket("KnowledgeDocuments", versioned=True)
+        self.document_chunks = bucket("DocumentChunks")
+        self.user_uploads = bucket(
+            "UserUploads",
+            rules=(
+                s3.LifecycleRule(
+                    id="expire-uploads", expiration=cdk.Duration.days(buckets.user_uploads_expiration_days)
+                ),
+            ),
+        )
+        self.backups = bucket("Backups", rules=(_tiering_rule("tiering", buckets.backups_transitions),))
+        lock = buckets.audit_logs_object_lock
+        self.audit_logs = bucket(
+            "AuditLogs",
+            lock=s3.ObjectLockRetention.compliance(cdk.Duration.days(lock.retention_days))
+            if lock.mode == "COMPLIANCE"
+            else s3.ObjectLockRetention.governance(cdk.Duration.days(lock.retention_days)),
+        )
+        self.images = bucket("Images", rules=(_tiering_rule("tiering", buckets.images_transitions),))
+        self.models = bucket("Models", tiering=True, rules=(_tiering_rule("intelligent-tiering", _ALL_TO_TIERING),))
+
+
+STORAGE_CLASSES = {
+    "STANDARD_IA": s3.StorageClass.INFREQUENT_ACCESS,
+    "ONEZONE_IA": s3.StorageClass.ONE_ZONE_INFREQUENT_ACCESS,
+    "INTELLIGENT_TIERING": s3.StorageClass.INTELLIGENT_TIERING,
+    "GLACIER_IR": s3.StorageClass.GLACIER_INSTANT_RETRIEVAL,
+    "GLACIER": s3.StorageClass.GLACIER,
+    "DEEP_ARCHIVE": s3.StorageClass.DEEP_ARCHIVE,
+}
+"""Config names (S3's own API names) -> CDK storage classes."""
+
+_ALL_TO_TIERING = (TransitionConfig(after_days=0, storage_class="INTELLIGENT_TIERING"),)
+"""Models are read unpredictably: let Intelligent-Tiering place them from day one."""
+
+
+def _tiering_rule(rule_id: str, transitions: tuple[TransitionConfig, ...]) -> s3.LifecycleRule:
+    return s3.LifecycleRule(
+        id=rule_id,
+        transitions=[
+            s3.Transition(
+                storage_class=STORAGE_CLASSES[t.storage_class],
+                transition_after=cdk.Duration.days(t.after_days),
+            )
+            for t in transitions
+        ],
+    )

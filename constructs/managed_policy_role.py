@@ -1,0 +1,31 @@
+"""An IAM role whose permissions live in one customer-managed policy, never in inline policies."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+
+class ManagedPolicyRole(Construct):
+    """`role` assumed by `assumed_by`, with `statements` in the managed policy `policy`.
+
+    L2 constructs that get a role they can update add an inline default policy to it (NIST 800-53
+    IAMNoInlinePolicy). Hand them `immutable_role`: their grants are then dropped, so `statements`
+    must already hold everything the service needs.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        assumed_by: iam.IPrincipal,
+        description: str,
+        statements: Sequence[iam.PolicyStatement],
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.role = iam.Role(self, "Role", assumed_by=assumed_by, description=description)
+        self.policy = iam.ManagedPolicy(self, "Policy", roles=[self.role], statements=list(statements))
+        self.immutable_role = self.role.without_policy_updates()

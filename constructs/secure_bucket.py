@@ -1,0 +1,97 @@
+"""An S3 bucket with the platform's defaults: private, TLS-only, encrypted, logged, tidy."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import aws_cdk as cdk
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+from constructs.acknowledgments import acknowledge
+
+ABORT_UPLOADS_AFTER = cdk.Duration.days(7)
+
+
+class SecureBucket(Construct):
+    """`bucket`: public access blocked, TLS enforced, KMS (or S3-managed for log targets), access logs to
+    `access_log_bucket`, incomplete uploads aborted, noncurrent versions expired.
+
+    With `removal_policy` DESTROY the bucket also empties itself on delete (auto-delete), which only a
+    stage whose config sets allow_destroy gets.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        encryption_key: kms.IKey | None,
+        access_log_bucket: s3.IBucket | None,
+        versioned: bool,
+        noncurrent_version_expiration_days: int,
+        removal_policy: cdk.RemovalPolicy,
+        lifecycle_rules: Sequence[s3.LifecycleRule] = (),
+        object_lock_retention: s3.ObjectLockRetention | None = None,
+        intelligent_tiering: bool = False,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        destroy = removal_policy == cdk.RemovalPolicy.DESTROY
+        self.bucket = s3.Bucket(
+            self,
+            "Bucket",
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            minimum_tls_version=1.2,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            encryption=s3.BucketEncryption.KMS if encryption_key else s3.BucketEncryption.S3_MANAGED,
+            encryption_key=encryption_key,
+            bucket_key_enabled=True if encryption_key else None,
+            versioned=versioned or object_lock_retention is not None,
+            object_lock_enabled=True if object_lock_retention else None,
+            object_lock_default_retention=object_lock_retention,
+            server_access_logs_bucket=access_log_bucket,
+            server_access_logs_prefix=f"{construct_id}/" if access_log_bucket else None,
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="hygiene",
+                    abort_incomplete_multipart_upload_after=ABORT_UPLOADS_AFTER,
+                    noncurrent_version_expiration=cdk.Duration.days(noncurrent_version_expiration_days),
+                    expired_object_delete_marker=True,
+                ),
+                *lifecycle_rules,
+            ],
+            intelligent_tiering_configurations=[
+                s3.IntelligentTieringConfiguration(
+                    name="archive-cold-objects",
+                    archive_access_tier_time=cdk.Duration.days(90),
+                    deep_archive_access_tier_time=cdk.Duration.days(180),
+                )
+            ]
+            if intelligent_tiering
+            else None,
+            removal_policy=removal_policy,
+            auto_delete_objects=destroy and object_lock_retention is None,
+        )
+        acknowledge(
+            self.bucket,
+            "NIST.800.53.R5-S3BucketReplicationEnabled",
+            "Cross-region replication belongs to the disaster-recovery region, configured per bucket marked "
+            "for DR; a bucket without a second region has nowhere to replicate to.",
+        )
+        if not (versioned or object_lock_retention):
+            acknowledge(
+                self.bucket,
+                "NIST.800.53.R5-S3BucketVersioningEnabled",
+                "Versioning is off by config in this non-production stage (prod requires it).",
+            )
+        if access_log_bucket is None:
+            reason = "This is the server-access-log target: logging it into itself would loop."
+            acknowledge(self.bucket, "AwsSolutions-S1", reason)
+            acknowledge(self.bucket, "NIST.800.53.R5-S3BucketLoggingEnabled", reason)
+        if encryption_key is None:
+            acknowledge(
+                self.bucket,
+                "NIST.800.53.R5-S3DefaultEncryptionKMS",
+                "S3 server access logging delivers only to buckets encrypted with S3-managed keys (SSE-S3).",
+            )

@@ -1,0 +1,130 @@
+"""The data stack: keys, PostgreSQL, cache, tables, buckets, file system, secrets, messaging, backups."""
+
+from __future__ import annotations
+
+from aws_cdk import aws_backup as backup
+from aws_cdk import aws_ec2 as ec2
+from constructs import Construct
+from constructs.app_secrets import AppSecrets
+from constructs.app_tables import AppTables
+from constructs.backup_plans import BackupPlans
+from constructs.data_buckets import DataBuckets
+from constructs.data_keys import DataKeys
+from constructs.messaging import Messaging
+from constructs.postgres_database import PostgresDatabase
+from constructs.shared_file_system import SharedFileSystem
+from constructs.valkey_cache import ValkeyCache
+
+from environments.schema import StageConfig
+from stacks.base import PlatformStack
+from stacks.network import NetworkStack
+
+
+class DataStack(PlatformStack):
+    """Everything stateful, placed in the network stack's data tier behind its security groups.
+
+    Consumers get typed attributes (`keys`, `database`, `cache`, `tables`, `buckets`, `file_system`,
+    `secrets`, `messaging`, `backups`) and are granted access where they are wired, never here.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig, network: NetworkStack) -> None:
+        super().__init__(
+            scope,
+            construct_id,
+            config=config,
+            description=f"{config.name}: keys, PostgreSQL, Valkey, DynamoDB, S3, EFS, secrets, messaging, backups",
+        )
+        data = config.data
+        prefix = f"{config.tags.project}/{config.name}"
+        groups = network.security_groups
+        data_subnets = ec2.SubnetSelection(subnets=network.data_subnets.subnets)
+        app_subnets = ec2.SubnetSelection(subnets=network.app_subnets.subnets)
+
+        self.keys = DataKeys(
+            self,
+            "Keys",
+            strategy=config.kms.key_strategy,
+            alias_prefix=f"alias/{prefix}",
+            deletion_window_days=config.kms.deletion_window_days,
+            removal_policy=self.stateful_removal_policy,
+        )
+        self.database = PostgresDatabase(
+            self,
+            "Postgres",
+            database=data.database,
+            identifier=f"{config.tags.project}-{config.name}-postgres",
+            vpc=network.vpc,
+            data_subnets=data_subnets,
+            app_subnets=app_subnets,
+            proxy_security_group=groups.postgres,
+            storage_key=self.keys.rds,
+            secrets_key=self.keys.secrets,
+            logs_key=self.keys.logs,
+            log_retention_days=data.database.log_retention_days,
+            deletion_protection=self.deletion_protection,
+            removal_policy=self.stateful_removal_policy,
+            snapshot_removal_policy=self.snapshot_removal_policy,
+        )
+        self.cache = ValkeyCache(
+            self,
+            "Cache",
+            cache=data.cache,
+            subnets=network.data_subnets,
+            security_group=groups.cache,
+            cache_key=self.keys.cache,
+            secrets_key=self.keys.secrets,
+            logs_key=self.keys.logs,
+            secret_name=f"/{prefix}/cache-auth-token",
+            removal_policy=self.stateful_removal_policy,
+            snapshot_removal_policy=self.snapshot_removal_policy,
+        )
+        self.tables = AppTables(
+            self,
+            "Tables",
+            encryption_key=self.keys.dynamodb,
+            deletion_protection=self.deletion_protection,
+            removal_policy=self.stateful_removal_policy,
+        )
+        self.buckets = DataBuckets(
+            self,
+            "Buckets",
+            buckets=data.buckets,
+            storage_key=self.keys.storage,
+            removal_policy=self.stateful_removal_policy,
+        )
+        self.file_system = SharedFileSystem(
+            self,
+            "SharedModels",
+            efs_config=data.efs,
+            vpc=network.vpc,
+            subnets=data_subnets,
+            security_group=groups.efs,
+            encryption_key=self.keys.storage,
+            removal_policy=self.stateful_removal_policy,
+        )
+        self.secrets = AppSecrets(
+            self,
+            "Secrets",
+            name_prefix=f"/{prefix}/",
+            encryption_key=self.keys.secrets,
+            removal_policy=self.stateful_removal_policy,
+        )
+        self.messaging = Messaging(
+            self,
+            "Messaging",
+            messaging=data.messaging,
+            encryption_key=self.keys.messaging,
+            event_bus_name=f"{config.tags.project}-{config.name}",
+        )
+        self.backups = BackupPlans(
+            self,
+            "Backups",
+            backup_config=data.backup,
+            encryption_key=self.keys.storage,
+            daily_resources=[
+                self.database.backup_resource,
+                *(backup.BackupResource.from_dynamo_db_table(table) for table in self.tables.tables),
+            ],
+            weekly_resources=[backup.BackupResource.from_efs_file_system(self.file_system.file_system)],
+            removal_policy=self.stateful_removal_policy,
+        )
