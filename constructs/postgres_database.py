@@ -27,7 +27,8 @@ CA_CERTIFICATE = rds.CaCertificate.RDS_CA_RSA2048_G1
 
 
 class PostgresDatabase(Construct):
-    """`cluster` (Aurora) or `instance` (RDS), its master `secret`, and the `proxy` clients connect to.
+    """`cluster` (Aurora) or `instance` (RDS), its `master_secret` (and `secret`, the same attached to the
+    database, with host and port), and the `proxy` clients connect to.
 
     Everything sits in the isolated data subnets. Clients reach PostgreSQL only through the proxy, which
     carries the network stack's `postgres` group (5432 from workloads). The database has a group of its
@@ -42,6 +43,7 @@ class PostgresDatabase(Construct):
         *,
         database: DatabaseConfig,
         identifier: str,
+        secret_name: str,
         vpc: ec2.IVpc,
         data_subnets: ec2.SubnetSelection,
         app_subnets: ec2.SubnetSelection,
@@ -58,7 +60,11 @@ class PostgresDatabase(Construct):
         self.identifier = identifier
         aurora = database.engine == "aurora-serverless-v2"
         major = database.engine_version.split(".")[0]
-        credentials = rds.Credentials.from_generated_secret(MASTER_USERNAME, encryption_key=secrets_key)
+        self.master_secret = rds.DatabaseSecret(
+            self, "MasterSecret", username=MASTER_USERNAME, secret_name=secret_name, encryption_key=secrets_key
+        )
+        self.master_secret.apply_removal_policy(removal_policy)
+        credentials = rds.Credentials.from_secret(self.master_secret)
         # RDS would create its log-export groups unencrypted and kept forever; creating them first, under
         # the names RDS uses, gives them the logs key and a retention.
         kind = "cluster" if aurora else "instance"
@@ -168,8 +174,6 @@ class PostgresDatabase(Construct):
             self.secret = _secret(self.instance.secret)
             self.endpoint = self.instance.db_instance_endpoint_address
             self.reader_endpoint = self.endpoint
-        # The generated master secret would otherwise be deleted with the stack, even when the data is kept.
-        self.secret.apply_removal_policy(removal_policy)
         for log_group in self.log_groups:
             (self.cluster or self.instance).node.add_dependency(log_group)  # type: ignore[union-attr]
 
@@ -281,5 +285,5 @@ def _force_tls(scope: Construct, engine: rds.IEngine) -> rds.ParameterGroup:
 
 
 def _secret(secret: secretsmanager.ISecret | None) -> secretsmanager.ISecret:
-    assert secret is not None, "generated credentials always create a secret"
+    assert secret is not None, "credentials from a secret always attach it"
     return secret

@@ -53,6 +53,7 @@ class DataStack(PlatformStack):
             "Postgres",
             database=data.database,
             identifier=f"{config.tags.project}-{config.name}-postgres",
+            secret_name=f"/{prefix}/postgres-master",
             vpc=network.vpc,
             data_subnets=data_subnets,
             app_subnets=app_subnets,

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from aws_cdk import CfnElement, Stack
+from constructs import IConstruct
+
 STAGES = ("dev", "staging", "prod")
 """Stage ids the app must build, in promotion order."""
 
@@ -23,3 +26,10 @@ def ref_id(value: Any) -> str:
     if "Ref" in value:
         return str(value["Ref"])
     return str(value["Fn::GetAtt"][0])
+
+
+def logical_id(construct: IConstruct) -> str:
+    """The logical id of a construct's CloudFormation resource (itself, or its default child)."""
+    element = construct if isinstance(construct, CfnElement) else construct.node.default_child
+    assert isinstance(element, CfnElement)
+    return Stack.of(construct).get_logical_id(element)

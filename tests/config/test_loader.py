@@ -96,6 +96,118 @@ def test_bad_value_is_one_line_naming_file_and_field(
     assert all("\n" not in p for p in problems)
 
 
+DATA_CASES = [
+    (
+        "min ACU above max",
+        _set("data.database.aurora.min_capacity_acu", 8.0),
+        "data.database.aurora.min_capacity_acu: 8.0 is above max_capacity_acu 4",
+    ),
+    (
+        "ACU not in half steps",
+        _set("data.database.aurora.max_capacity_acu", 4.2),
+        "data.database.aurora.max_capacity_acu",
+    ),
+    (
+        "backup retention above 35",
+        _set("data.database.backup_retention_days", 36),
+        "data.database.backup_retention_days",
+    ),
+    ("backup retention of 0", _set("data.database.backup_retention_days", 0), "data.database.backup_retention_days"),
+    ("key window outside 7-30", _set("kms.deletion_window_days", 31), "kms.deletion_window_days: Input should be less"),
+    ("unknown key strategy", _set("kms.key_strategy", "per_tenant"), "kms.key_strategy: Input should be 'shared'"),
+    (
+        "failover with one cache node",
+        _set("data.cache.nodes", 1),
+        "data.cache.automatic_failover: needs at least 2 nodes, got 1",
+    ),
+    ("engine block missing", lambda d: d["data"]["database"].pop("aurora"), "data.database.aurora: required when"),
+    (
+        "block for the other engine",
+        _set(
+            "data.database.rds",
+            {
+                "instance_class": "t4g.medium",
+                "multi_az": False,
+                "allocated_storage_gib": 20,
+                "max_allocated_storage_gib": 100,
+            },
+        ),
+        "data.database.rds: only allowed when engine is rds",
+    ),
+    ("PostgreSQL 15", _set("data.database.engine_version", "15.4"), "data.database.engine_version: String should"),
+    (
+        "IA before 30 days",
+        _set("data.buckets.images_transitions", [{"after_days": 10, "storage_class": "STANDARD_IA"}]),
+        "data.buckets.images_transitions.0.after_days: S3 moves objects to STANDARD_IA only after 30 days",
+    ),
+    (
+        "transitions out of order",
+        _set(
+            "data.buckets.backups_transitions",
+            [{"after_days": 90, "storage_class": "GLACIER"}, {"after_days": 30, "storage_class": "STANDARD_IA"}],
+        ),
+        "data.buckets.backups_transitions: after_days must strictly increase",
+    ),
+    ("EFS age EFS refuses", _set("data.efs.transition_to_ia_days", 45), "data.efs.transition_to_ia_days"),
+    (
+        "queue retention above 14",
+        _set("data.messaging.queue_retention_days", 15),
+        "data.messaging.queue_retention_days",
+    ),
+    (
+        "DLQ shorter than its queue",
+        _set("data.messaging.dlq_retention_days", 2),
+        "data.messaging.dlq_retention_days: must be at least queue_retention_days",
+    ),
+    (
+        "object lock mode",
+        _set("data.buckets.audit_logs_object_lock.mode", "LEGAL"),
+        "data.buckets.audit_logs_object_lock.mode",
+    ),
+]
+
+
+@pytest.mark.parametrize(("label", "mutate", "expected"), DATA_CASES, ids=[c[0] for c in DATA_CASES])
+def test_bad_data_value(tmp_path: Path, label: str, mutate: Mutation, expected: str) -> None:
+    problems = _problems(tmp_path, "staging", mutate, base="staging")
+    assert any(p.startswith(f"{tmp_path / 'staging.yaml'}: {expected}") for p in problems), problems
+
+
+@pytest.mark.parametrize(
+    ("mutate", "expected"),
+    [
+        (_set("data.database.aurora.min_capacity_acu", 0.0), "data.database.aurora.min_capacity_acu: prod may not"),
+        (_set("data.database.aurora.readers", 0), "data.database.aurora.readers: prod needs a reader"),
+        (lambda d: d["data"]["cache"].update(nodes=1, automatic_failover=False), "data.cache.automatic_failover: prod"),
+        (_set("data.buckets.versioned", False), "data.buckets.versioned: prod buckets must be versioned"),
+        (_set("kms.key_strategy", "shared"), "kms.key_strategy: prod uses one key per service"),
+    ],
+    ids=["scale to zero", "no reader", "single cache node", "unversioned buckets", "shared key"],
+)
+def test_prod_data_rules(tmp_path: Path, mutate: Mutation, expected: str) -> None:
+    problems = _problems(tmp_path, "prod", mutate, base="prod")
+    assert any(p.startswith(f"{tmp_path / 'prod.yaml'}: {expected}") for p in problems), problems
+
+
+def test_scale_to_zero_is_allowed_outside_prod(tmp_path: Path) -> None:
+    data = copy.deepcopy(_base("staging"))
+    data["data"]["database"]["aurora"]["min_capacity_acu"] = 0
+    (tmp_path / "staging.yaml").write_text(yaml.safe_dump(data))
+    assert load_stage("staging", tmp_path).data.database.aurora is not None
+
+
+def test_prod_multi_az_rds(tmp_path: Path) -> None:
+    def to_single_az_rds(data: dict[str, Any]) -> None:
+        database = data["data"]["database"]
+        database["engine"] = "rds"
+        database.pop("aurora")
+        database["rds"] = {"instance_class": "r6g.large", "multi_az": False, "allocated_storage_gib": 100,
+                           "max_allocated_storage_gib": 500}  # fmt: skip
+
+    problems = _problems(tmp_path, "prod", to_single_az_rds, base="prod")
+    assert problems == [f"{tmp_path / 'prod.yaml'}: data.database.rds.multi_az: prod must be Multi-AZ"]
+
+
 def test_prod_rules(tmp_path: Path) -> None:
     problems = _problems(tmp_path, "prod", _set("allow_destroy", True), base="prod")
     assert problems == [

@@ -10,7 +10,7 @@ from aws_cdk import aws_ec2 as ec2
 
 from environments.schema import subnet_cidrs
 from tests.conftest import SynthesizedPlatform
-from tests.support import STAGES, props, ref_id, resources
+from tests.support import STAGES, logical_id, props, ref_id, resources
 
 WORKLOAD_PORTS = (8001, 8005)
 DATA_PORTS = {5432, 6379, 2049}
@@ -171,12 +171,8 @@ def test_app_and_public_acls_allow_return_traffic(platform: SynthesizedPlatform,
 
 def _security_groups(platform: SynthesizedPlatform, stage: str) -> dict[str, str]:
     """Tier name -> logical id of that security group, taken from the stack's typed attributes."""
-    stack = platform.stages[stage].network
-    groups = stack.security_groups
-    return {
-        name: stack.get_logical_id(getattr(groups, name).node.default_child)
-        for name in ("alb", "workload", "postgres", "cache", "efs")
-    }
+    groups = platform.stages[stage].network.security_groups
+    return {name: logical_id(getattr(groups, name)) for name in ("alb", "workload", "postgres", "cache", "efs")}
 
 
 def _ingress(template: dict[str, Any], group_id: str) -> list[dict[str, Any]]:
