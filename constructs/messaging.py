@@ -96,28 +96,37 @@ class Messaging(Construct):
             subscription.node.add_dependency(allowed.policy_dependable)
 
     def _queue_with_dlq(self, name: str, *, fifo: bool) -> sqs.Queue:
-        """A KMS-encrypted, TLS-only queue whose failures land in a DLQ kept longer than the queue."""
-        dead_letter_queue = sqs.Queue(
-            self,
-            f"{name}DeadLetterQueue",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=self._key,
-            enforce_ssl=True,
-            retention_period=cdk.Duration.days(self._messaging.dlq_retention_days),
-            fifo=fifo or None,
-            content_based_deduplication=fifo or None,
+        """A queue whose failures land in a DLQ that is kept longer than the queue itself."""
+        dead_letter_queue = self._encrypted_queue(
+            f"{name}DeadLetterQueue", retention_days=self._messaging.dlq_retention_days, fifo=fifo
         )
         self.dead_letter_queues.append(dead_letter_queue)
-        return sqs.Queue(
-            self,
+        return self._encrypted_queue(
             f"{name}Queue",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=self._key,
-            enforce_ssl=True,
-            retention_period=cdk.Duration.days(self._messaging.queue_retention_days),
+            retention_days=self._messaging.queue_retention_days,
+            fifo=fifo,
             dead_letter_queue=sqs.DeadLetterQueue(
                 queue=dead_letter_queue, max_receive_count=self._messaging.max_receive_count
             ),
+        )
+
+    def _encrypted_queue(
+        self,
+        construct_id: str,
+        *,
+        retention_days: int,
+        fifo: bool,
+        dead_letter_queue: sqs.DeadLetterQueue | None = None,
+    ) -> sqs.Queue:
+        """A KMS-encrypted queue that refuses requests without TLS."""
+        return sqs.Queue(
+            self,
+            construct_id,
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=self._key,
+            enforce_ssl=True,
+            retention_period=cdk.Duration.days(retention_days),
             fifo=fifo or None,
             content_based_deduplication=fifo or None,
+            dead_letter_queue=dead_letter_queue,
         )
