@@ -13,7 +13,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_CLI_TELEMETRY := true
 CDK_FLAGS := --no-notices
 
-.PHONY: synth test lint diff deps clean
+.PHONY: synth test lint diff deploy deploy-pipeline deps clean
 
 synth: deps
 	rm -rf cdk.out
@@ -28,9 +28,16 @@ lint: deps
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
-# Needs AWS credentials for the stage's account: cdk diff reads the deployed templates.
+# These need AWS credentials for the stage's (or the tooling) account; synth and test never do.
 diff: deps
 	$(CDK) diff $(CDK_FLAGS) -c stages=$(STAGE) '$(STAGE)/*'
+
+deploy: deps
+	$(CDK) deploy $(CDK_FLAGS) -c stages=$(STAGE) '$(STAGE)/*'
+
+# Once, in the tooling account; afterwards the pipeline updates itself from the repository.
+deploy-pipeline: deps
+	$(CDK) deploy $(CDK_FLAGS) pipeline
 
 deps: $(VENV)/.installed node_modules/.installed
 

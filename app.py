@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """CDK entry point: validate the stage configs, then build one PlatformStage per stage.
 
-`cdk synth -c stages=dev,prod` builds only those stages; without it every environments/<stage>.yaml.
+`cdk synth -c stages=dev,prod` builds only those stages; without it every environments/<stage>.yaml and
+the delivery pipeline (environments/pipeline.yaml) that promotes them.
 Bad config prints one line per problem and exits 1 before anything is written to cdk.out.
 """
 
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import aws_cdk as cdk
 
-from environments.loader import CONFIG_DIR, ConfigError, load_stages
+from environments.loader import CONFIG_DIR, ConfigError, load_pipeline, load_stages
 from stacks.platform_app import build_platform
 
 
@@ -23,10 +24,11 @@ def main() -> int:
     config_dir = Path(app.node.try_get_context("config_dir") or CONFIG_DIR)
     try:
         configs = load_stages(names, config_dir)
+        pipeline = load_pipeline(config_dir) if names is None else None
     except ConfigError as error:
         print("\n".join(error.problems), file=sys.stderr)
         return 1
-    build_platform(app, configs)
+    build_platform(app, configs, pipeline)
     try:
         app.synth()
     except RuntimeError as error:

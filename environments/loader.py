@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 from pydantic import ValidationError
 
-from environments.schema import StageConfig, cross_field_problems
+from environments.schema import PipelineConfig, StageConfig, cross_field_problems, pipeline_problems
+
+_Config = TypeVar("_Config", StageConfig, PipelineConfig)
 
 CONFIG_DIR = Path("environments")
-NON_STAGE_FILES = frozenset({"pipeline"})
+PIPELINE_FILE = "pipeline"
+NON_STAGE_FILES = frozenset({PIPELINE_FILE})
 """YAML files in the config folder that describe something other than a stage."""
 
 
@@ -52,14 +55,31 @@ def load_stage(name: str, config_dir: Path = CONFIG_DIR) -> StageConfig:
     raw = _read_yaml(path)
     if "name" in raw:
         raise ConfigError([f"{path}: name: the stage name comes from the file name; remove this key"])
+    config = _validate(path, StageConfig, {**raw, "name": name})
+    _raise_problems(path, cross_field_problems(config))
+    return config
+
+
+def load_pipeline(config_dir: Path = CONFIG_DIR) -> PipelineConfig:
+    """Parse and validate environments/pipeline.yaml against the stage files that exist."""
+    path = config_dir / f"{PIPELINE_FILE}.yaml"
+    if not path.is_file():
+        raise ConfigError([f"{path}: missing (the pipeline's account, region and source)"])
+    config = _validate(path, PipelineConfig, _read_yaml(path))
+    _raise_problems(path, pipeline_problems(config, available_stages(config_dir)))
+    return config
+
+
+def _validate(path: Path, model: type[_Config], raw: dict[str, Any]) -> _Config:
     try:
-        config = StageConfig.model_validate({**raw, "name": name})
+        return model.model_validate(raw)
     except ValidationError as error:
         raise ConfigError([f"{path}: {_describe(e)}" for e in error.errors()]) from None
-    problems = cross_field_problems(config)
+
+
+def _raise_problems(path: Path, problems: list[tuple[str, str]]) -> None:
     if problems:
         raise ConfigError([f"{path}: {field}: {message}" for field, message in problems])
-    return config
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import aws_cdk as cdk
 from aws_cdk import aws_backup as backup
 from aws_cdk import aws_ec2 as ec2
 from constructs import Construct
@@ -128,4 +129,10 @@ class DataStack(PlatformStack):
             ],
             weekly_resources=[backup.BackupResource.from_efs_file_system(self.file_system.file_system)],
             removal_policy=self.stateful_removal_policy,
+        )
+        self.proxy_endpoint_output = cdk.CfnOutput(
+            self, "PostgresProxyEndpoint", value=self.database.proxy_endpoint, description="Connect here (TLS + IAM)"
+        )
+        self.cache_endpoint_output = cdk.CfnOutput(
+            self, "CachePrimaryEndpoint", value=self.cache.primary_endpoint, description="Valkey primary (TLS + AUTH)"
         )

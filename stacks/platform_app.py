@@ -10,8 +10,11 @@ from collections.abc import Sequence
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks, NIST80053R5Checks
 
-from environments.schema import StageConfig
+from environments.schema import PipelineConfig, StageConfig
+from stacks.pipeline_stack import PipelineStack
 from stacks.stage import PlatformStage
+
+PIPELINE_STACK_ID = "pipeline"
 
 
 def add_compliance_checks(app: cdk.App) -> None:
@@ -19,7 +22,14 @@ def add_compliance_checks(app: cdk.App) -> None:
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app), NIST80053R5Checks(app))
 
 
-def build_platform(app: cdk.App, configs: Sequence[StageConfig]) -> dict[str, PlatformStage]:
-    """Add a stage per config and the compliance packs that validate them at synth."""
+def build_platform(
+    app: cdk.App, configs: Sequence[StageConfig], pipeline: PipelineConfig | None = None
+) -> dict[str, PlatformStage]:
+    """Add a stage per config, the pipeline that promotes them (when given), and the compliance packs."""
     add_compliance_checks(app)
-    return {config.name: PlatformStage(app, config=config) for config in configs}
+    stages = {config.name: PlatformStage(app, config=config) for config in configs}
+    if pipeline is not None:
+        PipelineStack(
+            app, PIPELINE_STACK_ID, pipeline_config=pipeline, stages=[stages[name] for name in pipeline.stages]
+        )
+    return stages

@@ -21,9 +21,10 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 import aws_cdk as cdk
 from aws_cdk.assertions import Template
 
-from environments.loader import load_stages
+from environments.loader import load_pipeline, load_stages
 from environments.schema import StageConfig
-from stacks.platform_app import build_platform
+from stacks.pipeline_stack import PipelineStack
+from stacks.platform_app import PIPELINE_STACK_ID, build_platform
 from stacks.stage import PlatformStage
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -43,6 +44,7 @@ class SynthesizedPlatform:
     outdir: Path
     configs: dict[str, StageConfig]
     stages: dict[str, PlatformStage]
+    pipeline: PipelineStack
     validation_error: str | None
     _templates: dict[tuple[str, str], Template] = field(default_factory=dict)
 
@@ -52,10 +54,7 @@ class SynthesizedPlatform:
         return found
 
     def template_json(self, stage: str, stack_id: str) -> dict[str, Any]:
-        stack = self.stack(stage, stack_id)
-        path = Path(self.stages[stage].outdir) / stack.template_file
-        template: dict[str, Any] = json.loads(path.read_text())
-        return template
+        return read_template(self.stack(stage, stack_id))
 
     def template(self, stage: str, stack_id: str) -> Template:
         key = (stage, stack_id)
@@ -64,18 +63,30 @@ class SynthesizedPlatform:
         return self._templates[key]
 
     def template_files(self) -> list[Path]:
-        return sorted(self.outdir.glob("assembly-*/*.template.json"))
+        """Every template: the stages, the pipeline, and the pipeline's copies of the stages."""
+        return sorted(self.outdir.rglob("*.template.json"))
+
+
+def read_template(stack: cdk.Stack) -> dict[str, Any]:
+    """The synthesized template of `stack`, from its (possibly nested) cloud assembly on disk."""
+    stage = cdk.Stage.of(stack)
+    assert stage is not None
+    template: dict[str, Any] = json.loads((Path(stage.outdir) / stack.template_file).read_text())
+    return template
 
 
 @pytest.fixture(scope="session")
 def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SynthesizedPlatform]:
     outdir = tmp_path_factory.mktemp("cdk.out")
     configs = load_stages(config_dir=REPO_ROOT / "environments")
+    pipeline_config = load_pipeline(REPO_ROOT / "environments")
     app = cdk.App(context=cdk_json_context(), outdir=str(outdir), builtin_cloud_formation_validation=False)
-    stages = build_platform(app, configs)
+    stages = build_platform(app, configs, pipeline_config)
+    pipeline = app.node.find_child(PIPELINE_STACK_ID)
+    assert isinstance(pipeline, PipelineStack)
     validation_error = None
     try:
         app.synth()
     except RuntimeError as error:  # cdk-nag findings: the report is on disk, tests/compliance reads it
         validation_error = str(error)
-    yield SynthesizedPlatform(outdir, {c.name: c for c in configs}, stages, validation_error)
+    yield SynthesizedPlatform(outdir, {c.name: c for c in configs}, stages, pipeline, validation_error)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import copy
+import re
 from typing import Any
 
 from aws_cdk import CfnElement, Stack
 from constructs import IConstruct
 
+ASSET_HASH = re.compile(r"[0-9a-f]{64}")
 STAGES = ("dev", "staging", "prod")
 """Stage ids the app must build, in promotion order."""
 
@@ -33,3 +36,31 @@ def logical_id(construct: IConstruct) -> str:
     element = construct if isinstance(construct, CfnElement) else construct.node.default_child
     assert isinstance(element, CfnElement)
     return Stack.of(construct).get_logical_id(element)
+
+
+def normalise(template: dict[str, Any]) -> Any:
+    """Drop what changes between CDK versions and machines: CDK metadata, construct paths, asset hashes."""
+    cleaned = copy.deepcopy(template)
+    resources = cleaned.get("Resources", {})
+    for logical_id in [key for key, resource in resources.items() if resource["Type"] == "AWS::CDK::Metadata"]:
+        del resources[logical_id]
+    for resource in resources.values():
+        metadata = resource.get("Metadata", {})
+        metadata.pop("aws:cdk:path", None)
+        if not metadata:
+            resource.pop("Metadata", None)
+    conditions = cleaned.get("Conditions", {})
+    conditions.pop("CDKMetadataAvailable", None)
+    if not conditions:
+        cleaned.pop("Conditions", None)
+    return _replace_hashes(cleaned)
+
+
+def _replace_hashes(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _replace_hashes(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_replace_hashes(item) for item in value]
+    if isinstance(value, str):
+        return ASSET_HASH.sub("<asset-hash>", value)
+    return value

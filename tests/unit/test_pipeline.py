@@ -1,0 +1,186 @@
+"""The delivery pipeline (issue: delivery) and its config file."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from environments.loader import ConfigError, load_pipeline
+from stacks.pipeline_stack import FAILED_EVENTS, pinned_cli_version
+from tests.conftest import REPO_ROOT, SynthesizedPlatform, read_template
+from tests.support import STAGES, props
+
+
+@pytest.fixture(scope="module")
+def pipeline_template(platform: SynthesizedPlatform) -> dict[str, Any]:
+    return read_template(platform.pipeline)
+
+
+def _pipeline(template: dict[str, Any]) -> dict[str, Any]:
+    (pipeline,) = props(template, "AWS::CodePipeline::Pipeline")
+    return pipeline
+
+
+def _stage_names(template: dict[str, Any]) -> list[str]:
+    return [stage["Name"] for stage in _pipeline(template)["Stages"]]
+
+
+def _buildspec(template: dict[str, Any], marker: str) -> str:
+    """The buildspec of the one CodeBuild project whose buildspec contains `marker`."""
+    specs = [p["Source"]["BuildSpec"] for p in props(template, "AWS::CodeBuild::Project")]
+    texts = [spec if isinstance(spec, str) else json.dumps(spec) for spec in specs]
+    (found,) = [text for text in texts if marker in text]
+    return found
+
+
+def test_pipeline_is_v2_in_the_tooling_account(
+    platform: SynthesizedPlatform, pipeline_template: dict[str, Any]
+) -> None:
+    config = load_pipeline(REPO_ROOT / "environments")
+    assert _pipeline(pipeline_template)["PipelineType"] == "V2"
+    assert (platform.pipeline.account, platform.pipeline.region) == (config.account, config.region)
+    assert platform.pipeline.termination_protection is True
+
+
+def test_source_is_a_codeconnections_connection(pipeline_template: dict[str, Any]) -> None:
+    config = load_pipeline(REPO_ROOT / "environments")
+    (source,) = [s for s in _pipeline(pipeline_template)["Stages"] if s["Name"] == "Source"]
+    (action,) = source["Actions"]
+    assert action["ActionTypeId"]["Provider"] == "CodeStarSourceConnection"
+    assert action["Configuration"]["ConnectionArn"] == config.source.connection_arn
+    assert action["Configuration"]["FullRepositoryId"] == config.source.repository
+    assert action["Configuration"]["BranchName"] == config.source.branch
+
+
+def test_stages_promote_dev_then_staging_then_prod_after_self_mutation(pipeline_template: dict[str, Any]) -> None:
+    names = _stage_names(pipeline_template)
+    assert names[:3] == ["Source", "Build", "UpdatePipeline"]
+    assert [n for n in names if n in STAGES] == ["dev", "staging", "prod"]
+    assert names.index("UpdatePipeline") < names.index("dev")
+    (mutation,) = [s for s in _pipeline(pipeline_template)["Stages"] if s["Name"] == "UpdatePipeline"]
+    assert [a["Name"] for a in mutation["Actions"]] == ["SelfMutate"]
+
+
+def test_manual_approval_before_prod_only(pipeline_template: dict[str, Any]) -> None:
+    stages = {s["Name"]: s["Actions"] for s in _pipeline(pipeline_template)["Stages"]}
+    for name in STAGES:
+        approvals = [a for a in stages[name] if a["ActionTypeId"]["Category"] == "Approval"]
+        deploys = [a for a in stages[name] if a["ActionTypeId"]["Category"] == "Deploy"]
+        assert deploys, name
+        if name == "prod":
+            (approval,) = approvals
+            assert approval["RunOrder"] < min(a["RunOrder"] for a in deploys)
+        else:
+            assert not approvals, name
+
+
+def test_deploys_go_to_each_stages_own_account(
+    platform: SynthesizedPlatform, pipeline_template: dict[str, Any]
+) -> None:
+    stages = {s["Name"]: s["Actions"] for s in _pipeline(pipeline_template)["Stages"]}
+    for name in STAGES:
+        account = platform.configs[name].account
+        for action in (a for a in stages[name] if a["ActionTypeId"]["Category"] == "Deploy"):
+            assert account in json.dumps(action["RoleArn"]), (name, action["Name"])
+
+
+def test_synth_step_installs_tests_and_synthesizes(pipeline_template: dict[str, Any]) -> None:
+    spec = _buildspec(pipeline_template, "make synth")
+    assert spec.index("make test") < spec.index("make synth")
+
+
+def test_smoke_step_after_each_stage_reads_stack_outputs(pipeline_template: dict[str, Any]) -> None:
+    stages = {s["Name"]: s["Actions"] for s in _pipeline(pipeline_template)["Stages"]}
+    for name in STAGES:
+        (smoke,) = [a for a in stages[name] if a["Name"] == f"Smoke-{name}"]
+        deploys = [a for a in stages[name] if a["ActionTypeId"]["Category"] == "Deploy"]
+        assert smoke["RunOrder"] > max(a["RunOrder"] for a in deploys)
+        variables = json.loads(smoke["Configuration"]["EnvironmentVariables"])
+        assert {v["name"] for v in variables} == {"SMOKE_POSTGRES_PROXY", "SMOKE_CACHE"}
+        assert all("#{" in v["value"] for v in variables)  # CloudFormation output variables
+
+
+def test_no_docker_and_one_asset_project_at_a_time(
+    platform: SynthesizedPlatform, pipeline_template: dict[str, Any]
+) -> None:
+    projects = props(pipeline_template, "AWS::CodeBuild::Project")
+    assert all(p["Environment"].get("PrivilegedMode", False) is False for p in projects)
+    asset_specs = list(platform.outdir.glob("buildspec-*.yaml"))
+    assert asset_specs, "file assets are published from buildspec files"
+    for spec in asset_specs:
+        text = spec.read_text()
+        assert "docker" not in text.lower()
+    (assets,) = [s for s in _pipeline(pipeline_template)["Stages"] if s["Name"] == "Assets"]
+    assert len({a["RunOrder"] for a in assets["Actions"]}) == len(assets["Actions"]) or len(assets["Actions"]) == 1
+
+
+def test_cli_version_comes_from_package_json(pipeline_template: dict[str, Any]) -> None:
+    version = json.loads((REPO_ROOT / "package.json").read_text())["devDependencies"]["aws-cdk"]
+    assert pinned_cli_version() == version
+    assert f"aws-cdk@{version}" in _buildspec(pipeline_template, "cdk -a . deploy")
+
+
+def test_failures_notify_an_encrypted_topic(pipeline_template: dict[str, Any]) -> None:
+    (rule,) = props(pipeline_template, "AWS::CodeStarNotifications::NotificationRule")
+    assert sorted(rule["EventTypeIds"]) == sorted(FAILED_EVENTS)
+    (target,) = rule["Targets"]
+    assert target["TargetType"] == "SNS"
+    (topic,) = props(pipeline_template, "AWS::SNS::Topic")
+    assert "KmsMasterKeyId" in topic
+
+
+def test_pipeline_promotes_the_stages_app_py_deploys_directly(platform: SynthesizedPlatform) -> None:
+    """The same PlatformStage objects either way: identical paths, logical ids and stack names, so a stage
+    deployed by hand and later by the pipeline is updated in place, never replaced."""
+    assert list(platform.pipeline.stages) == list(STAGES)
+    for name in STAGES:
+        assert platform.pipeline.stages[name] is platform.stages[name]
+        assert platform.stages[name].node.path == name
+
+
+# --- environments/pipeline.yaml ---------------------------------------------------------------------
+
+
+def _pipeline_problems(tmp_path: Path, mutate: Any) -> list[str]:
+    for stage in STAGES:
+        (tmp_path / f"{stage}.yaml").write_text((REPO_ROOT / "environments" / f"{stage}.yaml").read_text())
+    data = copy.deepcopy(yaml.safe_load((REPO_ROOT / "environments" / "pipeline.yaml").read_text()))
+    mutate(data)
+    (tmp_path / "pipeline.yaml").write_text(yaml.safe_dump(data))
+    with pytest.raises(ConfigError) as raised:
+        load_pipeline(tmp_path)
+    return raised.value.problems
+
+
+@pytest.mark.parametrize(
+    ("mutate", "expected"),
+    [
+        (lambda d: d["source"].update(connection_arn="arn:aws:s3:::bucket"), "source.connection_arn: String should"),
+        (lambda d: d["source"].update(repository="no-owner"), "source.repository: String should match"),
+        (lambda d: d.update(account="4444"), "account: String should match pattern"),
+        (lambda d: d.update(stages=["dev", "qa", "prod"]), "stages.1: qa has no environments/qa.yaml"),
+        (lambda d: d.update(stages=["dev", "dev", "prod"]), "stages: lists the same stage twice"),
+        (lambda d: d.update(manual_approval_before=[]), "manual_approval_before: prod must be behind a manual"),
+        (lambda d: d.update(manual_approval_before=["prod", "qa"]), "manual_approval_before.1: qa is not one of"),
+        (lambda d: d.update(notification_emails=["ops"]), "notification_emails.0: 'ops' is not an email address"),
+        (lambda d: d.update(branches=["main"]), "branches: unknown key"),
+    ],
+    ids=["connection ARN", "repository", "account", "unknown stage", "duplicate", "prod unapproved",
+         "approval outside", "email", "unknown key"],
+)  # fmt: skip
+def test_bad_pipeline_config(tmp_path: Path, mutate: Any, expected: str) -> None:
+    problems = _pipeline_problems(tmp_path, mutate)
+    assert any(p.startswith(f"{tmp_path / 'pipeline.yaml'}: {expected}") for p in problems), problems
+
+
+def test_missing_pipeline_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as raised:
+        load_pipeline(tmp_path)
+    assert raised.value.problems == [
+        f"{tmp_path / 'pipeline.yaml'}: missing (the pipeline's account, region and source)"
+    ]
