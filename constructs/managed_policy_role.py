@@ -9,7 +9,8 @@ from constructs import Construct
 
 
 class ManagedPolicyRole(Construct):
-    """`role` assumed by `assumed_by`, with `statements` in the managed policy `policy`.
+    """`role` assumed by `assumed_by`, with `statements` in the managed policy `policy` and any AWS-managed
+    policies named in `aws_managed_policies` (each needs an AwsSolutions-IAM4 acknowledgment where used).
 
     L2 constructs that get a role they can update add an inline default policy to it (NIST 800-53
     IAMNoInlinePolicy). Hand them `immutable_role`: their grants are then dropped, so `statements`
@@ -23,9 +24,18 @@ class ManagedPolicyRole(Construct):
         *,
         assumed_by: iam.IPrincipal,
         description: str,
-        statements: Sequence[iam.PolicyStatement],
+        statements: Sequence[iam.PolicyStatement] = (),
+        aws_managed_policies: Sequence[str] = (),
     ) -> None:
         super().__init__(scope, construct_id)
-        self.role = iam.Role(self, "Role", assumed_by=assumed_by, description=description)
-        self.policy = iam.ManagedPolicy(self, "Policy", roles=[self.role], statements=list(statements))
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=assumed_by,
+            description=description,
+            managed_policies=[iam.ManagedPolicy.from_aws_managed_policy_name(name) for name in aws_managed_policies],
+        )
+        self.policy = (
+            iam.ManagedPolicy(self, "Policy", roles=[self.role], statements=list(statements)) if statements else None
+        )
         self.immutable_role = self.role.without_policy_updates()

@@ -15,6 +15,7 @@ from constructs.messaging import Messaging
 from constructs.postgres_database import PostgresDatabase
 from constructs.shared_file_system import SharedFileSystem
 from constructs.valkey_cache import ValkeyCache
+from constructs.workload_identities import WorkloadRoles
 
 from environments.schema import StageConfig
 from stacks.base import PlatformStack
@@ -129,6 +130,17 @@ class DataStack(PlatformStack):
             ],
             weekly_resources=[backup.BackupResource.from_efs_file_system(self.file_system.file_system)],
             removal_policy=self.stateful_removal_policy,
+        )
+        self.workload_roles = WorkloadRoles(
+            self,
+            "WorkloadRoles",
+            keys=self.keys,
+            secrets=self.secrets,
+            tables=self.tables,
+            buckets=self.buckets,
+            messaging=self.messaging,
+            database=self.database,
+            file_system=self.file_system,
         )
         self.proxy_endpoint_output = cdk.CfnOutput(
             self, "PostgresProxyEndpoint", value=self.database.proxy_endpoint, description="Connect here (TLS + IAM)"

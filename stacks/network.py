@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
 from constructs import Construct
 from constructs.encryption_key import EncryptionKey
+from constructs.karpenter import DISCOVERY_TAG
 from constructs.tier_network_acls import TierNetworkAcls
 from constructs.tier_security_groups import WORKLOAD_PORTS, TierSecurityGroups
 from constructs.tiered_vpc import TieredVpc
@@ -68,3 +70,7 @@ class NetworkStack(PlatformStack):
             removal_policy=self.stateful_removal_policy,
         )
         self.web_acl_arn = self.web_acl.web_acl_arn
+
+        # Karpenter launches GPU nodes into the subnets and security group tagged for its cluster.
+        for resource in (*self.app_subnets.subnets, self.security_groups.workload):
+            cdk.Tags.of(resource).add(DISCOVERY_TAG, config.cluster_name)

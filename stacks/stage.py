@@ -8,6 +8,7 @@ from constructs import Construct
 from environments.schema import StageConfig
 from stacks.data import DataStack
 from stacks.network import NetworkStack
+from stacks.platform import PlatformComputeStack
 
 UNTAGGABLE_TYPES = ["AWS::RDS::DBProxyTargetGroup"]
 """CDK marks these taggable, but CloudFormation rejects Tags on them."""
@@ -26,3 +27,4 @@ class PlatformStage(cdk.Stage):
             cdk.Tags.of(self).add(key, value, exclude_resource_types=UNTAGGABLE_TYPES)
         self.network = NetworkStack(self, "network", config=config)
         self.data = DataStack(self, "data", config=config, network=self.network)
+        self.platform = PlatformComputeStack(self, "platform", config=config, network=self.network, data=self.data)

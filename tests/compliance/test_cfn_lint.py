@@ -1,9 +1,9 @@
 """cfn-lint over the templates of this session's synthesis: zero errors and zero warnings.
 
-The one allowance: W3005 (a redundant DependsOn) on resources whose DependsOn CDK itself writes: its
-singleton custom-resource providers (construct ids starting `Custom::`), the target group of an RDS Proxy
-and the CodePipeline of CDK Pipelines (both L2s add DependsOn next to a Ref). Our own code adds DependsOn
-only where nothing refers.
+The one allowance: W3005 (a redundant DependsOn) where CDK's L2s write it themselves: every Lambda
+function, custom-resource provider and CodePipeline depends on its IAM role and default policy next to
+the GetAtt, and an RDS Proxy's target group on its database. Our own code adds DependsOn only where
+nothing refers, so any other W3005 fails this test.
 """
 
 from __future__ import annotations
@@ -16,19 +16,20 @@ from typing import Any
 
 from tests.conftest import SynthesizedPlatform
 
-ALLOWED_ON_CDK_INTERNALS = {"W3005"}
-CDK_INTERNAL_PATHS = ("/Custom::", "/Proxy/ProxyTargetGroup", "/Pipeline/Pipeline/Resource")
+CDK_DEPENDENCY_TYPES = {"AWS::IAM::Role", "AWS::IAM::Policy"}
+CDK_INTERNAL_PATHS = ("/Proxy/ProxyTargetGroup",)
 
 
 def _is_allowed(finding: dict[str, Any]) -> bool:
-    if finding["Rule"]["Id"] not in ALLOWED_ON_CDK_INTERNALS:
-        return False
     path = finding["Location"]["Path"]
-    if len(path) < 2 or path[0] != "Resources":
+    if finding["Rule"]["Id"] != "W3005" or len(path) < 3 or path[0] != "Resources" or path[2] != "DependsOn":
         return False
-    template = json.loads(Path(finding["Filename"]).read_text())
-    cdk_path = template["Resources"][path[1]].get("Metadata", {}).get("aws:cdk:path", "")
-    return any(marker in cdk_path for marker in CDK_INTERNAL_PATHS)
+    resources = json.loads(Path(finding["Filename"]).read_text())["Resources"]
+    resource = resources[path[1]]
+    depends_on = resource["DependsOn"]
+    target = depends_on[path[3]] if isinstance(depends_on, list) else depends_on
+    cdk_path = resource.get("Metadata", {}).get("aws:cdk:path", "")
+    return resources[target]["Type"] in CDK_DEPENDENCY_TYPES or any(m in cdk_path for m in CDK_INTERNAL_PATHS)
 
 
 def test_cfn_lint_is_clean(platform: SynthesizedPlatform) -> None:

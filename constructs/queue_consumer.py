@@ -1,0 +1,89 @@
+"""An SQS-triggered Lambda consumer in the app tier (seed 001): partial batch failures, reserved
+concurrency, X-Ray tracing and a KMS log group. Plain Python from the repo: no Docker bundling."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import aws_cdk as cdk
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as sources
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+from constructs.acknowledgments import acknowledge
+from constructs.encrypted_log_group import EncryptedLogGroup
+
+LAMBDAS = Path(__file__).resolve().parent.parent / "lambdas"
+RUNTIME = lambda_.Runtime.PYTHON_3_14
+
+
+class QueueConsumer(Construct):
+    """`function`, fed by `queue` in batches; a failed message goes back alone, then to the queue's DLQ."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        code_directory: str,
+        queue: sqs.IQueue,
+        vpc: ec2.IVpc,
+        subnets: Sequence[ec2.ISubnet],
+        security_group: ec2.ISecurityGroup,
+        reserved_concurrency: int,
+        logs_key: kms.IKey,
+        log_retention_days: int,
+        removal_policy: cdk.RemovalPolicy,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        log_group = EncryptedLogGroup(
+            self, "Logs", encryption_key=logs_key, retention_days=log_retention_days, removal_policy=removal_policy
+        ).log_group
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            runtime=RUNTIME,
+            architecture=lambda_.Architecture.ARM_64,
+            handler="handler.handler",
+            code=lambda_.Code.from_asset(str(LAMBDAS / code_directory)),
+            vpc=vpc,
+            vpc_subnets=ec2.SubnetSelection(subnets=list(subnets)),
+            security_groups=[security_group],
+            reserved_concurrent_executions=reserved_concurrency,
+            tracing=lambda_.Tracing.ACTIVE,
+            log_group=log_group,
+            timeout=cdk.Duration.seconds(60),
+            memory_size=256,
+        )
+        self.function.add_event_source(
+            sources.SqsEventSource(
+                queue, batch_size=10, report_batch_item_failures=True, max_concurrency=reserved_concurrency
+            )
+        )
+        for finding, reason in (
+            (
+                "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
+                "AWS's basic execution policy: write this function's own log streams.",
+            ),
+            (
+                "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]",
+                "AWS's VPC access policy: the ENIs a function in the app tier needs.",
+            ),
+            (
+                "AwsSolutions-IAM5[Resource::*]",
+                "X-Ray's PutTraceSegments and PutTelemetryRecords have no resource-level permissions.",
+            ),
+            (
+                "NIST.800.53.R5-IAMNoInlinePolicy",
+                "Lambda writes the queue, key and tracing grants as the role's inline default policy.",
+            ),
+            (
+                "NIST.800.53.R5-LambdaDLQ",
+                "Invoked synchronously by the SQS event source: failed messages go to the queue's own DLQ, "
+                "a function DLQ only catches asynchronous invocations.",
+            ),
+        ):
+            acknowledge(self.function, finding, reason)

@@ -1,0 +1,105 @@
+"""The platform stack: EKS with its node groups, add-ons, Karpenter and tenants; ECR; ECS; Lambda."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from constructs import Construct
+from constructs.cluster_addons import ClusterAddons
+from constructs.container_registries import ContainerRegistries
+from constructs.eks_cluster import EksCluster
+from constructs.fargate_jobs import FargateJobs
+from constructs.karpenter import Karpenter
+from constructs.queue_consumer import QueueConsumer
+from constructs.tenancy import Tenancy
+
+from environments.schema import StageConfig
+from stacks.base import PlatformStack
+from stacks.data import DataStack
+from stacks.network import NetworkStack
+
+
+class PlatformComputeStack(PlatformStack):
+    """Compute for every workload kind, wired to the network's tiers and the data stack's resources."""
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: StageConfig, network: NetworkStack, data: DataStack
+    ) -> None:
+        super().__init__(
+            scope,
+            construct_id,
+            config=config,
+            description=f"{config.name}: EKS, Karpenter, add-ons, tenants, ECR, ECS Fargate, Lambda consumers",
+        )
+        platform = config.platform
+        groups = network.security_groups
+        app_subnets = network.app_subnets.subnets
+        self.eks = EksCluster(
+            self,
+            "Eks",
+            platform=platform,
+            cluster_name=config.cluster_name,
+            vpc=network.vpc,
+            app_subnets=app_subnets,
+            workload_security_group=groups.workload,
+            secrets_key=data.keys.eks,
+            logs_key=data.keys.logs,
+            log_retention_days=platform.log_retention_days,
+            removal_policy=self.stateful_removal_policy,
+        )
+        cluster = self.eks.cluster
+        self.addons = ClusterAddons(
+            self,
+            "Addons",
+            cluster=cluster,
+            charts=platform.charts,
+            vpc_id=network.vpc.vpc_id,
+            alb_security_group_id=groups.alb.security_group_id,
+            web_acl_arn=network.web_acl_arn,
+        )
+        self.karpenter = Karpenter(
+            self, "Karpenter", cluster=cluster, cluster_name=config.cluster_name, karpenter=platform.karpenter
+        )
+        self.tenancy = Tenancy(
+            self,
+            "Tenancy",
+            cluster=cluster,
+            namespaces=platform.namespaces,
+            workload_roles=data.workload_roles.by_kind,
+        )
+        for manifest in (*self.tenancy.manifests.values(), self.karpenter.chart):
+            manifest.node.add_dependency(self.eks.node_groups["system"])
+        self.registries = ContainerRegistries(
+            self,
+            "Registries",
+            names=[*platform.ecr_repositories, *(task.name for task in platform.ecs_tasks)],
+            name_prefix=f"{config.tags.project}/{config.name}",
+            encryption_key=data.keys.storage,
+            keep_images=platform.ecr_keep_images,
+            removal_policy=self.stateful_removal_policy,
+        )
+        self.jobs = FargateJobs(
+            self,
+            "Jobs",
+            vpc=network.vpc,
+            subnets=app_subnets,
+            security_group=groups.workload,
+            tasks=platform.ecs_tasks,
+            repositories=dict(self.registries.repositories),
+            logs_key=data.keys.logs,
+            log_retention_days=platform.log_retention_days,
+            removal_policy=self.stateful_removal_policy,
+        )
+        self.action_consumer = QueueConsumer(
+            self,
+            "ActionRequestsConsumer",
+            code_directory="action_requests",
+            queue=data.messaging.queues["action-requests"],
+            vpc=network.vpc,
+            subnets=app_subnets,
+            security_group=groups.workload,
+            reserved_concurrency=platform.consumer_reserved_concurrency,
+            logs_key=data.keys.logs,
+            log_retention_days=platform.log_retention_days,
+            removal_policy=self.stateful_removal_policy,
+        )
+        self.cluster_name_output = cdk.CfnOutput(self, "ClusterName", value=cluster.cluster_name)
