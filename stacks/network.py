@@ -73,4 +73,4 @@ class NetworkStack(PlatformStack):
 
         # Karpenter launches GPU nodes into the subnets and security group tagged for its cluster.
         for resource in (*self.app_subnets.subnets, self.security_groups.workload):
-            cdk.Tags.of(resource).add(DISCOVERY_TAG, config.cluster_name)
+            cdk.Tags.of(resource.node.default_child).add(DISCOVERY_TAG, config.cluster_name)  # type: ignore[arg-type]

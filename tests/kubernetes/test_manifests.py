@@ -1,0 +1,64 @@
+"""Every Kubernetes object the platform stack applies, validated against the Kubernetes 1.36 schema.
+
+Built-in kinds are checked strictly (unknown fields fail) with kubernetes-validate. Custom resources
+(Karpenter, the load balancer controller) are not in that schema: their API groups and kinds are pinned
+here, and their shape is asserted in tests/unit/test_platform.py.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import kubernetes_validate
+import pytest
+
+from tests.conftest import SynthesizedPlatform
+from tests.support import STAGES, props
+
+KUBERNETES_VERSION = "1.36.0"
+CUSTOM_RESOURCES = {
+    ("karpenter.k8s.aws/v1", "EC2NodeClass"),
+    ("karpenter.sh/v1", "NodePool"),
+    ("elbv2.k8s.aws/v1beta1", "IngressClassParams"),
+}
+
+
+def applied_objects(platform: SynthesizedPlatform, stage: str) -> list[dict[str, Any]]:
+    """The objects of every KubernetesManifest in the stage's platform stack, resolved as CloudFormation
+    will pass them (tokens become placeholder strings, which is enough for schema validation)."""
+    stack = platform.stages[stage].platform
+    objects: list[dict[str, Any]] = []
+    for manifest in props(platform.template_json(stage, "platform"), "Custom::AWSCDK-EKS-KubernetesResource"):
+        body = manifest["Manifest"]
+        text = (
+            body
+            if isinstance(body, str)
+            else "".join(p if isinstance(p, str) else '"TOKEN"' for p in body["Fn::Join"][1])
+        )
+        objects.extend(json.loads(text.replace('""TOKEN""', '"TOKEN"')))
+    assert objects, stack.node.path
+    return objects
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_every_applied_manifest_is_valid_kubernetes_1_36(platform: SynthesizedPlatform, stage: str) -> None:
+    objects = applied_objects(platform, stage)
+    kinds = {obj["kind"] for obj in objects}
+    assert {"Namespace", "ResourceQuota", "LimitRange", "NetworkPolicy", "PriorityClass", "IngressClass"} <= kinds
+    for obj in objects:
+        if (obj["apiVersion"], obj["kind"]) in CUSTOM_RESOURCES:
+            continue
+        kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)
+
+
+def test_validation_catches_a_bad_manifest() -> None:
+    bad = {"apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "x"}, "spec": {"hardd": {}}}
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(bad, KUBERNETES_VERSION, strict=True)
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_the_custom_resources_skipped_above_are_all_applied(platform: SynthesizedPlatform, stage: str) -> None:
+    applied = {(obj["apiVersion"], obj["kind"]) for obj in applied_objects(platform, stage)}
+    assert applied & CUSTOM_RESOURCES == CUSTOM_RESOURCES

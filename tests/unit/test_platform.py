@@ -1,0 +1,310 @@
+"""The platform stack, per stage, at the level of template properties (issue: platform stack)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from constructs.cluster_addons import ADDON_SERVICE_ACCOUNTS, ADDONS_WITHOUT_ROLES
+from constructs.karpenter import INTERRUPTION_EVENTS
+
+from stacks.platform import PlatformComputeStack
+from tests.conftest import SynthesizedPlatform
+from tests.support import STAGES, logical_id, props, ref_id, resources
+
+
+@pytest.fixture(params=STAGES)
+def stage(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+def platform_stack(platform: SynthesizedPlatform, stage: str) -> PlatformComputeStack:
+    return platform.stages[stage].platform
+
+
+def template(platform: SynthesizedPlatform, stage: str) -> dict[str, Any]:
+    return platform.template_json(stage, "platform")
+
+
+def output_of(value: Any) -> str:
+    """The output name of a weak cross-stack reference."""
+    return str(value["Fn::GetStackOutput"]["OutputName"])
+
+
+# --- cluster ------------------------------------------------------------------------------------------
+
+
+def test_cluster_is_private_encrypted_logged_and_uses_access_entries(platform: SynthesizedPlatform, stage: str) -> None:
+    config = platform.configs[stage]
+    (cluster,) = props(template(platform, stage), "AWS::EKS::Cluster")
+    assert cluster["Name"] == config.cluster_name
+    assert cluster["Version"] == "1.36"
+    vpc_config = cluster["ResourcesVpcConfig"]
+    assert vpc_config["EndpointPrivateAccess"] is True
+    assert vpc_config["EndpointPublicAccess"] is bool(config.platform.public_endpoint_cidrs)
+    app_subnets = platform.stages[stage].network.app_subnets.subnets
+    for reference, subnet in zip(vpc_config["SubnetIds"], app_subnets, strict=True):
+        assert logical_id(subnet) in output_of(reference)
+    assert {t["Type"] for t in cluster["Logging"]["ClusterLogging"]["EnabledTypes"]} == {
+        "api", "audit", "authenticator", "controllerManager", "scheduler",
+    }  # fmt: skip
+    (encryption,) = cluster["EncryptionConfig"]
+    assert encryption["Resources"] == ["secrets"]
+    assert logical_id(platform.stages[stage].data.keys.eks) in output_of(encryption["Provider"]["KeyArn"])
+    assert cluster["AccessConfig"] == {"AuthenticationMode": "API", "BootstrapClusterCreatorAdminPermissions": False}
+
+
+def test_control_plane_logs_are_encrypted_and_kept(platform: SynthesizedPlatform, stage: str) -> None:
+    config = platform.configs[stage]
+    groups = {
+        p["LogGroupName"]: p
+        for p in props(template(platform, stage), "AWS::Logs::LogGroup")
+        if isinstance(p.get("LogGroupName"), str)
+    }
+    control_plane = groups[f"/aws/eks/{config.cluster_name}/cluster"]
+    assert control_plane["RetentionInDays"] == config.platform.log_retention_days
+    assert "KmsKeyId" in control_plane
+
+
+def test_admin_role_gets_cluster_admin_through_an_access_entry(platform: SynthesizedPlatform, stage: str) -> None:
+    config = platform.configs[stage]
+    entries = props(template(platform, stage), "AWS::EKS::AccessEntry")
+    (admin,) = [e for e in entries if e["PrincipalArn"] == config.platform.admin_role_arn]
+    (policy,) = admin["AccessPolicies"]
+    assert json.dumps(policy["PolicyArn"]).endswith(':cluster-access-policy/AmazonEKSClusterAdminPolicy"]]}')
+    assert policy["AccessScope"] == {"Type": "cluster"}
+    karpenter_nodes = [e for e in entries if e.get("Type") == "EC2_LINUX"]
+    assert len(karpenter_nodes) == 1
+
+
+def test_kubectl_provider_uses_the_v36_layer_in_private_subnets(platform: SynthesizedPlatform, stage: str) -> None:
+    stack = platform_stack(platform, stage)
+    handler = stack.eks.cluster.node.find_child("KubectlProvider").node.find_child("Handler")
+    function = template(platform, stage)["Resources"][logical_id(handler)]["Properties"]
+    layers = resources(template(platform, stage), "AWS::Lambda::LayerVersion")
+    kubectl_layer = logical_id(stack.eks.node.find_child("KubectlLayer"))
+    assert kubectl_layer in layers
+    assert kubectl_layer in json.dumps(function["Layers"])
+    assert len(function["VpcConfig"]["SubnetIds"]) == 3
+
+
+# --- node groups --------------------------------------------------------------------------------------
+
+
+def test_node_groups_follow_config_on_imdsv2_launch_templates(platform: SynthesizedPlatform, stage: str) -> None:
+    config = platform.configs[stage].platform
+    tmpl = template(platform, stage)
+    stack = platform_stack(platform, stage)
+    launch_templates = resources(tmpl, "AWS::EC2::LaunchTemplate")
+    workload_group = logical_id(platform.stages[stage].network.security_groups.workload)
+    assert len(props(tmpl, "AWS::EKS::Nodegroup")) == len(config.node_groups)
+    for group in config.node_groups:
+        node_group = tmpl["Resources"][logical_id(stack.eks.node_groups[group.name])]["Properties"]
+        assert node_group["ScalingConfig"] == {
+            "MinSize": group.min_size,
+            "MaxSize": group.max_size,
+            "DesiredSize": group.desired_size,
+        }
+        assert node_group["InstanceTypes"] == list(group.instance_types)
+        assert node_group["CapacityType"] == group.capacity_type
+        assert node_group["AmiType"] == ("AL2023_x86_64_NVIDIA" if group.gpu else "AL2023_x86_64_STANDARD")
+        assert node_group.get("Labels", {}) == group.labels
+        assert [(t["Key"], t.get("Value"), t["Effect"]) for t in node_group.get("Taints", [])] == [
+            (t.key, t.value, t.effect) for t in group.taints
+        ]
+        data = launch_templates[ref_id(node_group["LaunchTemplate"]["Id"])]["Properties"]["LaunchTemplateData"]
+        assert data["MetadataOptions"]["HttpTokens"] == "required"
+        assert data["MetadataOptions"]["HttpPutResponseHopLimit"] == (2 if group.name == "system" else 1)
+        (volume,) = data["BlockDeviceMappings"]
+        assert volume["Ebs"] == {"Encrypted": True, "VolumeSize": group.disk_size_gib, "VolumeType": "gp3"}
+        assert any(workload_group in json.dumps(g) for g in data["SecurityGroupIds"])
+        assert any("ClusterSecurityGroupId" in json.dumps(g) for g in data["SecurityGroupIds"])
+    system = next(g for g in config.node_groups if g.name == "system")
+    assert ("system", "true", "NO_SCHEDULE") in [(t.key, t.value, t.effect) for t in system.taints]
+
+
+def test_seed_sizes_per_stage(platform: SynthesizedPlatform) -> None:
+    prod = {g.name: g for g in platform.configs["prod"].platform.node_groups}
+    assert (prod["system"].instance_types, prod["system"].min_size, prod["system"].max_size) == (("m6i.large",), 2, 4)
+    assert (prod["app"].instance_types, prod["app"].min_size, prod["app"].max_size) == (("m6i.xlarge",), 3, 20)
+    assert (prod["gpu"].instance_types, prod["gpu"].min_size, prod["gpu"].max_size) == (("g5.xlarge",), 0, 5)
+    assert (prod["ai"].instance_types, prod["ai"].min_size, prod["ai"].max_size) == (("r6i.2xlarge",), 2, 10)
+    dev = {g.name: g for g in platform.configs["dev"].platform.node_groups}
+    assert dev["app"].capacity_type == "SPOT" and "t3.medium" in dev["app"].instance_types
+
+
+# --- add-ons and charts -------------------------------------------------------------------------------
+
+
+def test_managed_addons_with_pod_identity_roles(platform: SynthesizedPlatform, stage: str) -> None:
+    tmpl = template(platform, stage)
+    addons = {p["AddonName"] for p in props(tmpl, "AWS::EKS::Addon")}
+    assert addons == {*ADDONS_WITHOUT_ROLES, "coredns", *ADDON_SERVICE_ACCOUNTS}
+    associations = {(p["Namespace"], p["ServiceAccount"]) for p in props(tmpl, "AWS::EKS::PodIdentityAssociation")}
+    for namespace, service_account, _ in ADDON_SERVICE_ACCOUNTS.values():
+        assert (namespace, service_account) in associations
+    assert ("kube-system", "aws-load-balancer-controller") in associations
+    assert ("kube-system", "karpenter") in associations
+    for role in resources(tmpl, "AWS::IAM::Role").values():
+        statement = role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]
+        if statement["Principal"].get("Service") == "pods.eks.amazonaws.com":
+            assert sorted(statement["Action"]) == ["sts:AssumeRole", "sts:TagSession"]
+
+
+def test_helm_charts_are_pinned_from_config(platform: SynthesizedPlatform, stage: str) -> None:
+    config = platform.configs[stage].platform
+    charts = {p["Chart"]: p for p in props(template(platform, stage), "Custom::AWSCDK-EKS-HelmChart")}
+    assert {name: chart["Version"] for name, chart in charts.items()} == {
+        "aws-load-balancer-controller": config.charts.aws_load_balancer_controller,
+        "metrics-server": config.charts.metrics_server,
+        "nvidia-device-plugin": config.charts.nvidia_device_plugin,
+        "karpenter": config.karpenter.chart_version,
+    }
+    assert charts["karpenter"]["Repository"] == "oci://public.ecr.aws/karpenter/karpenter"
+
+
+def test_ingress_defaults_point_at_the_network_alb_group_and_web_acl(platform: SynthesizedPlatform, stage: str) -> None:
+    addons = platform_stack(platform, stage).addons
+    params, ingress_class, defaults = addons.ingress_manifests
+    network = platform.stages[stage].network
+    assert params["kind"] == "IngressClassParams" and ingress_class["kind"] == "IngressClass"
+    resolved = platform_stack(platform, stage).resolve(defaults["data"])
+    assert logical_id(network.security_groups.alb) in json.dumps(resolved["albSecurityGroupId"])
+    assert logical_id(network.web_acl.web_acl) in json.dumps(resolved["wafv2AclArn"])
+
+
+# --- Karpenter ----------------------------------------------------------------------------------------
+
+
+def test_karpenter_interruption_queue_and_gpu_pool(platform: SynthesizedPlatform, stage: str) -> None:
+    config = platform.configs[stage].platform.karpenter
+    tmpl = template(platform, stage)
+    karpenter = platform_stack(platform, stage).karpenter
+    queue_id = logical_id(karpenter.interruption_queue)
+    rules = props(tmpl, "AWS::Events::Rule")
+    assert sorted(r["EventPattern"]["detail-type"][0] for r in rules) == sorted(
+        d for _, d in INTERRUPTION_EVENTS.values()
+    )
+    assert all(ref_id(r["Targets"][0]["Arn"]) == queue_id for r in rules)
+    node_class, node_pool = karpenter.manifests
+    assert node_class["spec"]["metadataOptions"]["httpTokens"] == "required"
+    assert node_class["spec"]["amiSelectorTerms"] == [{"alias": "al2023@latest"}]
+    assert node_class["spec"]["blockDeviceMappings"][0]["ebs"]["encrypted"] is True
+    discovery = {"karpenter.sh/discovery": platform.configs[stage].cluster_name}
+    assert node_class["spec"]["subnetSelectorTerms"] == [{"tags": discovery}]
+    spec = node_pool["spec"]
+    requirements = {r["key"]: r["values"] for r in spec["template"]["spec"]["requirements"]}
+    assert requirements["node.kubernetes.io/instance-type"] == ["g4dn.xlarge", "g4dn.2xlarge", "g5.xlarge"]
+    assert requirements["karpenter.sh/capacity-type"] == ["spot"]
+    assert spec["limits"] == {"nvidia.com/gpu": config.gpu_limit} == {"nvidia.com/gpu": 10}
+    assert spec["disruption"] == {"consolidationPolicy": "WhenEmpty", "consolidateAfter": "5m"}
+    assert spec["template"]["spec"]["expireAfter"] == "168h"
+
+
+def test_network_tags_what_karpenter_discovers(platform: SynthesizedPlatform, stage: str) -> None:
+    network = platform.template_json(stage, "network")
+    cluster_name = platform.configs[stage].cluster_name
+    tagged = [
+        key
+        for key, resource in network["Resources"].items()
+        if {"Key": "karpenter.sh/discovery", "Value": cluster_name} in resource.get("Properties", {}).get("Tags", [])
+    ]
+    stack = platform.stages[stage].network
+    assert sorted(tagged) == sorted(
+        [*(logical_id(s) for s in stack.app_subnets.subnets), logical_id(stack.security_groups.workload)]
+    )
+
+
+# --- tenancy ------------------------------------------------------------------------------------------
+
+
+def test_namespaces_have_quota_limits_default_deny_and_priority(platform: SynthesizedPlatform, stage: str) -> None:
+    tenancy = platform_stack(platform, stage).tenancy
+    for namespace in platform.configs[stage].platform.namespaces:
+        objects = {obj["kind"] + ("/" + obj["metadata"]["name"]): obj for obj in tenancy.objects[namespace.name]}
+        quota = objects["ResourceQuota/compute"]["spec"]["hard"]
+        assert quota["requests.cpu"] == str(namespace.cpu)
+        assert quota["requests.memory"] == f"{namespace.memory_gib}Gi"
+        assert quota["requests.nvidia.com/gpu"] == str(namespace.gpu)
+        assert "LimitRange/defaults" in objects
+        deny = objects["NetworkPolicy/default-deny"]["spec"]
+        assert deny == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+        assert "NetworkPolicy/allow-dns" in objects and "NetworkPolicy/allow-same-namespace" in objects
+        assert objects[f"PriorityClass/{namespace.name}-priority"]["value"] == namespace.priority
+    gpu = next(n for n in platform.configs[stage].platform.namespaces if n.name == "gpu-workers")
+    expected = {"dev": (20, 50, 3, 100_000), "staging": (30, 100, 6, 500_000), "prod": (50, 200, 15, 1_000_000)}
+    assert (gpu.cpu, gpu.memory_gib, gpu.gpu, gpu.priority) == expected[stage]  # seed 002 (dev, prod)
+
+
+def test_workload_accounts_are_bound_to_least_privilege_roles(platform: SynthesizedPlatform, stage: str) -> None:
+    tmpl = template(platform, stage)
+    data = platform.stages[stage].data
+    associations = {
+        p["Namespace"]: p for p in props(tmpl, "AWS::EKS::PodIdentityAssociation") if p["ServiceAccount"] == "workload"
+    }
+    assert logical_id(data.workload_roles.app_role) in output_of(associations["app"]["RoleArn"])
+    assert logical_id(data.workload_roles.gpu_role) in output_of(associations["gpu-workers"]["RoleArn"])
+    data_template = platform.template_json(stage, "data")
+    policies = {
+        ref_id(p["Roles"][0]): p["PolicyDocument"]["Statement"] for p in props(data_template, "AWS::IAM::ManagedPolicy")
+    }
+    app = {s["Sid"]: s for s in policies[logical_id(data.workload_roles.app_role)]}
+    assert set(app) >= {"Secrets", "Tables", "DocumentsObjects", "Publish", "Consume", "Database"}
+    assert app["Database"]["Action"] == "rds-db:connect"
+    gpu = {s["Sid"]: s for s in policies[logical_id(data.workload_roles.gpu_role)]}
+    assert gpu["ModelsObjects"]["Action"] == "s3:GetObject"
+    assert "elasticfilesystem:ClientMount" in gpu["SharedModels"]["Action"]
+    for statements in (app, gpu):
+        for statement in statements.values():
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            assert not any("*" in action for action in actions), statement["Sid"]
+
+
+# --- ECR, ECS, Lambda ---------------------------------------------------------------------------------
+
+
+def test_ecr_repositories(platform: SynthesizedPlatform, stage: str) -> None:
+    config = platform.configs[stage]
+    repositories = {p["RepositoryName"]: p for p in props(template(platform, stage), "AWS::ECR::Repository")}
+    prefix = f"{config.tags.project}/{stage}/"
+    for name in ("user", "payment", "generation", "gallery", "model", "data-processing", "spark"):
+        repository = repositories[prefix + name]
+        assert repository["ImageScanningConfiguration"] == {"ScanOnPush": True}
+        assert repository["ImageTagMutability"] == "IMMUTABLE"
+        assert repository["EncryptionConfiguration"]["EncryptionType"] == "KMS"
+        assert "LifecyclePolicy" in repository
+
+
+def test_ecs_fargate_cluster_tasks_and_idle_service(platform: SynthesizedPlatform, stage: str) -> None:
+    tmpl = template(platform, stage)
+    (cluster,) = props(tmpl, "AWS::ECS::Cluster")
+    assert {"Name": "containerInsights", "Value": "enhanced"} in cluster["ClusterSettings"]
+    (providers,) = props(tmpl, "AWS::ECS::ClusterCapacityProviderAssociations")
+    assert sorted(providers["CapacityProviders"]) == ["FARGATE", "FARGATE_SPOT"]
+    tasks = {p["Family"].lower(): p for p in props(tmpl, "AWS::ECS::TaskDefinition")}
+    sizes = sorted((t["Cpu"], t["Memory"]) for t in tasks.values())
+    assert sizes == [("1024", "2048"), ("2048", "4096")]  # seed 003
+    for task in tasks.values():
+        assert task["RuntimePlatform"]["CpuArchitecture"] == "ARM64"
+        assert task["ContainerDefinitions"][0]["LogConfiguration"]["LogDriver"] == "awslogs"
+    (service,) = props(tmpl, "AWS::ECS::Service")
+    assert service["DesiredCount"] == 0
+    assert service["NetworkConfiguration"]["AwsvpcConfiguration"]["AssignPublicIp"] == "DISABLED"
+
+
+def test_action_requests_consumer(platform: SynthesizedPlatform, stage: str) -> None:
+    config = platform.configs[stage].platform
+    tmpl = template(platform, stage)
+    stack = platform_stack(platform, stage)
+    function = tmpl["Resources"][logical_id(stack.action_consumer.function)]["Properties"]
+    assert function["ReservedConcurrentExecutions"] == config.consumer_reserved_concurrency
+    assert function["TracingConfig"] == {"Mode": "Active"}
+    assert function["Handler"] == "handler.handler"
+    assert len(function["VpcConfig"]["SubnetIds"]) == 3
+    log_group = tmpl["Resources"][ref_id(function["LoggingConfig"]["LogGroup"])]["Properties"]
+    assert "KmsKeyId" in log_group
+    (mapping,) = props(tmpl, "AWS::Lambda::EventSourceMapping")
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    queue = platform.stages[stage].data.messaging.queues["action-requests"]
+    assert logical_id(queue) in output_of(mapping["EventSourceArn"])
