@@ -38,14 +38,22 @@ SYSTEM_NODE_SELECTOR = {"workload": "system"}
 """How cluster add-ons and controllers land on the tainted system node group."""
 
 
-def node_role_statements_acknowledged(scope: Construct) -> None:
-    """The AwsSolutions-IAM4 acknowledgments every worker-node role needs."""
+def worker_node_role(scope: Construct, construct_id: str, *, description: str) -> iam.Role:
+    """An EC2 role with the AWS-managed worker-node policies (managed node groups, Karpenter's nodes)."""
+    role = ManagedPolicyRole(
+        scope,
+        construct_id,
+        assumed_by=iam.ServicePrincipal("ec2.amazonaws.com"),
+        description=description,
+        aws_managed_policies=NODE_POLICIES,
+    )
     for name in NODE_POLICIES:
         acknowledge(
-            scope,
+            role,
             f"AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/{name}]",
             f"{name} is the AWS-maintained policy EKS documents for worker nodes.",
         )
+    return role.role
 
 
 class EksCluster(Construct):
@@ -117,15 +125,7 @@ class EksCluster(Construct):
             ],
         )
 
-        node_role = ManagedPolicyRole(
-            self,
-            "NodeRole",
-            assumed_by=iam.ServicePrincipal("ec2.amazonaws.com"),
-            description=f"{cluster_name}: managed node groups",
-            aws_managed_policies=NODE_POLICIES,
-        )
-        node_role_statements_acknowledged(node_role)
-        self.node_role = node_role.role
+        self.node_role = worker_node_role(self, "NodeRole", description=f"{cluster_name}: managed node groups")
         cluster_security_group = ec2.SecurityGroup.from_security_group_id(
             self, "ClusterSecurityGroup", self.cluster.cluster_security_group_id
         )

@@ -13,13 +13,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 from constructs.acknowledgments import acknowledge
-from constructs.eks_cluster import (
-    NODE_POLICIES,
-    SYSTEM_NODE_SELECTOR,
-    SYSTEM_TOLERATION,
-    node_role_statements_acknowledged,
-)
-from constructs.managed_policy_role import ManagedPolicyRole
+from constructs.eks_cluster import SYSTEM_NODE_SELECTOR, SYSTEM_TOLERATION, worker_node_role
 from constructs.pod_identity import PodIdentityRole
 
 from environments.schema import KarpenterConfig
@@ -71,15 +65,7 @@ class Karpenter(Construct):
                 targets=[targets.SqsQueue(self.interruption_queue)],
             )
 
-        node_role = ManagedPolicyRole(
-            self,
-            "NodeRole",
-            assumed_by=iam.ServicePrincipal("ec2.amazonaws.com"),
-            description=f"{cluster.cluster_name}: nodes Karpenter launches",
-            aws_managed_policies=NODE_POLICIES,
-        )
-        node_role_statements_acknowledged(node_role)
-        self.node_role = node_role.role
+        self.node_role = worker_node_role(self, "NodeRole", description=f"{cluster_name}: nodes Karpenter launches")
         eks.AccessEntry(
             self,
             "NodeAccess",

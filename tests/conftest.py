@@ -90,3 +90,9 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SynthesizedPl
     except RuntimeError as error:  # cdk-nag findings: the report is on disk, tests/compliance reads it
         validation_error = str(error)
     yield SynthesizedPlatform(outdir, {c.name: c for c in configs}, stages, pipeline, validation_error)
+
+
+@pytest.fixture(params=("dev", "staging", "prod"))
+def stage(request: pytest.FixtureRequest) -> str:
+    """Each stage in turn, for tests that hold in every stage."""
+    return str(request.param)

@@ -64,3 +64,9 @@ def _replace_hashes(value: Any) -> Any:
     if isinstance(value, str):
         return ASSET_HASH.sub("<asset-hash>", value)
     return value
+
+
+def output_of(value: Any) -> str:
+    """The output name behind a weak cross-stack reference ({"Fn::GetStackOutput": ...}), else ""."""
+    output = value.get("Fn::GetStackOutput", {}) if isinstance(value, dict) else {}
+    return str(output.get("OutputName", ""))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import pytest
 from aws_cdk import aws_kms as kms
 from constructs import IConstruct
 from constructs.data_keys import KEY_PURPOSES
@@ -13,14 +12,9 @@ from constructs.messaging import TOPICS
 
 from stacks.data import DataStack
 from tests.conftest import SynthesizedPlatform
-from tests.support import STAGES, logical_id, props, ref_id, resources
+from tests.support import logical_id, output_of, props, ref_id, resources
 
 DAY = 86400
-
-
-@pytest.fixture(params=STAGES)
-def stage(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
 
 
 def data_stack(platform: SynthesizedPlatform, stage: str) -> DataStack:
@@ -33,8 +27,7 @@ def data(platform: SynthesizedPlatform, stage: str) -> dict[str, Any]:
 
 def network_output(value: Any, construct: IConstruct) -> bool:
     """True if `value` is a weak reference to the network stack's output for `construct`."""
-    output = value.get("Fn::GetStackOutput", {}) if isinstance(value, dict) else {}
-    return logical_id(construct) in output.get("OutputName", "")
+    return logical_id(construct) in output_of(value)
 
 
 # --- keys ---------------------------------------------------------------------------------------------

@@ -5,20 +5,14 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
-import pytest
 from aws_cdk import aws_ec2 as ec2
 
 from environments.schema import subnet_cidrs
 from tests.conftest import SynthesizedPlatform
-from tests.support import STAGES, logical_id, props, ref_id, resources
+from tests.support import logical_id, props, ref_id, resources
 
 WORKLOAD_PORTS = (8001, 8005)
 DATA_PORTS = {5432, 6379, 2049}
-
-
-@pytest.fixture(params=STAGES)
-def stage(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
 
 
 def network(platform: SynthesizedPlatform, stage: str) -> dict[str, Any]:

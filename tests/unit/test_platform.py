@@ -5,18 +5,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import pytest
 from constructs.cluster_addons import ADDON_SERVICE_ACCOUNTS, ADDONS_WITHOUT_ROLES
 from constructs.karpenter import INTERRUPTION_EVENTS
 
 from stacks.platform import PlatformComputeStack
 from tests.conftest import SynthesizedPlatform
-from tests.support import STAGES, logical_id, props, ref_id, resources
-
-
-@pytest.fixture(params=STAGES)
-def stage(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
+from tests.support import logical_id, output_of, props, ref_id, resources
 
 
 def platform_stack(platform: SynthesizedPlatform, stage: str) -> PlatformComputeStack:
@@ -25,11 +19,6 @@ def platform_stack(platform: SynthesizedPlatform, stage: str) -> PlatformCompute
 
 def template(platform: SynthesizedPlatform, stage: str) -> dict[str, Any]:
     return platform.template_json(stage, "platform")
-
-
-def output_of(value: Any) -> str:
-    """The output name of a weak cross-stack reference."""
-    return str(value["Fn::GetStackOutput"]["OutputName"])
 
 
 # --- cluster ------------------------------------------------------------------------------------------
