@@ -6,7 +6,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
-from constructs.secure_bucket import SecureBucket
+from constructs.secure_bucket import SecureBucket, tiering_rule
 
 from environments.schema import BucketsConfig, TransitionConfig
 
@@ -66,7 +66,7 @@ class DataBuckets(Construct):
                 ),
             ),
         )
-        self.backups = bucket("Backups", rules=(_tiering_rule("tiering", buckets.backups_transitions),))
+        self.backups = bucket("Backups", rules=(tiering_rule("tiering", buckets.backups_transitions),))
         lock = buckets.audit_logs_object_lock
         self.audit_logs = bucket(
             "AuditLogs",
@@ -74,32 +74,9 @@ class DataBuckets(Construct):
             if lock.mode == "COMPLIANCE"
             else s3.ObjectLockRetention.governance(cdk.Duration.days(lock.retention_days)),
         )
-        self.images = bucket("Images", rules=(_tiering_rule("tiering", buckets.images_transitions),))
-        self.models = bucket("Models", tiering=True, rules=(_tiering_rule("intelligent-tiering", _ALL_TO_TIERING),))
+        self.images = bucket("Images", rules=(tiering_rule("tiering", buckets.images_transitions),))
+        self.models = bucket("Models", tiering=True, rules=(tiering_rule("intelligent-tiering", _ALL_TO_TIERING),))
 
-
-STORAGE_CLASSES = {
-    "STANDARD_IA": s3.StorageClass.INFREQUENT_ACCESS,
-    "ONEZONE_IA": s3.StorageClass.ONE_ZONE_INFREQUENT_ACCESS,
-    "INTELLIGENT_TIERING": s3.StorageClass.INTELLIGENT_TIERING,
-    "GLACIER_IR": s3.StorageClass.GLACIER_INSTANT_RETRIEVAL,
-    "GLACIER": s3.StorageClass.GLACIER,
-    "DEEP_ARCHIVE": s3.StorageClass.DEEP_ARCHIVE,
-}
-"""Config names (S3's own API names) -> CDK storage classes."""
 
 _ALL_TO_TIERING = (TransitionConfig(after_days=0, storage_class="INTELLIGENT_TIERING"),)
 """Models are read unpredictably: let Intelligent-Tiering place them from day one."""
-
-
-def _tiering_rule(rule_id: str, transitions: tuple[TransitionConfig, ...]) -> s3.LifecycleRule:
-    return s3.LifecycleRule(
-        id=rule_id,
-        transitions=[
-            s3.Transition(
-                storage_class=STORAGE_CLASSES[t.storage_class],
-                transition_after=cdk.Duration.days(t.after_days),
-            )
-            for t in transitions
-        ],
-    )

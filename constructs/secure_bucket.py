@@ -10,7 +10,35 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 from constructs.acknowledgments import acknowledge
 
+from environments.schema import TransitionConfig
+
 ABORT_UPLOADS_AFTER = cdk.Duration.days(7)
+STORAGE_CLASSES = {
+    "STANDARD_IA": s3.StorageClass.INFREQUENT_ACCESS,
+    "ONEZONE_IA": s3.StorageClass.ONE_ZONE_INFREQUENT_ACCESS,
+    "INTELLIGENT_TIERING": s3.StorageClass.INTELLIGENT_TIERING,
+    "GLACIER_IR": s3.StorageClass.GLACIER_INSTANT_RETRIEVAL,
+    "GLACIER": s3.StorageClass.GLACIER,
+    "DEEP_ARCHIVE": s3.StorageClass.DEEP_ARCHIVE,
+}
+"""Config names (S3's own API names) -> CDK storage classes."""
+
+
+def tiering_rule(
+    rule_id: str, transitions: Sequence[TransitionConfig], expiration_days: int | None = None
+) -> s3.LifecycleRule:
+    """A lifecycle rule moving objects through `transitions` (and expiring them, if asked)."""
+    return s3.LifecycleRule(
+        id=rule_id,
+        transitions=[
+            s3.Transition(
+                storage_class=STORAGE_CLASSES[t.storage_class], transition_after=cdk.Duration.days(t.after_days)
+            )
+            for t in transitions
+        ]
+        or None,
+        expiration=cdk.Duration.days(expiration_days) if expiration_days else None,
+    )
 
 
 class SecureBucket(Construct):

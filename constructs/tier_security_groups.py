@@ -15,10 +15,14 @@ WORKLOAD_PORTS = (8001, 8005)
 POSTGRES_PORT = 5432
 CACHE_PORT = 6379
 EFS_PORT = 2049
+KAFKA_IAM_PORT = 9098
+"""MSK brokers: TLS with IAM authentication (provisioned and serverless)."""
+HTTPS_PORT = 443
 
 
 class TierSecurityGroups(Construct):
-    """`alb`, `workload`, `postgres`, `cache` and `efs`; each data group admits only `workload`."""
+    """`alb`, `workload`, and the data-tier groups `postgres`, `cache`, `efs`, `kafka` and `search`, each
+    admitting only `workload` on its one port."""
 
     def __init__(self, scope: Construct, construct_id: str, *, vpc: ec2.IVpc) -> None:
         super().__init__(scope, construct_id)
@@ -54,6 +58,8 @@ class TierSecurityGroups(Construct):
         self.postgres = self._data_group("Postgres", vpc, "PostgreSQL", POSTGRES_PORT)
         self.cache = self._data_group("Cache", vpc, "Valkey cache", CACHE_PORT)
         self.efs = self._data_group("Efs", vpc, "EFS mount targets (NFS)", EFS_PORT)
+        self.kafka = self._data_group("Kafka", vpc, "MSK brokers (TLS + IAM)", KAFKA_IAM_PORT)
+        self.search = self._data_group("Search", vpc, "OpenSearch domain (HTTPS)", HTTPS_PORT)
 
     def _group(self, construct_id: str, vpc: ec2.IVpc, description: str) -> ec2.SecurityGroup:
         """A group with no egress: it only receives connections."""

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import aws_cdk as cdk
+from aws_cdk import aws_lambda_event_sources as sources
 from constructs import Construct
 from constructs.cluster_addons import ClusterAddons
 from constructs.container_registries import ContainerRegistries
 from constructs.eks_cluster import EksCluster
+from constructs.event_function import EventFunction
 from constructs.fargate_jobs import FargateJobs
 from constructs.karpenter import Karpenter
-from constructs.queue_consumer import QueueConsumer
 from constructs.tenancy import Tenancy
 
 from environments.schema import StageConfig
@@ -89,11 +90,17 @@ class PlatformComputeStack(PlatformStack):
             log_retention_days=platform.log_retention_days,
             removal_policy=self.stateful_removal_policy,
         )
-        self.action_consumer = QueueConsumer(
+        self.action_consumer = EventFunction(
             self,
             "ActionRequestsConsumer",
             code_directory="action_requests",
-            queue=data.messaging.queues["action-requests"],
+            # Partial batch responses: a failed message is retried alone, then goes to the queue's DLQ.
+            event_source=sources.SqsEventSource(
+                data.messaging.queues["action-requests"],
+                batch_size=10,
+                report_batch_item_failures=True,
+                max_concurrency=platform.consumer_reserved_concurrency,
+            ),
             vpc=network.vpc,
             subnets=app_subnets,
             security_group=groups.workload,

@@ -12,7 +12,7 @@ from tests.conftest import SynthesizedPlatform
 from tests.support import logical_id, props, ref_id, resources
 
 WORKLOAD_PORTS = (8001, 8005)
-DATA_PORTS = {5432, 6379, 2049}
+DATA_PORTS = {5432, 6379, 2049, 9098, 443}
 
 
 def network(platform: SynthesizedPlatform, stage: str) -> dict[str, Any]:
@@ -166,7 +166,8 @@ def test_app_and_public_acls_allow_return_traffic(platform: SynthesizedPlatform,
 def _security_groups(platform: SynthesizedPlatform, stage: str) -> dict[str, str]:
     """Tier name -> logical id of that security group, taken from the stack's typed attributes."""
     groups = platform.stages[stage].network.security_groups
-    return {name: logical_id(getattr(groups, name)) for name in ("alb", "workload", "postgres", "cache", "efs")}
+    names = ("alb", "workload", "postgres", "cache", "efs", "kafka", "search")
+    return {name: logical_id(getattr(groups, name)) for name in names}
 
 
 def _ingress(template: dict[str, Any], group_id: str) -> list[dict[str, Any]]:
@@ -196,7 +197,7 @@ def test_security_group_chain(platform: SynthesizedPlatform, stage: str) -> None
         sorted([(ids["alb"], "tcp", WORKLOAD_PORTS[0]), (ids["workload"], "-1", None)])
     )
 
-    for name, port in (("postgres", 5432), ("cache", 6379), ("efs", 2049)):
+    for name, port in (("postgres", 5432), ("cache", 6379), ("efs", 2049), ("kafka", 9098), ("search", 443)):
         rules = _ingress(template, ids[name])
         assert [(ref_id(r["SourceSecurityGroupId"]), r["FromPort"], r["ToPort"]) for r in rules] == [
             (ids["workload"], port, port)
@@ -286,7 +287,7 @@ def test_stack_exposes_what_later_stacks_need(platform: SynthesizedPlatform, sta
     stack = platform.stages[stage].network
     assert isinstance(stack.vpc, ec2.Vpc)
     assert len(stack.public_subnets.subnets) == len(stack.app_subnets.subnets) == len(stack.data_subnets.subnets) == 3
-    for name in ("alb", "workload", "postgres", "cache", "efs"):
+    for name in ("alb", "workload", "postgres", "cache", "efs", "kafka", "search"):
         assert isinstance(getattr(stack.security_groups, name), ec2.SecurityGroup)
     assert stack.web_acl_arn == stack.web_acl.web_acl.attr_arn
     assert stack.availability_zones == list(platform.configs[stage].availability_zones)

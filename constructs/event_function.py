@@ -1,17 +1,15 @@
-"""An SQS-triggered Lambda consumer in the app tier (seed 001): partial batch failures, reserved
-concurrency, X-Ray tracing and a KMS log group. Plain Python from the repo: no Docker bundling."""
+"""A Lambda function in the app tier fed by an event source (an SQS queue, a Kinesis stream): reserved
+concurrency, X-Ray tracing and a KMS log group. Plain Python from lambdas/: no Docker bundling."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_lambda_event_sources as sources
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 from constructs.acknowledgments import acknowledge
 from constructs.encrypted_log_group import EncryptedLogGroup
@@ -20,8 +18,9 @@ LAMBDAS = Path(__file__).resolve().parent.parent / "lambdas"
 RUNTIME = lambda_.Runtime.PYTHON_3_14
 
 
-class QueueConsumer(Construct):
-    """`function`, fed by `queue` in batches; a failed message goes back alone, then to the queue's DLQ."""
+class EventFunction(Construct):
+    """`function` running lambdas/<code_directory>/handler.py, fed by `event_source`; failures are
+    handled by the source (a queue's DLQ, a stream's on-failure destination), never dropped."""
 
     def __init__(
         self,
@@ -29,7 +28,7 @@ class QueueConsumer(Construct):
         construct_id: str,
         *,
         code_directory: str,
-        queue: sqs.IQueue,
+        event_source: lambda_.IEventSource,
         vpc: ec2.IVpc,
         subnets: Sequence[ec2.ISubnet],
         security_group: ec2.ISecurityGroup,
@@ -37,6 +36,7 @@ class QueueConsumer(Construct):
         logs_key: kms.IKey,
         log_retention_days: int,
         removal_policy: cdk.RemovalPolicy,
+        environment: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         log_group = EncryptedLogGroup(
@@ -57,12 +57,9 @@ class QueueConsumer(Construct):
             log_group=log_group,
             timeout=cdk.Duration.seconds(60),
             memory_size=256,
+            environment=dict(environment or {}),
         )
-        self.function.add_event_source(
-            sources.SqsEventSource(
-                queue, batch_size=10, report_batch_item_failures=True, max_concurrency=reserved_concurrency
-            )
-        )
+        self.function.add_event_source(event_source)
         for finding, reason in (
             (
                 "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
@@ -78,12 +75,12 @@ class QueueConsumer(Construct):
             ),
             (
                 "NIST.800.53.R5-IAMNoInlinePolicy",
-                "Lambda writes the queue, key and tracing grants as the role's inline default policy.",
+                "Lambda writes the event-source, key and tracing grants as the role's inline default policy.",
             ),
             (
                 "NIST.800.53.R5-LambdaDLQ",
-                "Invoked synchronously by the SQS event source: failed messages go to the queue's own DLQ, "
-                "a function DLQ only catches asynchronous invocations.",
+                "Invoked synchronously by its event source mapping: failed records go to the source's DLQ or "
+                "on-failure destination; a function DLQ only catches asynchronous invocations.",
             ),
         ):
             acknowledge(self.function, finding, reason)
