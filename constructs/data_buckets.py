@@ -6,7 +6,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
-from constructs.secure_bucket import SecureBucket, tiering_rule
+from constructs.secure_bucket import SecureBucket, access_log_bucket, tiering_rule
 
 from environments.schema import BucketsConfig, TransitionConfig
 
@@ -29,7 +29,6 @@ class DataBuckets(Construct):
         def bucket(
             name: str,
             *,
-            encrypted: bool = True,
             versioned: bool = buckets.versioned,
             rules: tuple[s3.LifecycleRule, ...] = (),
             lock: s3.ObjectLockRetention | None = None,
@@ -38,8 +37,8 @@ class DataBuckets(Construct):
             return SecureBucket(
                 self,
                 name,
-                encryption_key=storage_key if encrypted else None,
-                access_log_bucket=self.access_logs if encrypted else None,
+                encryption_key=storage_key,
+                access_log_bucket=self.access_logs,
                 versioned=versioned,
                 noncurrent_version_expiration_days=buckets.noncurrent_version_expiration_days,
                 # Object-locked records cannot be emptied, so that bucket is always retained.
@@ -49,12 +48,13 @@ class DataBuckets(Construct):
                 intelligent_tiering=tiering,
             ).bucket
 
-        self.access_logs = bucket(
+        self.access_logs = access_log_bucket(
+            self,
             "AccessLogs",
-            encrypted=False,
-            rules=(
-                s3.LifecycleRule(id="expire-logs", expiration=cdk.Duration.days(buckets.access_log_retention_days)),
-            ),
+            retention_days=buckets.access_log_retention_days,
+            versioned=buckets.versioned,
+            noncurrent_version_expiration_days=buckets.noncurrent_version_expiration_days,
+            removal_policy=removal_policy,
         )
         self.knowledge_documents = bucket("KnowledgeDocuments", versioned=True)
         self.document_chunks = bucket("DocumentChunks")

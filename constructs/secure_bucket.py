@@ -123,3 +123,28 @@ class SecureBucket(Construct):
                 "NIST.800.53.R5-S3DefaultEncryptionKMS",
                 "S3 server access logging delivers only to buckets encrypted with S3-managed keys (SSE-S3).",
             )
+
+
+def access_log_bucket(
+    scope: Construct,
+    construct_id: str,
+    *,
+    retention_days: int,
+    versioned: bool,
+    noncurrent_version_expiration_days: int,
+    removal_policy: cdk.RemovalPolicy,
+) -> s3.Bucket:
+    """The server-access-log target of one stack's buckets: S3-managed keys (as S3 requires), expiring logs.
+
+    One per stack: S3's logging grant on a bucket of another stack would lose its source-bucket condition.
+    """
+    return SecureBucket(
+        scope,
+        construct_id,
+        encryption_key=None,
+        access_log_bucket=None,
+        versioned=versioned,
+        noncurrent_version_expiration_days=noncurrent_version_expiration_days,
+        removal_policy=removal_policy,
+        lifecycle_rules=[s3.LifecycleRule(id="expire-logs", expiration=cdk.Duration.days(retention_days))],
+    ).bucket

@@ -6,6 +6,7 @@ import aws_cdk as cdk
 from constructs import Construct
 
 from environments.schema import StageConfig
+from stacks.analytics import AnalyticsStack
 from stacks.data import DataStack
 from stacks.network import NetworkStack
 from stacks.platform import PlatformComputeStack
@@ -28,3 +29,4 @@ class PlatformStage(cdk.Stage):
         self.network = NetworkStack(self, "network", config=config)
         self.data = DataStack(self, "data", config=config, network=self.network)
         self.platform = PlatformComputeStack(self, "platform", config=config, network=self.network, data=self.data)
+        self.analytics = AnalyticsStack(self, "analytics", config=config, network=self.network, data=self.data)

@@ -1,0 +1,122 @@
+"""The analytics stack: data lake, Glue, Athena, streaming ingestion, Kafka and search.
+
+It takes the network and data stacks and never the platform stack, so the two deploy in parallel.
+"""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from constructs import Construct
+from constructs.data_lake import DataLake
+from constructs.glue_pipeline import GluePipeline
+from constructs.kafka_cluster import KafkaCluster
+from constructs.query_workgroup import QueryWorkgroup
+from constructs.search_domain import SearchDomain
+from constructs.secure_bucket import access_log_bucket
+from constructs.stream_ingestion import StreamIngestion
+
+from environments.schema import StageConfig
+from stacks.base import PlatformStack
+from stacks.data import DataStack
+from stacks.network import NetworkStack
+
+STREAM_PROCESSOR_CONCURRENCY = 5
+
+
+class AnalyticsStack(PlatformStack):
+    """`lake`, `glue`, `athena`, `streaming`, `kafka` and `search`."""
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: StageConfig, network: NetworkStack, data: DataStack
+    ) -> None:
+        super().__init__(
+            scope,
+            construct_id,
+            config=config,
+            description=f"{config.name}: data lake, Glue, Athena, Kinesis + Firehose, MSK, OpenSearch",
+        )
+        analytics = config.analytics
+        keys = data.keys
+        groups = network.security_groups
+        name = f"{config.tags.project}-{config.name}"
+        buckets = config.data.buckets
+        versioned = buckets.versioned
+        self.access_logs = access_log_bucket(
+            self,
+            "AccessLogs",
+            retention_days=buckets.access_log_retention_days,
+            versioned=versioned,
+            noncurrent_version_expiration_days=buckets.noncurrent_version_expiration_days,
+            removal_policy=self.stateful_removal_policy,
+        )
+        self.lake = DataLake(
+            self,
+            "Lake",
+            lake=analytics.lake,
+            encryption_key=keys.storage,
+            access_log_bucket=self.access_logs,
+            versioned=versioned,
+            noncurrent_version_expiration_days=buckets.noncurrent_version_expiration_days,
+            removal_policy=self.stateful_removal_policy,
+        )
+        self.glue = GluePipeline(
+            self,
+            "Glue",
+            glue_config=analytics.glue,
+            database_name=f"{config.name.replace('-', '_')}_data_lake_catalog",
+            name_prefix=name,
+            lake=self.lake,
+            storage_key=keys.storage,
+            logs_key=keys.logs,
+        )
+        self.athena = QueryWorkgroup(
+            self,
+            "Athena",
+            name=name,
+            bytes_scanned_cutoff_gib=analytics.athena_bytes_scanned_cutoff_gib,
+            encryption_key=keys.storage,
+            access_log_bucket=self.access_logs,
+            versioned=versioned,
+            removal_policy=self.stateful_removal_policy,
+        )
+        self.streaming = StreamIngestion(
+            self,
+            "Streaming",
+            streaming=analytics.streaming,
+            raw_bucket=self.lake.raw,
+            stream_key=keys.messaging,
+            table_key=keys.dynamodb,
+            logs_key=keys.logs,
+            vpc=network.vpc,
+            subnets=network.app_subnets.subnets,
+            security_group=groups.workload,
+            reserved_concurrency=STREAM_PROCESSOR_CONCURRENCY,
+            log_retention_days=analytics.log_retention_days,
+            deletion_protection=self.deletion_protection,
+            removal_policy=self.stateful_removal_policy,
+        )
+        self.kafka = KafkaCluster(
+            self,
+            "Kafka",
+            msk_config=analytics.msk,
+            name=name,
+            subnets=network.data_subnets.subnets,
+            security_group=groups.kafka,
+            encryption_key=keys.messaging,
+            logs_key=keys.logs,
+            log_retention_days=analytics.log_retention_days,
+            removal_policy=self.stateful_removal_policy,
+        )
+        self.search = SearchDomain(
+            self,
+            "Search",
+            search=analytics.opensearch,
+            name=name,
+            subnets=network.data_subnets.subnets,
+            security_group=groups.search,
+            encryption_key=keys.storage,
+            logs_key=keys.logs,
+            log_retention_days=analytics.log_retention_days,
+            removal_policy=self.stateful_removal_policy,
+        )
+        cdk.CfnOutput(self, "SearchEndpoint", value=self.search.domain_endpoint)
