@@ -22,11 +22,11 @@ def _base(stage: str = "dev") -> dict[str, Any]:
 
 
 def _set(path: str, value: Any) -> Mutation:
-    def mutate(data: dict[str, Any]) -> None:
+    def mutate(data: Any) -> None:
         *parents, leaf = path.split(".")
         for part in parents:
-            data = data[part]
-        data[leaf] = value
+            data = data[int(part)] if part.isdigit() else data[part]
+        data[int(leaf) if leaf.isdigit() else leaf] = value
 
     return mutate
 
@@ -165,6 +165,46 @@ DATA_CASES = [
         "data.buckets.audit_logs_object_lock.mode",
     ),
 ]
+
+
+ANALYTICS_CASES = [
+    ("unknown MSK mode", _set("analytics.msk.mode", "managed"), "analytics.msk.mode: Input should be"),
+    (
+        "brokers not spread over the AZs",
+        lambda d: d["analytics"]["msk"].update(mode="provisioned", brokers=4),
+        "analytics.msk.brokers: 4 brokers do not spread evenly over 3 AZs",
+    ),
+    ("bad Glue schedule", _set("analytics.glue.crawler_schedule", "daily"), "analytics.glue.crawler_schedule"),
+    ("unknown Glue version", _set("analytics.glue.version", "3.0"), "analytics.glue.version: Input should be"),
+    ("stream retention under a day", _set("analytics.streaming.retention_hours", 12), "analytics.streaming.retention"),
+    ("Firehose buffer too large", _set("analytics.streaming.buffer_mib", 512), "analytics.streaming.buffer_mib"),
+    (
+        "lake expiry before the last transition",
+        _set("analytics.lake.raw.expiration_days", 60),
+        "analytics.lake.raw.expiration_days: must come after the last transition",
+    ),
+    ("search nodes uneven", _set("analytics.opensearch.data_nodes", 5), "analytics.opensearch.data_nodes: zone"),
+    ("search instance type", _set("analytics.opensearch.data_instance_type", "r6g.large"), "analytics.opensearch"),
+    ("Athena cutoff of zero", _set("analytics.athena_bytes_scanned_cutoff_gib", 0), "analytics.athena_bytes"),
+    ("node group min above max", _set("platform.node_groups.0.min_size", 9), "platform.node_groups.0.min_size: 9"),
+    ("reserved namespace", _set("platform.namespaces.0.name", "kube-system"), "platform.namespaces.0: kube-system"),
+    ("open API endpoint", _set("platform.public_endpoint_cidrs", ["0.0.0.0/0"]), "platform.public_endpoint_cidrs.0"),
+    ("Kubernetes 1.29", _set("platform.kubernetes_version", "1.29"), "platform.kubernetes_version: Input should be"),
+]
+
+
+@pytest.mark.parametrize(("label", "mutate", "expected"), ANALYTICS_CASES, ids=[c[0] for c in ANALYTICS_CASES])
+def test_bad_analytics_or_platform_value(tmp_path: Path, label: str, mutate: Mutation, expected: str) -> None:
+    problems = _problems(tmp_path, "staging", mutate, base="staging")
+    assert any(p.startswith(f"{tmp_path / 'staging.yaml'}: {expected}") for p in problems), problems
+
+
+def test_prod_analytics_rules(tmp_path: Path) -> None:
+    problems = _problems(tmp_path, "prod", _set("analytics.msk.mode", "off"), base="prod")
+    assert problems == [f"{tmp_path / 'prod.yaml'}: analytics.msk.mode: prod streams through Kafka (seed 000); "
+                        "use provisioned or serverless"]  # fmt: skip
+    problems = _problems(tmp_path, "prod", _set("analytics.opensearch.dedicated_masters", 0), base="prod")
+    assert any("analytics.opensearch: prod needs 3+ data nodes" in p for p in problems)
 
 
 @pytest.mark.parametrize(("label", "mutate", "expected"), DATA_CASES, ids=[c[0] for c in DATA_CASES])
