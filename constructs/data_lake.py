@@ -1,4 +1,8 @@
-"""The data lake (seed 003): one bucket per zone, raw / processed / curated, each with its lifecycle."""
+"""The data lake (seed 003): one bucket per zone, raw / processed / curated, each with its lifecycle.
+
+Inside each zone the writers use seed 003's folders as prefixes: raw/{logs,events,feeds},
+processed/{daily,hourly,real-time}, curated/{analytics,reporting,ml}.
+"""
 
 from __future__ import annotations
 
@@ -11,12 +15,6 @@ from constructs.secure_bucket import SecureBucket, tiering_rule
 from environments.schema import LakeConfig
 
 ZONES = ("raw", "processed", "curated")
-ZONE_PREFIXES = {
-    "raw": ("logs/", "events/", "feeds/"),
-    "processed": ("daily/", "hourly/", "real-time/"),
-    "curated": ("analytics/", "reporting/", "ml/"),
-}
-"""Seed 003's folders inside each zone (prefixes, created by the writers; listed for the catalog)."""
 
 
 class DataLake(Construct):
