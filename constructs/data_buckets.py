@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
@@ -22,6 +23,7 @@ class DataBuckets(Construct):
         *,
         buckets: BucketsConfig,
         storage_key: kms.IKey,
+        trail_name: str,
         removal_policy: cdk.RemovalPolicy,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -74,8 +76,34 @@ class DataBuckets(Construct):
             if lock.mode == "COMPLIANCE"
             else s3.ObjectLockRetention.governance(cdk.Duration.days(lock.retention_days)),
         )
+        self._allow_cloudtrail(trail_name)
         self.images = bucket("Images", rules=(tiering_rule("tiering", buckets.images_transitions),))
         self.models = bucket("Models", tiering=True, rules=(tiering_rule("intelligent-tiering", _ALL_TO_TIERING),))
+
+    def _allow_cloudtrail(self, trail_name: str) -> None:
+        """The stage's trail (named, so no reference back from the observability stack) may deliver here."""
+        stack = cdk.Stack.of(self)
+        trail_arn = stack.format_arn(service="cloudtrail", resource="trail", resource_name=trail_name)
+        principal = iam.ServicePrincipal("cloudtrail.amazonaws.com")
+        condition = {"StringEquals": {"aws:SourceArn": trail_arn}}
+        self.audit_logs.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="CloudTrailAclCheck",
+                principals=[principal],
+                actions=["s3:GetBucketAcl"],
+                resources=[self.audit_logs.bucket_arn],
+                conditions=condition,
+            )
+        )
+        self.audit_logs.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="CloudTrailWrite",
+                principals=[principal],
+                actions=["s3:PutObject"],
+                resources=[self.audit_logs.arn_for_objects(f"AWSLogs/{stack.account}/*")],
+                conditions=condition,
+            )
+        )
 
 
 _ALL_TO_TIERING = (TransitionConfig(after_days=0, storage_class="INTELLIGENT_TIERING"),)

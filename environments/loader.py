@@ -8,7 +8,13 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import ValidationError
 
-from environments.schema import PipelineConfig, StageConfig, cross_field_problems, pipeline_problems
+from environments.schema import (
+    PipelineConfig,
+    StageConfig,
+    cross_field_problems,
+    pipeline_problems,
+    shared_account_problems,
+)
 
 _Config = TypeVar("_Config", StageConfig, PipelineConfig)
 
@@ -41,6 +47,10 @@ def load_stages(names: list[str] | None = None, config_dir: Path = CONFIG_DIR) -
             configs.append(load_stage(name, config_dir))
         except ConfigError as error:
             problems.extend(error.problems)
+    problems += [
+        f"{config_dir / f'{stage}.yaml'}: {field}: {message}"
+        for stage, field, message in shared_account_problems(configs)
+    ]
     if problems:
         raise ConfigError(problems)
     return configs

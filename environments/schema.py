@@ -371,6 +371,46 @@ class AnalyticsConfig(_Model):
     log_retention_days: RetentionDays
 
 
+Email = Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+
+
+class AlertingConfig(_Model):
+    """Where alarms go: e-mail per severity, an HTTPS pager for critical, Slack through AWS Chatbot."""
+
+    critical_emails: Annotated[tuple[Email, ...], YamlList] = ()
+    warning_emails: Annotated[tuple[Email, ...], YamlList] = ()
+    pager_https_endpoint: str | None = Field(default=None, pattern=r"^https://\S+$")
+    slack_workspace_id: str | None = Field(default=None, pattern=r"^[A-Z0-9]{9,11}$")
+    slack_channel_id: str | None = Field(default=None, pattern=r"^[A-Z0-9]{9,11}$")
+
+
+class DetectionConfig(_Model):
+    """Account-and-region services: one stage per account and region may own each."""
+
+    guardduty: bool
+    security_hub: bool
+    config_recorder: bool
+    detective: bool = False
+    macie: bool = False
+
+
+class ObservabilityConfig(_Model):
+    """Alarms, dashboards, tracing, Prometheus, audit trail, threat detection and cost controls."""
+
+    alerting: AlertingConfig
+    load_balancer: str = Field(
+        pattern=r"^app/[A-Za-z0-9-]+/[0-9a-f]{16}$",
+        description="the ingress ALB's CloudWatch dimension (app/<name>/<id>), set once the ingress exists",
+    )
+    xray_sampling_rate: float = Field(ge=0, le=1)
+    grafana: bool = False
+    trail_data_events: bool
+    detection: DetectionConfig
+    monthly_budget_usd: int = Field(ge=1)
+    cost_anomaly_threshold_usd: int = Field(ge=1)
+    log_retention_days: RetentionDays
+
+
 class StageConfig(_Model):
     """One deployable stage: where it goes, how it is tagged and protected, and what it contains."""
 
@@ -385,10 +425,16 @@ class StageConfig(_Model):
     data: DataConfig
     platform: PlatformConfig
     analytics: AnalyticsConfig
+    observability: ObservabilityConfig
 
     @property
     def is_production(self) -> bool:
         return self.name == PRODUCTION_STAGE
+
+    @property
+    def trail_name(self) -> str:
+        """The CloudTrail trail's name; the data stack's audit-logs bucket admits exactly this trail."""
+        return f"{self.tags.project}-{self.name}"
 
     @property
     def cluster_name(self) -> str:
@@ -443,6 +489,9 @@ def cross_field_problems(config: StageConfig) -> list[tuple[str, str]]:
     problems += _data_problems(config)
     problems += _platform_problems(config)
     problems += _analytics_problems(config)
+    alerting = config.observability.alerting
+    if (alerting.slack_workspace_id is None) != (alerting.slack_channel_id is None):
+        problems.append(("observability.alerting", "set both slack_workspace_id and slack_channel_id, or neither"))
 
     if config.is_production:
         if config.allow_destroy:
@@ -620,4 +669,28 @@ def _analytics_problems(config: StageConfig) -> list[tuple[str, str]]:
             )
     if search.data_nodes > 1 and search.data_nodes % 3 and search.data_nodes % 2:
         problems.append(("analytics.opensearch.data_nodes", "zone awareness needs a multiple of 2 or 3 data nodes"))
+    return problems
+
+
+ACCOUNT_WIDE_SERVICES = ("guardduty", "security_hub", "config_recorder", "detective", "macie")
+
+
+def shared_account_problems(configs: list[StageConfig]) -> list[tuple[str, str, str]]:
+    """(stage, field, message) for every account-and-region service that two stages both turn on."""
+    problems: list[tuple[str, str, str]] = []
+    owners: dict[tuple[str, str, str], str] = {}
+    for config in configs:
+        for service in ACCOUNT_WIDE_SERVICES:
+            if getattr(config.observability.detection, service):
+                key = (config.account, config.region, service)
+                if key in owners:
+                    problems.append(
+                        (
+                            config.name,
+                            f"observability.detection.{service}",
+                            f"{owners[key]} already enables it in {config.account}/{config.region}; "
+                            "turn it off in one of them",
+                        )
+                    )
+                owners.setdefault(key, config.name)
     return problems

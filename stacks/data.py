@@ -93,6 +93,7 @@ class DataStack(PlatformStack):
             "Buckets",
             buckets=data.buckets,
             storage_key=self.keys.storage,
+            trail_name=config.trail_name,
             removal_policy=self.stateful_removal_policy,
         )
         self.file_system = SharedFileSystem(

@@ -9,6 +9,7 @@ from environments.schema import StageConfig
 from stacks.analytics import AnalyticsStack
 from stacks.data import DataStack
 from stacks.network import NetworkStack
+from stacks.observability import ObservabilityStack
 from stacks.platform import PlatformComputeStack
 
 UNTAGGABLE_TYPES = ["AWS::RDS::DBProxyTargetGroup"]
@@ -30,3 +31,12 @@ class PlatformStage(cdk.Stage):
         self.data = DataStack(self, "data", config=config, network=self.network)
         self.platform = PlatformComputeStack(self, "platform", config=config, network=self.network, data=self.data)
         self.analytics = AnalyticsStack(self, "analytics", config=config, network=self.network, data=self.data)
+        self.observability = ObservabilityStack(
+            self,
+            "observability",
+            config=config,
+            network=self.network,
+            data=self.data,
+            platform=self.platform,
+            analytics=self.analytics,
+        )

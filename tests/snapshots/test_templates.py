@@ -12,7 +12,7 @@ from syrupy.extensions.json import JSONSnapshotExtension
 from tests.conftest import SynthesizedPlatform, read_template
 from tests.support import STAGES, normalise
 
-STACKS = ("network", "data", "platform", "analytics")
+STACKS = ("network", "data", "platform", "analytics", "observability")
 
 
 @pytest.fixture
