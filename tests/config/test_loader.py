@@ -298,3 +298,39 @@ def test_config_is_frozen() -> None:
     config = load_stage("dev", REPO_ROOT / "environments")
     with pytest.raises(ValueError, match="frozen"):
         config.network.nat_gateways = 2  # type: ignore[misc]
+
+
+OBSERVABILITY_CASES = [
+    ("sampling above 100 %", _set("observability.xray_sampling_rate", 1.5), "observability.xray_sampling_rate"),
+    ("load balancer dimension", _set("observability.load_balancer", "my-alb"), "observability.load_balancer"),
+    ("bad alert e-mail", _set("observability.alerting.critical_emails", ["ops"]), "observability.alerting.critical"),
+    ("pager without https", _set("observability.alerting.pager_https_endpoint", "http://x"), "observability.alerting"),
+    (
+        "Slack half configured",
+        _set("observability.alerting.slack_channel_id", "C01234567"),
+        "observability.alerting: set both slack_workspace_id and slack_channel_id, or neither",
+    ),
+    ("budget of zero", _set("observability.monthly_budget_usd", 0), "observability.monthly_budget_usd"),
+]
+
+
+@pytest.mark.parametrize(("label", "mutate", "expected"), OBSERVABILITY_CASES, ids=[c[0] for c in OBSERVABILITY_CASES])
+def test_bad_observability_value(tmp_path: Path, label: str, mutate: Mutation, expected: str) -> None:
+    problems = _problems(tmp_path, "dev", mutate)
+    assert any(p.startswith(f"{tmp_path / 'dev.yaml'}: {expected}") for p in problems), problems
+
+
+def test_two_stages_in_one_account_cannot_both_own_account_wide_services(tmp_path: Path) -> None:
+    dev = _base("dev")
+    staging = _base("staging")
+    staging["account"] = dev["account"]
+    (tmp_path / "dev.yaml").write_text(yaml.safe_dump(dev))
+    (tmp_path / "staging.yaml").write_text(yaml.safe_dump(staging))
+    with pytest.raises(ConfigError) as raised:
+        load_stages(config_dir=tmp_path)
+    assert f"{tmp_path / 'staging.yaml'}: observability.detection.guardduty: dev already enables it in " in (
+        "\n".join(raised.value.problems)
+    )
+    staging["observability"]["detection"] = {name: False for name in dev["observability"]["detection"]}
+    (tmp_path / "staging.yaml").write_text(yaml.safe_dump(staging))
+    assert [c.name for c in load_stages(config_dir=tmp_path)] == ["dev", "staging"]
