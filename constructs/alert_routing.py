@@ -38,23 +38,21 @@ class AlertRouting(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
-        self.key = EncryptionKey(
+        key = EncryptionKey(
             self,
             "Key",
             alias=alias,
             description="Alert topics",
             deletion_window_days=deletion_window_days,
             removal_policy=removal_policy,
-        ).key
-        self.key.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="AllowAlertPublishers",
-                principals=[iam.ServicePrincipal(service) for service in PUBLISHERS],
-                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
-                resources=["*"],
-                conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
-            )
         )
+        key.allow_services(
+            "AllowAlertPublishers",
+            PUBLISHERS,
+            ["kms:Decrypt", "kms:GenerateDataKey*"],
+            {"StringEquals": {"aws:SourceAccount": stack.account}},
+        )
+        self.key = key.key
         self.critical = self._topic("Critical", "Critical alerts: page someone")
         self.warning = self._topic("Warning", "Warnings: look during working hours")
         for email in alerting.critical_emails:

@@ -37,23 +37,21 @@ class AuditTrail(Construct):
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
         trail_arn = stack.format_arn(service="cloudtrail", resource="trail", resource_name=trail_name)
-        self.key = EncryptionKey(
+        key = EncryptionKey(
             self,
             "Key",
             alias=key_alias,
             description="CloudTrail log files",
             deletion_window_days=deletion_window_days,
             removal_policy=removal_policy,
-        ).key
-        self.key.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="AllowCloudTrailEncrypt",
-                principals=[iam.ServicePrincipal("cloudtrail.amazonaws.com")],
-                actions=["kms:GenerateDataKey*", "kms:DescribeKey"],
-                resources=["*"],
-                conditions={"StringEquals": {"aws:SourceArn": trail_arn}},
-            )
         )
+        key.allow_services(
+            "AllowCloudTrailEncrypt",
+            ["cloudtrail.amazonaws.com"],
+            ["kms:GenerateDataKey*", "kms:DescribeKey"],
+            {"StringEquals": {"aws:SourceArn": trail_arn}},
+        )
+        self.key = key.key
         self.log_group = EncryptedLogGroup(
             self, "Logs", encryption_key=logs_key, retention_days=log_retention_days, removal_policy=removal_policy
         ).log_group

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -32,6 +35,20 @@ class EncryptionKey(Construct):
             removal_policy=removal_policy,
         )
 
+    def allow_services(
+        self, sid: str, services: Sequence[str], actions: Sequence[str], conditions: Mapping[str, Any]
+    ) -> None:
+        """Let AWS services use the key: service principals are named in the key policy, never in IAM."""
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid=sid,
+                principals=[iam.ServicePrincipal(service) for service in services],
+                actions=list(actions),
+                resources=["*"],
+                conditions=dict(conditions),
+            )
+        )
+
     def allow_cloudwatch_logs(self) -> None:
         """Let CloudWatch Logs in this account and region encrypt log groups with the key.
 
@@ -39,21 +56,18 @@ class EncryptionKey(Construct):
         and the encryption-context condition keeps it to this account's log groups.
         """
         stack = cdk.Stack.of(self)
-        self.key.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="AllowCloudWatchLogs",
-                principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
-                actions=["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
-                resources=["*"],
-                conditions={
-                    "ArnLike": {
-                        "kms:EncryptionContext:aws:logs:arn": stack.format_arn(
-                            service="logs",
-                            resource="log-group",
-                            resource_name="*",
-                            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
-                        )
-                    }
-                },
-            )
+        self.allow_services(
+            "AllowCloudWatchLogs",
+            [f"logs.{stack.region}.amazonaws.com"],
+            ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+            {
+                "ArnLike": {
+                    "kms:EncryptionContext:aws:logs:arn": stack.format_arn(
+                        service="logs",
+                        resource="log-group",
+                        resource_name="*",
+                        arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+                    )
+                }
+            },
         )

@@ -15,7 +15,6 @@ import aws_cdk as cdk
 from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_codepipeline as codepipeline
 from aws_cdk import aws_codestarnotifications as notifications
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import pipelines
@@ -115,14 +114,11 @@ class PipelineStack(cdk.Stack):
             deletion_window_days=30,
             removal_policy=cdk.RemovalPolicy.RETAIN,
         )
-        notification_key.key.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="AllowCodeStarNotifications",
-                principals=[iam.ServicePrincipal("codestar-notifications.amazonaws.com")],
-                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
-                resources=["*"],
-                conditions={"StringEquals": {"aws:SourceAccount": self.account}},
-            )
+        notification_key.allow_services(
+            "AllowCodeStarNotifications",
+            ["codestar-notifications.amazonaws.com"],
+            ["kms:Decrypt", "kms:GenerateDataKey*"],
+            {"StringEquals": {"aws:SourceAccount": self.account}},
         )
         self.failure_topic = sns.Topic(
             self, "FailureTopic", display_name="Pipeline failures", master_key=notification_key.key, enforce_ssl=True
