@@ -336,6 +336,7 @@ class StreamingConfig(_Model):
     buffer_seconds: int = Field(ge=0, le=900)
     buffer_mib: int = Field(ge=1, le=128)
     processor_batch_size: int = Field(ge=1, le=10000)
+    processor_reserved_concurrency: int = Field(ge=1, le=1000)
 
 
 class MskConfig(_Model):

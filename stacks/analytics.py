@@ -20,9 +20,6 @@ from stacks.base import PlatformStack
 from stacks.data import DataStack
 from stacks.network import NetworkStack
 
-STREAM_PROCESSOR_CONCURRENCY = 5
-
-
 class AnalyticsStack(PlatformStack):
     """`lake`, `glue`, `athena`, `streaming`, `kafka` and `search`."""
 
@@ -90,7 +87,7 @@ class AnalyticsStack(PlatformStack):
             vpc=network.vpc,
             subnets=network.app_subnets.subnets,
             security_group=groups.workload,
-            reserved_concurrency=STREAM_PROCESSOR_CONCURRENCY,
+            reserved_concurrency=analytics.streaming.processor_reserved_concurrency,
             log_retention_days=analytics.log_retention_days,
             deletion_protection=self.deletion_protection,
             removal_policy=self.stateful_removal_policy,

@@ -26,7 +26,9 @@ class DataStack(PlatformStack):
     """Everything stateful, placed in the network stack's data tier behind its security groups.
 
     Consumers get typed attributes (`keys`, `database`, `cache`, `tables`, `buckets`, `file_system`,
-    `secrets`, `messaging`, `backups`) and are granted access where they are wired, never here.
+    `secrets`, `messaging`, `backups`). The only grants here are the workload roles' (`workload_roles`),
+    written statement by statement so their policies name this stack's resources; every other consumer
+    is granted access where it is wired.
     """
 
     def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig, network: NetworkStack) -> None:
