@@ -28,10 +28,13 @@ class Messaging(Construct):
         messaging: MessagingConfig,
         encryption_key: kms.IKey,
         event_bus_name: str,
+        removal_policy: cdk.RemovalPolicy,
     ) -> None:
         super().__init__(scope, construct_id)
         self._messaging = messaging
         self._key = encryption_key
+        # Messages waiting or dead-lettered are data too: prod keeps the queues when the stack goes.
+        self._removal_policy = removal_policy
         self.topics: dict[str, sns.Topic] = {}
         self.queues: dict[str, sqs.Queue] = {}
         self.dead_letter_queues: list[sqs.Queue] = []
@@ -129,4 +132,5 @@ class Messaging(Construct):
             fifo=fifo or None,
             content_based_deduplication=fifo or None,
             dead_letter_queue=dead_letter_queue,
+            removal_policy=self._removal_policy,
         )

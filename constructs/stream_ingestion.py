@@ -125,6 +125,7 @@ class StreamIngestion(Construct):
             encryption_master_key=stream_key,
             enforce_ssl=True,
             retention_period=FAILURE_RETENTION,
+            removal_policy=removal_policy,
         )
         acknowledge(
             self.failure_queue,

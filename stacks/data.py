@@ -121,6 +121,7 @@ class DataStack(PlatformStack):
             messaging=data.messaging,
             encryption_key=self.keys.messaging,
             event_bus_name=f"{config.tags.project}-{config.name}",
+            removal_policy=self.stateful_removal_policy,
         )
         self.backups = BackupPlans(
             self,
