@@ -20,6 +20,7 @@ from stacks.base import PlatformStack
 from stacks.data import DataStack
 from stacks.network import NetworkStack
 
+
 class AnalyticsStack(PlatformStack):
     """`lake`, `glue`, `athena`, `streaming`, `kafka` and `search`."""
 
