@@ -80,6 +80,20 @@ class DataBuckets(Construct):
         self.images = bucket("Images", rules=(tiering_rule("tiering", buckets.images_transitions),))
         self.models = bucket("Models", tiering=True, rules=(tiering_rule("intelligent-tiering", _ALL_TO_TIERING),))
 
+    def allow_cloudfront_images(self) -> None:
+        """CloudFront distributions of this account may read the images bucket through origin access control
+        (the distribution lives in the edge stack, which depends on this one: the grant cannot name it)."""
+        stack = cdk.Stack.of(self)
+        self.images.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="CloudFrontOriginAccessControl",
+                principals=[iam.ServicePrincipal("cloudfront.amazonaws.com")],
+                actions=["s3:GetObject"],
+                resources=[self.images.arn_for_objects("*")],
+                conditions=cloudfront_conditions(stack),
+            )
+        )
+
     def _allow_cloudtrail(self, trail_name: str) -> None:
         """The stage's trail (named, so no reference back from the observability stack) may deliver here."""
         stack = cdk.Stack.of(self)
@@ -104,6 +118,14 @@ class DataBuckets(Construct):
                 conditions=condition,
             )
         )
+
+
+def cloudfront_conditions(stack: cdk.Stack) -> dict[str, dict[str, str]]:
+    """Requests CloudFront makes for a distribution of this account."""
+    return {
+        "StringEquals": {"AWS:SourceAccount": stack.account},
+        "ArnLike": {"AWS:SourceArn": f"arn:{stack.partition}:cloudfront::{stack.account}:distribution/*"},
+    }
 
 
 _ALL_TO_TIERING = (TransitionConfig(after_days=0, storage_class="INTELLIGENT_TIERING"),)

@@ -42,8 +42,10 @@ class DataKeys(Construct):
         }
         self.keys["shared" if strategy == "shared" else "logs"].allow_cloudwatch_logs()
 
+        self._strategy = strategy
+
         def key(purpose: str) -> kms.IKey:
-            return self.keys["shared" if strategy == "shared" else purpose].key
+            return self.encryption_key(purpose).key
 
         self.storage = key("storage")
         self.rds = key("rds")
@@ -53,3 +55,7 @@ class DataKeys(Construct):
         self.secrets = key("secrets")
         self.eks = key("eks")
         self.logs = key("logs")
+
+    def encryption_key(self, purpose: str) -> EncryptionKey:
+        """The EncryptionKey serving `purpose` (to extend its policy); the shared key under `shared`."""
+        return self.keys["shared" if self._strategy == "shared" else purpose]

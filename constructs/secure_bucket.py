@@ -62,6 +62,7 @@ class SecureBucket(Construct):
         lifecycle_rules: Sequence[s3.LifecycleRule] = (),
         object_lock_retention: s3.ObjectLockRetention | None = None,
         intelligent_tiering: bool = False,
+        object_writer_acls: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
         destroy = removal_policy == cdk.RemovalPolicy.DESTROY
@@ -71,7 +72,10 @@ class SecureBucket(Construct):
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             enforce_ssl=True,
             minimum_tls_version=1.2,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            # Only CloudFront's standard logs still need ACLs (object writer); everything else has none.
+            object_ownership=s3.ObjectOwnership.OBJECT_WRITER
+            if object_writer_acls
+            else s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
             encryption=s3.BucketEncryption.KMS if encryption_key else s3.BucketEncryption.S3_MANAGED,
             encryption_key=encryption_key,
             bucket_key_enabled=True if encryption_key else None,
@@ -133,6 +137,7 @@ def access_log_bucket(
     versioned: bool,
     noncurrent_version_expiration_days: int,
     removal_policy: cdk.RemovalPolicy,
+    object_writer_acls: bool = False,
 ) -> s3.Bucket:
     """The server-access-log target of one stack's buckets: S3-managed keys (as S3 requires), expiring logs.
 
@@ -147,4 +152,5 @@ def access_log_bucket(
         noncurrent_version_expiration_days=noncurrent_version_expiration_days,
         removal_policy=removal_policy,
         lifecycle_rules=[s3.LifecycleRule(id="expire-logs", expiration=cdk.Duration.days(retention_days))],
+        object_writer_acls=object_writer_acls,
     ).bucket

@@ -412,6 +412,20 @@ class ObservabilityConfig(_Model):
     log_retention_days: RetentionDays
 
 
+class EdgeConfig(_Model):
+    """CloudFront in front of the stage (seeds 000, 002), served from us-east-1 whatever the stage's region."""
+
+    enabled: bool
+    domain_name: str = Field(default="", pattern=r"^$|^([a-z0-9-]+\.)+[a-z]{2,}$")
+    hosted_zone_id: str = Field(default="", pattern=r"^$|^Z[A-Z0-9]{8,31}$")
+    hosted_zone_name: str = Field(default="", pattern=r"^$|^([a-z0-9-]+\.)+[a-z]{2,}$")
+    origin_domain_name: str = Field(
+        default="", pattern=r"^$|^([a-z0-9-]+\.)+[a-z]{2,}$", description="HTTPS name of the ingress load balancer"
+    )
+    shield_advanced: bool = Field(default=False, description="needs an existing Shield Advanced subscription")
+    log_retention_days: RetentionDays = 365
+
+
 class StageConfig(_Model):
     """One deployable stage: where it goes, how it is tagged and protected, and what it contains."""
 
@@ -427,6 +441,7 @@ class StageConfig(_Model):
     platform: PlatformConfig
     analytics: AnalyticsConfig
     observability: ObservabilityConfig
+    edge: EdgeConfig = EdgeConfig(enabled=False)
 
     @property
     def is_production(self) -> bool:
@@ -490,6 +505,7 @@ def cross_field_problems(config: StageConfig) -> list[tuple[str, str]]:
     problems += _data_problems(config)
     problems += _platform_problems(config)
     problems += _analytics_problems(config)
+    problems += _edge_problems(config)
     alerting = config.observability.alerting
     if (alerting.slack_workspace_id is None) != (alerting.slack_channel_id is None):
         problems.append(("observability.alerting", "set both slack_workspace_id and slack_channel_id, or neither"))
@@ -694,4 +710,22 @@ def shared_account_problems(configs: list[StageConfig]) -> list[tuple[str, str, 
                         )
                     )
                 owners.setdefault(key, config.name)
+    return problems
+
+
+def _edge_problems(config: StageConfig) -> list[tuple[str, str]]:
+    edge = config.edge
+    if not edge.enabled:
+        return []
+    problems = [
+        (f"edge.{field}", "required when the edge is enabled")
+        for field in ("domain_name", "hosted_zone_id", "hosted_zone_name", "origin_domain_name")
+        if not getattr(edge, field)
+    ]
+    if (
+        edge.domain_name
+        and edge.hosted_zone_name
+        and not (edge.domain_name == edge.hosted_zone_name or edge.domain_name.endswith(f".{edge.hosted_zone_name}"))
+    ):
+        problems.append(("edge.domain_name", f"{edge.domain_name} is not in the zone {edge.hosted_zone_name}"))
     return problems

@@ -11,14 +11,19 @@ from environments.schema import StageConfig
 class PlatformStack(cdk.Stack):
     """A stack deployed to the stage's account and region; prod stacks are termination-protected."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig, description: str) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: StageConfig, description: str, region: str | None = None
+    ) -> None:
+        """`region` places the stack outside the stage's region (the edge lives in us-east-1); references
+        from the stage's other stacks then cross regions, which CDK carries through SSM parameters."""
         self.config = config
         super().__init__(
             scope,
             construct_id,
-            env=cdk.Environment(account=config.account, region=config.region),
+            env=cdk.Environment(account=config.account, region=region or config.region),
             termination_protection=config.is_production,
             description=description,
+            cross_region_references=bool(region and region != config.region),
         )
 
     @property

@@ -9,7 +9,7 @@ from constructs import Construct
 from constructs.app_secrets import AppSecrets
 from constructs.app_tables import AppTables
 from constructs.backup_plans import BackupPlans
-from constructs.data_buckets import DataBuckets
+from constructs.data_buckets import DataBuckets, cloudfront_conditions
 from constructs.data_keys import DataKeys
 from constructs.messaging import Messaging
 from constructs.postgres_database import PostgresDatabase
@@ -98,6 +98,14 @@ class DataStack(PlatformStack):
             trail_name=config.trail_name,
             removal_policy=self.stateful_removal_policy,
         )
+        if config.edge.enabled:
+            self.buckets.allow_cloudfront_images()
+            self.keys.encryption_key("storage").allow_services(
+                "CloudFrontReadsImages",
+                ["cloudfront.amazonaws.com"],
+                ["kms:Decrypt"],
+                cloudfront_conditions(self),
+            )
         self.file_system = SharedFileSystem(
             self,
             "SharedModels",

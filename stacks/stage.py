@@ -8,6 +8,7 @@ from constructs import Construct
 from environments.schema import StageConfig
 from stacks.analytics import AnalyticsStack
 from stacks.data import DataStack
+from stacks.edge import EdgeStack
 from stacks.network import NetworkStack
 from stacks.observability import ObservabilityStack
 from stacks.platform import PlatformComputeStack
@@ -40,3 +41,4 @@ class PlatformStage(cdk.Stage):
             platform=self.platform,
             analytics=self.analytics,
         )
+        self.edge = EdgeStack(self, "edge", config=config, data=self.data) if config.edge.enabled else None

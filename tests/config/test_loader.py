@@ -334,3 +334,20 @@ def test_two_stages_in_one_account_cannot_both_own_account_wide_services(tmp_pat
     staging["observability"]["detection"] = {name: False for name in dev["observability"]["detection"]}
     (tmp_path / "staging.yaml").write_text(yaml.safe_dump(staging))
     assert [c.name for c in load_stages(config_dir=tmp_path)] == ["dev", "staging"]
+
+
+EDGE_CASES = [
+    ("domain outside the zone", _set("edge.domain_name", "app.other.org"), "edge.domain_name: app.other.org is not in"),
+    ("zone id", _set("edge.hosted_zone_id", "zone-1"), "edge.hosted_zone_id: String should match pattern"),
+    ("missing origin", _set("edge.origin_domain_name", ""), "edge.origin_domain_name: required when the edge"),
+]
+
+
+@pytest.mark.parametrize(("label", "mutate", "expected"), EDGE_CASES, ids=[c[0] for c in EDGE_CASES])
+def test_bad_edge_value(tmp_path: Path, label: str, mutate: Mutation, expected: str) -> None:
+    problems = _problems(tmp_path, "prod", mutate, base="prod")
+    assert any(p.startswith(f"{tmp_path / 'prod.yaml'}: {expected}") for p in problems), problems
+
+
+def test_an_edge_left_off_needs_no_fields(tmp_path: Path) -> None:
+    assert load_stage("dev", REPO_ROOT / "environments").edge.enabled is False

@@ -28,6 +28,10 @@ def test_template_snapshot(
     assert normalise(platform.template_json(stage, stack_id)) == json_snapshot
 
 
+def test_prod_edge_snapshot(platform: SynthesizedPlatform, json_snapshot: SnapshotAssertion) -> None:
+    assert normalise(platform.template_json("prod", "edge")) == json_snapshot
+
+
 def test_pipeline_snapshot(platform: SynthesizedPlatform, json_snapshot: SnapshotAssertion) -> None:
     assert normalise(read_template(platform.pipeline)) == json_snapshot
 

@@ -1,0 +1,89 @@
+"""The edge stack (issue: edge and multiple regions, the CloudFront part)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from constructs.web_acl import MANAGED_RULE_GROUPS
+
+from tests.conftest import SynthesizedPlatform
+from tests.support import STAGES, logical_id, props, ref_id, resources
+
+
+def edge_template(platform: SynthesizedPlatform) -> dict[str, Any]:
+    return platform.template_json("prod", "edge")
+
+
+def test_edge_is_in_us_east_1_only_where_enabled(platform: SynthesizedPlatform) -> None:
+    for stage in STAGES:
+        enabled = platform.configs[stage].edge.enabled
+        assert (platform.stages[stage].edge is not None) is enabled
+    edge = platform.stages["prod"].edge
+    assert edge is not None
+    assert (edge.region, edge.stack_name, edge.termination_protection) == ("us-east-1", "prod-edge", True)
+
+
+def test_distribution(platform: SynthesizedPlatform) -> None:
+    config = platform.configs["prod"].edge
+    tmpl = edge_template(platform)
+    (distribution,) = props(tmpl, "AWS::CloudFront::Distribution")
+    settings = distribution["DistributionConfig"]
+    assert settings["Aliases"] == [config.domain_name]
+    assert settings["ViewerCertificate"]["MinimumProtocolVersion"] == "TLSv1.2_2021"
+    assert settings["ViewerCertificate"]["SslSupportMethod"] == "sni-only"
+    assert "Bucket" in settings["Logging"]
+    origins = {o["Id"]: o for o in settings["Origins"]}
+    custom = next(o for o in origins.values() if "CustomOriginConfig" in o)
+    assert custom["DomainName"] == config.origin_domain_name
+    assert custom["CustomOriginConfig"]["OriginProtocolPolicy"] == "https-only"
+    assert custom["CustomOriginConfig"]["OriginSSLProtocols"] == ["TLSv1.2"]
+    (images,) = settings["CacheBehaviors"]
+    assert images["PathPattern"] == "/images/*"
+    s3_origin = origins[images["TargetOriginId"]]
+    assert "OriginAccessControlId" in s3_origin
+    assert logical_id(platform.stages["prod"].data.buckets.images) in json.dumps(s3_origin["DomainName"])
+    assert settings["DefaultCacheBehavior"]["ViewerProtocolPolicy"] == "redirect-to-https"
+    (headers,) = props(tmpl, "AWS::CloudFront::ResponseHeadersPolicy")
+    security = headers["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
+    assert security["StrictTransportSecurity"]["AccessControlMaxAgeSec"] == 31_536_000
+
+
+def test_certificate_and_dns(platform: SynthesizedPlatform) -> None:
+    config = platform.configs["prod"].edge
+    tmpl = edge_template(platform)
+    (certificate,) = props(tmpl, "AWS::CertificateManager::Certificate")
+    assert certificate["DomainName"] == config.domain_name and certificate["ValidationMethod"] == "DNS"
+    assert certificate["DomainValidationOptions"][0]["HostedZoneId"] == config.hosted_zone_id
+    records = props(tmpl, "AWS::Route53::RecordSet")
+    assert sorted(r["Type"] for r in records) == ["A", "AAAA"]
+    assert all(r["HostedZoneId"] == config.hosted_zone_id and "AliasTarget" in r for r in records)
+    (health,) = props(tmpl, "AWS::Route53::HealthCheck")
+    assert health["HealthCheckConfig"]["FullyQualifiedDomainName"] == config.origin_domain_name
+    assert not resources(tmpl, "AWS::Shield::Protection")  # toggle off: needs a subscription
+
+
+def test_global_web_acl_mirrors_the_regional_one(platform: SynthesizedPlatform) -> None:
+    tmpl = edge_template(platform)
+    (acl,) = props(tmpl, "AWS::WAFv2::WebACL")
+    assert acl["Scope"] == "CLOUDFRONT"
+    managed = {
+        r["Statement"]["ManagedRuleGroupStatement"]["Name"]
+        for r in acl["Rules"]
+        if "ManagedRuleGroupStatement" in r["Statement"]
+    }
+    assert managed == set(MANAGED_RULE_GROUPS)
+    rate = next(r for r in acl["Rules"] if r["Name"] == "RateLimitPerIp")
+    assert rate["Statement"]["RateBasedStatement"]["Limit"] == platform.configs["prod"].network.waf.rate_limit
+    (distribution,) = resources(tmpl, "AWS::CloudFront::Distribution").values()
+    assert ref_id(distribution["Properties"]["DistributionConfig"]["WebACLId"]) == logical_id(
+        platform.stages["prod"].edge.edge.web_acl.web_acl  # type: ignore[union-attr]
+    )
+    (logging,) = props(tmpl, "AWS::WAFv2::LoggingConfiguration")
+    assert "aws-waf-logs-ai-platform-prod-cloudfront" in json.dumps(logging["LogDestinationConfigs"])
+
+
+def test_data_stack_grants_cloudfront_only_with_an_edge(platform: SynthesizedPlatform) -> None:
+    for stage in STAGES:
+        data = json.dumps(platform.template_json(stage, "data"))
+        assert ("cloudfront.amazonaws.com" in data) is platform.configs[stage].edge.enabled
