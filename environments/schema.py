@@ -426,6 +426,15 @@ class EdgeConfig(_Model):
     log_retention_days: RetentionDays = 365
 
 
+class DisasterRecoveryConfig(_Model):
+    """A secondary region for the stage (seed 000: eu-west-1 with 10.1.0.0/16; seed 002: active-passive)."""
+
+    enabled: bool
+    region: str = Field(default="", pattern=r"^$|^[a-z]{2}(-gov)?-[a-z]+-\d$")
+    availability_zones: Annotated[tuple[str, ...], YamlList] = ()
+    cidr: str = Field(default="", description="the secondary VPC's CIDR; must not overlap the stage's others")
+
+
 class StageConfig(_Model):
     """One deployable stage: where it goes, how it is tagged and protected, and what it contains."""
 
@@ -442,10 +451,21 @@ class StageConfig(_Model):
     analytics: AnalyticsConfig
     observability: ObservabilityConfig
     edge: EdgeConfig = EdgeConfig(enabled=False)
+    dr: DisasterRecoveryConfig = DisasterRecoveryConfig(enabled=False)
 
     @property
     def is_production(self) -> bool:
         return self.name == PRODUCTION_STAGE
+
+    def in_dr_region(self) -> StageConfig:
+        """The same stage as seen from its secondary region: that region, its AZs and its VPC CIDR."""
+        return self.model_copy(
+            update={
+                "region": self.dr.region,
+                "availability_zones": self.dr.availability_zones,
+                "network": self.network.model_copy(update={"cidr": self.dr.cidr}),
+            }
+        )
 
     @property
     def trail_name(self) -> str:
@@ -506,6 +526,7 @@ def cross_field_problems(config: StageConfig) -> list[tuple[str, str]]:
     problems += _platform_problems(config)
     problems += _analytics_problems(config)
     problems += _edge_problems(config)
+    problems += _dr_problems(config)
     alerting = config.observability.alerting
     if (alerting.slack_workspace_id is None) != (alerting.slack_channel_id is None):
         problems.append(("observability.alerting", "set both slack_workspace_id and slack_channel_id, or neither"))
@@ -728,4 +749,29 @@ def _edge_problems(config: StageConfig) -> list[tuple[str, str]]:
         and not (edge.domain_name == edge.hosted_zone_name or edge.domain_name.endswith(f".{edge.hosted_zone_name}"))
     ):
         problems.append(("edge.domain_name", f"{edge.domain_name} is not in the zone {edge.hosted_zone_name}"))
+    return problems
+
+
+def _dr_problems(config: StageConfig) -> list[tuple[str, str]]:
+    dr = config.dr
+    if not dr.enabled:
+        return []
+    problems = [
+        (f"dr.{field}", "required when dr is enabled") for field in ("region", "cidr") if not getattr(dr, field)
+    ]
+    if dr.region == config.region:
+        problems.append(("dr.region", f"must differ from the stage's region {config.region}"))
+    if len(dr.availability_zones) != AZ_COUNT:
+        problems.append(("dr.availability_zones", f"expected {AZ_COUNT} availability zones"))
+    for index, az in enumerate(dr.availability_zones):
+        if not re.fullmatch(rf"{re.escape(dr.region)}[a-z]", az):
+            problems.append((f"dr.availability_zones.{index}", f"{az} is not an availability zone of {dr.region}"))
+    if dr.cidr:
+        try:
+            _cidr(dr.cidr)
+        except ValueError as error:
+            problems.append(("dr.cidr", str(error)))
+        else:
+            if ipaddress.IPv4Network(dr.cidr).overlaps(ipaddress.IPv4Network(config.network.cidr)):
+                problems.append(("dr.cidr", f"{dr.cidr} overlaps the stage's VPC {config.network.cidr}"))
     return problems

@@ -190,13 +190,30 @@ class PipelineStack(cdk.Stack):
             "CDK Pipelines' artifact bucket holds transient build outputs, re-creatable from source; it is "
             "KMS-encrypted and TLS-only, and CodePipeline's own execution history is the audit trail."
         )
-        for finding in (
+        bucket_findings = (
             "AwsSolutions-S1",
             "NIST.800.53.R5-S3BucketLoggingEnabled",
             "NIST.800.53.R5-S3BucketReplicationEnabled",
             "NIST.800.53.R5-S3BucketVersioningEnabled",
-        ):
+        )
+        for finding in bucket_findings:
             acknowledge(pipeline.artifact_bucket, finding, bucket_reason)
+        # Stages with a stack in another region (the secondary region) get a support stack there, with a
+        # replication bucket for the artifacts and a key the pipeline role uses by alias.
+        for support in pipeline.cross_region_support.values():
+            for finding in bucket_findings:
+                acknowledge(support.replication_bucket, finding, bucket_reason)
+            acknowledge(
+                pipeline.role,
+                f"AwsSolutions-IAM5[Resource::arn:aws:s3:::{self.resolve(support.replication_bucket.bucket_name)}/*]",
+                "The pipeline copies artifacts into its replication bucket in the other region.",
+            )
+        if pipeline.cross_region_support:
+            acknowledge(
+                pipeline.role,
+                "AwsSolutions-IAM5[Resource::*]",
+                "The replication buckets' keys in other regions are addressed by alias, which IAM cannot scope.",
+            )
 
     @staticmethod
     def _smoke_step(stage: PlatformStage) -> pipelines.ShellStep:

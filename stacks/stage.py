@@ -42,3 +42,5 @@ class PlatformStage(cdk.Stage):
             analytics=self.analytics,
         )
         self.edge = EdgeStack(self, "edge", config=config, data=self.data) if config.edge.enabled else None
+        # The secondary region starts with its own network (same tiers, groups and WAF, another CIDR).
+        self.network_dr = NetworkStack(self, "network-dr", config=config.in_dr_region()) if config.dr.enabled else None

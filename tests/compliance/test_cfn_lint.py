@@ -35,7 +35,10 @@ def _is_allowed(finding: dict[str, Any]) -> bool:
 def test_cfn_lint_is_clean(platform: SynthesizedPlatform) -> None:
     templates = platform.template_files()
     assert len(templates) >= len(platform.configs), "every stage has at least one template"
-    regions = sorted({config.region for config in platform.configs.values()})
+    regions = sorted(
+        {config.region for config in platform.configs.values()}
+        | {config.dr.region for config in platform.configs.values() if config.dr.enabled}
+    )
     cfn_lint = Path(sys.executable).parent / "cfn-lint"
     # cfn-lint is single-threaded: lint halves of the templates side by side (CI has two cores).
     runs = [

@@ -351,3 +351,25 @@ def test_bad_edge_value(tmp_path: Path, label: str, mutate: Mutation, expected: 
 
 def test_an_edge_left_off_needs_no_fields(tmp_path: Path) -> None:
     assert load_stage("dev", REPO_ROOT / "environments").edge.enabled is False
+
+
+DR_CASES = [
+    (
+        "overlapping VPCs",
+        _set("dr.cidr", "10.0.128.0/17"),
+        "dr.cidr: 10.0.128.0/17 overlaps the stage's VPC 10.0.0.0/16",
+    ),
+    ("same region", _set("dr.region", "us-east-1"), "dr.region: must differ from the stage's region us-east-1"),
+    (
+        "AZ of another region",
+        _set("dr.availability_zones", ["eu-west-1a", "eu-west-1b", "eu-west-2c"]),
+        "dr.availability_zones.2: eu-west-2c is not an availability zone of eu-west-1",
+    ),
+    ("bad CIDR", _set("dr.cidr", "10.1.0.0/40"), "dr.cidr: 10.1.0.0/40 is not a valid CIDR"),
+]
+
+
+@pytest.mark.parametrize(("label", "mutate", "expected"), DR_CASES, ids=[c[0] for c in DR_CASES])
+def test_bad_dr_value(tmp_path: Path, label: str, mutate: Mutation, expected: str) -> None:
+    problems = _problems(tmp_path, "prod", mutate, base="prod")
+    assert any(p.startswith(f"{tmp_path / 'prod.yaml'}: {expected}") for p in problems), problems

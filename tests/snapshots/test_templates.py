@@ -28,8 +28,11 @@ def test_template_snapshot(
     assert normalise(platform.template_json(stage, stack_id)) == json_snapshot
 
 
-def test_prod_edge_snapshot(platform: SynthesizedPlatform, json_snapshot: SnapshotAssertion) -> None:
-    assert normalise(platform.template_json("prod", "edge")) == json_snapshot
+@pytest.mark.parametrize("stack_id", ["edge", "network-dr"])
+def test_prod_only_stack_snapshot(
+    platform: SynthesizedPlatform, json_snapshot: SnapshotAssertion, stack_id: str
+) -> None:
+    assert normalise(platform.template_json("prod", stack_id)) == json_snapshot
 
 
 def test_pipeline_snapshot(platform: SynthesizedPlatform, json_snapshot: SnapshotAssertion) -> None:
