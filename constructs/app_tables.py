@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import aws_cdk as cdk
@@ -26,11 +27,28 @@ class AppTables(Construct):
         encryption_key: kms.IKey,
         deletion_protection: bool,
         removal_policy: cdk.RemovalPolicy,
+        replicas: Mapping[str, Mapping[str, str]] | None = None,
     ) -> None:
+        """`replicas` maps a table name to {region: replica key ARN} for the tables made global tables."""
         super().__init__(scope, construct_id)
+        replicas = replicas or {}
+
+        def placement(table: str) -> dict[str, Any]:
+            """Encryption (with the replicas' keys) and the replica regions of one table."""
+            regions = dict(replicas.get(table, {}))
+            return {
+                "encryption": dynamodb.TableEncryptionV2.customer_managed_key(
+                    encryption_key, replica_key_arns=regions or None
+                ),
+                "replicas": [
+                    dynamodb.ReplicaTableProps(region=region, deletion_protection=deletion_protection)
+                    for region in regions
+                ]
+                or None,
+            }
+
         common: dict[str, Any] = {
             "billing": dynamodb.Billing.on_demand(),
-            "encryption": dynamodb.TableEncryptionV2.customer_managed_key(encryption_key),
             # Always on: the cost is per GB, and a 35-day restore window matters in every stage.
             "point_in_time_recovery_specification": dynamodb.PointInTimeRecoverySpecification(
                 point_in_time_recovery_enabled=True
@@ -45,6 +63,7 @@ class AppTables(Construct):
             sort_key=dynamodb.Attribute(name="conversationId", type=STRING),
             time_to_live_attribute="ttl",
             dynamo_stream=dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,
+            **placement("conversations"),
             # A user's conversations newest first: createdAt (ISO 8601) sorts within the user.
             global_secondary_indexes=[
                 dynamodb.GlobalSecondaryIndexPropsV2(
@@ -60,6 +79,7 @@ class AppTables(Construct):
             "Sessions",
             partition_key=dynamodb.Attribute(name="sessionId", type=STRING),
             time_to_live_attribute="expiresAt",
+            **placement("sessions"),
             global_secondary_indexes=[
                 dynamodb.GlobalSecondaryIndexPropsV2(
                     index_name="userId-index", partition_key=dynamodb.Attribute(name="userId", type=STRING)

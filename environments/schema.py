@@ -433,6 +433,9 @@ class DisasterRecoveryConfig(_Model):
     region: str = Field(default="", pattern=r"^$|^[a-z]{2}(-gov)?-[a-z]+-\d$")
     availability_zones: Annotated[tuple[str, ...], YamlList] = ()
     cidr: str = Field(default="", description="the secondary VPC's CIDR; must not overlap the stage's others")
+    replicate_tables: Annotated[tuple[Literal["conversations", "sessions"], ...], YamlList] = Field(
+        default=(), description="DynamoDB tables made global tables with a replica in the secondary region"
+    )
 
 
 class StageConfig(_Model):

@@ -12,10 +12,18 @@ class PlatformStack(cdk.Stack):
     """A stack deployed to the stage's account and region; prod stacks are termination-protected."""
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, config: StageConfig, description: str, region: str | None = None
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: StageConfig,
+        description: str,
+        region: str | None = None,
+        cross_region_references: bool = False,
     ) -> None:
         """`region` places the stack outside the stage's region (the edge lives in us-east-1); references
-        from the stage's other stacks then cross regions, which CDK carries through SSM parameters."""
+        from the stage's other stacks then cross regions, which CDK carries through SSM parameters. A stack
+        that reads from another region (`cross_region_references`) needs the same switch."""
         self.config = config
         super().__init__(
             scope,
@@ -23,7 +31,7 @@ class PlatformStack(cdk.Stack):
             env=cdk.Environment(account=config.account, region=region or config.region),
             termination_protection=config.is_production,
             description=description,
-            cross_region_references=bool(region and region != config.region),
+            cross_region_references=cross_region_references or bool(region and region != config.region),
         )
 
     @property

@@ -19,6 +19,7 @@ from constructs.workload_identities import WorkloadRoles
 
 from environments.schema import StageConfig
 from stacks.base import PlatformStack
+from stacks.data_replica import DataReplicaStack
 from stacks.network import NetworkStack
 
 
@@ -31,12 +32,21 @@ class DataStack(PlatformStack):
     is granted access where it is wired.
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig, network: NetworkStack) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: StageConfig,
+        network: NetworkStack,
+        replica: DataReplicaStack | None = None,
+    ) -> None:
         super().__init__(
             scope,
             construct_id,
             config=config,
             description=f"{config.name}: keys, PostgreSQL, Valkey, DynamoDB, S3, EFS, secrets, messaging, backups",
+            cross_region_references=replica is not None,
         )
         data = config.data
         prefix = f"{config.tags.project}/{config.name}"
@@ -89,6 +99,9 @@ class DataStack(PlatformStack):
             encryption_key=self.keys.dynamodb,
             deletion_protection=self.deletion_protection,
             removal_policy=self.stateful_removal_policy,
+            replicas={table: {replica.region: replica.replica_key.key_arn} for table in config.dr.replicate_tables}
+            if replica
+            else None,
         )
         self.buckets = DataBuckets(
             self,

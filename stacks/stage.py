@@ -8,6 +8,7 @@ from constructs import Construct
 from environments.schema import StageConfig
 from stacks.analytics import AnalyticsStack
 from stacks.data import DataStack
+from stacks.data_replica import DataReplicaStack
 from stacks.edge import EdgeStack
 from stacks.network import NetworkStack
 from stacks.observability import ObservabilityStack
@@ -29,7 +30,12 @@ class PlatformStage(cdk.Stage):
         ):
             cdk.Tags.of(self).add(key, value, exclude_resource_types=UNTAGGABLE_TYPES)
         self.network = NetworkStack(self, "network", config=config)
-        self.data = DataStack(self, "data", config=config, network=self.network)
+        # The secondary region: its own network (same tiers, groups and WAF, another CIDR) and the keys of
+        # the replicas the data stack places there.
+        dr_config = config.in_dr_region()
+        self.network_dr = NetworkStack(self, "network-dr", config=dr_config) if config.dr.enabled else None
+        self.data_dr = DataReplicaStack(self, "data-dr", config=dr_config) if config.dr.enabled else None
+        self.data = DataStack(self, "data", config=config, network=self.network, replica=self.data_dr)
         self.platform = PlatformComputeStack(self, "platform", config=config, network=self.network, data=self.data)
         self.analytics = AnalyticsStack(self, "analytics", config=config, network=self.network, data=self.data)
         self.observability = ObservabilityStack(
@@ -42,5 +48,3 @@ class PlatformStage(cdk.Stage):
             analytics=self.analytics,
         )
         self.edge = EdgeStack(self, "edge", config=config, data=self.data) if config.edge.enabled else None
-        # The secondary region starts with its own network (same tiers, groups and WAF, another CIDR).
-        self.network_dr = NetworkStack(self, "network-dr", config=config.in_dr_region()) if config.dr.enabled else None

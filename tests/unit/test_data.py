@@ -215,7 +215,7 @@ def test_tables(platform: SynthesizedPlatform, stage: str) -> None:
         properties = table["Properties"]
         assert properties["BillingMode"] == "PAY_PER_REQUEST"
         assert properties["SSESpecification"]["SSEType"] == "KMS"
-        (replica,) = properties["Replicas"]
+        (replica,) = [r for r in properties["Replicas"] if r["Region"] == platform.configs[stage].region]
         assert ref_id(replica["SSESpecification"]["KMSMasterKeyId"]) == logical_id(stack.keys.dynamodb)
         assert replica["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
         assert replica["DeletionProtectionEnabled"] is (stage != "dev"), table_id

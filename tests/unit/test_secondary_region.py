@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from environments.schema import subnet_cidrs
 from tests.conftest import SynthesizedPlatform
-from tests.support import STAGES, props
+from tests.support import STAGES, logical_id, output_of, props
 
 
 def test_prod_has_a_network_in_its_secondary_region(platform: SynthesizedPlatform) -> None:
@@ -28,3 +28,21 @@ def test_prod_has_a_network_in_its_secondary_region(platform: SynthesizedPlatfor
 def test_only_stages_with_dr_get_one(platform: SynthesizedPlatform) -> None:
     for stage in STAGES:
         assert (platform.stages[stage].network_dr is not None) is platform.configs[stage].dr.enabled
+
+
+def test_marked_tables_are_global_tables_with_a_replica_there(platform: SynthesizedPlatform) -> None:
+    config = platform.configs["prod"]
+    stage = platform.stages["prod"]
+    assert stage.data_dr is not None and stage.data_dr.region == config.dr.region
+    replica_key = logical_id(stage.data_dr.replica_key)
+    template = platform.template_json("prod", "data")
+    for table in (stage.data.tables.conversations, stage.data.tables.sessions):
+        replicas = template["Resources"][logical_id(table)]["Properties"]["Replicas"]
+        assert sorted(r["Region"] for r in replicas) == sorted([config.region, config.dr.region])
+        (remote,) = [r for r in replicas if r["Region"] == config.dr.region]
+        assert replica_key in output_of(remote["SSESpecification"]["KMSMasterKeyId"])
+        assert remote["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+        assert remote["DeletionProtectionEnabled"] is True
+    for other in ("dev", "staging"):
+        tables = props(platform.template_json(other, "data"), "AWS::DynamoDB::GlobalTable")
+        assert all(len(t["Replicas"]) == 1 for t in tables)
