@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import cast
+
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
+from constructs.acknowledgments import acknowledge
 from constructs.secure_bucket import SecureBucket, access_log_bucket, tiering_rule
 
 from environments.schema import BucketsConfig, TransitionConfig
@@ -25,8 +29,18 @@ class DataBuckets(Construct):
         storage_key: kms.IKey,
         trail_name: str,
         removal_policy: cdk.RemovalPolicy,
+        replicas: Mapping[str, s3.IBucket] | None = None,
+        replica_key: kms.IKey | None = None,
     ) -> None:
+        """`replicas` maps bucket attribute names (`images`, ...) to their copy in the secondary region,
+        encrypted there with `replica_key`; those buckets replicate every object and delete marker."""
         super().__init__(scope, construct_id)
+        destinations = {construct_name(name): bucket for name, bucket in (replicas or {}).items()}
+        self.replication_role = (
+            iam.Role(self, "ReplicationRole", assumed_by=iam.ServicePrincipal("s3.amazonaws.com"))
+            if destinations
+            else None
+        )
 
         def bucket(
             name: str,
@@ -48,6 +62,20 @@ class DataBuckets(Construct):
                 lifecycle_rules=rules,
                 object_lock_retention=lock,
                 intelligent_tiering=tiering,
+                replication_rules=[
+                    s3.ReplicationRule(
+                        destination=destinations[name],
+                        kms_key=replica_key,
+                        sse_kms_encrypted_objects=True,
+                        delete_marker_replication=True,
+                        priority=1,
+                    )
+                ]
+                if name in destinations
+                else (),
+                replication_role=self.replication_role.without_policy_updates()
+                if self.replication_role and name in destinations
+                else None,
             ).bucket
 
         self.access_logs = access_log_bucket(
@@ -79,6 +107,48 @@ class DataBuckets(Construct):
         self._allow_cloudtrail(trail_name)
         self.images = bucket("Images", rules=(tiering_rule("tiering", buckets.images_transitions),))
         self.models = bucket("Models", tiering=True, rules=(tiering_rule("intelligent-tiering", _ALL_TO_TIERING),))
+        if self.replication_role and replica_key:
+            self._replication_policy(destinations, storage_key, replica_key)
+
+    def _replication_policy(
+        self, destinations: Mapping[str, s3.IBucket], storage_key: kms.IKey, replica_key: kms.IKey
+    ) -> None:
+        """What S3 needs to copy the marked buckets, written out (the bucket L2 would write wildcards inline)."""
+        assert self.replication_role is not None
+        stack = cdk.Stack.of(self)
+        sources = [cast(s3.Bucket, self.node.find_child(name).node.find_child("Bucket")) for name in destinations]
+        iam.ManagedPolicy(
+            self,
+            "ReplicationPolicy",
+            roles=[self.replication_role],
+            statements=[
+                iam.PolicyStatement(
+                    sid="ReadConfiguration",
+                    actions=["s3:GetReplicationConfiguration", "s3:ListBucket"],
+                    resources=[b.bucket_arn for b in sources],
+                ),
+                iam.PolicyStatement(
+                    sid="ReadVersions",
+                    actions=[
+                        "s3:GetObjectVersionForReplication", "s3:GetObjectVersionAcl", "s3:GetObjectVersionTagging"
+                    ],
+                    resources=[b.arn_for_objects("*") for b in sources],
+                ),
+                iam.PolicyStatement(
+                    sid="WriteReplicas",
+                    actions=["s3:ReplicateObject", "s3:ReplicateDelete", "s3:ReplicateTags"],
+                    resources=[b.arn_for_objects("*") for b in destinations.values()],
+                ),
+                iam.PolicyStatement(sid="DecryptSource", actions=["kms:Decrypt"], resources=[storage_key.key_arn]),
+                iam.PolicyStatement(sid="EncryptReplica", actions=["kms:Encrypt"], resources=[replica_key.key_arn]),
+            ],
+        )  # fmt: skip
+        reason = "Replication reads every object version of its source bucket and writes its replica bucket."
+        for bucket in sources:
+            logical_id = stack.get_logical_id(cast(cdk.CfnElement, bucket.node.default_child))
+            acknowledge(self, f"AwsSolutions-IAM5[Resource::<{logical_id}.Arn>/*]", reason)
+        for destination in destinations.values():
+            acknowledge(self, f"AwsSolutions-IAM5[Resource::{stack.resolve(destination.arn_for_objects('*'))}]", reason)
 
     def allow_cloudfront_images(self) -> None:
         """CloudFront distributions of this account may read the images bucket through origin access control
@@ -118,6 +188,11 @@ class DataBuckets(Construct):
                 conditions=condition,
             )
         )
+
+
+def construct_name(attribute: str) -> str:
+    """`user_uploads` -> `UserUploads`: a bucket's construct id from its attribute name."""
+    return "".join(part.capitalize() for part in attribute.split("_"))
 
 
 def cloudfront_conditions(stack: cdk.Stack) -> dict[str, dict[str, str]]:

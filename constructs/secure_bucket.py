@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
@@ -63,6 +64,9 @@ class SecureBucket(Construct):
         object_lock_retention: s3.ObjectLockRetention | None = None,
         intelligent_tiering: bool = False,
         object_writer_acls: bool = False,
+        replication_rules: Sequence[s3.ReplicationRule] = (),
+        replication_role: iam.IRole | None = None,
+        bucket_name: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         destroy = removal_policy == cdk.RemovalPolicy.DESTROY
@@ -104,6 +108,9 @@ class SecureBucket(Construct):
             else None,
             removal_policy=removal_policy,
             auto_delete_objects=destroy and object_lock_retention is None,
+            replication_rules=list(replication_rules) or None,
+            replication_role=replication_role,
+            bucket_name=bucket_name,
         )
         acknowledge(
             self.bucket,

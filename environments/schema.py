@@ -426,6 +426,11 @@ class EdgeConfig(_Model):
     log_retention_days: RetentionDays = 365
 
 
+ReplicableBucket = Literal[
+    "knowledge_documents", "document_chunks", "user_uploads", "backups", "images", "models"
+]  # fmt: skip
+
+
 class DisasterRecoveryConfig(_Model):
     """A secondary region for the stage (seed 000: eu-west-1 with 10.1.0.0/16; seed 002: active-passive)."""
 
@@ -435,6 +440,9 @@ class DisasterRecoveryConfig(_Model):
     cidr: str = Field(default="", description="the secondary VPC's CIDR; must not overlap the stage's others")
     replicate_tables: Annotated[tuple[Literal["conversations", "sessions"], ...], YamlList] = Field(
         default=(), description="DynamoDB tables made global tables with a replica in the secondary region"
+    )
+    replicate_buckets: Annotated[tuple[ReplicableBucket, ...], YamlList] = Field(
+        default=(), description="S3 buckets replicated (cross-region replication) to the secondary region"
     )
 
 
@@ -762,6 +770,8 @@ def _dr_problems(config: StageConfig) -> list[tuple[str, str]]:
     problems = [
         (f"dr.{field}", "required when dr is enabled") for field in ("region", "cidr") if not getattr(dr, field)
     ]
+    if dr.replicate_buckets and not config.data.buckets.versioned:
+        problems.append(("dr.replicate_buckets", "replication needs versioned buckets (data.buckets.versioned)"))
     if dr.region == config.region:
         problems.append(("dr.region", f"must differ from the stage's region {config.region}"))
     if len(dr.availability_zones) != AZ_COUNT:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import aws_cdk as cdk
 from aws_cdk import aws_backup as backup
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_s3 as s3
 from constructs import Construct
 from constructs.app_secrets import AppSecrets
 from constructs.app_tables import AppTables
@@ -19,7 +20,7 @@ from constructs.workload_identities import WorkloadRoles
 
 from environments.schema import StageConfig
 from stacks.base import PlatformStack
-from stacks.data_replica import DataReplicaStack
+from stacks.data_replica import DataReplicaStack, replica_bucket_name
 from stacks.network import NetworkStack
 
 
@@ -110,6 +111,18 @@ class DataStack(PlatformStack):
             storage_key=self.keys.storage,
             trail_name=config.trail_name,
             removal_policy=self.stateful_removal_policy,
+            replicas={
+                name: s3.Bucket.from_bucket_attributes(
+                    self,
+                    f"{name}-replica",
+                    bucket_name=replica_bucket_name(config, name),
+                    region=config.dr.region,
+                )
+                for name in config.dr.replicate_buckets
+            }
+            if replica
+            else None,
+            replica_key=replica.replica_key if replica else None,
         )
         if config.edge.enabled:
             self.buckets.allow_cloudfront_images()

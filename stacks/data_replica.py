@@ -1,16 +1,25 @@
-"""The data stack's counterpart in the secondary region: what replicas there are encrypted with."""
+"""The data stack's counterpart in the secondary region: the replicas' key and the buckets the data
+stack replicates into."""
 
 from __future__ import annotations
 
 from constructs import Construct
+from constructs.data_buckets import construct_name
 from constructs.encryption_key import EncryptionKey
+from constructs.secure_bucket import SecureBucket, access_log_bucket
 
 from environments.schema import StageConfig
 from stacks.base import PlatformStack
 
 
+def replica_bucket_name(config: StageConfig, bucket: str) -> str:
+    """The fixed name of a bucket's replica: the primary region's replication rules name it directly."""
+    return f"{config.tags.project}-{config.name}-{bucket.replace('_', '-')}-dr-{config.account}"
+
+
 class DataReplicaStack(PlatformStack):
-    """`replica_key`, the customer-managed key of the table replicas in this (the secondary) region."""
+    """`replica_key` (table and bucket replicas in this, the secondary, region) and `replica_buckets` by
+    the name of the bucket they mirror."""
 
     def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig) -> None:
         super().__init__(
@@ -24,3 +33,25 @@ class DataReplicaStack(PlatformStack):
             deletion_window_days=config.kms.deletion_window_days,
             removal_policy=self.stateful_removal_policy,
         ).key
+        buckets = config.data.buckets
+        self.access_logs = access_log_bucket(
+            self,
+            "AccessLogs",
+            retention_days=buckets.access_log_retention_days,
+            versioned=True,
+            noncurrent_version_expiration_days=buckets.noncurrent_version_expiration_days,
+            removal_policy=self.stateful_removal_policy,
+        )
+        self.replica_buckets = {
+            name: SecureBucket(
+                self,
+                construct_name(name),
+                encryption_key=self.replica_key,
+                access_log_bucket=self.access_logs,
+                versioned=True,
+                noncurrent_version_expiration_days=buckets.noncurrent_version_expiration_days,
+                removal_policy=self.stateful_removal_policy,
+                bucket_name=replica_bucket_name(config, name),
+            ).bucket
+            for name in config.dr.replicate_buckets
+        }

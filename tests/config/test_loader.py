@@ -373,3 +373,14 @@ DR_CASES = [
 def test_bad_dr_value(tmp_path: Path, label: str, mutate: Mutation, expected: str) -> None:
     problems = _problems(tmp_path, "prod", mutate, base="prod")
     assert any(p.startswith(f"{tmp_path / 'prod.yaml'}: {expected}") for p in problems), problems
+
+
+def test_replication_needs_versioned_buckets(tmp_path: Path) -> None:
+    def unversioned_with_replication(data: dict[str, Any]) -> None:
+        data["dr"] = {"enabled": True, "region": "us-west-2", "availability_zones": ["us-west-2a", "us-west-2b",
+                      "us-west-2c"], "cidr": "10.11.0.0/16", "replicate_buckets": ["images"]}  # fmt: skip
+
+    problems = _problems(tmp_path, "dev", unversioned_with_replication)
+    assert problems == [
+        f"{tmp_path / 'dev.yaml'}: dr.replicate_buckets: replication needs versioned buckets (data.buckets.versioned)"
+    ]

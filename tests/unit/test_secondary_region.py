@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from environments.schema import subnet_cidrs
 from tests.conftest import SynthesizedPlatform
 from tests.support import STAGES, logical_id, output_of, props
@@ -46,3 +48,29 @@ def test_marked_tables_are_global_tables_with_a_replica_there(platform: Synthesi
     for other in ("dev", "staging"):
         tables = props(platform.template_json(other, "data"), "AWS::DynamoDB::GlobalTable")
         assert all(len(t["Replicas"]) == 1 for t in tables)
+
+
+def test_marked_buckets_replicate_to_named_encrypted_replicas(platform: SynthesizedPlatform) -> None:
+    config = platform.configs["prod"]
+    stage = platform.stages["prod"]
+    assert stage.data_dr is not None
+    data = platform.template_json("prod", "data")
+    replica_stack = platform.template_json("prod", "data-dr")
+    replica_key = logical_id(stage.data_dr.replica_key)
+    for name in config.dr.replicate_buckets:
+        source = data["Resources"][logical_id(getattr(stage.data.buckets, name))]["Properties"]
+        (rule,) = source["ReplicationConfiguration"]["Rules"]
+        replica_name = f"ai-platform-prod-{name.replace('_', '-')}-dr-333333333333"
+        assert json.dumps(rule["Destination"]["Bucket"]).endswith(f':::{replica_name}"')
+        assert replica_key in output_of(rule["Destination"]["EncryptionConfiguration"]["ReplicaKmsKeyID"])
+        assert rule["SourceSelectionCriteria"]["SseKmsEncryptedObjects"]["Status"] == "Enabled"
+        assert rule["DeleteMarkerReplication"]["Status"] == "Enabled"
+        replica = replica_stack["Resources"][logical_id(stage.data_dr.replica_buckets[name])]
+        assert replica["Properties"]["BucketName"] == replica_name
+        assert replica["Properties"]["VersioningConfiguration"]["Status"] == "Enabled"
+        assert replica["DeletionPolicy"] == "Retain"
+    unmarked = data["Resources"][logical_id(stage.data.buckets.document_chunks)]["Properties"]
+    assert "ReplicationConfiguration" not in unmarked
+    assert all(
+        "ReplicationConfiguration" not in p for p in props(platform.template_json("dev", "data"), "AWS::S3::Bucket")
+    )
