@@ -25,8 +25,8 @@ HEALTH_CHECK_PATH = "/healthz"
 
 
 class EdgeDistribution(Construct):
-    """`distribution`, `certificate`, `web_acl`, `records`, `health_check`, `log_bucket`, and `protection`
-    when Shield Advanced is on."""
+    """`distribution`, `certificate`, `web_acl`, `records`, `health_checks` (by role), `failover_records`
+    (with a secondary region), `log_bucket`, and `protection` when Shield Advanced is on."""
 
     def __init__(
         self,
@@ -146,22 +146,52 @@ class EdgeDistribution(Construct):
             route53.ARecord(self, "Ipv4", zone=zone, record_name=record_name, target=target),
             route53.AaaaRecord(self, "Ipv6", zone=zone, record_name=record_name, target=target),
         ]
-        self.health_check = route53.CfnHealthCheck(
-            self,
-            "OriginHealth",
-            health_check_config=route53.CfnHealthCheck.HealthCheckConfigProperty(
-                type="HTTPS",
-                fully_qualified_domain_name=edge.origin_domain_name,
-                port=443,
-                resource_path=HEALTH_CHECK_PATH,
-                request_interval=30,
-                failure_threshold=3,
-            ),
-        )
+        self.health_checks: dict[str, route53.CfnHealthCheck] = {}
+        self.failover_records: list[route53.CfnRecordSet] = []
+        if edge.primary_origin_target and edge.secondary_origin_target:
+            # Active-passive (seed 002, phase 2): the origin name answers with the primary region's load
+            # balancer while its health check passes, and with the secondary region's when it fails.
+            for role, endpoint in (
+                ("PRIMARY", edge.primary_origin_target),
+                ("SECONDARY", edge.secondary_origin_target),
+            ):
+                check = self._health_check(role.title(), endpoint)
+                self.health_checks[role.lower()] = check
+                self.failover_records.append(
+                    route53.CfnRecordSet(
+                        self,
+                        f"{role.title()}Origin",
+                        hosted_zone_id=edge.hosted_zone_id,
+                        name=edge.origin_domain_name,
+                        type="CNAME",
+                        ttl="60",
+                        resource_records=[endpoint],
+                        set_identifier=role.lower(),
+                        failover=role,
+                        health_check_id=check.attr_health_check_id,
+                    )
+                )
+        else:
+            self.health_checks["primary"] = self._health_check("Origin", edge.origin_domain_name)
         self.protection = (
             shield.CfnProtection(
                 self, "Shield", name=f"{name_prefix}-cloudfront", resource_arn=self.distribution.distribution_arn
             )
             if edge.shield_advanced
             else None
+        )
+
+    def _health_check(self, construct_id: str, target: str) -> route53.CfnHealthCheck:
+        """HTTPS /healthz of one origin, every 30 seconds, unhealthy after 3 failures."""
+        return route53.CfnHealthCheck(
+            self,
+            f"{construct_id}Health",
+            health_check_config=route53.CfnHealthCheck.HealthCheckConfigProperty(
+                type="HTTPS",
+                fully_qualified_domain_name=target,
+                port=443,
+                resource_path=HEALTH_CHECK_PATH,
+                request_interval=30,
+                failure_threshold=3,
+            ),
         )

@@ -424,6 +424,12 @@ class EdgeConfig(_Model):
     )
     shield_advanced: bool = Field(default=False, description="needs an existing Shield Advanced subscription")
     log_retention_days: RetentionDays = 365
+    primary_origin_target: str = Field(
+        default="", pattern=r"^$|^([A-Za-z0-9-]+\.)+[a-z]{2,}$", description="the primary region's ALB DNS name"
+    )
+    secondary_origin_target: str = Field(
+        default="", pattern=r"^$|^([A-Za-z0-9-]+\.)+[a-z]{2,}$", description="the secondary region's ALB DNS name"
+    )
 
 
 ReplicableBucket = Literal[

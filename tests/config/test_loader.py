@@ -384,3 +384,11 @@ def test_replication_needs_versioned_buckets(tmp_path: Path) -> None:
     assert problems == [
         f"{tmp_path / 'dev.yaml'}: dr.replicate_buckets: replication needs versioned buckets (data.buckets.versioned)"
     ]
+
+
+def test_failover_needs_both_origin_targets(tmp_path: Path) -> None:
+    problems = _problems(tmp_path, "prod", _set("edge.secondary_origin_target", ""), base="prod")
+    assert problems == [
+        f"{tmp_path / 'prod.yaml'}: edge.secondary_origin_target: required when the edge and dr are enabled "
+        "(Route 53 fails over between them)"
+    ]

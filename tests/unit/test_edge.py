@@ -56,10 +56,9 @@ def test_certificate_and_dns(platform: SynthesizedPlatform) -> None:
     assert certificate["DomainName"] == config.domain_name and certificate["ValidationMethod"] == "DNS"
     assert certificate["DomainValidationOptions"][0]["HostedZoneId"] == config.hosted_zone_id
     records = props(tmpl, "AWS::Route53::RecordSet")
-    assert sorted(r["Type"] for r in records) == ["A", "AAAA"]
-    assert all(r["HostedZoneId"] == config.hosted_zone_id and "AliasTarget" in r for r in records)
-    (health,) = props(tmpl, "AWS::Route53::HealthCheck")
-    assert health["HealthCheckConfig"]["FullyQualifiedDomainName"] == config.origin_domain_name
+    aliases = [r for r in records if "AliasTarget" in r]
+    assert sorted(r["Type"] for r in aliases) == ["A", "AAAA"]
+    assert all(r["HostedZoneId"] == config.hosted_zone_id for r in records)
     assert not resources(tmpl, "AWS::Shield::Protection")  # toggle off: needs a subscription
 
 
@@ -87,3 +86,28 @@ def test_data_stack_grants_cloudfront_only_with_an_edge(platform: SynthesizedPla
     for stage in STAGES:
         data = json.dumps(platform.template_json(stage, "data"))
         assert ("cloudfront.amazonaws.com" in data) is platform.configs[stage].edge.enabled
+
+
+def test_origin_fails_over_between_the_regions(platform: SynthesizedPlatform) -> None:
+    config = platform.configs["prod"].edge
+    tmpl = edge_template(platform)
+    checks = {ref: p["HealthCheckConfig"] for ref, p in ((k, v["Properties"]) for k, v in
+              resources(tmpl, "AWS::Route53::HealthCheck").items())}  # fmt: skip
+    failover = {r["Failover"]: r for r in props(tmpl, "AWS::Route53::RecordSet") if "Failover" in r}
+    assert set(failover) == {"PRIMARY", "SECONDARY"}
+    for role, target in (("PRIMARY", config.primary_origin_target), ("SECONDARY", config.secondary_origin_target)):
+        record = failover[role]
+        assert (record["Name"], record["Type"], record["ResourceRecords"]) == (
+            config.origin_domain_name,
+            "CNAME",
+            [target],
+        )
+        check = checks[record["HealthCheckId"]["Fn::GetAtt"][0]]
+        assert (check["FullyQualifiedDomainName"], check["ResourcePath"], check["Type"]) == (
+            target,
+            "/healthz",
+            "HTTPS",
+        )
+    (distribution,) = props(tmpl, "AWS::CloudFront::Distribution")
+    origins = distribution["DistributionConfig"]["Origins"]
+    assert any(o["DomainName"] == config.origin_domain_name for o in origins)
