@@ -760,6 +760,14 @@ def _edge_problems(config: StageConfig) -> list[tuple[str, str]]:
         for field in ("domain_name", "hosted_zone_id", "hosted_zone_name", "origin_domain_name")
         if not getattr(edge, field)
     ]
+    if config.dr.enabled:
+        problems += [
+            (f"edge.{field}", "required when the edge and dr are enabled (Route 53 fails over between them)")
+            for field in ("primary_origin_target", "secondary_origin_target")
+            if not getattr(edge, field)
+        ]
+        if edge.origin_domain_name and not edge.origin_domain_name.endswith(f".{edge.hosted_zone_name}"):
+            problems.append(("edge.origin_domain_name", "must be in the hosted zone: it becomes the failover record"))
     if (
         edge.domain_name
         and edge.hosted_zone_name
