@@ -55,6 +55,7 @@ class PostgresDatabase(Construct):
         deletion_protection: bool,
         removal_policy: cdk.RemovalPolicy,
         snapshot_removal_policy: cdk.RemovalPolicy,
+        global_database: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
         self.identifier = identifier
@@ -110,6 +111,7 @@ class PostgresDatabase(Construct):
             else {}
         )
 
+        self.global_cluster_identifier: str | None = None
         self.cluster: rds.DatabaseCluster | None = None
         self.instance: rds.DatabaseInstance | None = None
         if aurora:
@@ -141,6 +143,8 @@ class PostgresDatabase(Construct):
                 **insights,
             )
             target = rds.ProxyTarget.from_cluster(self.cluster)
+            if global_database:
+                self._make_global(identifier, deletion_protection)
             self.backup_resource = backup.BackupResource.from_rds_database_cluster(self.cluster)
             self.secret: secretsmanager.ISecret = _secret(self.cluster.secret)
             self.endpoint = self.cluster.cluster_endpoint.hostname
@@ -226,6 +230,25 @@ class PostgresDatabase(Construct):
         )
         self.proxy_endpoint = self.proxy.endpoint
         self._acknowledge(database, aurora, deletion_protection)
+
+    def _make_global(self, identifier: str, deletion_protection: bool) -> None:
+        """Make the Aurora cluster the primary of a global database a secondary region can join."""
+        assert self.cluster is not None
+        stack = cdk.Stack.of(self)
+        global_cluster = rds.CfnGlobalCluster(
+            self,
+            "GlobalCluster",
+            global_cluster_identifier=f"{identifier}-global",
+            source_db_cluster_identifier=stack.format_arn(
+                service="rds",
+                resource="cluster",
+                resource_name=identifier,
+                arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+            ),
+            deletion_protection=deletion_protection,
+        )
+        global_cluster.node.add_dependency(self.cluster)
+        self.global_cluster_identifier = global_cluster.ref
 
     def _acknowledge(self, database: DatabaseConfig, aurora: bool, deletion_protection: bool) -> None:
         db = self.cluster or self.instance

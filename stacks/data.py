@@ -80,6 +80,7 @@ class DataStack(PlatformStack):
             deletion_protection=self.deletion_protection,
             removal_policy=self.stateful_removal_policy,
             snapshot_removal_policy=self.snapshot_removal_policy,
+            global_database=replica is not None and data.database.engine == "aurora-serverless-v2",
         )
         self.cache = ValkeyCache(
             self,

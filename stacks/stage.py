@@ -9,6 +9,7 @@ from environments.schema import StageConfig
 from stacks.analytics import AnalyticsStack
 from stacks.data import DataStack
 from stacks.data_replica import DataReplicaStack
+from stacks.database_dr import DatabaseReplicaStack
 from stacks.edge import EdgeStack
 from stacks.network import NetworkStack
 from stacks.observability import ObservabilityStack
@@ -36,6 +37,18 @@ class PlatformStage(cdk.Stage):
         self.network_dr = NetworkStack(self, "network-dr", config=dr_config) if config.dr.enabled else None
         self.data_dr = DataReplicaStack(self, "data-dr", config=dr_config) if config.dr.enabled else None
         self.data = DataStack(self, "data", config=config, network=self.network, replica=self.data_dr)
+        self.database_dr = (
+            DatabaseReplicaStack(
+                self,
+                "database-dr",
+                config=dr_config,
+                network=self.network_dr,
+                replica=self.data_dr,
+                global_cluster_identifier=self.data.database.global_cluster_identifier,
+            )
+            if self.network_dr and self.data_dr and self.data.database.global_cluster_identifier
+            else None
+        )
         self.platform = PlatformComputeStack(self, "platform", config=config, network=self.network, data=self.data)
         self.analytics = AnalyticsStack(self, "analytics", config=config, network=self.network, data=self.data)
         self.observability = ObservabilityStack(

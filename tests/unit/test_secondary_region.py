@@ -74,3 +74,30 @@ def test_marked_buckets_replicate_to_named_encrypted_replicas(platform: Synthesi
     assert all(
         "ReplicationConfiguration" not in p for p in props(platform.template_json("dev", "data"), "AWS::S3::Bucket")
     )
+
+
+def test_aurora_global_database_with_a_secondary_there(platform: SynthesizedPlatform) -> None:
+    config = platform.configs["prod"]
+    stage = platform.stages["prod"]
+    data = platform.template_json("prod", "data")
+    (global_cluster,) = props(data, "AWS::RDS::GlobalCluster")
+    assert global_cluster["GlobalClusterIdentifier"] == "ai-platform-prod-postgres-global"
+    assert global_cluster["SourceDBClusterIdentifier"].endswith(":cluster:ai-platform-prod-postgres")
+    assert global_cluster["DeletionProtection"] is True
+    secondary_stack = stage.database_dr
+    assert secondary_stack is not None and secondary_stack.region == config.dr.region
+    secondary = platform.template_json("prod", "database-dr")
+    (cluster_resource,) = [r for r in secondary["Resources"].values() if r["Type"] == "AWS::RDS::DBCluster"]
+    cluster = cluster_resource["Properties"]
+    assert "GlobalClusterIdentifier" in json.dumps(cluster)
+    assert (cluster["Engine"], cluster["EngineVersion"]) == ("aurora-postgresql", config.data.database.engine_version)
+    assert cluster["StorageEncrypted"] is True and cluster["EnableIAMDatabaseAuthentication"] is True
+    assert cluster["DeletionProtection"] is True and cluster_resource["DeletionPolicy"] == "Snapshot"
+    assert logical_id(stage.network_dr.security_groups.postgres) in output_of(cluster["VpcSecurityGroupIds"][0])  # type: ignore[union-attr]
+    (parameters,) = props(secondary, "AWS::RDS::DBClusterParameterGroup")
+    assert parameters["Parameters"] == {"rds.force_ssl": "1"}
+    (reader,) = props(secondary, "AWS::RDS::DBInstance")
+    assert reader["DBInstanceClass"] == "db.serverless"
+    for other in ("dev", "staging"):
+        assert platform.stages[other].database_dr is None
+        assert not props(platform.template_json(other, "data"), "AWS::RDS::GlobalCluster")
