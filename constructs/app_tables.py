@@ -13,6 +13,19 @@ from constructs import Construct
 STRING = dynamodb.AttributeType.STRING
 
 
+def protected_table_props(deletion_protection: bool, removal_policy: cdk.RemovalPolicy) -> dict[str, Any]:
+    """TableV2 settings every platform table shares: on demand, point-in-time recovery, protection."""
+    return {
+        "billing": dynamodb.Billing.on_demand(),
+        # Always on: the cost is per GB, and a 35-day restore window matters in every stage.
+        "point_in_time_recovery_specification": dynamodb.PointInTimeRecoverySpecification(
+            point_in_time_recovery_enabled=True
+        ),
+        "deletion_protection": deletion_protection,
+        "removal_policy": removal_policy,
+    }
+
+
 class AppTables(Construct):
     """`conversations` and `sessions`: on demand, KMS-encrypted, point-in-time recovery, TTL.
 
@@ -47,15 +60,7 @@ class AppTables(Construct):
                 or None,
             }
 
-        common: dict[str, Any] = {
-            "billing": dynamodb.Billing.on_demand(),
-            # Always on: the cost is per GB, and a 35-day restore window matters in every stage.
-            "point_in_time_recovery_specification": dynamodb.PointInTimeRecoverySpecification(
-                point_in_time_recovery_enabled=True
-            ),
-            "deletion_protection": deletion_protection,
-            "removal_policy": removal_policy,
-        }
+        common = protected_table_props(deletion_protection, removal_policy)
         self.conversations = dynamodb.TableV2(
             self,
             "Conversations",

@@ -100,37 +100,48 @@ class Messaging(Construct):
 
     def _queue_with_dlq(self, name: str, *, fifo: bool) -> sqs.Queue:
         """A queue whose failures land in a DLQ that is kept longer than the queue itself."""
-        dead_letter_queue = self._encrypted_queue(
-            f"{name}DeadLetterQueue", retention_days=self._messaging.dlq_retention_days, fifo=fifo
+        dead_letter_queue = encrypted_queue(
+            self,
+            f"{name}DeadLetterQueue",
+            encryption_key=self._key,
+            retention=cdk.Duration.days(self._messaging.dlq_retention_days),
+            removal_policy=self._removal_policy,
+            fifo=fifo,
         )
         self.dead_letter_queues.append(dead_letter_queue)
-        return self._encrypted_queue(
+        return encrypted_queue(
+            self,
             f"{name}Queue",
-            retention_days=self._messaging.queue_retention_days,
+            encryption_key=self._key,
+            retention=cdk.Duration.days(self._messaging.queue_retention_days),
+            removal_policy=self._removal_policy,
             fifo=fifo,
             dead_letter_queue=sqs.DeadLetterQueue(
                 queue=dead_letter_queue, max_receive_count=self._messaging.max_receive_count
             ),
         )
 
-    def _encrypted_queue(
-        self,
-        construct_id: str,
-        *,
-        retention_days: int,
-        fifo: bool,
-        dead_letter_queue: sqs.DeadLetterQueue | None = None,
-    ) -> sqs.Queue:
-        """A KMS-encrypted queue that refuses requests without TLS."""
-        return sqs.Queue(
-            self,
-            construct_id,
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=self._key,
-            enforce_ssl=True,
-            retention_period=cdk.Duration.days(retention_days),
-            fifo=fifo or None,
-            content_based_deduplication=fifo or None,
-            dead_letter_queue=dead_letter_queue,
-            removal_policy=self._removal_policy,
-        )
+
+def encrypted_queue(
+    scope: Construct,
+    construct_id: str,
+    *,
+    encryption_key: kms.IKey,
+    retention: cdk.Duration,
+    removal_policy: cdk.RemovalPolicy,
+    fifo: bool = False,
+    dead_letter_queue: sqs.DeadLetterQueue | None = None,
+) -> sqs.Queue:
+    """A KMS-encrypted queue that refuses requests without TLS."""
+    return sqs.Queue(
+        scope,
+        construct_id,
+        encryption=sqs.QueueEncryption.KMS,
+        encryption_master_key=encryption_key,
+        enforce_ssl=True,
+        retention_period=retention,
+        fifo=fifo or None,
+        content_based_deduplication=fifo or None,
+        dead_letter_queue=dead_letter_queue,
+        removal_policy=removal_policy,
+    )

@@ -9,6 +9,7 @@ from aws_cdk import aws_backup as backup
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_rds as rds
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
@@ -69,17 +70,10 @@ class PostgresDatabase(Construct):
         # RDS would create its log-export groups unencrypted and kept forever; creating them first, under
         # the names RDS uses, gives them the logs key and a retention.
         kind = "cluster" if aurora else "instance"
-        self.log_groups = [
-            EncryptedLogGroup(
-                self,
-                f"{export.capitalize()}Logs",
-                encryption_key=logs_key,
-                retention_days=log_retention_days,
-                removal_policy=removal_policy,
-                log_group_name=f"/aws/rds/{kind}/{identifier}/{export}",
-            ).log_group
-            for export in LOG_EXPORTS[kind]
-        ]
+        self.log_groups = rds_log_groups(
+            self, kind=kind, identifier=identifier, logs_key=logs_key, retention_days=log_retention_days,
+            removal_policy=removal_policy,
+        )  # fmt: skip
         self.security_group = ec2.SecurityGroup(
             self,
             "SecurityGroup",
@@ -125,7 +119,7 @@ class PostgresDatabase(Construct):
                 engine=engine,
                 cluster_identifier=identifier,
                 default_database_name=database.database_name,
-                parameter_group=_force_tls(self, engine),
+                parameter_group=tls_only_parameters(self, engine),
                 writer=rds.ClusterInstance.serverless_v2("Writer", ca_certificate=CA_CERTIFICATE, **insights),
                 readers=[
                     rds.ClusterInstance.serverless_v2(
@@ -160,7 +154,7 @@ class PostgresDatabase(Construct):
                 engine=instance_engine,
                 instance_identifier=identifier,
                 database_name=database.database_name,
-                parameter_group=_force_tls(self, instance_engine),
+                parameter_group=tls_only_parameters(self, instance_engine),
                 instance_type=ec2.InstanceType(database.rds.instance_class),
                 multi_az=database.rds.multi_az,
                 allocated_storage=database.rds.allocated_storage_gib,
@@ -295,7 +289,30 @@ class PostgresDatabase(Construct):
             acknowledge(db, "NIST.800.53.R5-RDSMultiAZSupport", reason)
 
 
-def _force_tls(scope: Construct, engine: rds.IEngine) -> rds.ParameterGroup:
+def rds_log_groups(
+    scope: Construct,
+    *,
+    kind: str,
+    identifier: str,
+    logs_key: kms.IKey,
+    retention_days: int,
+    removal_policy: cdk.RemovalPolicy,
+) -> list[logs.ILogGroup]:
+    """The log-export groups RDS would create unencrypted and unexpiring, created first under its names."""
+    return [
+        EncryptedLogGroup(
+            scope,
+            f"{export.capitalize()}Logs",
+            encryption_key=logs_key,
+            retention_days=retention_days,
+            removal_policy=removal_policy,
+            log_group_name=f"/aws/rds/{kind}/{identifier}/{export}",
+        ).log_group
+        for export in LOG_EXPORTS[kind]
+    ]
+
+
+def tls_only_parameters(scope: Construct, engine: rds.IEngine) -> rds.ParameterGroup:
     """A parameter group that refuses unencrypted connections."""
     return rds.ParameterGroup(
         scope,

@@ -14,11 +14,12 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_s3 as s3
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 from constructs.acknowledgments import acknowledge
+from constructs.app_tables import protected_table_props
 from constructs.encrypted_log_group import EncryptedLogGroup
 from constructs.event_function import EventFunction
+from constructs.messaging import encrypted_queue
 
 from environments.schema import StreamingConfig
 
@@ -110,21 +111,14 @@ class StreamIngestion(Construct):
             self,
             "StateTable",
             partition_key=dynamodb.Attribute(name="entityId", type=dynamodb.AttributeType.STRING),
-            billing=dynamodb.Billing.on_demand(),
             encryption=dynamodb.TableEncryptionV2.customer_managed_key(table_key),
-            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-                point_in_time_recovery_enabled=True
-            ),
-            deletion_protection=deletion_protection,
-            removal_policy=removal_policy,
+            **protected_table_props(deletion_protection, removal_policy),
         )
-        self.failure_queue = sqs.Queue(
+        self.failure_queue = encrypted_queue(
             self,
             "ProcessorFailures",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=stream_key,
-            enforce_ssl=True,
-            retention_period=FAILURE_RETENTION,
+            encryption_key=stream_key,
+            retention=FAILURE_RETENTION,
             removal_policy=removal_policy,
         )
         acknowledge(

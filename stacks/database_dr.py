@@ -7,8 +7,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_rds as rds
 from constructs import Construct
 from constructs.acknowledgments import acknowledge
-from constructs.encrypted_log_group import EncryptedLogGroup
-from constructs.postgres_database import LOG_EXPORTS, PORT
+from constructs.postgres_database import LOG_EXPORTS, PORT, rds_log_groups, tls_only_parameters
 
 from environments.schema import StageConfig
 from stacks.base import PlatformStack
@@ -36,30 +35,20 @@ class DatabaseReplicaStack(PlatformStack):
         assert database.aurora is not None
         identifier = f"{config.tags.project}-{config.name}-postgres-dr"
         major = database.engine_version.split(".")[0]
-        logs = [
-            EncryptedLogGroup(
-                self,
-                f"{export.capitalize()}Logs",
-                encryption_key=network.log_key.key,
-                retention_days=database.log_retention_days,
-                removal_policy=self.stateful_removal_policy,
-                log_group_name=f"/aws/rds/cluster/{identifier}/{export}",
-            ).log_group
-            for export in LOG_EXPORTS["cluster"]
-        ]
+        logs = rds_log_groups(
+            self, kind="cluster", identifier=identifier, logs_key=network.log_key.key,
+            retention_days=database.log_retention_days, removal_policy=self.stateful_removal_policy,
+        )  # fmt: skip
         subnets = rds.CfnDBSubnetGroup(
             self,
             "Subnets",
             db_subnet_group_description="Isolated data subnets of the secondary region",
             subnet_ids=network.data_subnets.subnet_ids,
         )
-        parameters = rds.CfnDBClusterParameterGroup(
-            self,
-            "TlsOnlyParameters",
-            description="PostgreSQL: TLS required",
-            family=f"aurora-postgresql{major}",
-            parameters={"rds.force_ssl": "1"},
+        engine = rds.DatabaseClusterEngine.aurora_postgres(
+            version=rds.AuroraPostgresEngineVersion.of(database.engine_version, major)
         )
+        parameters = tls_only_parameters(self, engine).bind_to_cluster()
         self.cluster = rds.CfnDBCluster(
             self,
             "Cluster",
@@ -68,7 +57,7 @@ class DatabaseReplicaStack(PlatformStack):
             engine_version=database.engine_version,
             global_cluster_identifier=global_cluster_identifier,
             db_subnet_group_name=subnets.ref,
-            db_cluster_parameter_group_name=parameters.ref,
+            db_cluster_parameter_group_name=parameters.parameter_group_name,
             vpc_security_group_ids=[network.security_groups.postgres.security_group_id],
             port=PORT,
             storage_encrypted=True,
