@@ -117,7 +117,7 @@ class DataBuckets(Construct):
         assert self.replication_role is not None
         stack = cdk.Stack.of(self)
         sources = [cast(s3.Bucket, self.node.find_child(name).node.find_child("Bucket")) for name in destinations]
-        iam.ManagedPolicy(
+        policy = iam.ManagedPolicy(
             self,
             "ReplicationPolicy",
             roles=[self.replication_role],
@@ -146,9 +146,11 @@ class DataBuckets(Construct):
         reason = "Replication reads every object version of its source bucket and writes its replica bucket."
         for bucket in sources:
             logical_id = stack.get_logical_id(cast(cdk.CfnElement, bucket.node.default_child))
-            acknowledge(self, f"AwsSolutions-IAM5[Resource::<{logical_id}.Arn>/*]", reason)
+            acknowledge(policy, f"AwsSolutions-IAM5[Resource::<{logical_id}.Arn>/*]", reason)
         for destination in destinations.values():
-            acknowledge(self, f"AwsSolutions-IAM5[Resource::{stack.resolve(destination.arn_for_objects('*'))}]", reason)
+            acknowledge(
+                policy, f"AwsSolutions-IAM5[Resource::{stack.resolve(destination.arn_for_objects('*'))}]", reason
+            )
 
     def allow_cloudfront_images(self) -> None:
         """CloudFront distributions of this account may read the images bucket through origin access control

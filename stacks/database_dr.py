@@ -88,11 +88,12 @@ class DatabaseReplicaStack(PlatformStack):
             "AwsSolutions-RDS11",
             "PostgreSQL keeps its standard port 5432, as in the primary region.",
         )
-        for finding in ("NIST.800.53.R5-RDSInBackupPlan", "NIST.800.53.R5-RDSEnhancedMonitoringEnabled"):
-            acknowledge(
-                self,
-                finding,
-                "A global-database secondary replicates the primary, which AWS Backup and enhanced monitoring "
-                "cover; after a failover the stage's config moves the primary here.",
-            )
+        for resource in (self.cluster, self.reader):
+            for finding in ("NIST.800.53.R5-RDSInBackupPlan", "NIST.800.53.R5-RDSEnhancedMonitoringEnabled"):
+                acknowledge(
+                    resource,
+                    finding,
+                    "A global-database secondary replicates the primary, which AWS Backup and enhanced "
+                    "monitoring cover; after a failover the stage's config moves the primary here.",
+                )
         cdk.CfnOutput(self, "SecondaryEndpoint", value=self.cluster.attr_endpoint_address)
