@@ -11,7 +11,7 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
-from constructs.acknowledgments import acknowledge
+from constructs.acknowledgments import acknowledge, acknowledge_vpc_function_role
 from constructs.encrypted_log_group import EncryptedLogGroup
 
 LAMBDAS = Path(__file__).resolve().parent.parent / "lambdas"
@@ -60,22 +60,15 @@ class EventFunction(Construct):
             environment=dict(environment or {}),
         )
         self.function.add_event_source(event_source)
+        acknowledge_vpc_function_role(
+            self.function,
+            inline_policy_reason="Lambda writes the event-source, key and tracing grants as the role's inline "
+            "default policy.",
+        )
         for finding, reason in (
-            (
-                "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
-                "AWS's basic execution policy: write this function's own log streams.",
-            ),
-            (
-                "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]",
-                "AWS's VPC access policy: the ENIs a function in the app tier needs.",
-            ),
             (
                 "AwsSolutions-IAM5[Resource::*]",
                 "X-Ray's PutTraceSegments and PutTelemetryRecords have no resource-level permissions.",
-            ),
-            (
-                "NIST.800.53.R5-IAMNoInlinePolicy",
-                "Lambda writes the event-source, key and tracing grants as the role's inline default policy.",
             ),
             (
                 "NIST.800.53.R5-LambdaDLQ",

@@ -29,7 +29,9 @@ class TierNetworkAcls(Construct):
         tiered_vpc: TieredVpc,
         workload_ports: tuple[int, int],
         data_ports: Sequence[int],
+        peer_app_block: str | None = None,
     ) -> None:
+        """`peer_app_block`: the peered region's app tier, admitted to this app tier's workload ports."""
         super().__init__(scope, construct_id)
         acknowledge(
             self,
@@ -63,6 +65,8 @@ class TierNetworkAcls(Construct):
                 ("WithinTier", blocks["app"], everything),
                 ("WorkloadFromPublic", blocks["public"], workload),
                 ("ReturnTraffic", ANYWHERE, EPHEMERAL_PORTS),
+                # Over the Transit Gateway peering; the data tier has no route to the peer at all.
+                *((("WorkloadFromPeer", ec2.AclCidr.ipv4(peer_app_block), workload),) if peer_app_block else ()),
             ],
             outbound=[("Anywhere", ANYWHERE, everything)],
         )

@@ -24,7 +24,10 @@ class TierSecurityGroups(Construct):
     """`alb`, `workload`, and the data-tier groups `postgres`, `cache`, `efs`, `kafka` and `search`, each
     admitting only `workload` on its one port."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, vpc: ec2.IVpc) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, vpc: ec2.IVpc, peer_app_block: str | None = None
+    ) -> None:
+        """`peer_app_block`: the peered region's app tier, admitted to `workload` on the service ports."""
         super().__init__(scope, construct_id)
         workload_ports = ec2.Port.tcp_range(*WORKLOAD_PORTS)
 
@@ -46,6 +49,11 @@ class TierSecurityGroups(Construct):
         # Adds the workload ingress and, since the ALB group has no open egress, the matching egress rule.
         self.workload.connections.allow_from(self.alb, workload_ports, "Service ports from the ALB")
         self.workload.add_ingress_rule(self.workload, ec2.Port.all_traffic(), "Workloads talk to each other")
+        if peer_app_block:
+            # Over the Transit Gateway peering: the other region's services call these during failover.
+            self.workload.add_ingress_rule(
+                ec2.Peer.ipv4(peer_app_block), workload_ports, "Service ports from the peered region's app tier"
+            )
         acknowledge(
             self.workload,
             "NIST.800.53.R5-EC2RestrictedCommonPorts",

@@ -45,6 +45,12 @@ def _retention(value: int) -> int:
     return value
 
 
+def _private_asn(value: int) -> int:
+    if not (64512 <= value <= 65534 or 4_200_000_000 <= value <= 4_294_967_294):
+        raise ValueError(f"{value} is not a private ASN (64512-65534 or 4200000000-4294967294)")
+    return value
+
+
 def _endpoint_service(value: str) -> str:
     if not re.fullmatch(r"[a-z0-9-]+(\.[a-z0-9-]+)*", value):
         raise ValueError(f"{value!r} is not an AWS service endpoint name such as 'ecr.api'")
@@ -58,6 +64,7 @@ def _yaml_list(value: Any) -> Any:
 
 Cidr = Annotated[str, AfterValidator(_cidr)]
 RetentionDays = Annotated[int, AfterValidator(_retention)]
+PrivateAsn = Annotated[int, AfterValidator(_private_asn)]
 EndpointService = Annotated[str, AfterValidator(_endpoint_service)]
 SubnetPrefix = Annotated[int, Field(ge=16, le=28)]
 CountryCode = Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
@@ -115,6 +122,9 @@ class NetworkConfig(_Model):
     interface_endpoints: Annotated[tuple[EndpointService, ...], YamlList] = Field(min_length=1)
     flow_logs: FlowLogConfig
     waf: WafConfig
+    transit_gateway_asn: PrivateAsn = Field(
+        default=64512, description="the Transit Gateway's ASN; built only when dr is enabled (seed 000)"
+    )
 
 
 class AuroraConfig(_Model):
@@ -444,6 +454,9 @@ class DisasterRecoveryConfig(_Model):
     region: str = Field(default="", pattern=r"^$|^[a-z]{2}(-gov)?-[a-z]+-\d$")
     availability_zones: Annotated[tuple[str, ...], YamlList] = ()
     cidr: str = Field(default="", description="the secondary VPC's CIDR; must not overlap the stage's others")
+    transit_gateway_asn: PrivateAsn = Field(
+        default=64513, description="the secondary region's Transit Gateway ASN; peers need distinct ASNs"
+    )
     replicate_tables: Annotated[tuple[Literal["conversations", "sessions"], ...], YamlList] = Field(
         default=(), description="DynamoDB tables made global tables with a replica in the secondary region"
     )
@@ -480,7 +493,9 @@ class StageConfig(_Model):
             update={
                 "region": self.dr.region,
                 "availability_zones": self.dr.availability_zones,
-                "network": self.network.model_copy(update={"cidr": self.dr.cidr}),
+                "network": self.network.model_copy(
+                    update={"cidr": self.dr.cidr, "transit_gateway_asn": self.dr.transit_gateway_asn}
+                ),
             }
         )
 
@@ -801,4 +816,8 @@ def _dr_problems(config: StageConfig) -> list[tuple[str, str]]:
         else:
             if ipaddress.IPv4Network(dr.cidr).overlaps(ipaddress.IPv4Network(config.network.cidr)):
                 problems.append(("dr.cidr", f"{dr.cidr} overlaps the stage's VPC {config.network.cidr}"))
+    if dr.transit_gateway_asn == config.network.transit_gateway_asn:
+        problems.append(
+            ("dr.transit_gateway_asn", f"{dr.transit_gateway_asn} is network.transit_gateway_asn; peers need two")
+        )
     return problems

@@ -10,9 +10,10 @@ from constructs.karpenter import DISCOVERY_TAG
 from constructs.tier_network_acls import TierNetworkAcls
 from constructs.tier_security_groups import WORKLOAD_PORTS, TierSecurityGroups
 from constructs.tiered_vpc import TieredVpc
+from constructs.transit_hub import TransitHub
 from constructs.web_acl import WebAcl
 
-from environments.schema import StageConfig
+from environments.schema import StageConfig, tier_blocks
 from stacks.base import PlatformStack
 
 
@@ -23,7 +24,11 @@ class NetworkStack(PlatformStack):
     taking one from the data stack (which depends on it).
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: StageConfig, peer_cidr: str | None = None
+    ) -> None:
+        """`peer_cidr` is the other region's VPC when the stage has a secondary region: this region then
+        gets a Transit Gateway routing to it, and the peer's app tier may reach the workloads here."""
         super().__init__(
             scope, construct_id, config=config, description=f"{config.name}: VPC, tiers, security groups and WAF"
         )
@@ -51,13 +56,28 @@ class NetworkStack(PlatformStack):
         self.app_subnets = self.tiered_vpc.app_subnets
         self.data_subnets = self.tiered_vpc.data_subnets
 
-        self.security_groups = TierSecurityGroups(self, "SecurityGroups", vpc=self.vpc)
+        peer_app_block = str(tier_blocks(peer_cidr)["app"]) if peer_cidr else None
+        self.security_groups = TierSecurityGroups(self, "SecurityGroups", vpc=self.vpc, peer_app_block=peer_app_block)
         self.network_acls = TierNetworkAcls(
             self,
             "NetworkAcls",
             tiered_vpc=self.tiered_vpc,
             workload_ports=WORKLOAD_PORTS,
             data_ports=self.security_groups.data_ports,
+            peer_app_block=peer_app_block,
+        )
+        self.transit_hub = (
+            TransitHub(
+                self,
+                "TransitHub",
+                name=f"{config.name}-{config.region}",
+                vpc=self.vpc,
+                attachment_subnets=self.app_subnets,
+                amazon_side_asn=network.transit_gateway_asn,
+                peer_cidr=peer_cidr,
+            )
+            if peer_cidr
+            else None
         )
 
         self.web_acl = WebAcl(

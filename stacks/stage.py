@@ -14,6 +14,7 @@ from stacks.edge import EdgeStack
 from stacks.network import NetworkStack
 from stacks.observability import ObservabilityStack
 from stacks.platform import PlatformComputeStack
+from stacks.transit_peering import PeeringAcceptStack, PeeringRequestStack, PeeringRoutesStack
 
 UNTAGGABLE_TYPES = ["AWS::RDS::DBProxyTargetGroup"]
 """CDK marks these taggable, but CloudFormation rejects Tags on them."""
@@ -30,11 +31,18 @@ class PlatformStage(cdk.Stage):
             ("cost-center", config.tags.cost_center),
         ):
             cdk.Tags.of(self).add(key, value, exclude_resource_types=UNTAGGABLE_TYPES)
-        self.network = NetworkStack(self, "network", config=config)
+        dr_config = config.in_dr_region()
+        self.network = NetworkStack(
+            self, "network", config=config, peer_cidr=config.dr.cidr if config.dr.enabled else None
+        )
         # The secondary region: its own network (same tiers, groups and WAF, another CIDR) and the keys of
         # the replicas the data stack places there.
-        dr_config = config.in_dr_region()
-        self.network_dr = NetworkStack(self, "network-dr", config=dr_config) if config.dr.enabled else None
+        self.network_dr = (
+            NetworkStack(self, "network-dr", config=dr_config, peer_cidr=config.network.cidr)
+            if config.dr.enabled
+            else None
+        )
+        self.peering = self._peer_regions(config, dr_config, self.network_dr) if self.network_dr else None
         self.data_dr = DataReplicaStack(self, "data-dr", config=dr_config) if config.dr.enabled else None
         self.data = DataStack(self, "data", config=config, network=self.network, replica=self.data_dr)
         self.database_dr = (
@@ -61,3 +69,16 @@ class PlatformStage(cdk.Stage):
             analytics=self.analytics,
         )
         self.edge = EdgeStack(self, "edge", config=config, data=self.data) if config.edge.enabled else None
+
+    def _peer_regions(
+        self, config: StageConfig, dr_config: StageConfig, network_dr: NetworkStack
+    ) -> tuple[PeeringRequestStack, PeeringAcceptStack, PeeringRoutesStack]:
+        """The Transit Gateway peering between the regions: request, accept (and route), route."""
+        request = PeeringRequestStack(self, "peering", config=config, network=self.network, peer=network_dr)
+        accept = PeeringAcceptStack(
+            self, "peering-dr", config=dr_config, network=network_dr, requester=self.network, request=request
+        )
+        routes = PeeringRoutesStack(
+            self, "peering-routes", config=config, network=self.network, request=request, acceptance=accept
+        )
+        return request, accept, routes

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import copy
+import importlib.util
 import re
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from aws_cdk import CfnElement, Stack
 from constructs import IConstruct
 
+LAMBDAS = Path(__file__).resolve().parent.parent / "lambdas"
 ASSET_HASH = re.compile(r"[0-9a-f]{64}")
 STAGES = ("dev", "staging", "prod")
 """Stage ids the app must build, in promotion order."""
@@ -70,3 +74,12 @@ def output_of(value: Any) -> str:
     """The output name behind a weak cross-stack reference ({"Fn::GetStackOutput": ...}), else ""."""
     output = value.get("Fn::GetStackOutput", {}) if isinstance(value, dict) else {}
     return str(output.get("OutputName", ""))
+
+
+def load_handler(function: str) -> ModuleType:
+    """A fresh copy of lambdas/<function>/handler.py (fresh, so a test may replace its AWS clients)."""
+    spec = importlib.util.spec_from_file_location(f"{function}_handler", LAMBDAS / function / "handler.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

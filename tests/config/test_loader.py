@@ -366,6 +366,16 @@ DR_CASES = [
         "dr.availability_zones.2: eu-west-2c is not an availability zone of eu-west-1",
     ),
     ("bad CIDR", _set("dr.cidr", "10.1.0.0/40"), "dr.cidr: 10.1.0.0/40 is not a valid CIDR"),
+    (
+        "one ASN for both Transit Gateways",
+        _set("dr.transit_gateway_asn", 64512),
+        "dr.transit_gateway_asn: 64512 is network.transit_gateway_asn; peers need two",
+    ),
+    (
+        "public ASN",
+        _set("network.transit_gateway_asn", 16509),
+        "network.transit_gateway_asn: 16509 is not a private ASN (64512-65534 or 4200000000-4294967294)",
+    ),
 ]
 
 

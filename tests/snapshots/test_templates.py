@@ -28,7 +28,9 @@ def test_template_snapshot(
     assert normalise(platform.template_json(stage, stack_id)) == json_snapshot
 
 
-@pytest.mark.parametrize("stack_id", ["edge", "network-dr", "data-dr", "database-dr"])
+@pytest.mark.parametrize(
+    "stack_id", ["edge", "network-dr", "data-dr", "database-dr", "peering", "peering-dr", "peering-routes"]
+)
 def test_prod_only_stack_snapshot(
     platform: SynthesizedPlatform, json_snapshot: SnapshotAssertion, stack_id: str
 ) -> None:

@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-from pathlib import Path
 from types import ModuleType
 
-from tests.conftest import REPO_ROOT
-
-HANDLER = REPO_ROOT / "lambdas" / "action_requests" / "handler.py"
+from tests.support import load_handler
 
 
 def _handler() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("action_requests_handler", HANDLER)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_handler("action_requests")
 
 
 def _record(message_id: str, body: object) -> dict[str, str]:
@@ -39,4 +31,3 @@ def test_only_the_bad_messages_are_reported() -> None:
 
 def test_an_empty_batch_succeeds() -> None:
     assert _handler().handler({"Records": []}, None) == {"batchItemFailures": []}
-    assert Path(HANDLER).is_file()

@@ -7,7 +7,7 @@ from typing import Any
 
 from aws_cdk import aws_ec2 as ec2
 
-from environments.schema import subnet_cidrs
+from environments.schema import subnet_cidrs, tier_blocks
 from tests.conftest import SynthesizedPlatform
 from tests.support import logical_id, props, ref_id, resources
 
@@ -75,7 +75,12 @@ def test_nat_gateways_per_config_and_only_public_tier_reaches_the_internet(
     nat_routes = [r for r in routes if "NatGatewayId" in r]
     assert len(igw_routes) == 3  # one per public subnet
     assert len(nat_routes) == 3  # one per app subnet; data subnets have no default route
-    assert all(r["DestinationCidrBlock"] == "0.0.0.0/0" for r in routes)
+    internet_routes = igw_routes + nat_routes
+    assert all(r["DestinationCidrBlock"] == "0.0.0.0/0" for r in internet_routes)
+    # Everything else is the peered region's VPC over the Transit Gateway (stages with dr only).
+    config = platform.configs[stage]
+    other = [r for r in routes if r not in internet_routes]
+    assert [r["DestinationCidrBlock"] for r in other] == ([config.dr.cidr] * 3 if config.dr.enabled else [])
 
 
 def test_flow_logs_capture_all_traffic_into_an_encrypted_log_group(platform: SynthesizedPlatform, stage: str) -> None:
@@ -193,9 +198,14 @@ def test_security_group_chain(platform: SynthesizedPlatform, stage: str) -> None
     assert all(e["CidrIp"] == "255.255.255.255/32" for e in alb.get("SecurityGroupEgress", []))  # CDK's "no egress"
 
     workload_in = _ingress(template, ids["workload"])
-    assert sorted((ref_id(r["SourceSecurityGroupId"]), r["IpProtocol"], r.get("FromPort")) for r in workload_in) == (
+    from_groups = [r for r in workload_in if "SourceSecurityGroupId" in r]
+    assert sorted((ref_id(r["SourceSecurityGroupId"]), r["IpProtocol"], r.get("FromPort")) for r in from_groups) == (
         sorted([(ids["alb"], "tcp", WORKLOAD_PORTS[0]), (ids["workload"], "-1", None)])
     )
+    # The one address-range rule: the peered region's app tier (stages with dr; test_secondary_region).
+    config = platform.configs[stage]
+    peer_app = [str(tier_blocks(config.dr.cidr)["app"])] if config.dr.enabled else []
+    assert [r["CidrIp"] for r in workload_in if r not in from_groups] == peer_app
 
     for name, port in (("postgres", 5432), ("cache", 6379), ("efs", 2049), ("kafka", 9098), ("search", 443)):
         rules = _ingress(template, ids[name])

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 
-from environments.schema import subnet_cidrs
+from constructs.tier_security_groups import WORKLOAD_PORTS
+
+from environments.schema import subnet_cidrs, tier_blocks
 from tests.conftest import SynthesizedPlatform
-from tests.support import STAGES, logical_id, output_of, props
+from tests.support import STAGES, logical_id, output_of, props, ref_id, resources
 
 
 def test_prod_has_a_network_in_its_secondary_region(platform: SynthesizedPlatform) -> None:
@@ -101,3 +103,94 @@ def test_aurora_global_database_with_a_secondary_there(platform: SynthesizedPlat
     for other in ("dev", "staging"):
         assert platform.stages[other].database_dr is None
         assert not props(platform.template_json(other, "data"), "AWS::RDS::GlobalCluster")
+
+
+def test_each_region_has_a_transit_gateway_routing_the_other_vpc(platform: SynthesizedPlatform) -> None:
+    config = platform.configs["prod"]
+    stage = platform.stages["prod"]
+    for stack, own_cidr, peer_cidr, asn in (
+        ("network", config.network.cidr, config.dr.cidr, config.network.transit_gateway_asn),
+        ("network-dr", config.dr.cidr, config.network.cidr, config.dr.transit_gateway_asn),
+    ):
+        network = stage.network if stack == "network" else stage.network_dr
+        assert network is not None and network.transit_hub is not None
+        template = platform.template_json("prod", stack)
+        ((gateway_id, gateway),) = resources(template, "AWS::EC2::TransitGateway").items()
+        assert gateway["Properties"]["AmazonSideAsn"] == asn
+        # Nothing joins the routing domain by default: attachments are associated on purpose.
+        assert gateway["Properties"]["DefaultRouteTableAssociation"] == "disable"
+        assert gateway["Properties"]["DefaultRouteTablePropagation"] == "disable"
+        assert gateway["Properties"]["AutoAcceptSharedAttachments"] == "disable"
+        (attachment,) = props(template, "AWS::EC2::TransitGatewayVpcAttachment")
+        app_subnets = {logical_id(s) for s in network.app_subnets.subnets}
+        assert {ref_id(s) for s in attachment["SubnetIds"]} == app_subnets
+        (association,) = props(template, "AWS::EC2::TransitGatewayRouteTableAssociation")
+        (propagation,) = props(template, "AWS::EC2::TransitGatewayRouteTablePropagation")
+        assert ref_id(association["TransitGatewayRouteTableId"]) == ref_id(propagation["TransitGatewayRouteTableId"])
+        # The app tier routes the peer VPC to the gateway; the data tier gets no route out.
+        peer_routes = [r for r in props(template, "AWS::EC2::Route") if r.get("DestinationCidrBlock") == peer_cidr]
+        assert len(peer_routes) == len(app_subnets)
+        assert all(ref_id(r["TransitGatewayId"]) == gateway_id for r in peer_routes)
+        app_route_tables = {
+            ref_id(a["RouteTableId"])
+            for a in props(template, "AWS::EC2::SubnetRouteTableAssociation")
+            if ref_id(a["SubnetId"]) in app_subnets
+        }
+        assert {ref_id(r["RouteTableId"]) for r in peer_routes} == app_route_tables
+        (vpc,) = props(template, "AWS::EC2::VPC")
+        assert vpc["CidrBlock"] == own_cidr
+
+
+def test_peer_app_tier_reaches_workloads_and_nothing_else(platform: SynthesizedPlatform) -> None:
+    config = platform.configs["prod"]
+    for stack, peer_cidr in (("network", config.dr.cidr), ("network-dr", config.network.cidr)):
+        peer_app = str(tier_blocks(peer_cidr)["app"])
+        template = platform.template_json("prod", stack)
+        entries = [e for e in props(template, "AWS::EC2::NetworkAclEntry") if e["CidrBlock"] == peer_app]
+        assert [(e["Egress"], e["PortRange"], e["RuleAction"]) for e in entries] == [
+            (False, {"From": WORKLOAD_PORTS[0], "To": WORKLOAD_PORTS[1]}, "allow")
+        ]
+        rules = [
+            rule
+            for group in props(template, "AWS::EC2::SecurityGroup")
+            for rule in group.get("SecurityGroupIngress", [])
+            if rule.get("CidrIp") == peer_app
+        ]
+        assert [(r["FromPort"], r["ToPort"]) for r in rules] == [WORKLOAD_PORTS]
+    for other in ("dev", "staging"):
+        assert not props(platform.template_json(other, "network"), "AWS::EC2::TransitGateway")
+
+
+def test_peering_is_requested_accepted_then_routed_in_that_order(platform: SynthesizedPlatform) -> None:
+    config = platform.configs["prod"]
+    stage = platform.stages["prod"]
+    assert stage.peering is not None
+    request, accept, routes = stage.peering
+    assert (request.region, accept.region, routes.region) == (config.region, config.dr.region, config.region)
+    # `cdk deploy 'prod/*'` follows stack dependencies: both networks, request, accept, then routes.
+    assert {stage.network, stage.network_dr} <= set(request.dependencies)
+    assert request in accept.dependencies and accept in routes.dependencies
+
+    (peering,) = props(platform.template_json("prod", "peering"), "AWS::EC2::TransitGatewayPeeringAttachment")
+    assert (peering["PeerRegion"], peering["PeerAccountId"]) == (config.dr.region, config.account)
+    # The peer's gateway ID crosses regions through CDK's cross-region references (SSM in eu-west-1).
+    assert "TransitGateway" in json.dumps(peering["PeerTransitGatewayId"])
+
+    accepter = platform.template_json("prod", "peering-dr")
+    ((acceptance_id, acceptance),) = resources(accepter, "Custom::TransitGatewayPeeringAcceptance").items()
+    assert set(acceptance["Properties"]) >= {
+        "AttachmentId",
+        "RequesterTransitGatewayId",
+        "AccepterTransitGatewayId",
+    }
+    (waiter,) = props(accepter, "AWS::StepFunctions::StateMachine")
+    assert waiter["LoggingConfiguration"]["Level"] == "ALL"
+    routes_template = platform.template_json("prod", "peering-routes")
+    for template, peer_cidr in ((accepter, config.network.cidr), (routes_template, config.dr.cidr)):
+        ((association_id, _),) = resources(template, "AWS::EC2::TransitGatewayRouteTableAssociation").items()
+        (route,) = resources(template, "AWS::EC2::TransitGatewayRoute").values()
+        assert route["Properties"]["DestinationCidrBlock"] == peer_cidr
+        assert route["DependsOn"] == [association_id]
+    # The secondary side routes through the attachment ID the acceptance reports, once it is available.
+    (accepted_route,) = props(accepter, "AWS::EC2::TransitGatewayRoute")
+    assert accepted_route["TransitGatewayAttachmentId"] == {"Fn::GetAtt": [acceptance_id, "AttachmentId"]}

@@ -3,21 +3,14 @@
 from __future__ import annotations
 
 import base64
-import importlib.util
 import json
 from types import ModuleType
 
-from tests.conftest import REPO_ROOT
-
-HANDLER = REPO_ROOT / "lambdas" / "stream_processor" / "handler.py"
+from tests.support import load_handler
 
 
 def _handler() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("stream_processor_handler", HANDLER)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_handler("stream_processor")
 
 
 def _record(sequence: str, payload: object) -> dict[str, dict[str, str]]:
