@@ -99,7 +99,7 @@ class GluePipeline(Construct):
             for zone in ("raw", "processed")
         }
         for crawler in self.crawlers.values():
-            crawler.add_dependency(self.database)
+            crawler.add_resource_dependency(self.database)
 
         self.curated_table = glue.CfnTable(
             self,
@@ -122,7 +122,7 @@ class GluePipeline(Construct):
                 ),
             ),
         )
-        self.curated_table.add_dependency(self.database)
+        self.curated_table.add_resource_dependency(self.database)
         self.quality_ruleset = glue.CfnDataQualityRuleset(
             self,
             "CuratedRuleset",
@@ -132,7 +132,7 @@ class GluePipeline(Construct):
                 database_name=database_name, table_name=CURATED_TABLE
             ),
         )
-        self.quality_ruleset.add_dependency(self.curated_table)
+        self.quality_ruleset.add_resource_dependency(self.curated_table)
 
         common_arguments = {
             "--catalog_database": database_name,

@@ -138,7 +138,7 @@ class SearchDomain(Construct):
                 for log_type, group in self.log_groups.items()
             },
         )
-        self.domain.add_dependency(log_policy)
+        self.domain.add_resource_dependency(log_policy)
         self.domain.apply_removal_policy(removal_policy)
         self.domain_endpoint = self.domain.attr_domain_endpoint
         acknowledge(

@@ -93,7 +93,7 @@ class ThreatDetection(Construct):
                     self,
                     standard.split("/")[1].title().replace("-", ""),
                     standards_arn=f"arn:{stack.partition}:securityhub:{stack.region}::{standard}",
-                ).add_dependency(self.security_hub)
+                ).add_resource_dependency(self.security_hub)
         self.config_recorder: config.CfnConfigurationRecorder | None = None
         self.config_rules: list[config.ManagedRule] = []
         if detection.config_recorder:

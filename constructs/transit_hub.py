@@ -73,6 +73,6 @@ class TransitHub(Construct):
                 transit_gateway_id=transit_gateway.ref,
             )
             # A route to a Transit Gateway is only accepted once the VPC is attached to it.
-            route.add_dependency(self.vpc_attachment)
+            route.add_resource_dependency(self.vpc_attachment)
         self.transit_gateway_id = transit_gateway.ref
         self.route_table_id = route_table.attr_transit_gateway_route_table_id

@@ -196,4 +196,4 @@ class TransitPeerRoute(Construct):
             transit_gateway_attachment_id=attachment_id,
             destination_cidr_block=peer_cidr,
         )
-        route.add_dependency(association)
+        route.add_resource_dependency(association)

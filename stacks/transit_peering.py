@@ -107,7 +107,7 @@ class PeeringRoutesStack(PlatformStack):
         )
         # Nothing flows from the accepter's stack to this one, so the order is stated: the association
         # fails while the attachment still waits for acceptance.
-        self.add_dependency(acceptance, "the peering must be accepted before it can be routed")
+        self.add_stack_dependency(acceptance, "the peering must be accepted before it can be routed")
         TransitPeerRoute(
             self,
             "RouteToSecondary",
