@@ -13,7 +13,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_CLI_TELEMETRY := true
 CDK_FLAGS := --no-notices
 
-.PHONY: synth test lint diff deploy deploy-pipeline deps clean
+.PHONY: synth test lint bench diff deploy deploy-pipeline deps clean
 
 synth: deps
 	rm -rf cdk.out
@@ -22,6 +22,10 @@ synth: deps
 
 test: deps
 	$(PY) -m pytest
+
+# Wall time and peak memory of synth, of a one-bucket floor app and of the tests, against their targets.
+bench: deps
+	$(PY) bench/run.py
 
 lint: deps
 	$(VENV)/bin/ruff check .

@@ -17,8 +17,12 @@ from environments.loader import CONFIG_DIR, ConfigError, load_pipeline, load_sta
 from stacks.platform_app import build_platform
 
 
-def main() -> int:
-    app = cdk.App()
+def main(app: cdk.App | None = None) -> int:
+    """Synthesize; 1 on bad config or a compliance finding. The CLI hands context and output directory
+    over through the environment; tests hand in an `app` carrying them instead."""
+    # CDK's built-in template validation (a WASM engine, about 2 s of every synth) is off: cfn-lint checks
+    # every template of every stage in `make test`, which the pipeline runs before it synthesizes.
+    app = app or cdk.App(builtin_cloud_formation_validation=False)
     selection = app.node.try_get_context("stages")
     names = [name.strip() for name in str(selection).split(",") if name.strip()] if selection else None
     config_dir = Path(app.node.try_get_context("config_dir") or CONFIG_DIR)

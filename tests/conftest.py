@@ -12,7 +12,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -26,6 +26,7 @@ from environments.schema import StageConfig
 from stacks.pipeline_stack import PipelineStack
 from stacks.platform_app import PIPELINE_STACK_ID, build_platform
 from stacks.stage import PlatformStage
+from tests.cfn_lint_runner import CfnLintRun, start_cfn_lint
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -46,6 +47,7 @@ class SynthesizedPlatform:
     stages: dict[str, PlatformStage]
     pipeline: PipelineStack
     validation_error: str | None
+    cfn_lint: CfnLintRun
     _templates: dict[tuple[str, str], Template] = field(default_factory=dict)
 
     def stack(self, stage: str, stack_id: str) -> cdk.Stack:
@@ -89,7 +91,18 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SynthesizedPl
         app.synth()
     except RuntimeError as error:  # cdk-nag findings: the report is on disk, tests/compliance reads it
         validation_error = str(error)
-    yield SynthesizedPlatform(outdir, {c.name: c for c in configs}, stages, pipeline, validation_error)
+    regions = {
+        Path(cast(cdk.Stage, cdk.Stage.of(stack)).outdir) / stack.template_file: stack.region
+        for stack in app.node.find_all()
+        if isinstance(stack, cdk.Stack)
+    }
+    cfn_lint = start_cfn_lint(regions)
+    yield SynthesizedPlatform(outdir, {c.name: c for c in configs}, stages, pipeline, validation_error, cfn_lint)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """cfn-lint runs in the background from the synthesis on: wait for it last."""
+    items.sort(key=lambda item: item.path.name == "test_cfn_lint.py")
 
 
 @pytest.fixture(params=("dev", "staging", "prod"))

@@ -1,32 +1,34 @@
 """app.py end to end: bad config exits 1 with one line per problem and writes nothing; a stage
-selection builds only that stage."""
+selection builds only that stage.
+
+`main()` runs in this process with an App carrying what the CDK CLI passes (cdk.json's context, the -c
+values, the output directory): the code path of `cdk synth` without a second Python and jsii runtime
+per case. `make synth` runs the real CLI.
+"""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
+import aws_cdk as cdk
+import pytest
 import yaml
 
+import app
 from tests.conftest import REPO_ROOT, cdk_json_context
 
 
-def _run_app(outdir: Path, **context: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "CDK_OUTDIR": str(outdir),
-        "CDK_CONTEXT_JSON": json.dumps({**cdk_json_context(), **context}),
-        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
-    }
-    return subprocess.run(
-        [sys.executable, "app.py"], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300, check=False
+def _run_app(monkeypatch: pytest.MonkeyPatch, outdir: Path, **context: str) -> int:
+    monkeypatch.chdir(REPO_ROOT)  # the default config directory is relative, as under the CLI
+    cli_like = cdk.App(
+        context={**cdk_json_context(), **context}, outdir=str(outdir), builtin_cloud_formation_validation=False
     )
+    return app.main(cli_like)
 
 
-def test_bad_config_is_one_line_per_problem_and_writes_nothing(tmp_path: Path) -> None:
+def test_bad_config_is_one_line_per_problem_and_writes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     data = yaml.safe_load((REPO_ROOT / "environments" / "dev.yaml").read_text())
     data["network"]["cidr"] = "10.0.0.0/33"
     data["account"] = "12345"
@@ -35,26 +37,31 @@ def test_bad_config_is_one_line_per_problem_and_writes_nothing(tmp_path: Path) -
     (config_dir / "dev.yaml").write_text(yaml.safe_dump(data))
     outdir = tmp_path / "cdk.out"
 
-    result = _run_app(outdir, config_dir=str(config_dir))
+    assert _run_app(monkeypatch, outdir, config_dir=str(config_dir)) == 1
 
-    assert result.returncode == 1
-    assert "Traceback" not in result.stderr
-    assert result.stderr.splitlines() == [
+    stderr = capsys.readouterr().err
+    assert "Traceback" not in stderr
+    assert stderr.splitlines() == [
         f"{config_dir / 'dev.yaml'}: account: String should match pattern '^\\d{{12}}$' (got '12345')",
         f"{config_dir / 'dev.yaml'}: network.cidr: 10.0.0.0/33 is not a valid CIDR",
     ]
     assert not outdir.exists() or not any(outdir.iterdir())
 
 
-def test_unknown_stage_is_refused(tmp_path: Path) -> None:
-    result = _run_app(tmp_path / "cdk.out", stages="qa")
-    assert result.returncode == 1
-    assert result.stderr.strip() == "environments/qa.yaml: no such stage (stages with a file: dev, prod, staging)"
-    assert not any((tmp_path / "cdk.out").iterdir())
-
-
-def test_stage_selection_builds_only_that_stage(tmp_path: Path) -> None:
+def test_unknown_stage_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     outdir = tmp_path / "cdk.out"
-    result = _run_app(outdir, stages="dev")
-    assert result.returncode == 0, result.stderr
+    assert _run_app(monkeypatch, outdir, stages="qa") == 1
+    assert capsys.readouterr().err.strip() == (
+        "environments/qa.yaml: no such stage (stages with a file: dev, prod, staging)"
+    )
+    assert not outdir.exists() or not any(outdir.iterdir())
+
+
+def test_stage_selection_builds_only_that_stage(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    outdir = tmp_path / "cdk.out"
+    assert _run_app(monkeypatch, outdir, stages="dev") == 0, capsys.readouterr().err
     assert sorted(p.name for p in outdir.glob("assembly-*")) == ["assembly-dev"]

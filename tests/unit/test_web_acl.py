@@ -11,7 +11,11 @@ from environments.schema import WafConfig
 
 
 def _template(waf: WafConfig) -> Template:
-    stack = cdk.Stack(cdk.App(), "WafTest", env=cdk.Environment(account="111111111111", region="eu-west-1"))
+    stack = cdk.Stack(
+        cdk.App(builtin_cloud_formation_validation=False),
+        "WafTest",
+        env=cdk.Environment(account="111111111111", region="eu-west-1"),
+    )
     WebAcl(
         stack,
         "Waf",
