@@ -51,12 +51,13 @@ class Karpenter(Construct):
             encryption=sqs.QueueEncryption.SQS_MANAGED,
             enforce_ssl=True,
         )
-        acknowledge(
-            self.interruption_queue,
-            "AwsSolutions-SQS3",
-            "Interruption notices are only useful within minutes; Karpenter deletes what it handles and a "
-            "dead-letter queue would only collect stale warnings.",
-        )
+        for finding in ("AwsSolutions-SQS3", "Platform-SqsDlq"):
+            acknowledge(
+                self.interruption_queue,
+                finding,
+                "Interruption notices are only useful within minutes; Karpenter deletes what it handles and a "
+                "dead-letter queue would only collect stale warnings.",
+            )
         for rule_id, (source, detail_type) in INTERRUPTION_EVENTS.items():
             events.Rule(
                 self,

@@ -41,11 +41,12 @@ class TierSecurityGroups(Construct):
         )
         for port in (80, 443):
             self.alb.add_ingress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(port), f"Port {port} from the internet")
-        acknowledge(
-            self.alb,
-            "AwsSolutions-EC23",
-            "The internet-facing load balancer must accept 80/443 from anywhere; the WAF web ACL filters it.",
-        )
+        for finding in ("AwsSolutions-EC23", "Platform-OpenIngress[tcp:80]", "Platform-OpenIngress[tcp:443]"):
+            acknowledge(
+                self.alb,
+                finding,
+                "The internet-facing load balancer must accept 80/443 from anywhere; the WAF web ACL filters it.",
+            )
         # Adds the workload ingress and, since the ALB group has no open egress, the matching egress rule.
         self.workload.connections.allow_from(self.alb, workload_ports, "Service ports from the ALB")
         self.workload.add_ingress_rule(self.workload, ec2.Port.all_traffic(), "Workloads talk to each other")

@@ -11,6 +11,7 @@ import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks, NIST80053R5Checks
 
 from environments.schema import PipelineConfig, StageConfig
+from guardrails.platform_checks import PlatformChecks
 from stacks.pipeline_stack import PipelineStack
 from stacks.stage import PlatformStage
 
@@ -18,8 +19,9 @@ PIPELINE_STACK_ID = "pipeline"
 
 
 def add_compliance_checks(app: cdk.App) -> None:
-    """cdk-nag's AwsSolutions and NIST 800-53 rev 5 packs; any unacknowledged finding fails the synth."""
-    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app), NIST80053R5Checks(app))
+    """cdk-nag's AwsSolutions and NIST 800-53 rev 5 packs and the project's own `Platform` pack; any
+    unacknowledged finding fails the synth."""
+    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app), NIST80053R5Checks(app), PlatformChecks(app))
 
 
 def build_platform(

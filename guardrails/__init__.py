@@ -1,0 +1,1 @@
+"""Project-specific compliance checks that run beside cdk-nag's packs."""
