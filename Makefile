@@ -13,7 +13,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_CLI_TELEMETRY := true
 CDK_FLAGS := --no-notices
 
-.PHONY: synth test lint bench diff deploy deploy-pipeline deps clean
+.PHONY: synth test lint bench pin-stateful-ids diff deploy deploy-pipeline deps clean
 
 synth: deps
 	rm -rf cdk.out
@@ -26,6 +26,10 @@ test: deps
 # Wall time and peak memory of synth, of a one-bucket floor app and of the tests, against their targets.
 bench: deps
 	$(PY) bench/run.py
+
+# On purpose only: accept that stateful logical IDs changed (tests/pinned/, see the README).
+pin-stateful-ids: deps
+	$(PY) -m pytest tests/compliance/test_stateful_ids.py --update-stateful-ids
 
 lint: deps
 	$(VENV)/bin/ruff check .

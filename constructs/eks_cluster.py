@@ -74,6 +74,7 @@ class EksCluster(Construct):
         logs_key: kms.IKey,
         log_retention_days: int,
         removal_policy: cdk.RemovalPolicy,
+        deletion_protection: bool,
     ) -> None:
         super().__init__(scope, construct_id)
         # EKS would create this group unencrypted and kept forever; created first under EKS's name, it
@@ -110,13 +111,15 @@ class EksCluster(Construct):
         # the object is an ICluster at runtime, so type it as one for every consumer.
         self.cluster = cast(eks.ICluster, cluster)
         self.cluster.node.add_dependency(control_plane_logs)
+        # aws_eks_v2 has no prop for EKS's deletion protection; the L1 has.
+        cast(eks.CfnCluster, cluster.node.default_child).deletion_protection = deletion_protection
         acknowledge(
             self.cluster,
             "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonEKSClusterPolicy]",
             "The EKS service role uses the AWS-managed policy EKS documents for the control plane.",
         )
         self._acknowledge_kubectl_provider()
-        self._encrypt_kubectl_provider_logs(logs_key, log_retention_days)
+        self._encrypt_kubectl_provider_logs(logs_key, log_retention_days, deletion_protection)
         cluster.grant_access(
             "PlatformAdmin",
             platform.admin_role_arn,
@@ -175,14 +178,15 @@ class EksCluster(Construct):
         ):
             acknowledge(provider, finding, reason)
 
-    def _encrypt_kubectl_provider_logs(self, logs_key: kms.IKey, retention_days: int) -> None:
-        """The provider's log groups get the stage's logs key and retention like every other log group
-        (aws_eks_v2 exposes no option for them, so their L1s are set directly)."""
+    def _encrypt_kubectl_provider_logs(self, logs_key: kms.IKey, retention_days: int, protect: bool) -> None:
+        """The provider's log groups get the stage's logs key, retention and deletion protection like every
+        other log group (aws_eks_v2 exposes no option for them, so their L1s are set directly)."""
         provider = self.cluster.node.find_child("KubectlProvider")
         for child in provider.node.find_all():
             if isinstance(child, logs.CfnLogGroup):
                 child.kms_key_id = logs_key.key_arn
                 child.retention_in_days = retention_days
+                child.deletion_protection_enabled = protect
 
     def _node_group(
         self, group: NodeGroupConfig, subnets: ec2.SubnetSelection, security_groups: list[ec2.ISecurityGroup]

@@ -11,7 +11,9 @@ from constructs import Construct
 
 
 class EncryptedLogGroup(Construct):
-    """`log_group` is encrypted with `encryption_key` and keeps events for `retention_days`."""
+    """`log_group` is encrypted with `encryption_key` and keeps events for `retention_days`. A group its
+    stack retains (`removal_policy` RETAIN: every stage that does not allow destroying data) is also
+    deletion-protected, so it cannot be deleted by hand either."""
 
     def __init__(
         self,
@@ -33,4 +35,6 @@ class EncryptedLogGroup(Construct):
         )
         # The L2 takes a RetentionDays enum whose Python members carry no day count; the schema has
         # already checked that the number is one CloudWatch accepts, so set it on the L1 directly.
-        cast(logs.CfnLogGroup, self.log_group.node.default_child).retention_in_days = retention_days
+        group = cast(logs.CfnLogGroup, self.log_group.node.default_child)
+        group.retention_in_days = retention_days
+        group.deletion_protection_enabled = removal_policy == cdk.RemovalPolicy.RETAIN

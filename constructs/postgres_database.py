@@ -138,7 +138,7 @@ class PostgresDatabase(Construct):
             )
             target = rds.ProxyTarget.from_cluster(self.cluster)
             if global_database:
-                self._make_global(identifier, deletion_protection)
+                self._make_global(identifier, deletion_protection, removal_policy)
             self.backup_resource = backup.BackupResource.from_rds_database_cluster(self.cluster)
             self.secret: secretsmanager.ISecret = _secret(self.cluster.secret)
             self.endpoint = self.cluster.cluster_endpoint.hostname
@@ -225,7 +225,7 @@ class PostgresDatabase(Construct):
         self.proxy_endpoint = self.proxy.endpoint
         self._acknowledge(database, aurora, deletion_protection)
 
-    def _make_global(self, identifier: str, deletion_protection: bool) -> None:
+    def _make_global(self, identifier: str, deletion_protection: bool, removal_policy: cdk.RemovalPolicy) -> None:
         """Make the Aurora cluster the primary of a global database a secondary region can join."""
         assert self.cluster is not None
         stack = cdk.Stack.of(self)
@@ -242,6 +242,8 @@ class PostgresDatabase(Construct):
             deletion_protection=deletion_protection,
         )
         global_cluster.node.add_dependency(self.cluster)
+        # The global cluster has no snapshot of its own (its members do): kept, like every stateful resource.
+        global_cluster.apply_removal_policy(removal_policy)
         self.global_cluster_identifier = global_cluster.ref
 
     def _acknowledge(self, database: DatabaseConfig, aurora: bool, deletion_protection: bool) -> None:

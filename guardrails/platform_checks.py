@@ -16,7 +16,7 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import aws_cdk as cdk
 import jsii
@@ -136,7 +136,9 @@ EKS_RULES = (
 OPEN_INGRESS = (Rule("OpenIngress", "Ingress from anywhere.", no_open_ingress),)
 RULES: dict[str, tuple[Rule, ...]] = {
     "AWS::EKS::Cluster": EKS_RULES,
-    "AWS::EC2::LaunchTemplate": (Rule("IMDSv2", "The launch template does not require IMDSv2.", launch_template_imdsv2),),
+    "AWS::EC2::LaunchTemplate": (
+        Rule("IMDSv2", "The launch template does not require IMDSv2.", launch_template_imdsv2),
+    ),
     "AWS::EC2::SecurityGroup": OPEN_INGRESS,
     "AWS::EC2::SecurityGroupIngress": OPEN_INGRESS,
     "AWS::Logs::LogGroup": (
@@ -242,4 +244,5 @@ class PlatformChecks(NagPack):
 
     def _check_resource(self, node: cdk.CfnResource) -> None:
         for rule, outcome in self._pending.pop(node.node.path, []):
-            self._apply_rule(_AppliedRule(rule, outcome, node))
+            # Read-only where the protocol allows setting: NagPack only reads them.
+            self._apply_rule(cast(IApplyRule, _AppliedRule(rule, outcome, node)))

@@ -46,6 +46,7 @@ class PlatformComputeStack(PlatformStack):
             logs_key=data.keys.logs,
             log_retention_days=platform.log_retention_days,
             removal_policy=self.stateful_removal_policy,
+            deletion_protection=self.deletion_protection,
         )
         cluster = self.eks.cluster
         self.addons = ClusterAddons(

@@ -18,6 +18,9 @@ from stacks.transit_peering import PeeringAcceptStack, PeeringRequestStack, Peer
 
 UNTAGGABLE_TYPES = ["AWS::RDS::DBProxyTargetGroup"]
 """CDK marks these taggable, but CloudFormation rejects Tags on them."""
+GENERATED_TAG_SHAPES = {"AWS::IAM::Role": list, "AWS::Lambda::Function": list, "AWS::SSM::Parameter": dict}
+"""Types CDK writes as raw CfnResources (custom-resource provider roles and handlers, aws_eks_v2's kubectl
+barrier), which Tags.of cannot reach, with the shape their Tags property takes."""
 
 
 class PlatformStage(cdk.Stage):
@@ -25,11 +28,8 @@ class PlatformStage(cdk.Stage):
 
     def __init__(self, scope: Construct, *, config: StageConfig) -> None:
         super().__init__(scope, config.name, env=cdk.Environment(account=config.account, region=config.region))
-        for key, value in (
-            ("project", config.tags.project),
-            ("stage", config.name),
-            ("cost-center", config.tags.cost_center),
-        ):
+        tags = {"project": config.tags.project, "stage": config.name, "cost-center": config.tags.cost_center}
+        for key, value in tags.items():
             cdk.Tags.of(self).add(key, value, exclude_resource_types=UNTAGGABLE_TYPES)
         dr_config = config.in_dr_region()
         self.network = NetworkStack(
@@ -69,6 +69,15 @@ class PlatformStage(cdk.Stage):
             analytics=self.analytics,
         )
         self.edge = EdgeStack(self, "edge", config=config, data=self.data) if config.edge.enabled else None
+        self._tag_generated_resources(tags)
+
+    def _tag_generated_resources(self, tags: dict[str, str]) -> None:
+        """Tag what CDK generated as raw CfnResources (GENERATED_TAG_SHAPES) by property override."""
+        for construct in self.node.find_all():
+            if type(construct) is cdk.CfnResource and construct.cfn_resource_type in GENERATED_TAG_SHAPES:
+                shape = GENERATED_TAG_SHAPES[construct.cfn_resource_type]
+                rendered = dict(tags) if shape is dict else [{"Key": k, "Value": v} for k, v in tags.items()]
+                construct.add_property_override("Tags", rendered)
 
     def _peer_regions(
         self, config: StageConfig, dr_config: StageConfig, network_dr: NetworkStack

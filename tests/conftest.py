@@ -100,6 +100,14 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SynthesizedPl
     yield SynthesizedPlatform(outdir, {c.name: c for c in configs}, stages, pipeline, validation_error, cfn_lint)
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-stateful-ids",
+        action="store_true",
+        help="rewrite tests/pinned/<stage>.json from this synthesis (make pin-stateful-ids)",
+    )
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """cfn-lint runs in the background from the synthesis on: wait for it last."""
     items.sort(key=lambda item: item.path.name == "test_cfn_lint.py")

@@ -14,6 +14,15 @@ from constructs import IConstruct
 
 LAMBDAS = Path(__file__).resolve().parent.parent / "lambdas"
 ASSET_HASH = re.compile(r"[0-9a-f]{64}")
+STATEFUL_TYPES = frozenset({
+    "AWS::RDS::DBCluster", "AWS::RDS::DBInstance", "AWS::RDS::GlobalCluster", "AWS::DynamoDB::GlobalTable",
+    "AWS::DynamoDB::Table", "AWS::S3::Bucket", "AWS::EFS::FileSystem", "AWS::KMS::Key",
+    "AWS::ElastiCache::ReplicationGroup", "AWS::Kinesis::Stream", "AWS::MSK::Cluster", "AWS::MSK::ServerlessCluster",
+    "AWS::OpenSearchService::Domain", "AWS::Backup::BackupVault", "AWS::SecretsManager::Secret",
+    "AWS::ECR::Repository", "AWS::Logs::LogGroup",
+})  # fmt: skip
+"""Resources that hold data (databases, tables, buckets, file systems, keys, caches, streams, Kafka,
+search, backup vaults, secrets, image repositories, logs): a replacement or deletion loses it."""
 STAGES = ("dev", "staging", "prod")
 """Stage ids the app must build, in promotion order."""
 

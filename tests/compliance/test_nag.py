@@ -1,14 +1,21 @@
-"""cdk-nag (AwsSolutions, NIST 800-53 rev 5) over every stage: zero unacknowledged findings."""
+"""cdk-nag (AwsSolutions, NIST 800-53 rev 5 and the project's Platform pack) over every stage: zero
+unacknowledged findings; and each Platform rule fires on a construct that breaks it."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_eks_v2 as eks_v2
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
+from constructs.acknowledgments import acknowledge
 
+from guardrails.platform_checks import RULE_IDS, PlatformChecks, template_findings
 from stacks.platform_app import add_compliance_checks
 from tests.conftest import SynthesizedPlatform
 
@@ -31,7 +38,9 @@ def test_no_unacknowledged_findings_in_any_stage(platform: SynthesizedPlatform) 
 
 def test_packs_are_wired_and_fail_the_synth(tmp_path: Path) -> None:
     """The check above is only worth something if the packs run: a known-bad stack must be caught."""
-    app = cdk.App(outdir=str(tmp_path), builtin_cloud_formation_validation=False)
+    app = cdk.App(
+        outdir=str(tmp_path), context={"aws:cdk:enable-path-metadata": True}, builtin_cloud_formation_validation=False
+    )
     add_compliance_checks(app)
     stack = cdk.Stack(app, "Bad", env=cdk.Environment(account="111111111111", region="us-east-1"))
     vpc = ec2.Vpc(stack, "Vpc", availability_zones=["us-east-1a", "us-east-1b"])
@@ -40,4 +49,172 @@ def test_packs_are_wired_and_fail_the_synth(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError, match="ValidationFailed"):
         app.synth()
     rules = {line.split()[1] for line in _findings(tmp_path / "validation-report.json")}
-    assert {"AwsSolutions-EC23", "AwsSolutions-VPC7", "NIST.800.53.R5-VPCFlowLogsEnabled"} <= rules
+    assert {
+        "AwsSolutions-EC23",
+        "AwsSolutions-VPC7",
+        "NIST.800.53.R5-VPCFlowLogsEnabled",
+        "Platform-OpenIngress[tcp:22]",
+    } <= rules
+
+
+def _platform_findings(tmp_path: Path, build: Callable[[cdk.Stack], None]) -> set[str]:
+    """The Platform pack's findings (rule IDs) over a one-stack app that `build` fills."""
+    app = cdk.App(
+        outdir=str(tmp_path), context={"aws:cdk:enable-path-metadata": True}, builtin_cloud_formation_validation=False
+    )
+    cdk.Validations.of(app).add_plugins(PlatformChecks(app))
+    build(cdk.Stack(app, "Probe", env=cdk.Environment(account="111111111111", region="us-east-1")))
+    try:
+        app.synth()
+    except RuntimeError as error:
+        assert "ValidationFailed" in str(error)
+    return {line.split()[1] for line in _findings(tmp_path / "validation-report.json") if line.startswith("Platform")}
+
+
+def _public_cluster(stack: cdk.Stack) -> None:
+    eks_v2.CfnCluster(
+        stack,
+        "Cluster",
+        role_arn="arn:aws:iam::111111111111:role/eks",
+        resources_vpc_config=eks_v2.CfnCluster.ResourcesVpcConfigProperty(
+            subnet_ids=["subnet-1", "subnet-2"], endpoint_public_access=True
+        ),
+        logging=eks_v2.CfnCluster.LoggingProperty(
+            cluster_logging=eks_v2.CfnCluster.ClusterLoggingProperty(
+                enabled_types=[eks_v2.CfnCluster.LoggingTypeConfigProperty(type="api")]
+            )
+        ),
+    )
+
+
+def _private_cluster(stack: cdk.Stack) -> None:
+    eks_v2.CfnCluster(
+        stack,
+        "Cluster",
+        role_arn="arn:aws:iam::111111111111:role/eks",
+        resources_vpc_config=eks_v2.CfnCluster.ResourcesVpcConfigProperty(
+            subnet_ids=["subnet-1", "subnet-2"], endpoint_public_access=False, endpoint_private_access=True
+        ),
+        logging=eks_v2.CfnCluster.LoggingProperty(
+            cluster_logging=eks_v2.CfnCluster.ClusterLoggingProperty(
+                enabled_types=[
+                    eks_v2.CfnCluster.LoggingTypeConfigProperty(type=t)
+                    for t in ("api", "audit", "authenticator", "controllerManager", "scheduler")
+                ]
+            )
+        ),
+        encryption_config=[
+            eks_v2.CfnCluster.EncryptionConfigProperty(
+                resources=["secrets"], provider=eks_v2.CfnCluster.ProviderProperty(key_arn="arn:aws:kms:key")
+            )
+        ],
+    )
+
+
+def _open_groups(stack: cdk.Stack) -> None:
+    vpc = ec2.Vpc(
+        stack, "Vpc", availability_zones=["us-east-1a"], nat_gateways=0, restrict_default_security_group=False
+    )
+    group = ec2.SecurityGroup(stack, "Open", vpc=vpc)
+    group.add_ingress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(22))
+    ec2.CfnSecurityGroupIngress(
+        stack, "AllFromAnywhere", group_id=group.security_group_id, ip_protocol="-1", cidr_ip="0.0.0.0/0"
+    )
+
+
+def _load_balancer_group(stack: cdk.Stack) -> None:
+    vpc = ec2.Vpc(
+        stack, "Vpc", availability_zones=["us-east-1a"], nat_gateways=0, restrict_default_security_group=False
+    )
+    group = ec2.SecurityGroup(stack, "Alb", vpc=vpc)
+    for port in (80, 443):
+        group.add_ingress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(port))
+        acknowledge(group, f"Platform-OpenIngress[tcp:{port}]", "The internet-facing load balancer.")
+
+
+def _unencrypted_eternal_logs(stack: cdk.Stack) -> None:
+    logs.LogGroup(stack, "Logs", retention=logs.RetentionDays.INFINITE)
+
+
+def _lonely_queue(stack: cdk.Stack) -> None:
+    sqs.Queue(stack, "Lonely", enforce_ssl=True)
+
+
+def _queue_with_dlq(stack: cdk.Stack) -> None:
+    dead_letters = sqs.Queue(stack, "DeadLetters")
+    sqs.Queue(stack, "Work", dead_letter_queue=sqs.DeadLetterQueue(queue=dead_letters, max_receive_count=3))
+
+
+def _imdsv1_template(stack: cdk.Stack) -> None:
+    ec2.CfnLaunchTemplate(stack, "Nodes", launch_template_data={"instanceType": "m7g.large"})
+
+
+def _imdsv2_template(stack: cdk.Stack) -> None:
+    ec2.CfnLaunchTemplate(
+        stack,
+        "Nodes",
+        launch_template_data={"instanceType": "m7g.large", "metadataOptions": {"httpTokens": "required"}},
+    )
+
+
+PLATFORM_CASES = [
+    (
+        "public cluster, one log type, no secrets encryption",
+        _public_cluster,
+        {
+            "Platform-EKSEndpoint",
+            "Platform-EKSSecretsEncryption",
+            *(
+                f"Platform-EKSControlPlaneLogs[{t}]"
+                for t in ("audit", "authenticator", "controllerManager", "scheduler")
+            ),
+        },
+    ),
+    ("private, logged, encrypted cluster", _private_cluster, set()),
+    ("open security groups", _open_groups, {"Platform-OpenIngress[tcp:22]", "Platform-OpenIngress[all]"}),
+    ("load balancer on 80/443, acknowledged", _load_balancer_group, set()),
+    (
+        "unencrypted log group kept forever",
+        _unencrypted_eternal_logs,
+        {"Platform-LogGroupKms", "Platform-LogGroupRetention"},
+    ),
+    ("queue without a dead-letter queue", _lonely_queue, {"Platform-SqsDlq"}),
+    ("queue with its dead-letter queue", _queue_with_dlq, set()),
+    ("launch template allowing IMDSv1", _imdsv1_template, {"Platform-IMDSv2"}),
+    ("launch template requiring IMDSv2", _imdsv2_template, set()),
+]
+
+
+@pytest.mark.parametrize(("label", "build", "expected"), PLATFORM_CASES, ids=[c[0] for c in PLATFORM_CASES])
+def test_platform_pack_rules_fire_on_bad_constructs(
+    tmp_path: Path, label: str, build: Callable[[cdk.Stack], None], expected: set[str]
+) -> None:
+    assert _platform_findings(tmp_path, build) == expected, label
+
+
+def test_platform_findings_in_the_stages_are_the_acknowledged_ones(platform: SynthesizedPlatform) -> None:
+    """The rules are live on the real templates: what they find there is exactly what is acknowledged
+    (the internet-facing load balancer's 80/443, Karpenter's interruption queue), in every stage."""
+    found = set()
+    for path in platform.template_files():
+        template = json.loads(path.read_text())
+        for logical_id, findings in template_findings(template).items():
+            construct_path = template["Resources"][logical_id]["Metadata"]["aws:cdk:path"]
+            stage, _, rest = construct_path.partition("/")
+            for rule, outcome in findings:
+                for finding in outcome if isinstance(outcome, list) else [""]:
+                    found.add((stage, rest, f"{rule.suffix}[{finding}]" if finding else rule.suffix))
+    expected = {
+        (stage, path, finding)
+        for stage in platform.stages
+        for path, finding in (
+            ("network/SecurityGroups/Alb/Resource", "OpenIngress[tcp:80]"),
+            ("network/SecurityGroups/Alb/Resource", "OpenIngress[tcp:443]"),
+            ("platform/Karpenter/InterruptionQueue/Resource", "SqsDlq"),
+        )
+    } | {
+        ("prod", "network-dr/SecurityGroups/Alb/Resource", "OpenIngress[tcp:80]"),
+        ("prod", "network-dr/SecurityGroups/Alb/Resource", "OpenIngress[tcp:443]"),
+    }
+    assert found == expected
+    assert len(RULE_IDS) == 8
