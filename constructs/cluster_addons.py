@@ -11,7 +11,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_eks_v2 as eks
 from aws_cdk import aws_iam as iam
 from constructs import Construct
-from constructs.acknowledgments import acknowledge
+from constructs.acknowledgments import acknowledge_all
 from constructs.eks_cluster import SYSTEM_NODE_SELECTOR, SYSTEM_TOLERATION
 from constructs.pod_identity import PodIdentityRole
 
@@ -97,8 +97,7 @@ class ClusterAddons(Construct):
             "The controller's upstream policy: it creates and tags load balancers, target groups and security "
             "groups whose ARNs do not exist yet; mutations are conditioned on the elbv2.k8s.aws/cluster tag."
         )
-        for resource in ALB_CONTROLLER_WILDCARDS:
-            acknowledge(alb_role, f"AwsSolutions-IAM5[Resource::{resource}]", upstream)
+        acknowledge_all(alb_role, [(f"AwsSolutions-IAM5[Resource::{r}]", upstream) for r in ALB_CONTROLLER_WILDCARDS])
         self.pod_identity_roles["aws-load-balancer-controller"] = alb_role
         self.charts = {
             "aws-load-balancer-controller": self._chart(

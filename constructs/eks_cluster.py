@@ -15,7 +15,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk.lambda_layer_kubectl_v36 import KubectlV36Layer
 from constructs import Construct
-from constructs.acknowledgments import acknowledge
+from constructs.acknowledgments import acknowledge, acknowledge_all
 from constructs.encrypted_log_group import EncryptedLogGroup
 from constructs.managed_policy_role import ManagedPolicyRole
 
@@ -48,12 +48,16 @@ def worker_node_role(scope: Construct, construct_id: str, *, description: str) -
         description=description,
         aws_managed_policies=NODE_POLICIES,
     )
-    for name in NODE_POLICIES:
-        acknowledge(
-            role,
-            f"AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/{name}]",
-            f"{name} is the AWS-maintained policy EKS documents for worker nodes.",
-        )
+    acknowledge_all(
+        role,
+        [
+            (
+                f"AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/{name}]",
+                f"{name} is the AWS-maintained policy EKS documents for worker nodes.",
+            )
+            for name in NODE_POLICIES
+        ],
+    )
     return role.role
 
 
@@ -157,9 +161,14 @@ class EksCluster(Construct):
             "service-role/AWSLambdaVPCAccessExecutionRole",
             "AmazonEC2ContainerRegistryReadOnly",
         )
-        for name in managed:
-            acknowledge(provider, f"AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/{name}]", generated)
-        for finding, reason in (
+        acknowledge_all(
+            provider,
+            [
+                (f"AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/{name}]", generated)
+                for name in managed
+            ],
+        )
+        findings = (
             (f"AwsSolutions-IAM4[Policy::{ecr_public_policy}]", generated),
             (
                 f"AwsSolutions-IAM5[Resource::<{function_id}.Arn>:*]",
@@ -175,8 +184,8 @@ class EksCluster(Construct):
                 "Runs only during deployments, one CloudFormation operation at a time.",
             ),
             ("NIST.800.53.R5-LambdaDLQ", "Invoked synchronously by CloudFormation, which reports failures itself."),
-        ):
-            acknowledge(provider, finding, reason)
+        )
+        acknowledge_all(provider, findings)
 
     def _encrypt_kubectl_provider_logs(self, logs_key: kms.IKey, retention_days: int, protect: bool) -> None:
         """The provider's log groups get the stage's logs key, retention and deletion protection like every

@@ -11,7 +11,7 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
-from constructs.acknowledgments import acknowledge, acknowledge_vpc_function_role
+from constructs.acknowledgments import acknowledge_all, acknowledge_vpc_function_role
 from constructs.encrypted_log_group import EncryptedLogGroup
 
 LAMBDAS = Path(__file__).resolve().parent.parent / "lambdas"
@@ -65,15 +65,17 @@ class EventFunction(Construct):
             inline_policy_reason="Lambda writes the event-source, key and tracing grants as the role's inline "
             "default policy.",
         )
-        for finding, reason in (
-            (
-                "AwsSolutions-IAM5[Resource::*]",
-                "X-Ray's PutTraceSegments and PutTelemetryRecords have no resource-level permissions.",
-            ),
-            (
-                "NIST.800.53.R5-LambdaDLQ",
-                "Invoked synchronously by its event source mapping: failed records go to the source's DLQ or "
-                "on-failure destination; a function DLQ only catches asynchronous invocations.",
-            ),
-        ):
-            acknowledge(self.function, finding, reason)
+        acknowledge_all(
+            self.function,
+            [
+                (
+                    "AwsSolutions-IAM5[Resource::*]",
+                    "X-Ray's PutTraceSegments and PutTelemetryRecords have no resource-level permissions.",
+                ),
+                (
+                    "NIST.800.53.R5-LambdaDLQ",
+                    "Invoked synchronously by its event source mapping: failed records go to the source's DLQ or "
+                    "on-failure destination; a function DLQ only catches asynchronous invocations.",
+                ),
+            ],
+        )

@@ -58,7 +58,8 @@ class PlatformAlarms(Construct):
         warning: sns.ITopic,
     ) -> None:
         super().__init__(scope, construct_id)
-        self._topics = {"critical": critical, "warning": warning}
+        # One action per topic, shared by every alarm of that severity.
+        self._notify = {"critical": actions.SnsAction(critical), "warning": actions.SnsAction(warning)}
         self.alarms: dict[str, cloudwatch.Alarm] = {}
         self.critical_alarms: list[cloudwatch.IAlarm] = []
         account = cdk.Stack.of(self).account
@@ -298,8 +299,8 @@ class PlatformAlarms(Construct):
             alarm_description=description,
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
-        alarm.add_alarm_action(actions.SnsAction(self._topics[severity]))
-        alarm.add_ok_action(actions.SnsAction(self._topics[severity]))
+        alarm.add_alarm_action(self._notify[severity])
+        alarm.add_ok_action(self._notify[severity])
         self.alarms[construct_id] = alarm
         if severity == "critical":
             self.critical_alarms.append(alarm)

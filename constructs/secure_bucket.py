@@ -9,7 +9,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
-from constructs.acknowledgments import acknowledge
+from constructs.acknowledgments import acknowledge_all
 
 from environments.schema import TransitionConfig
 
@@ -112,28 +112,31 @@ class SecureBucket(Construct):
             replication_role=replication_role,
             bucket_name=bucket_name,
         )
-        acknowledge(
-            self.bucket,
-            "NIST.800.53.R5-S3BucketReplicationEnabled",
-            "Cross-region replication belongs to the disaster-recovery region, configured per bucket marked "
-            "for DR; a bucket without a second region has nowhere to replicate to.",
-        )
+        findings = [
+            (
+                "NIST.800.53.R5-S3BucketReplicationEnabled",
+                "Cross-region replication belongs to the disaster-recovery region, configured per bucket marked "
+                "for DR; a bucket without a second region has nowhere to replicate to.",
+            )
+        ]
         if not (versioned or object_lock_retention):
-            acknowledge(
-                self.bucket,
-                "NIST.800.53.R5-S3BucketVersioningEnabled",
-                "Versioning is off by config in this non-production stage (prod requires it).",
+            findings.append(
+                (
+                    "NIST.800.53.R5-S3BucketVersioningEnabled",
+                    "Versioning is off by config in this non-production stage (prod requires it).",
+                )
             )
         if access_log_bucket is None:
             reason = "This is the server-access-log target: logging it into itself would loop."
-            acknowledge(self.bucket, "AwsSolutions-S1", reason)
-            acknowledge(self.bucket, "NIST.800.53.R5-S3BucketLoggingEnabled", reason)
+            findings += [("AwsSolutions-S1", reason), ("NIST.800.53.R5-S3BucketLoggingEnabled", reason)]
         if encryption_key is None:
-            acknowledge(
-                self.bucket,
-                "NIST.800.53.R5-S3DefaultEncryptionKMS",
-                "S3 server access logging delivers only to buckets encrypted with S3-managed keys (SSE-S3).",
+            findings.append(
+                (
+                    "NIST.800.53.R5-S3DefaultEncryptionKMS",
+                    "S3 server access logging delivers only to buckets encrypted with S3-managed keys (SSE-S3).",
+                )
             )
+        acknowledge_all(self.bucket, findings)
 
 
 def access_log_bucket(

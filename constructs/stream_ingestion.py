@@ -15,7 +15,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
-from constructs.acknowledgments import acknowledge
+from constructs.acknowledgments import acknowledge, acknowledge_all
 from constructs.app_tables import protected_table_props
 from constructs.encrypted_log_group import EncryptedLogGroup
 from constructs.event_function import EventFunction
@@ -95,12 +95,17 @@ class StreamIngestion(Construct):
             "Firehose's generated role holds only its read-the-stream and write-the-bucket grants.",
         )
         raw_id = cdk.Stack.of(self).get_logical_id(raw_bucket.node.default_child)  # type: ignore[arg-type]
-        for finding in (
-            *(f"Action::s3:{action}" for action in ("Abort*", "DeleteObject*", "GetBucket*", "GetObject*", "List*")),
-            *KMS_GRANT_WILDCARDS,
-            f"Resource::<{raw_id}.Arn>/*",
-        ):
-            acknowledge(self.delivery_stream, f"AwsSolutions-IAM5[{finding}]", generated)
+        acknowledge_all(
+            self.delivery_stream,
+            [
+                (f"AwsSolutions-IAM5[{finding}]", generated)
+                for finding in (
+                    *(f"Action::s3:{a}" for a in ("Abort*", "DeleteObject*", "GetBucket*", "GetObject*", "List*")),
+                    *KMS_GRANT_WILDCARDS,
+                    f"Resource::<{raw_id}.Arn>/*",
+                )
+            ],
+        )
         acknowledge(
             self.stream,
             "AwsSolutions-KDS3",

@@ -78,7 +78,7 @@ def read_template(stack: cdk.Stack) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="session")
-def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SynthesizedPlatform]:
+def platform(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config) -> Iterator[SynthesizedPlatform]:
     outdir = tmp_path_factory.mktemp("cdk.out")
     configs = load_stages(config_dir=REPO_ROOT / "environments")
     pipeline_config = load_pipeline(REPO_ROOT / "environments")
@@ -96,7 +96,8 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SynthesizedPl
         for stack in app.node.find_all()
         if isinstance(stack, cdk.Stack)
     }
-    cfn_lint = start_cfn_lint(regions)
+    cache = pytestconfig.cache
+    cfn_lint = start_cfn_lint(regions, cache.mkdir("cfn-lint") if cache else tmp_path_factory.mktemp("cfn-lint"))
     yield SynthesizedPlatform(outdir, {c.name: c for c in configs}, stages, pipeline, validation_error, cfn_lint)
 
 

@@ -10,9 +10,13 @@ nothing refers, so any other W3005 fails this test.
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from tests import cfn_lint_runner
 from tests.conftest import SynthesizedPlatform
 
 CDK_DEPENDENCY_TYPES = {"AWS::IAM::Role", "AWS::IAM::Policy"}
@@ -41,3 +45,32 @@ def test_cfn_lint_is_clean(platform: SynthesizedPlatform) -> None:
     assert findings == [], "\n".join(
         f"{f['Rule']['Id']} {f['Filename']}:{f['Location']['Start']['LineNumber']} {f['Message']}" for f in findings
     )
+
+
+def test_results_are_reused_only_for_identical_templates(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cache: a template linted before with the same bytes, region and cfn-lint is not linted again;
+    a changed one is. (A stand-in for cfn-lint reports one finding per file it was given.)"""
+    fake = tmp_path / "cfn-lint"
+    fake.write_text(
+        f"#!{sys.executable}\n"
+        "import json, sys\n"
+        "files = sys.argv[sys.argv.index('--') + 1:]\n"
+        "print(json.dumps([{'Filename': f, 'Rule': {'Id': 'W0000'}} for f in files]))\n"
+    )
+    fake.chmod(0o755)
+    monkeypatch.setattr(cfn_lint_runner, "CFN_LINT", fake)
+    first, second = tmp_path / "a.template.json", tmp_path / "b.template.json"
+    first.write_text('{"Resources": {}}')
+    second.write_text('{"Resources": {"X": {}}}')
+    templates = {first: "us-east-1", second: "eu-west-1"}
+    cache = tmp_path / "cache"
+
+    cold = cfn_lint_runner.start_cfn_lint(templates, cache)
+    assert sorted(cold.relinted) == [first, second]
+    assert sorted(f["Filename"] for f in cold.findings()) == [str(first), str(second)]
+
+    second.write_text('{"Resources": {"Y": {}}}')
+    warm = cfn_lint_runner.start_cfn_lint(templates, cache)
+    assert warm.relinted == [second]
+    assert sorted(f["Filename"] for f in warm.findings()) == [str(first), str(second)]
+    assert cfn_lint_runner.start_cfn_lint({first: "eu-west-1"}, cache).relinted == [first], "another region"
