@@ -53,14 +53,14 @@ def _tree_rss_kb(root: int) -> int:
 
 
 def measure_once(label: str, command: list[str]) -> Run:
-    """Run `command` from the repository root, sampling its process tree's memory every 100 ms."""
+    """Run `command` from the repository root, sampling its process tree's memory every 250 ms."""
     with tempfile.TemporaryFile() as stderr:
         started = time.monotonic()
         process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=stderr)
         peak_kb = 0
         while process.poll() is None:
             peak_kb = max(peak_kb, _tree_rss_kb(process.pid))
-            time.sleep(0.1)
+            time.sleep(0.25)
         seconds = time.monotonic() - started
         if process.returncode != 0:
             stderr.seek(0)
