@@ -14,16 +14,13 @@ from pathlib import Path
 import aws_cdk as cdk
 
 from environments.loader import CONFIG_DIR, ConfigError, load_pipeline, load_stages
-from stacks.platform_app import build_platform
+from stacks.platform_app import build_platform, new_app
 
 
 def main(app: cdk.App | None = None) -> int:
     """Synthesize; 1 on bad config or a compliance finding. The CLI hands context and output directory
     over through the environment; tests hand in an `app` carrying them instead."""
-    # CDK's built-in template validation (a WASM engine, about 2 s of every synth) is off: cfn-lint checks
-    # every template of every stage in `make test`, which the pipeline runs before it synthesizes. No
-    # tree.json either (0.3 s, 1.7 MB): deploys never read it, only construct-tree viewers do.
-    app = app or cdk.App(builtin_cloud_formation_validation=False, tree_metadata=False)
+    app = app or new_app()
     selection = app.node.try_get_context("stages")
     names = [name.strip() for name in str(selection).split(",") if name.strip()] if selection else None
     config_dir = Path(app.node.try_get_context("config_dir") or CONFIG_DIR)

@@ -1,8 +1,8 @@
 """One synthesis of every stage per test session, shared by all tests.
 
 The app is built exactly as app.py builds it (same context from cdk.json, same cdk-nag packs), so the
-tests check the templates `cdk synth` makes. CDK's built-in CloudFormation validation is off here:
-cfn-lint runs over the same templates in tests/compliance instead.
+tests check the templates `cdk synth` makes. As in app.py, CDK's built-in CloudFormation
+validation is off: cfn-lint runs over the same templates in tests/compliance instead.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from aws_cdk.assertions import Template
 from environments.loader import load_pipeline, load_stages
 from environments.schema import StageConfig
 from stacks.pipeline_stack import PipelineStack
-from stacks.platform_app import PIPELINE_STACK_ID, build_platform
+from stacks.platform_app import PIPELINE_STACK_ID, build_platform, new_app
 from stacks.stage import PlatformStage
 from tests.cfn_lint_runner import CfnLintRun, start_cfn_lint
 
@@ -82,7 +82,7 @@ def platform(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Conf
     outdir = tmp_path_factory.mktemp("cdk.out")
     configs = load_stages(config_dir=REPO_ROOT / "environments")
     pipeline_config = load_pipeline(REPO_ROOT / "environments")
-    app = cdk.App(context=cdk_json_context(), outdir=str(outdir), builtin_cloud_formation_validation=False)
+    app = new_app(context=cdk_json_context(), outdir=str(outdir))
     stages = build_platform(app, configs, pipeline_config)
     pipeline = app.node.find_child(PIPELINE_STACK_ID)
     assert isinstance(pipeline, PipelineStack)

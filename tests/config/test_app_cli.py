@@ -10,19 +10,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import aws_cdk as cdk
 import pytest
 import yaml
 
 import app
+from stacks.platform_app import new_app
 from tests.conftest import REPO_ROOT, cdk_json_context
 
 
 def _run_app(monkeypatch: pytest.MonkeyPatch, outdir: Path, **context: str) -> int:
     monkeypatch.chdir(REPO_ROOT)  # the default config directory is relative, as under the CLI
-    cli_like = cdk.App(
-        context={**cdk_json_context(), **context}, outdir=str(outdir), builtin_cloud_formation_validation=False
-    )
+    cli_like = new_app(context={**cdk_json_context(), **context}, outdir=str(outdir))
     return app.main(cli_like)
 
 
