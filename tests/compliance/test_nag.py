@@ -71,43 +71,39 @@ def _platform_findings(tmp_path: Path, build: Callable[[cdk.Stack], None]) -> se
     return {line.split()[1] for line in _findings(tmp_path / "validation-report.json") if line.startswith("Platform")}
 
 
-def _public_cluster(stack: cdk.Stack) -> None:
+def _cluster(stack: cdk.Stack, *, public: bool, log_types: tuple[str, ...], encrypted: bool) -> None:
     eks_v2.CfnCluster(
         stack,
         "Cluster",
         role_arn="arn:aws:iam::111111111111:role/eks",
         resources_vpc_config=eks_v2.CfnCluster.ResourcesVpcConfigProperty(
-            subnet_ids=["subnet-1", "subnet-2"], endpoint_public_access=True
+            subnet_ids=["subnet-1", "subnet-2"], endpoint_public_access=public, endpoint_private_access=not public
         ),
         logging=eks_v2.CfnCluster.LoggingProperty(
             cluster_logging=eks_v2.CfnCluster.ClusterLoggingProperty(
-                enabled_types=[eks_v2.CfnCluster.LoggingTypeConfigProperty(type="api")]
-            )
-        ),
-    )
-
-
-def _private_cluster(stack: cdk.Stack) -> None:
-    eks_v2.CfnCluster(
-        stack,
-        "Cluster",
-        role_arn="arn:aws:iam::111111111111:role/eks",
-        resources_vpc_config=eks_v2.CfnCluster.ResourcesVpcConfigProperty(
-            subnet_ids=["subnet-1", "subnet-2"], endpoint_public_access=False, endpoint_private_access=True
-        ),
-        logging=eks_v2.CfnCluster.LoggingProperty(
-            cluster_logging=eks_v2.CfnCluster.ClusterLoggingProperty(
-                enabled_types=[
-                    eks_v2.CfnCluster.LoggingTypeConfigProperty(type=t)
-                    for t in ("api", "audit", "authenticator", "controllerManager", "scheduler")
-                ]
+                enabled_types=[eks_v2.CfnCluster.LoggingTypeConfigProperty(type=t) for t in log_types]
             )
         ),
         encryption_config=[
             eks_v2.CfnCluster.EncryptionConfigProperty(
                 resources=["secrets"], provider=eks_v2.CfnCluster.ProviderProperty(key_arn="arn:aws:kms:key")
             )
-        ],
+        ]
+        if encrypted
+        else None,
+    )
+
+
+def _public_cluster(stack: cdk.Stack) -> None:
+    _cluster(stack, public=True, log_types=("api",), encrypted=False)
+
+
+def _private_cluster(stack: cdk.Stack) -> None:
+    _cluster(
+        stack,
+        public=False,
+        log_types=("api", "audit", "authenticator", "controllerManager", "scheduler"),
+        encrypted=True,
     )
 
 
