@@ -71,13 +71,26 @@ def _platform_findings(tmp_path: Path, build: Callable[[cdk.Stack], None]) -> se
     return {line.split()[1] for line in _findings(tmp_path / "validation-report.json") if line.startswith("Platform")}
 
 
-def _cluster(stack: cdk.Stack, *, public: bool, log_types: tuple[str, ...], encrypted: bool) -> None:
+ALL_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
+
+
+def _cluster(
+    stack: cdk.Stack,
+    *,
+    public: bool,
+    log_types: tuple[str, ...],
+    encrypted: bool,
+    public_cidrs: list[str] | None = None,
+) -> None:
     eks_v2.CfnCluster(
         stack,
         "Cluster",
         role_arn="arn:aws:iam::111111111111:role/eks",
         resources_vpc_config=eks_v2.CfnCluster.ResourcesVpcConfigProperty(
-            subnet_ids=["subnet-1", "subnet-2"], endpoint_public_access=public, endpoint_private_access=not public
+            subnet_ids=["subnet-1", "subnet-2"],
+            endpoint_public_access=public,
+            endpoint_private_access=True,
+            public_access_cidrs=public_cidrs,
         ),
         logging=eks_v2.CfnCluster.LoggingProperty(
             cluster_logging=eks_v2.CfnCluster.ClusterLoggingProperty(
@@ -98,13 +111,12 @@ def _public_cluster(stack: cdk.Stack) -> None:
     _cluster(stack, public=True, log_types=("api",), encrypted=False)
 
 
+def _office_only_cluster(stack: cdk.Stack) -> None:
+    _cluster(stack, public=True, log_types=ALL_LOG_TYPES, encrypted=True, public_cidrs=["203.0.113.0/24"])
+
+
 def _private_cluster(stack: cdk.Stack) -> None:
-    _cluster(
-        stack,
-        public=False,
-        log_types=("api", "audit", "authenticator", "controllerManager", "scheduler"),
-        encrypted=True,
-    )
+    _cluster(stack, public=False, log_types=ALL_LOG_TYPES, encrypted=True)
 
 
 def _open_groups(stack: cdk.Stack) -> None:
@@ -167,6 +179,7 @@ PLATFORM_CASES = [
         },
     ),
     ("private, logged, encrypted cluster", _private_cluster, set()),
+    ("public endpoint limited to listed CIDRs", _office_only_cluster, set()),
     ("open security groups", _open_groups, {"Platform-OpenIngress[tcp:22]", "Platform-OpenIngress[all]"}),
     ("load balancer on 80/443, acknowledged", _load_balancer_group, set()),
     (
