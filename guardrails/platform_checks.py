@@ -230,17 +230,20 @@ class PlatformChecks(NagPack):
         return cdk.PolicyValidationPluginReport(success=not violations, violations=violations)
 
     def _construct_of(self, resource: Resource, logical_id: str, template_path: str) -> IConstruct:
-        """The construct behind a template's resource, by the path CDK records in its metadata."""
+        """The construct behind a template's resource: by the construct path CDK records in its metadata
+        (the CLI's default), or else by its logical ID in the stack that wrote the template."""
         path = (resource.get("Metadata") or {}).get(PATH_METADATA)
-        if not path:
-            raise ValueError(
-                f"{template_path}: {logical_id} has no {PATH_METADATA} metadata; the Platform checks need "
-                "path metadata (the CDK CLI's default)"
-            )
-        construct: IConstruct = self._scope.node.root
-        for segment in str(path).split("/"):
-            construct = construct.node.find_child(segment)
-        return construct
+        root = self._scope.node.root
+        if path:
+            construct: IConstruct = root
+            for segment in str(path).split("/"):
+                construct = construct.node.find_child(segment)
+            return construct
+        name = Path(template_path).name
+        stack = next(c for c in root.node.find_all() if isinstance(c, cdk.Stack) and c.template_file == name)
+        return next(
+            c for c in stack.node.find_all() if isinstance(c, cdk.CfnElement) and stack.get_logical_id(c) == logical_id
+        )
 
     def _check_resource(self, node: cdk.CfnResource) -> None:
         for rule, outcome in self._pending.pop(node.node.path, []):

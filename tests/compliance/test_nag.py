@@ -57,10 +57,12 @@ def test_packs_are_wired_and_fail_the_synth(tmp_path: Path) -> None:
     } <= rules
 
 
-def _platform_findings(tmp_path: Path, build: Callable[[cdk.Stack], None]) -> set[str]:
+def _platform_findings(tmp_path: Path, build: Callable[[cdk.Stack], None], path_metadata: bool = True) -> set[str]:
     """The Platform pack's findings (rule IDs) over a one-stack app that `build` fills."""
     app = cdk.App(
-        outdir=str(tmp_path), context={"aws:cdk:enable-path-metadata": True}, builtin_cloud_formation_validation=False
+        outdir=str(tmp_path),
+        context={"aws:cdk:enable-path-metadata": path_metadata},
+        builtin_cloud_formation_validation=False,
     )
     cdk.Validations.of(app).add_plugins(PlatformChecks(app))
     build(cdk.Stack(app, "Probe", env=cdk.Environment(account="111111111111", region="us-east-1")))
@@ -199,6 +201,15 @@ def test_platform_pack_rules_fire_on_bad_constructs(
     tmp_path: Path, label: str, build: Callable[[cdk.Stack], None], expected: set[str]
 ) -> None:
     assert _platform_findings(tmp_path, build) == expected, label
+
+
+def test_platform_pack_needs_no_path_metadata(tmp_path: Path) -> None:
+    """`cdk synth --no-path-metadata` or a bare `python app.py`: findings and acknowledgments still work."""
+    assert _platform_findings(tmp_path / "open", _open_groups, path_metadata=False) == {
+        "Platform-OpenIngress[tcp:22]",
+        "Platform-OpenIngress[all]",
+    }
+    assert _platform_findings(tmp_path / "alb", _load_balancer_group, path_metadata=False) == set()
 
 
 def test_platform_findings_in_the_stages_are_the_acknowledged_ones(platform: SynthesizedPlatform) -> None:
