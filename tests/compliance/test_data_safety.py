@@ -35,14 +35,20 @@ def _protected_stages(platform: SynthesizedPlatform) -> list[str]:
 
 
 @cache
-def deletion_protection_properties(resource_type: str) -> tuple[str, ...]:
-    """The top-level properties CloudFormation's schema (as cfn-lint ships it) has for protecting a
-    resource of `resource_type` from deletion: new ones AWS adds are checked without editing this test."""
+def schema_properties(resource_type: str) -> frozenset[str]:
+    """The top-level properties of `resource_type` in CloudFormation's schema, as cfn-lint ships it (none
+    for custom resources)."""
     providers = json.loads((SCHEMAS / "providers" / "us-east-1.json").read_text())
     if resource_type not in providers:
-        return ()
+        return frozenset()
     schema = json.loads((SCHEMAS / "resources" / f"{providers[resource_type]}.json").read_text())
-    return tuple(name for name in schema.get("properties", {}) if PROTECTION.search(name))
+    return frozenset(schema.get("properties", {}))
+
+
+def deletion_protection_properties(resource_type: str) -> tuple[str, ...]:
+    """The properties that protect a resource of `resource_type` from deletion: new ones AWS adds are
+    checked without editing this test."""
+    return tuple(sorted(name for name in schema_properties(resource_type) if PROTECTION.search(name)))
 
 
 def test_the_schema_lookup_finds_what_it_should() -> None:
@@ -108,14 +114,9 @@ def _tags(resource: dict[str, Any]) -> dict[str, str] | None:
     return tags if isinstance(tags, dict) else None
 
 
-@cache
 def taggable(resource_type: str) -> bool:
-    """Whether CloudFormation's schema gives `resource_type` a Tags property (custom resources: no)."""
-    providers = json.loads((SCHEMAS / "providers" / "us-east-1.json").read_text())
-    if resource_type not in providers or resource_type in UNTAGGABLE_TYPES:
-        return False
-    schema = json.loads((SCHEMAS / "resources" / f"{providers[resource_type]}.json").read_text())
-    return "Tags" in schema.get("properties", {})
+    """Whether CloudFormation accepts Tags on `resource_type` (and CDK may put them there)."""
+    return resource_type not in UNTAGGABLE_TYPES and "Tags" in schema_properties(resource_type)
 
 
 @pytest.mark.parametrize("stage", ["dev", "staging", "prod"])
