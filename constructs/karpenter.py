@@ -12,7 +12,7 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
-from constructs.acknowledgments import acknowledge
+from constructs.acknowledgments import acknowledge, acknowledge_all
 from constructs.eks_cluster import SYSTEM_NODE_SELECTOR, SYSTEM_TOLERATION, worker_node_role
 from constructs.pod_identity import PodIdentityRole
 
@@ -51,13 +51,11 @@ class Karpenter(Construct):
             encryption=sqs.QueueEncryption.SQS_MANAGED,
             enforce_ssl=True,
         )
-        for finding in ("AwsSolutions-SQS3", "Platform-SqsDlq"):
-            acknowledge(
-                self.interruption_queue,
-                finding,
-                "Interruption notices are only useful within minutes; Karpenter deletes what it handles and a "
-                "dead-letter queue would only collect stale warnings.",
-            )
+        stale = (
+            "Interruption notices are only useful within minutes; Karpenter deletes what it handles and a "
+            "dead-letter queue would only collect stale warnings."
+        )
+        acknowledge_all(self.interruption_queue, [("AwsSolutions-SQS3", stale), ("Platform-SqsDlq", stale)])
         for rule_id, (source, detail_type) in INTERRUPTION_EVENTS.items():
             events.Rule(
                 self,

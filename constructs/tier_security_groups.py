@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from aws_cdk import aws_ec2 as ec2
 from constructs import Construct
-from constructs.acknowledgments import acknowledge
+from constructs.acknowledgments import acknowledge, acknowledge_all
 
 WORKLOAD_PORTS = (8001, 8005)
 """Seed 002: the application services listen on 8001-8005 behind the load balancer."""
@@ -41,12 +41,14 @@ class TierSecurityGroups(Construct):
         )
         for port in (80, 443):
             self.alb.add_ingress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(port), f"Port {port} from the internet")
-        for finding in ("AwsSolutions-EC23", "Platform-OpenIngress[tcp:80]", "Platform-OpenIngress[tcp:443]"):
-            acknowledge(
-                self.alb,
-                finding,
-                "The internet-facing load balancer must accept 80/443 from anywhere; the WAF web ACL filters it.",
-            )
+        internet_facing = "The internet-facing load balancer must accept 80/443 from anywhere; the WAF filters it."
+        acknowledge_all(
+            self.alb,
+            [
+                (f, internet_facing)
+                for f in ("AwsSolutions-EC23", *(f"Platform-OpenIngress[tcp:{p}]" for p in (80, 443)))
+            ],
+        )
         # Adds the workload ingress and, since the ALB group has no open egress, the matching egress rule.
         self.workload.connections.allow_from(self.alb, workload_ports, "Service ports from the ALB")
         self.workload.add_ingress_rule(self.workload, ec2.Port.all_traffic(), "Workloads talk to each other")

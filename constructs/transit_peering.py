@@ -14,8 +14,8 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import custom_resources as cr
-from constructs import Construct
-from constructs.acknowledgments import acknowledge, acknowledge_vpc_function_role
+from constructs import Construct, IConstruct
+from constructs.acknowledgments import acknowledge_all, acknowledge_vpc_function_role
 from constructs.encrypted_log_group import EncryptedLogGroup
 from constructs.event_function import LAMBDAS, RUNTIME
 
@@ -71,7 +71,7 @@ class TransitPeeringAcceptance(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
-        placement = {"vpc": vpc, "vpc_subnets": ec2.SubnetSelection(subnets=list(subnets))}
+        placement = ec2.SubnetSelection(subnets=list(subnets))
 
         def log_group(log_id: str) -> EncryptedLogGroup:
             return EncryptedLogGroup(
@@ -90,7 +90,8 @@ class TransitPeeringAcceptance(Construct):
                 tracing=lambda_.Tracing.ACTIVE,
                 reserved_concurrent_executions=1,
                 timeout=cdk.Duration.seconds(60),
-                **placement,  # type: ignore[arg-type]
+                vpc=vpc,
+                vpc_subnets=placement,
             )
 
         accept = handler_function("Accept", "on_event")
@@ -119,7 +120,8 @@ class TransitPeeringAcceptance(Construct):
             waiter_state_machine_log_options=cr.LogOptions(
                 destination=log_group("WaiterLogs").log_group, level=sfn.LogLevel.ALL
             ),
-            **placement,  # type: ignore[arg-type]
+            vpc=vpc,
+            vpc_subnets=placement,
         )
         acceptance = cdk.CustomResource(
             self,
@@ -142,38 +144,54 @@ class TransitPeeringAcceptance(Construct):
         framework = [provider.node.find_child(f"framework-{name}") for name in ("onEvent", "isComplete", "onTimeout")]
         deploy_time_only = "Runs only while CloudFormation deploys this stack, one operation at a time."
         synchronous = "Invoked synchronously (by CloudFormation or the waiter), which reports failures itself."
+        invoke_versions = "AwsSolutions-IAM5[Resource::<{}.Arn>:*]"
         for function in (*handlers, *framework):
             acknowledge_vpc_function_role(
                 function, inline_policy_reason="CDK writes the function's grants as its role's inline default policy."
             )
-            acknowledge(function, "NIST.800.53.R5-LambdaDLQ", synchronous)
         for function in handlers:
-            acknowledge(
+            acknowledge_all(
                 function,
-                "AwsSolutions-IAM5[Resource::*]",
-                "ec2:DescribeTransitGatewayPeeringAttachments and X-Ray's writes have no resource-level permissions.",
+                [
+                    ("NIST.800.53.R5-LambdaDLQ", synchronous),
+                    (
+                        "AwsSolutions-IAM5[Resource::*]",
+                        "ec2:DescribeTransitGatewayPeeringAttachments and X-Ray's writes have no resource-level "
+                        "permissions.",
+                    ),
+                ],
             )
-        invoked = [*handlers, *framework[1:]]
+
+        def logical_ids(functions: Sequence[IConstruct]) -> list[str]:
+            return [stack.get_logical_id(cast(cdk.CfnElement, f.node.default_child)) for f in functions]
+
+        # The framework's onEvent invokes the handlers and starts the waiter, which invokes the other two.
+        waited = logical_ids(framework[1:])
+        invoked = [*logical_ids(handlers), *waited]
         for function in framework:
-            acknowledge(function, "NIST.800.53.R5-LambdaConcurrency", deploy_time_only)
-            for target in invoked:
-                target_id = stack.get_logical_id(cast(cdk.CfnElement, target.node.default_child))
-                acknowledge(
-                    function, f"AwsSolutions-IAM5[Resource::<{target_id}.Arn>:*]", "The framework invokes versions."
-                )
-        waiter = provider.node.find_child("waiter-state-machine")
-        for finding, reason in (
-            ("AwsSolutions-SF2", "The provider framework's waiter exposes no tracing; its two functions trace."),
-            (
-                "AwsSolutions-IAM5[Resource::*]",
-                "Step Functions' log delivery actions have no resource-level permissions.",
-            ),
-            ("NIST.800.53.R5-IAMNoInlinePolicy", "CDK writes the waiter's grants as its role's inline default policy."),
-        ):
-            acknowledge(waiter, finding, reason)
-        for target in framework[1:]:
-            target_id = stack.get_logical_id(cast(cdk.CfnElement, target.node.default_child))
-            acknowledge(waiter, f"AwsSolutions-IAM5[Resource::<{target_id}.Arn>:*]", "The waiter invokes versions.")
+            acknowledge_all(
+                function,
+                [
+                    ("NIST.800.53.R5-LambdaDLQ", synchronous),
+                    ("NIST.800.53.R5-LambdaConcurrency", deploy_time_only),
+                    *((invoke_versions.format(target), "The framework invokes versions.") for target in invoked),
+                ],
+            )
+        acknowledge_all(
+            provider.node.find_child("waiter-state-machine"),
+            [
+                ("AwsSolutions-SF2", "The provider framework's waiter exposes no tracing; its two functions trace."),
+                (
+                    "AwsSolutions-IAM5[Resource::*]",
+                    "Step Functions' log delivery actions have no resource-level permissions.",
+                ),
+                (
+                    "NIST.800.53.R5-IAMNoInlinePolicy",
+                    "CDK writes the waiter's grants as its role's inline default policy.",
+                ),
+                *((invoke_versions.format(target), "The waiter invokes versions.") for target in waited),
+            ],
+        )
 
 
 class TransitPeerRoute(Construct):

@@ -55,6 +55,10 @@ class SynthesizedPlatform:
         assert isinstance(found, cdk.Stack)
         return found
 
+    def stacks(self, stage: str) -> list[cdk.Stack]:
+        """Every stack of `stage`, in every region it deploys to."""
+        return [child for child in self.stages[stage].node.children if isinstance(child, cdk.Stack)]
+
     def template_json(self, stage: str, stack_id: str) -> dict[str, Any]:
         return read_template(self.stack(stage, stack_id))
 

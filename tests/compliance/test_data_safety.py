@@ -11,7 +11,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import aws_cdk as cdk
 import cfnlint
 import pytest
 
@@ -22,10 +21,6 @@ from tests.support import STATEFUL_TYPES
 SCHEMAS = Path(cfnlint.__file__).parent / "data" / "schemas"
 PROTECTION = re.compile(r"DeletionProtection|TerminationProtection|DisableApiTermination")
 REQUIRED_TAGS = ("project", "stage", "cost-center")
-
-
-def _stacks(platform: SynthesizedPlatform, stage: str) -> list[cdk.Stack]:
-    return [child for child in platform.stages[stage].node.children if isinstance(child, cdk.Stack)]
 
 
 def _protected_stages(platform: SynthesizedPlatform) -> list[str]:
@@ -61,7 +56,7 @@ def test_every_stateful_resource_is_retained_or_snapshotted(platform: Synthesize
     unsafe = []
     checked = set()
     for stage in _protected_stages(platform):
-        for stack in _stacks(platform, stage):
+        for stack in platform.stacks(stage):
             for logical_id, resource in read_template(stack)["Resources"].items():
                 if resource["Type"] not in STATEFUL_TYPES:
                     continue
@@ -84,7 +79,7 @@ def test_deletion_protection_is_on_wherever_the_resource_has_it(platform: Synthe
     unprotected = []
     protected = 0
     for stage in _protected_stages(platform):
-        for stack in _stacks(platform, stage):
+        for stack in platform.stacks(stage):
             for logical_id, resource in read_template(stack)["Resources"].items():
                 properties = resource.get("Properties", {})
                 if resource["Type"] == "AWS::RDS::DBInstance" and "DBClusterIdentifier" in properties:
@@ -100,9 +95,9 @@ def test_deletion_protection_is_on_wherever_the_resource_has_it(platform: Synthe
 
 
 def test_prod_stacks_are_termination_protected(platform: SynthesizedPlatform) -> None:
-    prod = _stacks(platform, "prod")
+    prod = platform.stacks("prod")
     assert len(prod) >= 9 and all(stack.termination_protection for stack in prod)
-    assert not any(stack.termination_protection for stack in _stacks(platform, "dev"))
+    assert not any(stack.termination_protection for stack in platform.stacks("dev"))
 
 
 def _tags(resource: dict[str, Any]) -> dict[str, str] | None:
@@ -125,7 +120,7 @@ def test_every_taggable_resource_carries_the_cost_tags(platform: SynthesizedPlat
     expected = {"project": config.tags.project, "stage": stage, "cost-center": config.tags.cost_center}
     untagged = []
     tagged = 0
-    for stack in _stacks(platform, stage):
+    for stack in platform.stacks(stage):
         for logical_id, resource in read_template(stack)["Resources"].items():
             if not taggable(resource["Type"]):
                 continue

@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import aws_cdk as cdk
 import pytest
 
 from tests.conftest import REPO_ROOT, SynthesizedPlatform, read_template
@@ -27,14 +26,13 @@ Pins = dict[str, dict[str, str]]
 def stateful_ids(platform: SynthesizedPlatform, stage: str) -> Pins:
     """Stack name -> {logical ID: type} of every stateful resource of `stage`, as synthesized."""
     pins: Pins = {}
-    for stack in platform.stages[stage].node.children:
-        if isinstance(stack, cdk.Stack):
-            resources = read_template(stack)["Resources"]
-            pins[stack.stack_name] = {
-                logical_id: resource["Type"]
-                for logical_id, resource in sorted(resources.items())
-                if resource["Type"] in STATEFUL_TYPES
-            }
+    for stack in platform.stacks(stage):
+        resources = read_template(stack)["Resources"]
+        pins[stack.stack_name] = {
+            logical_id: resource["Type"]
+            for logical_id, resource in sorted(resources.items())
+            if resource["Type"] in STATEFUL_TYPES
+        }
     return {name: ids for name, ids in sorted(pins.items()) if ids}
 
 
