@@ -8,13 +8,9 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import ValidationError
 
-from environments.schema import (
-    PipelineConfig,
-    StageConfig,
-    cross_field_problems,
-    pipeline_problems,
-    shared_account_problems,
-)
+from environments.schema.observability import shared_account_problems
+from environments.schema.pipeline import PipelineConfig, pipeline_problems
+from environments.schema.stage import StageConfig, cross_field_problems
 
 _Config = TypeVar("_Config", StageConfig, PipelineConfig)
 

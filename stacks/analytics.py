@@ -7,15 +7,15 @@ from __future__ import annotations
 
 import aws_cdk as cdk
 from constructs import Construct
-from constructs.data_lake import DataLake
-from constructs.glue_pipeline import GluePipeline
-from constructs.kafka_cluster import KafkaCluster
-from constructs.query_workgroup import QueryWorkgroup
-from constructs.search_domain import SearchDomain
-from constructs.secure_bucket import access_log_bucket
-from constructs.stream_ingestion import StreamIngestion
+from constructs.analytics.data_lake import DataLake
+from constructs.analytics.glue_pipeline import GluePipeline
+from constructs.analytics.kafka_cluster import KafkaCluster
+from constructs.analytics.query_workgroup import QueryWorkgroup
+from constructs.analytics.search_domain import SearchDomain
+from constructs.analytics.stream_ingestion import StreamIngestion
+from constructs.common.secure_bucket import access_log_bucket
 
-from environments.schema import StageConfig
+from environments.schema.stage import StageConfig
 from stacks.base import PlatformStack
 from stacks.data import DataStack
 from stacks.network import NetworkStack

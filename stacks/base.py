@@ -5,7 +5,7 @@ from __future__ import annotations
 import aws_cdk as cdk
 from constructs import Construct
 
-from environments.schema import StageConfig
+from environments.schema.stage import StageConfig
 
 
 class PlatformStack(cdk.Stack):

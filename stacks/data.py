@@ -7,18 +7,18 @@ from aws_cdk import aws_backup as backup
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
-from constructs.app_secrets import AppSecrets
-from constructs.app_tables import AppTables
-from constructs.backup_plans import BackupPlans
-from constructs.data_buckets import DataBuckets, cloudfront_conditions
-from constructs.data_keys import DataKeys
-from constructs.messaging import Messaging
-from constructs.postgres_database import PostgresDatabase
-from constructs.shared_file_system import SharedFileSystem
-from constructs.valkey_cache import ValkeyCache
-from constructs.workload_identities import WorkloadRoles
+from constructs.data.app_secrets import AppSecrets
+from constructs.data.app_tables import AppTables
+from constructs.data.backup_plans import BackupPlans
+from constructs.data.data_buckets import DataBuckets, cloudfront_conditions
+from constructs.data.data_keys import DataKeys
+from constructs.data.messaging import Messaging
+from constructs.data.postgres_database import PostgresDatabase
+from constructs.data.shared_file_system import SharedFileSystem
+from constructs.data.valkey_cache import ValkeyCache
+from constructs.data.workload_identities import WorkloadRoles
 
-from environments.schema import StageConfig
+from environments.schema.stage import StageConfig
 from stacks.base import PlatformStack
 from stacks.data_replica import DataReplicaStack, replica_bucket_name
 from stacks.network import NetworkStack

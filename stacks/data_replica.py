@@ -4,11 +4,11 @@ stack replicates into."""
 from __future__ import annotations
 
 from constructs import Construct
-from constructs.data_buckets import construct_name
-from constructs.encryption_key import EncryptionKey
-from constructs.secure_bucket import SecureBucket, access_log_bucket
+from constructs.common.encryption_key import EncryptionKey
+from constructs.common.secure_bucket import SecureBucket, access_log_bucket
+from constructs.data.data_buckets import construct_name
 
-from environments.schema import StageConfig
+from environments.schema.stage import StageConfig
 from stacks.base import PlatformStack
 
 

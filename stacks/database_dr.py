@@ -6,10 +6,10 @@ from __future__ import annotations
 import aws_cdk as cdk
 from aws_cdk import aws_rds as rds
 from constructs import Construct
-from constructs.acknowledgments import acknowledge
-from constructs.postgres_database import LOG_EXPORTS, PORT, rds_log_groups, tls_only_parameters
+from constructs.common.acknowledgments import acknowledge
+from constructs.data.postgres_database import LOG_EXPORTS, PORT, rds_log_groups, tls_only_parameters
 
-from environments.schema import StageConfig
+from environments.schema.stage import StageConfig
 from stacks.base import PlatformStack
 from stacks.data_replica import DataReplicaStack
 from stacks.network import NetworkStack

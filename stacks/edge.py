@@ -4,9 +4,9 @@ region (CloudFront's certificates and CLOUDFRONT-scope web ACLs live there)."""
 from __future__ import annotations
 
 from constructs import Construct
-from constructs.edge_distribution import EdgeDistribution
+from constructs.edge.edge_distribution import EdgeDistribution
 
-from environments.schema import StageConfig
+from environments.schema.stage import StageConfig
 from stacks.base import PlatformStack
 from stacks.data import DataStack
 

@@ -5,15 +5,16 @@ from __future__ import annotations
 import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
 from constructs import Construct
-from constructs.encryption_key import EncryptionKey
-from constructs.karpenter import DISCOVERY_TAG
-from constructs.tier_network_acls import TierNetworkAcls
-from constructs.tier_security_groups import WORKLOAD_PORTS, TierSecurityGroups
-from constructs.tiered_vpc import TieredVpc
-from constructs.transit_hub import TransitHub
-from constructs.web_acl import WebAcl
+from constructs.common.encryption_key import EncryptionKey
+from constructs.compute.karpenter import DISCOVERY_TAG
+from constructs.network.tier_network_acls import TierNetworkAcls
+from constructs.network.tier_security_groups import WORKLOAD_PORTS, TierSecurityGroups
+from constructs.network.tiered_vpc import TieredVpc
+from constructs.network.transit_hub import TransitHub
+from constructs.network.web_acl import WebAcl
 
-from environments.schema import StageConfig, tier_blocks
+from environments.schema.network import tier_blocks
+from environments.schema.stage import StageConfig
 from stacks.base import PlatformStack
 
 

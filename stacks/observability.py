@@ -6,16 +6,16 @@ from __future__ import annotations
 import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cloudwatch
 from constructs import Construct
-from constructs.alert_routing import AlertRouting
-from constructs.audit_trail import AuditTrail
-from constructs.cost_controls import CostControls
-from constructs.platform_alarms import AlarmTargets, PlatformAlarms
-from constructs.platform_dashboards import PlatformDashboards
-from constructs.secure_bucket import access_log_bucket
-from constructs.threat_detection import ThreatDetection
-from constructs.tracing_and_metrics import TracingAndMetrics
+from constructs.common.secure_bucket import access_log_bucket
+from constructs.observability.alert_routing import AlertRouting
+from constructs.observability.audit_trail import AuditTrail
+from constructs.observability.cost_controls import CostControls
+from constructs.observability.platform_alarms import AlarmTargets, PlatformAlarms
+from constructs.observability.platform_dashboards import PlatformDashboards
+from constructs.observability.threat_detection import ThreatDetection
+from constructs.observability.tracing_and_metrics import TracingAndMetrics
 
-from environments.schema import StageConfig
+from environments.schema.stage import StageConfig
 from stacks.analytics import AnalyticsStack
 from stacks.base import PlatformStack
 from stacks.data import DataStack

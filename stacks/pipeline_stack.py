@@ -19,10 +19,10 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import pipelines
 from constructs import Construct
-from constructs.acknowledgments import acknowledge
-from constructs.encryption_key import EncryptionKey
+from constructs.common.acknowledgments import acknowledge
+from constructs.common.encryption_key import EncryptionKey
 
-from environments.schema import PipelineConfig
+from environments.schema.pipeline import PipelineConfig
 from stacks.stage import PlatformStage
 
 PACKAGE_JSON = Path(__file__).resolve().parent.parent / "package.json"

@@ -5,15 +5,15 @@ from __future__ import annotations
 import aws_cdk as cdk
 from aws_cdk import aws_lambda_event_sources as sources
 from constructs import Construct
-from constructs.cluster_addons import ClusterAddons
-from constructs.container_registries import ContainerRegistries
-from constructs.eks_cluster import EksCluster
-from constructs.event_function import EventFunction
-from constructs.fargate_jobs import FargateJobs
-from constructs.karpenter import Karpenter
-from constructs.tenancy import Tenancy
+from constructs.common.event_function import EventFunction
+from constructs.compute.cluster_addons import ClusterAddons
+from constructs.compute.container_registries import ContainerRegistries
+from constructs.compute.eks_cluster import EksCluster
+from constructs.compute.fargate_jobs import FargateJobs
+from constructs.compute.karpenter import Karpenter
+from constructs.compute.tenancy import Tenancy
 
-from environments.schema import StageConfig
+from environments.schema.stage import StageConfig
 from stacks.base import PlatformStack
 from stacks.data import DataStack
 from stacks.network import NetworkStack

@@ -11,7 +11,8 @@ from typing import Any
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks, NIST80053R5Checks
 
-from environments.schema import PipelineConfig, StageConfig
+from environments.schema.pipeline import PipelineConfig
+from environments.schema.stage import StageConfig
 from guardrails.platform_checks import PlatformChecks
 from stacks.pipeline_stack import PipelineStack
 from stacks.stage import PlatformStage

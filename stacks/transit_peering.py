@@ -5,10 +5,10 @@ cannot accept a peering in the other region: request (primary), accept and route
 from __future__ import annotations
 
 from constructs import Construct
-from constructs.transit_hub import TransitHub
-from constructs.transit_peering import TransitPeeringAcceptance, TransitPeeringRequest, TransitPeerRoute
+from constructs.network.transit_hub import TransitHub
+from constructs.network.transit_peering import TransitPeeringAcceptance, TransitPeeringRequest, TransitPeerRoute
 
-from environments.schema import StageConfig
+from environments.schema.stage import StageConfig
 from stacks.base import PlatformStack
 from stacks.network import NetworkStack
 

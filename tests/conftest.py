@@ -22,7 +22,7 @@ import aws_cdk as cdk
 from aws_cdk.assertions import Template
 
 from environments.loader import load_pipeline, load_stages
-from environments.schema import StageConfig
+from environments.schema.stage import StageConfig
 from stacks.pipeline_stack import PipelineStack
 from stacks.platform_app import PIPELINE_STACK_ID, build_platform, new_app
 from stacks.stage import PlatformStage

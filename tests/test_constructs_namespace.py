@@ -7,7 +7,7 @@ from pathlib import Path
 import aws_cdk as cdk
 import constructs
 from constructs import Construct
-from constructs.tiered_vpc import TieredVpc
+from constructs.network.tiered_vpc import TieredVpc
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 

@@ -13,7 +13,7 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_eks_v2 as eks_v2
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
-from constructs.acknowledgments import acknowledge
+from constructs.common.acknowledgments import acknowledge
 
 from guardrails.platform_checks import RULE_IDS, PlatformChecks, template_findings
 from stacks.platform_app import add_compliance_checks

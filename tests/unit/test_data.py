@@ -7,8 +7,8 @@ from typing import Any
 
 from aws_cdk import aws_kms as kms
 from constructs import IConstruct
-from constructs.data_keys import KEY_PURPOSES
-from constructs.messaging import TOPICS
+from constructs.data.data_keys import KEY_PURPOSES
+from constructs.data.messaging import TOPICS
 
 from stacks.data import DataStack
 from tests.conftest import SynthesizedPlatform

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from constructs.web_acl import MANAGED_RULE_GROUPS
+from constructs.network.web_acl import MANAGED_RULE_GROUPS
 
 from tests.conftest import SynthesizedPlatform
 from tests.support import STAGES, logical_id, props, ref_id, resources

@@ -7,7 +7,7 @@ from typing import Any
 
 from aws_cdk import aws_ec2 as ec2
 
-from environments.schema import subnet_cidrs, tier_blocks
+from environments.schema.network import subnet_cidrs, tier_blocks
 from tests.conftest import SynthesizedPlatform
 from tests.support import logical_id, props, ref_id, resources
 

@@ -8,10 +8,10 @@ from typing import Any
 import aws_cdk as cdk
 import yaml
 from aws_cdk.assertions import Template
-from constructs.alert_routing import PUBLISHERS, AlertRouting
-from constructs.threat_detection import CONFIG_RULES, GUARDDUTY_FEATURES
+from constructs.observability.alert_routing import PUBLISHERS, AlertRouting
+from constructs.observability.threat_detection import CONFIG_RULES, GUARDDUTY_FEATURES
 
-from environments.schema import AlertingConfig
+from environments.schema.observability import AlertingConfig
 from stacks.observability import ObservabilityStack
 from tests.conftest import SynthesizedPlatform
 from tests.support import logical_id, output_of, props, ref_id, resources

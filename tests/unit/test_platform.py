@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from constructs.cluster_addons import ADDON_SERVICE_ACCOUNTS, ADDONS_WITHOUT_ROLES
-from constructs.karpenter import INTERRUPTION_EVENTS
+from constructs.compute.cluster_addons import ADDON_SERVICE_ACCOUNTS, ADDONS_WITHOUT_ROLES
+from constructs.compute.karpenter import INTERRUPTION_EVENTS
 
 from stacks.platform import PlatformComputeStack
 from tests.conftest import SynthesizedPlatform

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from constructs.tier_security_groups import WORKLOAD_PORTS
+from constructs.network.tier_security_groups import WORKLOAD_PORTS
 
-from environments.schema import subnet_cidrs, tier_blocks
+from environments.schema.network import subnet_cidrs, tier_blocks
 from tests.conftest import SynthesizedPlatform
 from tests.support import STAGES, logical_id, output_of, props, ref_id, resources
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import aws_cdk as cdk
 from aws_cdk import aws_kms as kms
 from aws_cdk.assertions import Match, Template
-from constructs.web_acl import WebAcl
+from constructs.network.web_acl import WebAcl
 
-from environments.schema import WafConfig
+from environments.schema.network import WafConfig
 
 
 def _template(waf: WafConfig) -> Template:

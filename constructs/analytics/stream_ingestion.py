@@ -1,0 +1,162 @@
+"""Streaming ingestion (seed 000): a Kinesis stream (on demand, KMS) delivered by Firehose into the raw
+zone by date, and a Lambda processor keeping per-entity state in DynamoDB."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import aws_cdk as cdk
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_kinesis as kinesis
+from aws_cdk import aws_kinesisfirehose as firehose
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as sources
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+from constructs.common.acknowledgments import acknowledge, acknowledge_all
+from constructs.common.encrypted_log_group import EncryptedLogGroup
+from constructs.common.event_function import EventFunction
+from constructs.data.app_tables import protected_table_props
+from constructs.data.messaging import encrypted_queue
+
+from environments.schema.analytics import StreamingConfig
+
+DATE_PARTITIONS = "year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/"
+FAILURE_RETENTION = cdk.Duration.days(14)
+KMS_GRANT_WILDCARDS = ("Action::kms:GenerateDataKey*", "Action::kms:ReEncrypt*")
+"""What CDK's encrypt/decrypt grants on a single key are written as."""
+
+
+class StreamIngestion(Construct):
+    """`stream`, `delivery_stream`, `state_table`, `processor` and its `failure_queue`."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        streaming: StreamingConfig,
+        raw_bucket: s3.IBucket,
+        stream_key: kms.IKey,
+        table_key: kms.IKey,
+        logs_key: kms.IKey,
+        vpc: ec2.IVpc,
+        subnets: Sequence[ec2.ISubnet],
+        security_group: ec2.ISecurityGroup,
+        reserved_concurrency: int,
+        log_retention_days: int,
+        deletion_protection: bool,
+        removal_policy: cdk.RemovalPolicy,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.stream = kinesis.Stream(
+            self,
+            "Stream",
+            stream_mode=kinesis.StreamMode.ON_DEMAND,
+            encryption=kinesis.StreamEncryption.KMS,
+            encryption_key=stream_key,
+            retention_period=cdk.Duration.hours(streaming.retention_hours),
+            removal_policy=removal_policy,
+        )
+        delivery_logs = EncryptedLogGroup(
+            self,
+            "DeliveryLogs",
+            encryption_key=logs_key,
+            retention_days=log_retention_days,
+            removal_policy=removal_policy,
+        ).log_group
+        self.delivery_stream = firehose.DeliveryStream(
+            self,
+            "ToRawZone",
+            source=firehose.KinesisStreamSource(self.stream),
+            destination=firehose.S3Bucket(
+                raw_bucket,
+                data_output_prefix=f"events/{DATE_PARTITIONS}",
+                error_output_prefix=f"errors/!{{firehose:error-output-type}}/{DATE_PARTITIONS}",
+                buffering_interval=cdk.Duration.seconds(streaming.buffer_seconds),
+                buffering_size=cdk.Size.mebibytes(streaming.buffer_mib),
+                compression=firehose.Compression.GZIP,
+                encryption_key=raw_bucket.encryption_key,
+                logging_config=firehose.EnableLogging(delivery_logs),
+            ),
+        )
+        acknowledge(
+            self.delivery_stream,
+            "AwsSolutions-KDF1",
+            "Firehose cannot add server-side encryption to a Kinesis-sourced stream: the source stream is "
+            "KMS-encrypted and the delivered objects are encrypted with the raw zone's key.",
+        )
+        generated = "Firehose's generated role: CDK's grants to write the raw zone (objects) with its key."
+        acknowledge(
+            self.delivery_stream,
+            "NIST.800.53.R5-IAMNoInlinePolicy",
+            "Firehose's generated role holds only its read-the-stream and write-the-bucket grants.",
+        )
+        raw_id = cdk.Stack.of(self).get_logical_id(raw_bucket.node.default_child)  # type: ignore[arg-type]
+        acknowledge_all(
+            self.delivery_stream,
+            [
+                (f"AwsSolutions-IAM5[{finding}]", generated)
+                for finding in (
+                    *(f"Action::s3:{a}" for a in ("Abort*", "DeleteObject*", "GetBucket*", "GetObject*", "List*")),
+                    *KMS_GRANT_WILDCARDS,
+                    f"Resource::<{raw_id}.Arn>/*",
+                )
+            ],
+        )
+        acknowledge(
+            self.stream,
+            "AwsSolutions-KDS3",
+            "The stream uses the stage's customer-managed key (seed 001's key strategy), not aws/kinesis.",
+        )
+
+        self.state_table = dynamodb.TableV2(
+            self,
+            "StateTable",
+            partition_key=dynamodb.Attribute(name="entityId", type=dynamodb.AttributeType.STRING),
+            encryption=dynamodb.TableEncryptionV2.customer_managed_key(table_key),
+            **protected_table_props(deletion_protection, removal_policy),
+        )
+        self.failure_queue = encrypted_queue(
+            self,
+            "ProcessorFailures",
+            encryption_key=stream_key,
+            retention=FAILURE_RETENTION,
+            removal_policy=removal_policy,
+        )
+        acknowledge(
+            self.failure_queue,
+            "AwsSolutions-SQS3",
+            "This queue is the processor's on-failure destination (a dead-letter queue in all but name).",
+        )
+        self.processor = EventFunction(
+            self,
+            "Processor",
+            code_directory="stream_processor",
+            event_source=sources.KinesisEventSource(
+                self.stream,
+                starting_position=lambda_.StartingPosition.TRIM_HORIZON,
+                batch_size=streaming.processor_batch_size,
+                bisect_batch_on_error=True,
+                retry_attempts=3,
+                report_batch_item_failures=True,
+                on_failure=sources.SqsDlq(self.failure_queue),
+            ),
+            vpc=vpc,
+            subnets=subnets,
+            security_group=security_group,
+            reserved_concurrency=reserved_concurrency,
+            logs_key=logs_key,
+            log_retention_days=log_retention_days,
+            removal_policy=removal_policy,
+            environment={"STATE_TABLE": self.state_table.table_name},
+        )
+        self.state_table.grant_write_data(self.processor.function)
+        for finding in KMS_GRANT_WILDCARDS:
+            acknowledge(
+                self.processor.function,
+                f"AwsSolutions-IAM5[{finding}]",
+                "CDK's table write grant: data keys for the state table's KMS key only.",
+            )

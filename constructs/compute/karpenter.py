@@ -1,0 +1,229 @@
+"""Karpenter v1 (seed 002's GPU burst capacity, its v1alpha5 Provisioner brought to NodePool +
+EC2NodeClass): the controller on the system nodes, its interruption queue, a node role, and a Spot GPU pool."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_eks_v2 as eks
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+from constructs.common.acknowledgments import acknowledge, acknowledge_all
+from constructs.common.pod_identity import PodIdentityRole
+from constructs.compute.eks_cluster import SYSTEM_NODE_SELECTOR, SYSTEM_TOLERATION, worker_node_role
+
+from environments.schema.compute import KarpenterConfig
+
+NAMESPACE = "kube-system"
+SERVICE_ACCOUNT = "karpenter"
+DISCOVERY_TAG = "karpenter.sh/discovery"
+"""Subnets and security groups tagged with this key and the cluster's name are the ones Karpenter uses."""
+INTERRUPTION_EVENTS = {
+    "SpotInterruption": ("aws.ec2", "EC2 Spot Instance Interruption Warning"),
+    "RebalanceRecommendation": ("aws.ec2", "EC2 Instance Rebalance Recommendation"),
+    "InstanceStateChange": ("aws.ec2", "EC2 Instance State-change Notification"),
+    "ScheduledChange": ("aws.health", "AWS Health Event"),
+}
+
+
+class Karpenter(Construct):
+    """`interruption_queue`, `node_role`, `controller_role`, `chart` and `manifests` (EC2NodeClass, NodePool)."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        cluster: eks.ICluster,
+        cluster_name: str,
+        karpenter: KarpenterConfig,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        stack = cdk.Stack.of(self)
+        self.interruption_queue = sqs.Queue(
+            self,
+            "InterruptionQueue",
+            retention_period=cdk.Duration.minutes(5),
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+        )
+        stale = (
+            "Interruption notices are only useful within minutes; Karpenter deletes what it handles and a "
+            "dead-letter queue would only collect stale warnings."
+        )
+        acknowledge_all(self.interruption_queue, [("AwsSolutions-SQS3", stale), ("Platform-SqsDlq", stale)])
+        for rule_id, (source, detail_type) in INTERRUPTION_EVENTS.items():
+            events.Rule(
+                self,
+                f"{rule_id}Rule",
+                event_pattern=events.EventPattern(source=[source], detail_type=[detail_type]),
+                targets=[targets.SqsQueue(self.interruption_queue)],
+            )
+
+        self.node_role = worker_node_role(self, "NodeRole", description=f"{cluster_name}: nodes Karpenter launches")
+        eks.AccessEntry(
+            self,
+            "NodeAccess",
+            cluster=cluster,
+            principal=self.node_role.role_arn,
+            access_entry_type=eks.AccessEntryType.EC2_LINUX,
+            access_policies=[],
+        )
+
+        self.controller_role = PodIdentityRole(
+            self,
+            "ControllerIdentity",
+            cluster=cluster,
+            namespace=NAMESPACE,
+            service_account=SERVICE_ACCOUNT,
+            description="Karpenter controller",
+            statements=_controller_statements(stack, cluster, cluster_name, self.node_role, self.interruption_queue),
+        )
+        acknowledge(
+            self.controller_role,
+            "AwsSolutions-IAM5[Resource::*]",
+            "Karpenter's documented controller policy: EC2 describe and pricing calls have no resource scope, "
+            "and launches create fleets, instances and profiles whose ARNs do not exist yet; mutations are "
+            "conditioned on this cluster's tags.",
+        )
+
+        acknowledge(
+            self.controller_role,
+            f"AwsSolutions-IAM5[Resource::arn:aws:ssm:{stack.region}::parameter/aws/service/*]",
+            "Karpenter resolves EKS-optimized AMIs from AWS's public SSM parameters (read-only).",
+        )
+        self.chart = eks.HelmChart(
+            self,
+            "Chart",
+            cluster=cluster,
+            repository="oci://public.ecr.aws/karpenter/karpenter",
+            chart="karpenter",
+            release="karpenter",
+            version=karpenter.chart_version,
+            namespace=NAMESPACE,
+            wait=True,
+            values={
+                "serviceAccount": {"name": SERVICE_ACCOUNT},
+                "settings": {
+                    "clusterName": cluster.cluster_name,
+                    "interruptionQueue": self.interruption_queue.queue_name,
+                },
+                "tolerations": [SYSTEM_TOLERATION],
+                "nodeSelector": SYSTEM_NODE_SELECTOR,
+            },
+        )
+        self.chart.node.add_dependency(self.controller_role.association)
+
+        self.manifests: list[dict[str, Any]] = [
+            _gpu_node_class(cluster_name, self.node_role.role_name),
+            _gpu_node_pool(karpenter),
+        ]
+        pools = eks.KubernetesManifest(self, "GpuCapacity", cluster=cluster, manifest=self.manifests)
+        pools.node.add_dependency(self.chart)
+
+
+def _controller_statements(
+    stack: cdk.Stack, cluster: eks.ICluster, cluster_name: str, node_role: iam.IRole, queue: sqs.IQueue
+) -> list[iam.PolicyStatement]:
+    """Karpenter v1's controller permissions, scoped to this region and cluster where EC2 allows it."""
+    in_region = {"StringEquals": {"aws:RequestedRegion": stack.region}}
+    owned = {"StringEquals": {f"aws:ResourceTag/kubernetes.io/cluster/{cluster_name}": "owned"}}
+    return [
+        iam.PolicyStatement(
+            sid="Describe",
+            actions=[
+                "ec2:DescribeAvailabilityZones", "ec2:DescribeImages", "ec2:DescribeInstances",
+                "ec2:DescribeInstanceTypeOfferings", "ec2:DescribeInstanceTypes", "ec2:DescribeLaunchTemplates",
+                "ec2:DescribeSecurityGroups", "ec2:DescribeSpotPriceHistory", "ec2:DescribeSubnets",
+                "pricing:GetProducts",
+            ],
+            resources=["*"],
+            conditions=in_region,
+        ),
+        iam.PolicyStatement(
+            sid="Launch",
+            actions=["ec2:CreateFleet", "ec2:RunInstances", "ec2:CreateLaunchTemplate", "ec2:CreateTags"],
+            resources=["*"],
+            conditions=in_region,
+        ),
+        iam.PolicyStatement(
+            sid="TerminateOwned",
+            actions=["ec2:TerminateInstances", "ec2:DeleteLaunchTemplate"],
+            resources=["*"],
+            conditions=owned,
+        ),
+        iam.PolicyStatement(
+            sid="InstanceProfiles",
+            actions=[
+                "iam:CreateInstanceProfile", "iam:TagInstanceProfile", "iam:AddRoleToInstanceProfile",
+                "iam:RemoveRoleFromInstanceProfile", "iam:DeleteInstanceProfile", "iam:GetInstanceProfile",
+                "iam:ListInstanceProfiles",
+            ],
+            resources=["*"],
+        ),
+        iam.PolicyStatement(sid="PassNodeRole", actions=["iam:PassRole"], resources=[node_role.role_arn]),
+        iam.PolicyStatement(
+            sid="AmiParameters",
+            actions=["ssm:GetParameter"],
+            resources=[f"arn:{stack.partition}:ssm:{stack.region}::parameter/aws/service/*"],
+        ),
+        iam.PolicyStatement(sid="Cluster", actions=["eks:DescribeCluster"], resources=[cluster.cluster_arn]),
+        iam.PolicyStatement(
+            sid="Interruptions",
+            actions=["sqs:DeleteMessage", "sqs:GetQueueUrl", "sqs:ReceiveMessage"],
+            resources=[queue.queue_arn],
+        ),
+    ]  # fmt: skip
+
+
+def _gpu_node_class(cluster_name: str, node_role_name: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "karpenter.k8s.aws/v1",
+        "kind": "EC2NodeClass",
+        "metadata": {"name": "gpu"},
+        "spec": {
+            "amiSelectorTerms": [{"alias": "al2023@latest"}],
+            "role": node_role_name,
+            "subnetSelectorTerms": [{"tags": {DISCOVERY_TAG: cluster_name}}],
+            "securityGroupSelectorTerms": [{"tags": {DISCOVERY_TAG: cluster_name}}],
+            "metadataOptions": {"httpTokens": "required", "httpPutResponseHopLimit": 1, "httpEndpoint": "enabled"},
+            "blockDeviceMappings": [
+                {
+                    "deviceName": "/dev/xvda",
+                    "ebs": {"volumeSize": "200Gi", "volumeType": "gp3", "encrypted": True, "deleteOnTermination": True},
+                }
+            ],
+        },
+    }
+
+
+def _gpu_node_pool(karpenter: KarpenterConfig) -> dict[str, Any]:
+    return {
+        "apiVersion": "karpenter.sh/v1",
+        "kind": "NodePool",
+        "metadata": {"name": "gpu"},
+        "spec": {
+            "template": {
+                "metadata": {"labels": {"workload": "gpu"}},
+                "spec": {
+                    "nodeClassRef": {"group": "karpenter.k8s.aws", "kind": "EC2NodeClass", "name": "gpu"},
+                    "requirements": [
+                        {
+                            "key": "node.kubernetes.io/instance-type",
+                            "operator": "In",
+                            "values": list(karpenter.gpu_instance_types),
+                        },
+                        {"key": "karpenter.sh/capacity-type", "operator": "In", "values": ["spot"]},
+                    ],
+                    "taints": [{"key": "nvidia.com/gpu", "value": "true", "effect": "NoSchedule"}],
+                    "expireAfter": "168h",
+                },
+            },
+            "limits": {"nvidia.com/gpu": karpenter.gpu_limit},
+            "disruption": {"consolidationPolicy": "WhenEmpty", "consolidateAfter": "5m"},
+        },
+    }

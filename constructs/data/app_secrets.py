@@ -1,0 +1,91 @@
+"""The application's secrets (seeds 001, 003), under /<project>/<stage>/, encrypted with the secrets key.
+
+Values that are ours to make (the JWT signing key) are generated. Third-party credentials start as a
+generated placeholder that an operator replaces (`aws secretsmanager put-secret-value`); CloudFormation
+never sees a real value, and later deploys do not overwrite it.
+"""
+
+from __future__ import annotations
+
+import json
+
+import aws_cdk as cdk
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_secretsmanager as secretsmanager
+from constructs import Construct
+from constructs.common.acknowledgments import acknowledge
+
+THIRD_PARTY = {
+    "anthropic-api-key": ("AnthropicApiKey", "Anthropic API key", None),
+    "openai-api-key": ("OpenAiApiKey", "OpenAI API key", None),
+    "servicenow-oauth": ("ServiceNowOAuth", "ServiceNow OAuth client credentials", ("client_id", "client_secret")),
+    "slack-bot-token": ("SlackBotToken", "Slack bot token", None),
+}
+"""name -> (construct id, description, JSON fields or None for a plain string)."""
+
+
+class AppSecrets(Construct):
+    """`by_name` maps each secret's short name to the secret; `jwt_signing_key` is also an attribute."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        name_prefix: str,
+        encryption_key: kms.IKey,
+        removal_policy: cdk.RemovalPolicy,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.by_name: dict[str, secretsmanager.Secret] = {}
+        for name, (secret_id, description, fields) in THIRD_PARTY.items():
+            generator = (
+                secretsmanager.SecretStringGenerator(
+                    secret_string_template=json.dumps({fields[0]: "replace-me"}), generate_string_key=fields[1]
+                )
+                if fields
+                else secretsmanager.SecretStringGenerator(exclude_punctuation=True, password_length=32)
+            )
+            secret = self._secret(secret_id, f"{name_prefix}{name}", f"{description} (placeholder until set)",
+                                  generator, encryption_key, removal_policy)  # fmt: skip
+            acknowledge(
+                secret,
+                "AwsSolutions-SMG4",
+                f"The {description} is issued by a third party; it is rotated there and then stored here.",
+            )
+            acknowledge(secret, "NIST.800.53.R5-SecretsManagerRotationEnabled", "As AwsSolutions-SMG4.")
+        self.jwt_signing_key = self._secret(
+            "JwtSigningKey",
+            f"{name_prefix}jwt-signing-key",
+            "JWT signing key (HMAC)",
+            secretsmanager.SecretStringGenerator(password_length=64, exclude_punctuation=True),
+            encryption_key,
+            removal_policy,
+        )
+        acknowledge(
+            self.jwt_signing_key,
+            "AwsSolutions-SMG4",
+            "Rotating the signing key logs every user out; it is rotated on a planned change, not on a timer.",
+        )
+        acknowledge(self.jwt_signing_key, "NIST.800.53.R5-SecretsManagerRotationEnabled", "As AwsSolutions-SMG4.")
+
+    def _secret(
+        self,
+        construct_id: str,
+        secret_name: str,
+        description: str,
+        generator: secretsmanager.SecretStringGenerator,
+        encryption_key: kms.IKey,
+        removal_policy: cdk.RemovalPolicy,
+    ) -> secretsmanager.Secret:
+        secret = secretsmanager.Secret(
+            self,
+            construct_id,
+            secret_name=secret_name,
+            description=description,
+            encryption_key=encryption_key,
+            generate_secret_string=generator,
+            removal_policy=removal_policy,
+        )
+        self.by_name[secret_name.rsplit("/", 1)[-1]] = secret
+        return secret

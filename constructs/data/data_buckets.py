@@ -1,0 +1,209 @@
+"""The data buckets of seeds 001 and 002, each a SecureBucket with its own lifecycle."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import cast
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+from constructs.common.acknowledgments import acknowledge
+from constructs.common.secure_bucket import SecureBucket, access_log_bucket, tiering_rule
+
+from environments.schema.data import BucketsConfig, TransitionConfig
+
+
+class DataBuckets(Construct):
+    """Attributes `knowledge_documents`, `document_chunks`, `user_uploads`, `backups`, `audit_logs`,
+    `images`, `models` and `access_logs` (the server-access-log target of all the others)."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        buckets: BucketsConfig,
+        storage_key: kms.IKey,
+        trail_name: str,
+        removal_policy: cdk.RemovalPolicy,
+        replicas: Mapping[str, s3.IBucket] | None = None,
+        replica_key: kms.IKey | None = None,
+    ) -> None:
+        """`replicas` maps bucket attribute names (`images`, ...) to their copy in the secondary region,
+        encrypted there with `replica_key`; those buckets replicate every object and delete marker."""
+        super().__init__(scope, construct_id)
+        destinations = {construct_name(name): bucket for name, bucket in (replicas or {}).items()}
+        self.replication_role = (
+            iam.Role(self, "ReplicationRole", assumed_by=iam.ServicePrincipal("s3.amazonaws.com"))
+            if destinations
+            else None
+        )
+
+        def bucket(
+            name: str,
+            *,
+            versioned: bool = buckets.versioned,
+            rules: tuple[s3.LifecycleRule, ...] = (),
+            lock: s3.ObjectLockRetention | None = None,
+            tiering: bool = False,
+        ) -> s3.Bucket:
+            return SecureBucket(
+                self,
+                name,
+                encryption_key=storage_key,
+                access_log_bucket=self.access_logs,
+                versioned=versioned,
+                noncurrent_version_expiration_days=buckets.noncurrent_version_expiration_days,
+                # Object-locked records cannot be emptied, so that bucket is always retained.
+                removal_policy=cdk.RemovalPolicy.RETAIN if lock else removal_policy,
+                lifecycle_rules=rules,
+                object_lock_retention=lock,
+                intelligent_tiering=tiering,
+                replication_rules=[
+                    s3.ReplicationRule(
+                        destination=destinations[name],
+                        kms_key=replica_key,
+                        sse_kms_encrypted_objects=True,
+                        delete_marker_replication=True,
+                        priority=1,
+                    )
+                ]
+                if name in destinations
+                else (),
+                replication_role=self.replication_role.without_policy_updates()
+                if self.replication_role and name in destinations
+                else None,
+            ).bucket
+
+        self.access_logs = access_log_bucket(
+            self,
+            "AccessLogs",
+            retention_days=buckets.access_log_retention_days,
+            versioned=buckets.versioned,
+            noncurrent_version_expiration_days=buckets.noncurrent_version_expiration_days,
+            removal_policy=removal_policy,
+        )
+        self.knowledge_documents = bucket("KnowledgeDocuments", versioned=True)
+        self.document_chunks = bucket("DocumentChunks")
+        self.user_uploads = bucket(
+            "UserUploads",
+            rules=(
+                s3.LifecycleRule(
+                    id="expire-uploads", expiration=cdk.Duration.days(buckets.user_uploads_expiration_days)
+                ),
+            ),
+        )
+        self.backups = bucket("Backups", rules=(tiering_rule("tiering", buckets.backups_transitions),))
+        lock = buckets.audit_logs_object_lock
+        self.audit_logs = bucket(
+            "AuditLogs",
+            lock=s3.ObjectLockRetention.compliance(cdk.Duration.days(lock.retention_days))
+            if lock.mode == "COMPLIANCE"
+            else s3.ObjectLockRetention.governance(cdk.Duration.days(lock.retention_days)),
+        )
+        self._allow_cloudtrail(trail_name)
+        self.images = bucket("Images", rules=(tiering_rule("tiering", buckets.images_transitions),))
+        self.models = bucket("Models", tiering=True, rules=(tiering_rule("intelligent-tiering", _ALL_TO_TIERING),))
+        if self.replication_role and replica_key:
+            self._replication_policy(destinations, storage_key, replica_key)
+
+    def _replication_policy(
+        self, destinations: Mapping[str, s3.IBucket], storage_key: kms.IKey, replica_key: kms.IKey
+    ) -> None:
+        """What S3 needs to copy the marked buckets, written out (the bucket L2 would write wildcards inline)."""
+        assert self.replication_role is not None
+        stack = cdk.Stack.of(self)
+        sources = [cast(s3.Bucket, self.node.find_child(name).node.find_child("Bucket")) for name in destinations]
+        policy = iam.ManagedPolicy(
+            self,
+            "ReplicationPolicy",
+            roles=[self.replication_role],
+            statements=[
+                iam.PolicyStatement(
+                    sid="ReadConfiguration",
+                    actions=["s3:GetReplicationConfiguration", "s3:ListBucket"],
+                    resources=[b.bucket_arn for b in sources],
+                ),
+                iam.PolicyStatement(
+                    sid="ReadVersions",
+                    actions=[
+                        "s3:GetObjectVersionForReplication", "s3:GetObjectVersionAcl", "s3:GetObjectVersionTagging"
+                    ],
+                    resources=[b.arn_for_objects("*") for b in sources],
+                ),
+                iam.PolicyStatement(
+                    sid="WriteReplicas",
+                    actions=["s3:ReplicateObject", "s3:ReplicateDelete", "s3:ReplicateTags"],
+                    resources=[b.arn_for_objects("*") for b in destinations.values()],
+                ),
+                iam.PolicyStatement(sid="DecryptSource", actions=["kms:Decrypt"], resources=[storage_key.key_arn]),
+                iam.PolicyStatement(sid="EncryptReplica", actions=["kms:Encrypt"], resources=[replica_key.key_arn]),
+            ],
+        )  # fmt: skip
+        reason = "Replication reads every object version of its source bucket and writes its replica bucket."
+        for bucket in sources:
+            logical_id = stack.get_logical_id(cast(cdk.CfnElement, bucket.node.default_child))
+            acknowledge(policy, f"AwsSolutions-IAM5[Resource::<{logical_id}.Arn>/*]", reason)
+        for destination in destinations.values():
+            acknowledge(
+                policy, f"AwsSolutions-IAM5[Resource::{stack.resolve(destination.arn_for_objects('*'))}]", reason
+            )
+
+    def allow_cloudfront_images(self) -> None:
+        """CloudFront distributions of this account may read the images bucket through origin access control
+        (the distribution lives in the edge stack, which depends on this one: the grant cannot name it)."""
+        stack = cdk.Stack.of(self)
+        self.images.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="CloudFrontOriginAccessControl",
+                principals=[iam.ServicePrincipal("cloudfront.amazonaws.com")],
+                actions=["s3:GetObject"],
+                resources=[self.images.arn_for_objects("*")],
+                conditions=cloudfront_conditions(stack),
+            )
+        )
+
+    def _allow_cloudtrail(self, trail_name: str) -> None:
+        """The stage's trail (named, so no reference back from the observability stack) may deliver here."""
+        stack = cdk.Stack.of(self)
+        trail_arn = stack.format_arn(service="cloudtrail", resource="trail", resource_name=trail_name)
+        principal = iam.ServicePrincipal("cloudtrail.amazonaws.com")
+        condition = {"StringEquals": {"aws:SourceArn": trail_arn}}
+        self.audit_logs.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="CloudTrailAclCheck",
+                principals=[principal],
+                actions=["s3:GetBucketAcl"],
+                resources=[self.audit_logs.bucket_arn],
+                conditions=condition,
+            )
+        )
+        self.audit_logs.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="CloudTrailWrite",
+                principals=[principal],
+                actions=["s3:PutObject"],
+                resources=[self.audit_logs.arn_for_objects(f"AWSLogs/{stack.account}/*")],
+                conditions=condition,
+            )
+        )
+
+
+def construct_name(attribute: str) -> str:
+    """`user_uploads` -> `UserUploads`: a bucket's construct id from its attribute name."""
+    return "".join(part.capitalize() for part in attribute.split("_"))
+
+
+def cloudfront_conditions(stack: cdk.Stack) -> dict[str, dict[str, str]]:
+    """Requests CloudFront makes for a distribution of this account."""
+    return {
+        "StringEquals": {"AWS:SourceAccount": stack.account},
+        "ArnLike": {"AWS:SourceArn": f"arn:{stack.partition}:cloudfront::{stack.account}:distribution/*"},
+    }
+
+
+_ALL_TO_TIERING = (TransitionConfig(after_days=0, storage_class="INTELLIGENT_TIERING"),)
+"""Models are read unpredictably: let Intelligent-Tiering place them from day one."""

@@ -1,0 +1,157 @@
+"""IAM roles for the tenants' `workload` service accounts (seeds 001, 002), written statement by statement
+against the data stack's resources: app workloads and GPU workers get exactly what they use.
+
+The roles live beside the data (DataStack) so their policies name resources of the same stack; the
+platform stack binds them to namespaces with Pod Identity associations.
+"""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+from constructs.common.acknowledgments import acknowledge
+from constructs.common.managed_policy_role import ManagedPolicyRole
+from constructs.common.pod_identity import POD_IDENTITY_PRINCIPAL
+from constructs.data.app_secrets import AppSecrets
+from constructs.data.app_tables import AppTables
+from constructs.data.data_buckets import DataBuckets
+from constructs.data.data_keys import DataKeys
+from constructs.data.messaging import Messaging
+from constructs.data.postgres_database import PostgresDatabase
+from constructs.data.shared_file_system import SharedFileSystem
+
+DB_USER = "app"
+"""The PostgreSQL role applications log in as through the proxy (IAM auth); created by the schema migration."""
+TABLE_ACTIONS = [
+    "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem", "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem", "dynamodb:DescribeTable",
+]  # fmt: skip
+QUEUE_ACTIONS = [
+    "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes",
+    "sqs:GetQueueUrl",
+]  # fmt: skip
+
+
+class WorkloadRoles(Construct):
+    """`app_role` and `gpu_role`, assumable only through EKS Pod Identity; `by_kind` maps "app"/"gpu"."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        keys: DataKeys,
+        secrets: AppSecrets,
+        tables: AppTables,
+        buckets: DataBuckets,
+        messaging: Messaging,
+        database: PostgresDatabase,
+        file_system: SharedFileSystem,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        stack = cdk.Stack.of(self)
+        self._stack = stack
+        app_buckets = [buckets.knowledge_documents, buckets.user_uploads, buckets.document_chunks]
+        proxy_id = cdk.Fn.select(6, cdk.Fn.split(":", database.proxy.db_proxy_arn))
+        app = ManagedPolicyRole(
+            self,
+            "App",
+            assumed_by=iam.SessionTagsPrincipal(iam.ServicePrincipal(POD_IDENTITY_PRINCIPAL)),
+            description="Application workloads (EKS Pod Identity)",
+            statements=[
+                iam.PolicyStatement(
+                    sid="Secrets",
+                    actions=["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+                    resources=[secret.secret_arn for secret in secrets.by_name.values()],
+                ),
+                self._key_use("SecretsKey", keys.secrets.key_arn, "secretsmanager", ["kms:Decrypt"]),
+                iam.PolicyStatement(
+                    sid="Tables",
+                    actions=TABLE_ACTIONS,
+                    resources=[
+                        *(table.table_arn for table in tables.tables),
+                        f"{tables.conversations.table_arn}/index/createdAt-index",
+                        f"{tables.sessions.table_arn}/index/userId-index",
+                    ],
+                ),
+                self._key_use(
+                    "TablesKey",
+                    keys.dynamodb.key_arn,
+                    "dynamodb",
+                    ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"],
+                ),
+                *self._bucket_statements("Documents", app_buckets, write=True),
+                self._key_use("BucketsKey", keys.storage.key_arn, "s3", ["kms:Decrypt", "kms:GenerateDataKey"]),
+                iam.PolicyStatement(
+                    sid="Publish", actions=["sns:Publish"], resources=[t.topic_arn for t in messaging.topics.values()]
+                ),
+                iam.PolicyStatement(
+                    sid="Consume", actions=QUEUE_ACTIONS, resources=[q.queue_arn for q in messaging.queues.values()]
+                ),
+                iam.PolicyStatement(
+                    sid="MessagingKey",
+                    actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                    resources=[keys.messaging.key_arn],
+                ),
+                iam.PolicyStatement(
+                    sid="Database",
+                    actions=["rds-db:connect"],
+                    resources=[
+                        stack.format_arn(
+                            service="rds-db",
+                            resource="dbuser",
+                            resource_name=f"{proxy_id}/{DB_USER}",
+                            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+                        )
+                    ],
+                ),
+            ],
+        )
+        self._acknowledge_objects(app, app_buckets, "Application data: objects under the bucket, by key.")
+        gpu = ManagedPolicyRole(
+            self,
+            "Gpu",
+            assumed_by=iam.SessionTagsPrincipal(iam.ServicePrincipal(POD_IDENTITY_PRINCIPAL)),
+            description="GPU inference and training workers (EKS Pod Identity)",
+            statements=[
+                *self._bucket_statements("Models", [buckets.models], write=False),
+                self._key_use("ModelsKey", keys.storage.key_arn, "s3", ["kms:Decrypt"]),
+                iam.PolicyStatement(
+                    sid="SharedModels",
+                    actions=["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"],
+                    resources=[file_system.file_system.file_system_arn],
+                ),
+            ],
+        )
+        self._acknowledge_objects(gpu, [buckets.models], "Model weights: objects under the models bucket, by key.")
+        self.app_role = app.role
+        self.gpu_role = gpu.role
+        self.by_kind = {"app": self.app_role, "gpu": self.gpu_role}
+
+    def _key_use(self, sid: str, key_arn: str, service: str, actions: list[str]) -> iam.PolicyStatement:
+        """Use of a data key, only on behalf of `service`."""
+        return iam.PolicyStatement(
+            sid=sid,
+            actions=actions,
+            resources=[key_arn],
+            conditions={"StringEquals": {"kms:ViaService": f"{service}.{self._stack.region}.amazonaws.com"}},
+        )
+
+    @staticmethod
+    def _bucket_statements(sid: str, buckets: list[s3.Bucket], *, write: bool) -> list[iam.PolicyStatement]:
+        object_actions = ["s3:GetObject"] + (
+            ["s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"] if write else []
+        )
+        return [
+            iam.PolicyStatement(sid=f"{sid}List", actions=["s3:ListBucket"], resources=[b.bucket_arn for b in buckets]),
+            iam.PolicyStatement(
+                sid=f"{sid}Objects", actions=object_actions, resources=[b.arn_for_objects("*") for b in buckets]
+            ),
+        ]
+
+    def _acknowledge_objects(self, role: ManagedPolicyRole, buckets: list[s3.Bucket], reason: str) -> None:
+        for bucket in buckets:
+            logical_id = self._stack.get_logical_id(bucket.node.default_child)  # type: ignore[arg-type]
+            acknowledge(role, f"AwsSolutions-IAM5[Resource::<{logical_id}.Arn>/*]", reason)

@@ -1,0 +1,198 @@
+"""The edge (seeds 000, 002): CloudFront in front of the ingress load balancer and the images bucket,
+TLS 1.2+ with a DNS-validated certificate, security headers, a CLOUDFRONT-scope WAF web ACL with the
+regional one's rules, access logs, Route 53 aliases, an origin health check and optional Shield Advanced."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_certificatemanager as acm
+from aws_cdk import aws_cloudfront as cloudfront
+from aws_cdk import aws_cloudfront_origins as origins
+from aws_cdk import aws_route53 as route53
+from aws_cdk import aws_route53_targets as route53_targets
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_shield as shield
+from constructs import Construct
+from constructs.common.acknowledgments import acknowledge
+from constructs.common.encryption_key import EncryptionKey
+from constructs.common.secure_bucket import access_log_bucket
+from constructs.network.web_acl import WebAcl
+
+from environments.schema.edge import EdgeConfig
+from environments.schema.network import WafConfig
+
+IMAGES_PATH = "/images/*"
+HEALTH_CHECK_PATH = "/healthz"
+
+
+class EdgeDistribution(Construct):
+    """`distribution`, `certificate`, `web_acl`, `records`, `health_checks` (by role), `failover_records`
+    (with a secondary region), `log_bucket`, and `protection` when Shield Advanced is on."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        edge: EdgeConfig,
+        waf: WafConfig,
+        name_prefix: str,
+        images_bucket_name: str,
+        key_alias: str,
+        deletion_window_days: int,
+        removal_policy: cdk.RemovalPolicy,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        logs_key = EncryptionKey(
+            self,
+            "LogKey",
+            alias=key_alias,
+            description="Edge logs (CloudFront WAF)",
+            deletion_window_days=deletion_window_days,
+            removal_policy=removal_policy,
+        )
+        logs_key.allow_cloudwatch_logs()
+        self.web_acl = WebAcl(
+            self,
+            "Waf",
+            waf=waf.model_copy(update={"log_retention_days": edge.log_retention_days}),
+            acl_scope="CLOUDFRONT",
+            name_prefix=f"{name_prefix}-cloudfront",
+            log_encryption_key=logs_key.key,
+            removal_policy=removal_policy,
+        )
+        zone = route53.HostedZone.from_hosted_zone_attributes(
+            self, "Zone", hosted_zone_id=edge.hosted_zone_id, zone_name=edge.hosted_zone_name
+        )
+        self.certificate = acm.Certificate(
+            self, "Certificate", domain_name=edge.domain_name, validation=acm.CertificateValidation.from_dns(zone)
+        )
+        self.log_bucket = access_log_bucket(
+            self,
+            "AccessLogs",
+            retention_days=edge.log_retention_days,
+            versioned=removal_policy != cdk.RemovalPolicy.DESTROY,
+            noncurrent_version_expiration_days=30,
+            removal_policy=removal_policy,
+            object_writer_acls=True,
+        )
+        security_headers = cloudfront.ResponseHeadersPolicy(
+            self,
+            "SecurityHeaders",
+            security_headers_behavior=cloudfront.ResponseSecurityHeadersBehavior(
+                strict_transport_security=cloudfront.ResponseHeadersStrictTransportSecurity(
+                    access_control_max_age=cdk.Duration.days(365), include_subdomains=True, preload=True, override=True
+                ),
+                content_type_options=cloudfront.ResponseHeadersContentTypeOptions(override=True),
+                frame_options=cloudfront.ResponseHeadersFrameOptions(
+                    frame_option=cloudfront.HeadersFrameOption.DENY, override=True
+                ),
+                referrer_policy=cloudfront.ResponseHeadersReferrerPolicy(
+                    referrer_policy=cloudfront.HeadersReferrerPolicy.STRICT_ORIGIN_WHEN_CROSS_ORIGIN, override=True
+                ),
+                xss_protection=cloudfront.ResponseHeadersXSSProtection(protection=True, mode_block=True, override=True),
+            ),
+        )
+        # The bucket is the data stack's: imported by name so CloudFront's grant stays there (the data stack
+        # grants this account's distributions), instead of a policy that would name this stack.
+        images = s3.Bucket.from_bucket_name(self, "Images", images_bucket_name)
+        self.distribution = cloudfront.Distribution(
+            self,
+            "Distribution",
+            comment=f"{name_prefix}: application and images",
+            domain_names=[edge.domain_name],
+            certificate=self.certificate,
+            minimum_protocol_version=cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021,
+            http_version=cloudfront.HttpVersion.HTTP2_AND_3,
+            price_class=cloudfront.PriceClass.PRICE_CLASS_100,
+            web_acl_id=self.web_acl.web_acl_arn,
+            enable_logging=True,
+            log_bucket=self.log_bucket,
+            log_file_prefix="cloudfront/",
+            default_behavior=cloudfront.BehaviorOptions(
+                origin=origins.HttpOrigin(
+                    edge.origin_domain_name,
+                    protocol_policy=cloudfront.OriginProtocolPolicy.HTTPS_ONLY,
+                    origin_ssl_protocols=[cloudfront.OriginSslPolicy.TLS_V1_2],
+                ),
+                viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
+                allowed_methods=cloudfront.AllowedMethods.ALLOW_ALL,
+                cache_policy=cloudfront.CachePolicy.CACHING_DISABLED,
+                origin_request_policy=cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
+                response_headers_policy=security_headers,
+            ),
+            additional_behaviors={
+                IMAGES_PATH: cloudfront.BehaviorOptions(
+                    origin=origins.S3BucketOrigin.with_origin_access_control(images),
+                    viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
+                    cache_policy=cloudfront.CachePolicy.CACHING_OPTIMIZED,
+                    response_headers_policy=security_headers,
+                )
+            },
+        )
+        acknowledge(
+            self.distribution,
+            "Annotation::@aws-cdk/aws-cloudfront-origins:updateImportedBucketPolicyOac",
+            "Deliberate: the data stack's images bucket and storage key grant this account's distributions "
+            "(DataBuckets.allow_cloudfront_images), so nothing here has to change the data stack.",
+        )
+        acknowledge(
+            self.distribution,
+            "AwsSolutions-CFR1",
+            "Geo restrictions are the WAF web ACL's job here (its optional geo-block rule, from config).",
+        )
+        target = route53.RecordTarget.from_alias(route53_targets.CloudFrontTarget(self.distribution))
+        record_name = edge.domain_name.removesuffix(edge.hosted_zone_name).rstrip(".") or None
+        self.records = [
+            route53.ARecord(self, "Ipv4", zone=zone, record_name=record_name, target=target),
+            route53.AaaaRecord(self, "Ipv6", zone=zone, record_name=record_name, target=target),
+        ]
+        self.health_checks: dict[str, route53.CfnHealthCheck] = {}
+        self.failover_records: list[route53.CfnRecordSet] = []
+        if edge.primary_origin_target and edge.secondary_origin_target:
+            # Active-passive (seed 002, phase 2): the origin name answers with the primary region's load
+            # balancer while its health check passes, and with the secondary region's when it fails.
+            for role, endpoint in (
+                ("PRIMARY", edge.primary_origin_target),
+                ("SECONDARY", edge.secondary_origin_target),
+            ):
+                check = self._health_check(role.title(), endpoint)
+                self.health_checks[role.lower()] = check
+                self.failover_records.append(
+                    route53.CfnRecordSet(
+                        self,
+                        f"{role.title()}Origin",
+                        hosted_zone_id=edge.hosted_zone_id,
+                        name=edge.origin_domain_name,
+                        type="CNAME",
+                        ttl="60",
+                        resource_records=[endpoint],
+                        set_identifier=role.lower(),
+                        failover=role,
+                        health_check_id=check.attr_health_check_id,
+                    )
+                )
+        else:
+            self.health_checks["primary"] = self._health_check("Origin", edge.origin_domain_name)
+        self.protection = (
+            shield.CfnProtection(
+                self, "Shield", name=f"{name_prefix}-cloudfront", resource_arn=self.distribution.distribution_arn
+            )
+            if edge.shield_advanced
+            else None
+        )
+
+    def _health_check(self, construct_id: str, target: str) -> route53.CfnHealthCheck:
+        """HTTPS /healthz of one origin, every 30 seconds, unhealthy after 3 failures."""
+        return route53.CfnHealthCheck(
+            self,
+            f"{construct_id}Health",
+            health_check_config=route53.CfnHealthCheck.HealthCheckConfigProperty(
+                type="HTTPS",
+                fully_qualified_domain_name=target,
+                port=443,
+                resource_path=HEALTH_CHECK_PATH,
+                request_interval=30,
+                failure_threshold=3,
+            ),
+        )

@@ -1,0 +1,83 @@
+"""The security groups that cross tiers (seed 002's chain ALB -> workloads -> PostgreSQL/cache/EFS).
+
+They live with the network so the data stack can admit `workload` without depending on the platform
+stack. No group admits SSH: instances are reached through SSM Session Manager.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import aws_ec2 as ec2
+from constructs import Construct
+from constructs.common.acknowledgments import acknowledge, acknowledge_all
+
+WORKLOAD_PORTS = (8001, 8005)
+"""Seed 002: the application services listen on 8001-8005 behind the load balancer."""
+POSTGRES_PORT = 5432
+CACHE_PORT = 6379
+EFS_PORT = 2049
+KAFKA_IAM_PORT = 9098
+"""MSK brokers: TLS with IAM authentication (provisioned and serverless)."""
+HTTPS_PORT = 443
+
+
+class TierSecurityGroups(Construct):
+    """`alb`, `workload`, and the data-tier groups `postgres`, `cache`, `efs`, `kafka` and `search`, each
+    admitting only `workload` on its one port."""
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, vpc: ec2.IVpc, peer_app_block: str | None = None
+    ) -> None:
+        """`peer_app_block`: the peered region's app tier, admitted to `workload` on the service ports."""
+        super().__init__(scope, construct_id)
+        workload_ports = ec2.Port.tcp_range(*WORKLOAD_PORTS)
+
+        self.alb = self._group("Alb", vpc, "Application load balancer: HTTP/HTTPS from the internet")
+        self.workload = ec2.SecurityGroup(
+            self,
+            "Workload",
+            vpc=vpc,
+            description="EKS nodes, pods and ECS tasks: service ports from the ALB, all from each other",
+            allow_all_outbound=True,
+        )
+        for port in (80, 443):
+            self.alb.add_ingress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(port), f"Port {port} from the internet")
+        internet_facing = "The internet-facing load balancer must accept 80/443 from anywhere; the WAF filters it."
+        acknowledge_all(
+            self.alb,
+            [
+                (f, internet_facing)
+                for f in ("AwsSolutions-EC23", *(f"Platform-OpenIngress[tcp:{p}]" for p in (80, 443)))
+            ],
+        )
+        # Adds the workload ingress and, since the ALB group has no open egress, the matching egress rule.
+        self.workload.connections.allow_from(self.alb, workload_ports, "Service ports from the ALB")
+        self.workload.add_ingress_rule(self.workload, ec2.Port.all_traffic(), "Workloads talk to each other")
+        if peer_app_block:
+            # Over the Transit Gateway peering: the other region's services call these during failover.
+            self.workload.add_ingress_rule(
+                ec2.Peer.ipv4(peer_app_block), workload_ports, "Service ports from the peered region's app tier"
+            )
+        acknowledge(
+            self.workload,
+            "NIST.800.53.R5-EC2RestrictedCommonPorts",
+            "The all-ports rule admits only members of this same group, not an address range: pods on "
+            "different nodes use arbitrary ports (CNI, DNS, webhooks, service mesh).",
+        )
+
+        self.data_ports: list[int] = []
+        """Ports the data-tier groups open to workloads; the data tier's network ACL opens exactly these."""
+        self.postgres = self._data_group("Postgres", vpc, "PostgreSQL", POSTGRES_PORT)
+        self.cache = self._data_group("Cache", vpc, "Valkey cache", CACHE_PORT)
+        self.efs = self._data_group("Efs", vpc, "EFS mount targets (NFS)", EFS_PORT)
+        self.kafka = self._data_group("Kafka", vpc, "MSK brokers (TLS + IAM)", KAFKA_IAM_PORT)
+        self.search = self._data_group("Search", vpc, "OpenSearch domain (HTTPS)", HTTPS_PORT)
+
+    def _group(self, construct_id: str, vpc: ec2.IVpc, description: str) -> ec2.SecurityGroup:
+        """A group with no egress: it only receives connections."""
+        return ec2.SecurityGroup(self, construct_id, vpc=vpc, description=description, allow_all_outbound=False)
+
+    def _data_group(self, construct_id: str, vpc: ec2.IVpc, what: str, port: int) -> ec2.SecurityGroup:
+        group = self._group(construct_id, vpc, f"{what}: port {port} from workloads only")
+        group.connections.allow_from(self.workload, ec2.Port.tcp(port), f"{what} from workloads")
+        self.data_ports.append(port)
+        return group

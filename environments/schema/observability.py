@@ -1,0 +1,77 @@
+"""The `observability:` section: alert routes, tracing, detection services, budgets
+(constructs/observability/), and the one-owner-per-account check of the account-wide services."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+from pydantic import Field
+
+from environments.schema.base import ConfigModel, RetentionDays, YamlList
+
+if TYPE_CHECKING:
+    from environments.schema.stage import StageConfig
+
+
+Email = Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+
+
+class AlertingConfig(ConfigModel):
+    """Where alarms go: e-mail per severity, an HTTPS pager for critical, Slack through AWS Chatbot."""
+
+    critical_emails: Annotated[tuple[Email, ...], YamlList] = ()
+    warning_emails: Annotated[tuple[Email, ...], YamlList] = ()
+    pager_https_endpoint: str | None = Field(default=None, pattern=r"^https://\S+$")
+    slack_workspace_id: str | None = Field(default=None, pattern=r"^[A-Z0-9]{9,11}$")
+    slack_channel_id: str | None = Field(default=None, pattern=r"^[A-Z0-9]{9,11}$")
+
+
+class DetectionConfig(ConfigModel):
+    """Account-and-region services: one stage per account and region may own each."""
+
+    guardduty: bool
+    security_hub: bool
+    config_recorder: bool
+    detective: bool = False
+    macie: bool = False
+
+
+class ObservabilityConfig(ConfigModel):
+    """Alarms, dashboards, tracing, Prometheus, audit trail, threat detection and cost controls."""
+
+    alerting: AlertingConfig
+    load_balancer: str = Field(
+        pattern=r"^app/[A-Za-z0-9-]+/[0-9a-f]{16}$",
+        description="the ingress ALB's CloudWatch dimension (app/<name>/<id>), set once the ingress exists",
+    )
+    xray_sampling_rate: float = Field(ge=0, le=1)
+    grafana: bool = False
+    trail_data_events: bool
+    detection: DetectionConfig
+    monthly_budget_usd: int = Field(ge=1)
+    cost_anomaly_threshold_usd: int = Field(ge=1)
+    log_retention_days: RetentionDays
+
+
+ACCOUNT_WIDE_SERVICES = ("guardduty", "security_hub", "config_recorder", "detective", "macie")
+
+
+def shared_account_problems(configs: list[StageConfig]) -> list[tuple[str, str, str]]:
+    """(stage, field, message) for every account-and-region service that two stages both turn on."""
+    problems: list[tuple[str, str, str]] = []
+    owners: dict[tuple[str, str, str], str] = {}
+    for config in configs:
+        for service in ACCOUNT_WIDE_SERVICES:
+            if getattr(config.observability.detection, service):
+                key = (config.account, config.region, service)
+                if key in owners:
+                    problems.append(
+                        (
+                            config.name,
+                            f"observability.detection.{service}",
+                            f"{owners[key]} already enables it in {config.account}/{config.region}; "
+                            "turn it off in one of them",
+                        )
+                    )
+                owners.setdefault(key, config.name)
+    return problems

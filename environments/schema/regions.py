@@ -1,0 +1,68 @@
+"""The `dr:` section: the stage's secondary region, its VPC, Transit Gateway ASN and what replicates there."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import TYPE_CHECKING, Annotated, Literal
+
+from pydantic import Field
+
+from environments.schema.base import AZ_COUNT, ConfigModel, PrivateAsn, YamlList, cidr
+
+if TYPE_CHECKING:
+    from environments.schema.stage import StageConfig
+
+
+ReplicableBucket = Literal[
+    "knowledge_documents", "document_chunks", "user_uploads", "backups", "images", "models"
+]  # fmt: skip
+
+
+class DisasterRecoveryConfig(ConfigModel):
+    """A secondary region for the stage (seed 000: eu-west-1 with 10.1.0.0/16; seed 002: active-passive)."""
+
+    enabled: bool
+    region: str = Field(default="", pattern=r"^$|^[a-z]{2}(-gov)?-[a-z]+-\d$")
+    availability_zones: Annotated[tuple[str, ...], YamlList] = ()
+    cidr: str = Field(default="", description="the secondary VPC's CIDR; must not overlap the stage's others")
+    transit_gateway_asn: PrivateAsn = Field(
+        default=64513, description="the secondary region's Transit Gateway ASN; peers need distinct ASNs"
+    )
+    replicate_tables: Annotated[tuple[Literal["conversations", "sessions"], ...], YamlList] = Field(
+        default=(), description="DynamoDB tables made global tables with a replica in the secondary region"
+    )
+    replicate_buckets: Annotated[tuple[ReplicableBucket, ...], YamlList] = Field(
+        default=(), description="S3 buckets replicated (cross-region replication) to the secondary region"
+    )
+
+
+def region_problems(config: StageConfig) -> list[tuple[str, str]]:
+    dr = config.dr
+    if not dr.enabled:
+        return []
+    problems = [
+        (f"dr.{field}", "required when dr is enabled") for field in ("region", "cidr") if not getattr(dr, field)
+    ]
+    if dr.replicate_buckets and not config.data.buckets.versioned:
+        problems.append(("dr.replicate_buckets", "replication needs versioned buckets (data.buckets.versioned)"))
+    if dr.region == config.region:
+        problems.append(("dr.region", f"must differ from the stage's region {config.region}"))
+    if len(dr.availability_zones) != AZ_COUNT:
+        problems.append(("dr.availability_zones", f"expected {AZ_COUNT} availability zones"))
+    for index, az in enumerate(dr.availability_zones):
+        if not re.fullmatch(rf"{re.escape(dr.region)}[a-z]", az):
+            problems.append((f"dr.availability_zones.{index}", f"{az} is not an availability zone of {dr.region}"))
+    if dr.cidr:
+        try:
+            cidr(dr.cidr)
+        except ValueError as error:
+            problems.append(("dr.cidr", str(error)))
+        else:
+            if ipaddress.IPv4Network(dr.cidr).overlaps(ipaddress.IPv4Network(config.network.cidr)):
+                problems.append(("dr.cidr", f"{dr.cidr} overlaps the stage's VPC {config.network.cidr}"))
+    if dr.transit_gateway_asn == config.network.transit_gateway_asn:
+        problems.append(
+            ("dr.transit_gateway_asn", f"{dr.transit_gateway_asn} is network.transit_gateway_asn; peers need two")
+        )
+    return problems
