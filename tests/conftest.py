@@ -1,108 +1,52 @@
-"""One synthesis of every stage per test session, shared by all tests.
+"""Test-session wiring (the syntheses themselves are in tests/synthesis.py).
 
-The app is built exactly as app.py builds it (same context from cdk.json, same cdk-nag packs), so the
-tests check the templates `cdk synth` makes. As in app.py, CDK's built-in CloudFormation
-validation is off: cfn-lint runs over the same templates in tests/compliance instead.
+- The stage files are validated first: bad config stops the session at once with the one-line messages
+  `make synth` prints, before anything is synthesized.
+- `stage` is a parameter over the stage files present: `environments/` for tests that use `platform`
+  (invariants), the frozen examples for tests that use `examples`. A new `qa.yaml` gets every invariant.
+- `STAGES=dev make test` (comma-separated) keeps only those stages; tests that need every stage (the
+  pipeline, comparisons across stages) are skipped then.
+- Each synthesis is built once, for just the stages the collected tests need: a test file for one
+  stage pays for that stage only.
 """
 
 from __future__ import annotations
 
-import json
 import os
-from collections.abc import Iterator
+import sys
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
 
 import pytest
 
-os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+from environments.loader import ConfigError
+from tests.synthesis import EXAMPLE_CONFIG, LIVE_CONFIG, ConfigSet, SynthesizedPlatform, synthesize
 
-import aws_cdk as cdk
-from aws_cdk.assertions import Template
-
-from environments.loader import load_pipeline, load_stages
-from environments.schema.stage import StageConfig
-from stacks.pipeline_stack import PipelineStack
-from stacks.platform_app import PIPELINE_STACK_ID, build_platform, new_app
-from stacks.stage import PlatformStage
-from tests.cfn_lint_runner import CfnLintRun, start_cfn_lint
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
-
-
-def cdk_json_context() -> dict[str, Any]:
-    """The context `cdk synth` gives the app: cdk.json's feature flags plus the CLI's path metadata
-    (construct paths on every resource, which reports and the cfn-lint allowance rely on)."""
-    context: dict[str, Any] = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
-    return {**context, "aws:cdk:enable-path-metadata": True}
+STAGES_VARIABLE = "STAGES"
+SYNTHESES = ("platform", "examples")
+"""The fixtures that hold a synthesis: the live configs' and the frozen examples'."""
 
 
 @dataclass
-class SynthesizedPlatform:
-    """Every stage, synthesized once: the construct tree, the cloud assembly on disk and its report."""
+class Session:
+    """What the session knows before any synthesis: both config folders, the stage selection, and which
+    stages of each folder the collected tests need (None: every stage, and the pipeline)."""
 
-    outdir: Path
-    configs: dict[str, StageConfig]
-    stages: dict[str, PlatformStage]
-    pipeline: PipelineStack
-    validation_error: str | None
-    cfn_lint: CfnLintRun
-    _templates: dict[tuple[str, str], Template] = field(default_factory=dict)
+    configs: dict[str, ConfigSet]
+    selection: list[str] | None
+    needs: dict[str, set[str] | None] = field(default_factory=dict)
+    built: dict[str, SynthesizedPlatform] = field(default_factory=dict)
 
-    def stack(self, stage: str, stack_id: str) -> cdk.Stack:
-        found = self.stages[stage].node.find_child(stack_id)
-        assert isinstance(found, cdk.Stack)
-        return found
+    def selected(self, names: Iterable[str]) -> list[str]:
+        return [name for name in names if self.selection is None or name in self.selection]
 
-    def stacks(self, stage: str) -> list[cdk.Stack]:
-        """Every stack of `stage`, in every region it deploys to."""
-        return [child for child in self.stages[stage].node.children if isinstance(child, cdk.Stack)]
-
-    def template_json(self, stage: str, stack_id: str) -> dict[str, Any]:
-        return read_template(self.stack(stage, stack_id))
-
-    def template(self, stage: str, stack_id: str) -> Template:
-        key = (stage, stack_id)
-        if key not in self._templates:
-            self._templates[key] = Template.from_json(self.template_json(stage, stack_id))
-        return self._templates[key]
-
-    def template_files(self) -> list[Path]:
-        """Every template: the stages, the pipeline, and the pipeline's copies of the stages."""
-        return sorted(self.outdir.rglob("*.template.json"))
+    def shared(self) -> bool:
+        """Whether the live configs are the examples, so one synthesis serves both."""
+        return self.configs["platform"].same_files_as(self.configs["examples"])
 
 
-def read_template(stack: cdk.Stack) -> dict[str, Any]:
-    """The synthesized template of `stack`, from its (possibly nested) cloud assembly on disk."""
-    stage = cdk.Stage.of(stack)
-    assert stage is not None
-    template: dict[str, Any] = json.loads((Path(stage.outdir) / stack.template_file).read_text())
-    return template
-
-
-@pytest.fixture(scope="session")
-def platform(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config) -> Iterator[SynthesizedPlatform]:
-    outdir = tmp_path_factory.mktemp("cdk.out")
-    configs = load_stages(config_dir=REPO_ROOT / "environments")
-    pipeline_config = load_pipeline(REPO_ROOT / "environments")
-    app = new_app(context=cdk_json_context(), outdir=str(outdir))
-    stages = build_platform(app, configs, pipeline_config)
-    pipeline = app.node.find_child(PIPELINE_STACK_ID)
-    assert isinstance(pipeline, PipelineStack)
-    validation_error = None
-    try:
-        app.synth()
-    except RuntimeError as error:  # cdk-nag findings: the report is on disk, tests/compliance reads it
-        validation_error = str(error)
-    regions = {
-        Path(cast(cdk.Stage, cdk.Stage.of(stack)).outdir) / stack.template_file: stack.region
-        for stack in app.node.find_all()
-        if isinstance(stack, cdk.Stack)
-    }
-    cache = pytestconfig.cache
-    cfn_lint = start_cfn_lint(regions, cache.mkdir("cfn-lint") if cache else tmp_path_factory.mktemp("cfn-lint"))
-    yield SynthesizedPlatform(outdir, {c.name: c for c in configs}, stages, pipeline, validation_error, cfn_lint)
+SESSION = pytest.StashKey[Session]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -113,12 +57,105 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """cfn-lint runs in the background from the synthesis on: wait for it last."""
+def pytest_configure(config: pytest.Config) -> None:
+    try:
+        configs = {"platform": ConfigSet.load(LIVE_CONFIG), "examples": ConfigSet.load(EXAMPLE_CONFIG)}
+    except ConfigError as error:
+        print("\n".join(error.problems), file=sys.stderr)
+        pytest.exit("the configuration above is invalid; nothing was synthesized", returncode=1)
+    selection = _selection(os.environ.get(STAGES_VARIABLE, ""), configs)
+    config.stash[SESSION] = Session(configs, selection)
+
+
+def _selection(value: str, configs: dict[str, ConfigSet]) -> list[str] | None:
+    names = [name.strip() for name in value.split(",") if name.strip()]
+    known = sorted({name for config_set in configs.values() for name in config_set.stage_names})
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        pytest.exit(f"{STAGES_VARIABLE}: {', '.join(unknown)} has no stage file (stages: {', '.join(known)})", 1)
+    return names or None
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """`stage` runs over the selected stage files of the folder the test's synthesis comes from."""
+    if "stage" not in metafunc.fixturenames or _parametrized_explicitly(metafunc):
+        return
+    session = metafunc.config.stash[SESSION]
+    kind = "examples" if "examples" in metafunc.fixturenames else "platform"
+    metafunc.parametrize("stage", session.selected(session.configs[kind].stage_names))
+
+
+def _parametrized_explicitly(metafunc: pytest.Metafunc) -> bool:
+    for marker in metafunc.definition.iter_markers("parametrize"):
+        names = marker.args[0]
+        if "stage" in ([n.strip() for n in names.split(",")] if isinstance(names, str) else names):
+            return True
+    return False
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Record which stages each synthesis must build; skip what the stage selection leaves out; run the
+    cfn-lint tests last (cfn-lint runs in the background from the synthesis on)."""
+    session = config.stash[SESSION]
+    needs: dict[str, set[str] | None] = {kind: set() for kind in SYNTHESES}
+    kept = []
+    for item in items:
+        params = getattr(item, "callspec", None)
+        stage = params.params.get("stage") if params else None
+        kinds = [kind for kind in SYNTHESES if kind in getattr(item, "fixturenames", ())]
+        if stage is not None and session.selection is not None and stage not in session.selection:
+            continue  # an example test pinned to a stage the selection leaves out
+        kept.append(item)
+        for kind in kinds:
+            if stage is None and session.selection is not None:
+                item.add_marker(pytest.mark.skip(reason=f"needs every stage; {STAGES_VARIABLE} selects some"))
+            elif stage is None:
+                needs[kind] = None
+            elif (wanted := needs[kind]) is not None:
+                wanted.add(stage)
+    if len(kept) != len(items):
+        config.hook.pytest_deselected(items=[item for item in items if item not in kept])
+        items[:] = kept
+    if session.shared():
+        merged = None if None in needs.values() else set().union(*(n for n in needs.values() if n is not None))
+        needs = dict.fromkeys(SYNTHESES, merged)
+    session.needs = needs
     items.sort(key=lambda item: item.path.name == "test_cfn_lint.py")
 
 
-@pytest.fixture(params=("dev", "staging", "prod"))
-def stage(request: pytest.FixtureRequest) -> str:
-    """Each stage in turn, for tests that hold in every stage."""
-    return str(request.param)
+def _synthesis(
+    request: pytest.FixtureRequest, kind: str, tmp_path_factory: pytest.TempPathFactory
+) -> SynthesizedPlatform:
+    session = request.config.stash[SESSION]
+    key = "shared" if session.shared() else kind
+    if key not in session.built:
+        needs = session.needs.get(kind, None)
+        cache = request.config.cache
+        lint_cache = (
+            (cache.mkdir("cfn-lint") if cache else tmp_path_factory.mktemp("cfn-lint")) if key != "examples" else None
+        )
+        session.built[key] = synthesize(
+            session.configs[kind],
+            sorted(needs) if needs is not None else None,
+            tmp_path_factory.mktemp(f"cdk.out-{key}"),
+            lint_cache,
+        )
+    return session.built[key]
+
+
+@pytest.fixture(scope="session")
+def platform(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> SynthesizedPlatform:
+    """The stages of `environments/` (the user's own): what invariant tests check."""
+    return _synthesis(request, "platform", tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def examples(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> SynthesizedPlatform:
+    """The stages of `tests/fixtures/environments/` (the shipped examples, frozen): what example tests assert."""
+    return _synthesis(request, "examples", tmp_path_factory)
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    session = config.stash[SESSION]
+    live = ", ".join(session.selected(session.configs["platform"].stage_names))
+    return f"stages: {live} ({Path(LIVE_CONFIG).name}/)" + (" = the examples" if session.shared() else "")

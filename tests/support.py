@@ -23,8 +23,6 @@ STATEFUL_TYPES = frozenset({
 })  # fmt: skip
 """Resources that hold data (databases, tables, buckets, file systems, keys, caches, streams, Kafka,
 search, backup vaults, secrets, image repositories, logs): a replacement or deletion loses it."""
-STAGES = ("dev", "staging", "prod")
-"""Stage ids the app must build, in promotion order."""
 
 
 def resources(template: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:

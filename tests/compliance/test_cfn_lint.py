@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from tests import cfn_lint_runner
-from tests.conftest import SynthesizedPlatform
+from tests.synthesis import SynthesizedPlatform
 
 CDK_DEPENDENCY_TYPES = {"AWS::IAM::Role", "AWS::IAM::Policy"}
 CDK_INTERNAL_PATHS = ("/Proxy/ProxyTargetGroup",)
@@ -35,16 +35,32 @@ def _is_allowed(finding: dict[str, Any]) -> bool:
     return resources[target]["Type"] in CDK_DEPENDENCY_TYPES or any(m in cdk_path for m in CDK_INTERNAL_PATHS)
 
 
-def test_cfn_lint_is_clean(platform: SynthesizedPlatform) -> None:
-    run = platform.cfn_lint
-    assert sorted(run.templates) == platform.template_files(), "every template is linted"
-    dr_network = platform.stages["prod"].network_dr
-    assert dr_network is not None
-    assert run.templates[Path(platform.outdir, "assembly-prod", dr_network.template_file)] == dr_network.region
-    findings = [f for f in run.findings() if not _is_allowed(f)]
-    assert findings == [], "\n".join(
-        f"{f['Rule']['Id']} {f['Filename']}:{f['Location']['Start']['LineNumber']} {f['Message']}" for f in findings
-    )
+def _lint_problems(platform: SynthesizedPlatform, templates: list[Path]) -> list[str]:
+    assert platform.cfn_lint is not None
+    assert set(templates) <= set(platform.cfn_lint.templates), "every template is linted"
+    return [
+        f"{f['Rule']['Id']} {f['Filename']}:{f['Location']['Start']['LineNumber']} {f['Message']}"
+        for f in platform.cfn_lint.findings()
+        if Path(f["Filename"]) in templates and not _is_allowed(f)
+    ]
+
+
+def test_cfn_lint_is_clean(platform: SynthesizedPlatform, stage: str) -> None:
+    templates = platform.stage_template_files(stage)
+    assert templates
+    problems = _lint_problems(platform, templates)
+    assert problems == [], "\n".join(problems)
+
+
+def test_cfn_lint_is_clean_outside_the_stages(platform: SynthesizedPlatform) -> None:
+    """The pipeline's templates, and every template is linted for the region it deploys to."""
+    assert platform.cfn_lint is not None
+    assert sorted(platform.cfn_lint.templates) == platform.template_files()
+    for stage in platform.stages.values():
+        for stack in platform.stacks(stage.stage_name):
+            assert platform.cfn_lint.templates[Path(stage.outdir, stack.template_file)] == stack.region
+    problems = _lint_problems(platform, platform.pipeline_template_files())
+    assert problems == [], "\n".join(problems)
 
 
 def test_results_are_reused_only_for_identical_templates(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

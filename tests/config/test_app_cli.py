@@ -14,8 +14,9 @@ import pytest
 import yaml
 
 import app
+from environments.loader import available_stages
 from stacks.platform_app import new_app
-from tests.conftest import REPO_ROOT, cdk_json_context
+from tests.synthesis import EXAMPLE_CONFIG, LIVE_CONFIG, REPO_ROOT, cdk_json_context
 
 
 def _run_app(monkeypatch: pytest.MonkeyPatch, outdir: Path, **context: str) -> int:
@@ -27,7 +28,7 @@ def _run_app(monkeypatch: pytest.MonkeyPatch, outdir: Path, **context: str) -> i
 def test_bad_config_is_one_line_per_problem_and_writes_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    data = yaml.safe_load((REPO_ROOT / "environments" / "dev.yaml").read_text())
+    data = yaml.safe_load((EXAMPLE_CONFIG / "dev.yaml").read_text())
     data["network"]["cidr"] = "10.0.0.0/33"
     data["account"] = "12345"
     config_dir = tmp_path / "environments"
@@ -50,9 +51,10 @@ def test_unknown_stage_is_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     outdir = tmp_path / "cdk.out"
-    assert _run_app(monkeypatch, outdir, stages="qa") == 1
+    known = ", ".join(available_stages(LIVE_CONFIG))
+    assert _run_app(monkeypatch, outdir, stages="no-such-stage") == 1
     assert capsys.readouterr().err.strip() == (
-        "environments/qa.yaml: no such stage (stages with a file: dev, prod, staging)"
+        f"environments/no-such-stage.yaml: no such stage (stages with a file: {known})"
     )
     assert not outdir.exists() or not any(outdir.iterdir())
 
@@ -61,5 +63,6 @@ def test_stage_selection_builds_only_that_stage(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     outdir = tmp_path / "cdk.out"
-    assert _run_app(monkeypatch, outdir, stages="dev") == 0, capsys.readouterr().err
-    assert sorted(p.name for p in outdir.glob("assembly-*")) == ["assembly-dev"]
+    stage = available_stages(LIVE_CONFIG)[0]
+    assert _run_app(monkeypatch, outdir, stages=stage) == 0, capsys.readouterr().err
+    assert sorted(p.name for p in outdir.glob("assembly-*")) == [f"assembly-{stage}"]

@@ -11,13 +11,13 @@ import pytest
 import yaml
 
 from environments.loader import ConfigError, available_stages, load_stage, load_stages
-from tests.conftest import REPO_ROOT
+from tests.synthesis import EXAMPLE_CONFIG
 
 Mutation = Callable[[dict[str, Any]], None]
 
 
 def _base(stage: str = "dev") -> dict[str, Any]:
-    data: dict[str, Any] = yaml.safe_load((REPO_ROOT / "environments" / f"{stage}.yaml").read_text())
+    data: dict[str, Any] = yaml.safe_load((EXAMPLE_CONFIG / f"{stage}.yaml").read_text())
     return data
 
 
@@ -40,10 +40,10 @@ def _problems(tmp_path: Path, stage: str, mutate: Mutation, base: str = "dev") -
     return raised.value.problems
 
 
-def test_the_committed_stages_are_valid() -> None:
-    configs = load_stages(config_dir=REPO_ROOT / "environments")
+def test_the_example_stages_are_valid() -> None:
+    configs = load_stages(config_dir=EXAMPLE_CONFIG)
     assert [c.name for c in configs] == ["dev", "prod", "staging"]
-    assert available_stages(REPO_ROOT / "environments") == ["dev", "prod", "staging"]
+    assert available_stages(EXAMPLE_CONFIG) == ["dev", "prod", "staging"]
 
 
 CASES = [
@@ -295,7 +295,7 @@ def test_unknown_stage(tmp_path: Path) -> None:
 
 
 def test_config_is_frozen() -> None:
-    config = load_stage("dev", REPO_ROOT / "environments")
+    config = load_stage("dev", EXAMPLE_CONFIG)
     with pytest.raises(ValueError, match="frozen"):
         config.network.nat_gateways = 2  # type: ignore[misc]
 
@@ -350,7 +350,7 @@ def test_bad_edge_value(tmp_path: Path, label: str, mutate: Mutation, expected: 
 
 
 def test_an_edge_left_off_needs_no_fields(tmp_path: Path) -> None:
-    assert load_stage("dev", REPO_ROOT / "environments").edge.enabled is False
+    assert load_stage("dev", EXAMPLE_CONFIG).edge.enabled is False
 
 
 DR_CASES = [

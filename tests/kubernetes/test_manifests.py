@@ -13,8 +13,8 @@ from typing import Any
 import kubernetes_validate
 import pytest
 
-from tests.conftest import SynthesizedPlatform
-from tests.support import STAGES, props
+from tests.support import props
+from tests.synthesis import SynthesizedPlatform
 
 KUBERNETES_VERSION = "1.36.0"
 CUSTOM_RESOURCES = {
@@ -41,7 +41,6 @@ def applied_objects(platform: SynthesizedPlatform, stage: str) -> list[dict[str,
     return objects
 
 
-@pytest.mark.parametrize("stage", STAGES)
 def test_every_applied_manifest_is_valid_kubernetes_1_36(platform: SynthesizedPlatform, stage: str) -> None:
     objects = applied_objects(platform, stage)
     kinds = {obj["kind"] for obj in objects}
@@ -58,7 +57,6 @@ def test_validation_catches_a_bad_manifest() -> None:
         kubernetes_validate.validate(bad, KUBERNETES_VERSION, strict=True)
 
 
-@pytest.mark.parametrize("stage", STAGES)
 def test_the_custom_resources_skipped_above_are_all_applied(platform: SynthesizedPlatform, stage: str) -> None:
     applied = {(obj["apiVersion"], obj["kind"]) for obj in applied_objects(platform, stage)}
     assert applied & CUSTOM_RESOURCES == CUSTOM_RESOURCES

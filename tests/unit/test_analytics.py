@@ -6,32 +6,32 @@ import json
 from typing import Any
 
 from stacks.analytics import AnalyticsStack
-from tests.conftest import SynthesizedPlatform
 from tests.support import logical_id, output_of, props, ref_id, resources
+from tests.synthesis import SynthesizedPlatform
 
 GIB = 1024**3
 
 
-def analytics(platform: SynthesizedPlatform, stage: str) -> AnalyticsStack:
-    return platform.stages[stage].analytics
+def analytics(examples: SynthesizedPlatform, stage: str) -> AnalyticsStack:
+    return examples.stages[stage].analytics
 
 
-def template(platform: SynthesizedPlatform, stage: str) -> dict[str, Any]:
-    return platform.template_json(stage, "analytics")
+def template(examples: SynthesizedPlatform, stage: str) -> dict[str, Any]:
+    return examples.template_json(stage, "analytics")
 
 
-def test_analytics_never_depends_on_the_platform_stack(platform: SynthesizedPlatform, stage: str) -> None:
-    stack = analytics(platform, stage)
+def test_analytics_never_depends_on_the_platform_stack(examples: SynthesizedPlatform, stage: str) -> None:
+    stack = analytics(examples, stage)
     assert sorted(d.stack_name for d in stack.dependencies) == [f"{stage}-data", f"{stage}-network"]
-    assert f"{stage}-platform" not in json.dumps(template(platform, stage))
+    assert f"{stage}-platform" not in json.dumps(template(examples, stage))
 
 
-def test_lake_zones(platform: SynthesizedPlatform, stage: str) -> None:
-    config = platform.configs[stage]
-    tmpl = template(platform, stage)
-    stack = analytics(platform, stage)
+def test_lake_zones(examples: SynthesizedPlatform, stage: str) -> None:
+    config = examples.configs[stage]
+    tmpl = template(examples, stage)
+    stack = analytics(examples, stage)
     access_logs = logical_id(stack.access_logs)
-    storage_key = logical_id(platform.stages[stage].data.keys.storage)
+    storage_key = logical_id(examples.stages[stage].data.keys.storage)
     for zone, bucket in stack.lake.zones.items():
         properties = tmpl["Resources"][logical_id(bucket)]["Properties"]
         encryption = properties["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
@@ -48,10 +48,10 @@ def test_lake_zones(platform: SynthesizedPlatform, stage: str) -> None:
         assert rule.get("ExpirationInDays") == zone_config.expiration_days
 
 
-def test_glue_catalog_security_and_crawlers(platform: SynthesizedPlatform, stage: str) -> None:
-    config = platform.configs[stage].analytics.glue
-    tmpl = template(platform, stage)
-    glue = analytics(platform, stage).glue
+def test_glue_catalog_security_and_crawlers(examples: SynthesizedPlatform, stage: str) -> None:
+    config = examples.configs[stage].analytics.glue
+    tmpl = template(examples, stage)
+    glue = analytics(examples, stage).glue
     (database,) = props(tmpl, "AWS::Glue::Database")
     assert database["DatabaseInput"]["Name"] == f"{stage}_data_lake_catalog"
     (security,) = props(tmpl, "AWS::Glue::SecurityConfiguration")
@@ -66,9 +66,9 @@ def test_glue_catalog_security_and_crawlers(platform: SynthesizedPlatform, stage
         assert crawler["CrawlerSecurityConfiguration"] == security["Name"]
 
 
-def test_glue_jobs_and_quality(platform: SynthesizedPlatform, stage: str) -> None:
-    tmpl = template(platform, stage)
-    glue = analytics(platform, stage).glue
+def test_glue_jobs_and_quality(examples: SynthesizedPlatform, stage: str) -> None:
+    tmpl = template(examples, stage)
+    glue = analytics(examples, stage).glue
     etl = tmpl["Resources"][logical_id(glue.etl_job)]["Properties"]
     assert etl["Command"]["Name"] == "glueetl" and etl["Command"]["PythonVersion"] == "3"
     assert etl["GlueVersion"] == "5.0"
@@ -82,10 +82,10 @@ def test_glue_jobs_and_quality(platform: SynthesizedPlatform, stage: str) -> Non
     assert quality["DefaultArguments"]["--ruleset_name"] == ruleset["Name"]
 
 
-def test_workflow_chains_crawl_etl_crawl_quality(platform: SynthesizedPlatform, stage: str) -> None:
-    config = platform.configs[stage].analytics.glue
-    tmpl = template(platform, stage)
-    glue = analytics(platform, stage).glue
+def test_workflow_chains_crawl_etl_crawl_quality(examples: SynthesizedPlatform, stage: str) -> None:
+    config = examples.configs[stage].analytics.glue
+    tmpl = template(examples, stage)
+    glue = analytics(examples, stage).glue
     raw, processed = (logical_id(glue.crawlers[zone]) for zone in ("raw", "processed"))
     etl, quality = logical_id(glue.etl_job), logical_id(glue.quality_job)
     triggers = props(tmpl, "AWS::Glue::Trigger")
@@ -101,9 +101,9 @@ def test_workflow_chains_crawl_etl_crawl_quality(platform: SynthesizedPlatform, 
     assert chain == {raw: etl, etl: processed, processed: quality}
 
 
-def test_athena_workgroup(platform: SynthesizedPlatform, stage: str) -> None:
-    config = platform.configs[stage].analytics
-    (workgroup,) = props(template(platform, stage), "AWS::Athena::WorkGroup")
+def test_athena_workgroup(examples: SynthesizedPlatform, stage: str) -> None:
+    config = examples.configs[stage].analytics
+    (workgroup,) = props(template(examples, stage), "AWS::Athena::WorkGroup")
     settings = workgroup["WorkGroupConfiguration"]
     assert settings["EnforceWorkGroupConfiguration"] is True
     assert settings["EngineVersion"]["SelectedEngineVersion"] == "Athena engine version 3"
@@ -111,10 +111,10 @@ def test_athena_workgroup(platform: SynthesizedPlatform, stage: str) -> None:
     assert settings["ResultConfiguration"]["EncryptionConfiguration"]["EncryptionOption"] == "SSE_KMS"
 
 
-def test_streaming_ingestion(platform: SynthesizedPlatform, stage: str) -> None:
-    config = platform.configs[stage].analytics.streaming
-    tmpl = template(platform, stage)
-    streaming = analytics(platform, stage).streaming
+def test_streaming_ingestion(examples: SynthesizedPlatform, stage: str) -> None:
+    config = examples.configs[stage].analytics.streaming
+    tmpl = template(examples, stage)
+    streaming = analytics(examples, stage).streaming
     stream = tmpl["Resources"][logical_id(streaming.stream)]["Properties"]
     assert stream["StreamModeDetails"] == {"StreamMode": "ON_DEMAND"}
     assert stream["StreamEncryption"]["EncryptionType"] == "KMS"
@@ -126,7 +126,7 @@ def test_streaming_ingestion(platform: SynthesizedPlatform, stage: str) -> None:
     assert destination["ErrorOutputPrefix"].startswith("errors/")
     assert destination["BufferingHints"] == {"IntervalInSeconds": config.buffer_seconds, "SizeInMBs": config.buffer_mib}
     assert "KMSEncryptionConfig" in destination["EncryptionConfiguration"]
-    assert ref_id(destination["BucketARN"]) == logical_id(analytics(platform, stage).lake.raw)
+    assert ref_id(destination["BucketARN"]) == logical_id(analytics(examples, stage).lake.raw)
     (mapping,) = props(tmpl, "AWS::Lambda::EventSourceMapping")
     assert mapping["BisectBatchOnFunctionError"] is True
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
@@ -135,10 +135,10 @@ def test_streaming_ingestion(platform: SynthesizedPlatform, stage: str) -> None:
     assert ref_id(function["Environment"]["Variables"]["STATE_TABLE"]) == logical_id(streaming.state_table)
 
 
-def test_kafka_per_stage(platform: SynthesizedPlatform, stage: str) -> None:
-    mode = platform.configs[stage].analytics.msk.mode
-    tmpl = template(platform, stage)
-    kafka_group = platform.stages[stage].network.security_groups.kafka
+def test_kafka_per_stage(examples: SynthesizedPlatform, stage: str) -> None:
+    mode = examples.configs[stage].analytics.msk.mode
+    tmpl = template(examples, stage)
+    kafka_group = examples.stages[stage].network.security_groups.kafka
     if mode == "provisioned":
         (cluster,) = props(tmpl, "AWS::MSK::Cluster")
         assert cluster["NumberOfBrokerNodes"] == 3
@@ -154,12 +154,12 @@ def test_kafka_per_stage(platform: SynthesizedPlatform, stage: str) -> None:
         (cluster,) = props(tmpl, "AWS::MSK::ServerlessCluster")
         assert cluster["ClientAuthentication"]["Sasl"]["Iam"]["Enabled"] is True
         assert logical_id(kafka_group) in output_of(cluster["VpcConfigs"][0]["SecurityGroups"][0])
-    assert {s: c.analytics.msk.mode for s, c in platform.configs.items()}["prod"] == "provisioned"
+    assert {s: c.analytics.msk.mode for s, c in examples.configs.items()}["prod"] == "provisioned"
 
 
-def test_search_domain(platform: SynthesizedPlatform, stage: str) -> None:
-    config = platform.configs[stage].analytics.opensearch
-    tmpl = template(platform, stage)
+def test_search_domain(examples: SynthesizedPlatform, stage: str) -> None:
+    config = examples.configs[stage].analytics.opensearch
+    tmpl = template(examples, stage)
     (domain_resource,) = resources(tmpl, "AWS::OpenSearchService::Domain").values()
     domain = domain_resource["Properties"]
     cluster = domain["ClusterConfig"]
@@ -171,7 +171,7 @@ def test_search_domain(platform: SynthesizedPlatform, stage: str) -> None:
         assert domain_resource["DeletionPolicy"] == "Retain"
     if stage == "dev":
         assert cluster["InstanceCount"] == 1 and cluster["ZoneAwarenessEnabled"] is False
-    search_group = platform.stages[stage].network.security_groups.search
+    search_group = examples.stages[stage].network.security_groups.search
     assert logical_id(search_group) in output_of(domain["VPCOptions"]["SecurityGroupIds"][0])
     assert domain["EncryptionAtRestOptions"]["Enabled"] is True
     assert domain["NodeToNodeEncryptionOptions"] == {"Enabled": True}

@@ -11,18 +11,18 @@ from constructs.data.data_keys import KEY_PURPOSES
 from constructs.data.messaging import TOPICS
 
 from stacks.data import DataStack
-from tests.conftest import SynthesizedPlatform
 from tests.support import logical_id, output_of, props, ref_id, resources
+from tests.synthesis import SynthesizedPlatform
 
 DAY = 86400
 
 
-def data_stack(platform: SynthesizedPlatform, stage: str) -> DataStack:
-    return platform.stages[stage].data
+def data_stack(examples: SynthesizedPlatform, stage: str) -> DataStack:
+    return examples.stages[stage].data
 
 
-def data(platform: SynthesizedPlatform, stage: str) -> dict[str, Any]:
-    return platform.template_json(stage, "data")
+def data(examples: SynthesizedPlatform, stage: str) -> dict[str, Any]:
+    return examples.template_json(stage, "data")
 
 
 def network_output(value: Any, construct: IConstruct) -> bool:
@@ -33,9 +33,9 @@ def network_output(value: Any, construct: IConstruct) -> bool:
 # --- keys ---------------------------------------------------------------------------------------------
 
 
-def test_key_strategy(platform: SynthesizedPlatform, stage: str) -> None:
-    config = platform.configs[stage]
-    template = data(platform, stage)
+def test_key_strategy(examples: SynthesizedPlatform, stage: str) -> None:
+    config = examples.configs[stage]
+    template = data(examples, stage)
     keys = resources(template, "AWS::KMS::Key")
     aliases = sorted(p["AliasName"] for p in props(template, "AWS::KMS::Alias"))
     prefix = f"alias/{config.tags.project}/{stage}"
@@ -48,28 +48,28 @@ def test_key_strategy(platform: SynthesizedPlatform, stage: str) -> None:
     for key in keys.values():
         assert key["Properties"]["EnableKeyRotation"] is True
         assert key["Properties"]["PendingWindowInDays"] == config.kms.deletion_window_days
-    assert {stage: config.kms.key_strategy for stage, config in platform.configs.items()} == {
+    assert {stage: config.kms.key_strategy for stage, config in examples.configs.items()} == {
         "dev": "shared",
         "staging": "per_service",
         "prod": "per_service",
     }
 
 
-def test_keys_are_exposed_by_purpose(platform: SynthesizedPlatform, stage: str) -> None:
-    keys = data_stack(platform, stage).keys
+def test_keys_are_exposed_by_purpose(examples: SynthesizedPlatform, stage: str) -> None:
+    keys = data_stack(examples, stage).keys
     by_purpose = {purpose: getattr(keys, purpose) for purpose in KEY_PURPOSES}
     assert all(isinstance(key, kms.Key) for key in by_purpose.values())
     distinct = {logical_id(key) for key in by_purpose.values()}
-    assert len(distinct) == (1 if platform.configs[stage].kms.key_strategy == "shared" else 8)
+    assert len(distinct) == (1 if examples.configs[stage].kms.key_strategy == "shared" else 8)
 
 
 # --- PostgreSQL ---------------------------------------------------------------------------------------
 
 
-def test_postgres_engine_and_placement(platform: SynthesizedPlatform, stage: str) -> None:
-    config = platform.configs[stage].data.database
-    template = data(platform, stage)
-    stack = data_stack(platform, stage)
+def test_postgres_engine_and_placement(examples: SynthesizedPlatform, stage: str) -> None:
+    config = examples.configs[stage].data.database
+    template = data(examples, stage)
+    stack = data_stack(examples, stage)
     if config.engine == "rds":
         (db,) = props(template, "AWS::RDS::DBInstance")
         assert db["Engine"] == "postgres"
@@ -100,30 +100,30 @@ def test_postgres_engine_and_placement(platform: SynthesizedPlatform, stage: str
     (parameters,) = parameter_groups
     assert parameters["Parameters"] == {"rds.force_ssl": "1"}
     (subnet_group,) = props(template, "AWS::RDS::DBSubnetGroup")
-    network = platform.stages[stage].network
+    network = examples.stages[stage].network
     assert len(subnet_group["SubnetIds"]) == 3
     for subnet_ref, subnet in zip(subnet_group["SubnetIds"], network.data_subnets.subnets, strict=True):
         assert network_output(subnet_ref, subnet)
 
 
-def test_postgres_prod_protection_and_insight(platform: SynthesizedPlatform) -> None:
-    template = data(platform, "prod")
+def test_postgres_prod_protection_and_insight(examples: SynthesizedPlatform) -> None:
+    template = data(examples, "prod")
     (cluster,) = resources(template, "AWS::RDS::DBCluster").values()
     assert (cluster["DeletionPolicy"], cluster["UpdateReplacePolicy"]) == ("Snapshot", "Snapshot")
     assert cluster["Properties"]["BackupRetentionPeriod"] == 30  # seed 001
     for instance in props(template, "AWS::RDS::DBInstance"):
         assert instance["EnablePerformanceInsights"] is True
         assert instance["MonitoringInterval"] == 60
-    dev_instance = next(iter(resources(data(platform, "dev"), "AWS::RDS::DBInstance").values()))
+    dev_instance = next(iter(resources(data(examples, "dev"), "AWS::RDS::DBInstance").values()))
     assert dev_instance["DeletionPolicy"] == "Delete"
     assert "MonitoringInterval" not in dev_instance["Properties"]
 
 
 def test_postgres_credentials_rotate_every_30_days_and_stay_out_of_templates(
-    platform: SynthesizedPlatform, stage: str
+    examples: SynthesizedPlatform, stage: str
 ) -> None:
-    template = data(platform, stage)
-    stack = data_stack(platform, stage)
+    template = data(examples, stage)
+    stack = data_stack(examples, stage)
     master = template["Resources"][logical_id(stack.database.master_secret)]
     assert master["Properties"]["Name"] == f"/ai-platform/{stage}/postgres-master"
     assert "GenerateSecretString" in master["Properties"]
@@ -134,9 +134,9 @@ def test_postgres_credentials_rotate_every_30_days_and_stay_out_of_templates(
     assert all("SecretString" not in p for p in props(template, "AWS::SecretsManager::Secret"))
 
 
-def test_proxy_requires_tls_and_iam_and_carries_the_postgres_group(platform: SynthesizedPlatform, stage: str) -> None:
-    template = data(platform, stage)
-    network = platform.stages[stage].network
+def test_proxy_requires_tls_and_iam_and_carries_the_postgres_group(examples: SynthesizedPlatform, stage: str) -> None:
+    template = data(examples, stage)
+    network = examples.stages[stage].network
     (proxy,) = props(template, "AWS::RDS::DBProxy")
     assert proxy["EngineFamily"] == "POSTGRESQL"
     assert proxy["RequireTLS"] is True
@@ -144,7 +144,7 @@ def test_proxy_requires_tls_and_iam_and_carries_the_postgres_group(platform: Syn
     (group,) = proxy["VpcSecurityGroupIds"]
     assert network_output(group, network.security_groups.postgres)
 
-    database_group_id = logical_id(data_stack(platform, stage).database.security_group)
+    database_group_id = logical_id(data_stack(examples, stage).database.security_group)
     ingress = [
         p for p in props(template, "AWS::EC2::SecurityGroupIngress") if ref_id(p["GroupId"]) == database_group_id
     ]
@@ -153,7 +153,7 @@ def test_proxy_requires_tls_and_iam_and_carries_the_postgres_group(platform: Syn
         for rule in ingress
     )
     assert sources == ["proxy", "rotation"]
-    rotation_id = logical_id(data_stack(platform, stage).database.rotation_security_group)
+    rotation_id = logical_id(data_stack(examples, stage).database.rotation_security_group)
     assert [ref_id(r["SourceSecurityGroupId"]) for r in ingress if "Ref" in r["SourceSecurityGroupId"]
             or "Fn::GetAtt" in r["SourceSecurityGroupId"]] == [rotation_id]  # fmt: skip
 
@@ -161,10 +161,10 @@ def test_proxy_requires_tls_and_iam_and_carries_the_postgres_group(platform: Syn
 # --- cache --------------------------------------------------------------------------------------------
 
 
-def test_valkey_cache(platform: SynthesizedPlatform, stage: str) -> None:
-    config = platform.configs[stage].data.cache
-    template = data(platform, stage)
-    stack = data_stack(platform, stage)
+def test_valkey_cache(examples: SynthesizedPlatform, stage: str) -> None:
+    config = examples.configs[stage].data.cache
+    template = data(examples, stage)
+    stack = data_stack(examples, stage)
     (group_resource,) = resources(template, "AWS::ElastiCache::ReplicationGroup").values()
     group = group_resource["Properties"]
     assert group["Engine"] == "valkey"
@@ -178,7 +178,7 @@ def test_valkey_cache(platform: SynthesizedPlatform, stage: str) -> None:
     assert ref_id(group["KmsKeyId"]) == logical_id(stack.keys.cache)
     assert group["SnapshotRetentionLimit"] == config.snapshot_retention_days
     assert {c["LogType"] for c in group["LogDeliveryConfigurations"]} == {"slow-log", "engine-log"}
-    assert network_output(group["SecurityGroupIds"][0], platform.stages[stage].network.security_groups.cache)
+    assert network_output(group["SecurityGroupIds"][0], examples.stages[stage].network.security_groups.cache)
     token = json.dumps(group["AuthToken"])
     assert "{{resolve:secretsmanager:" in token and logical_id(stack.cache.auth_secret) in token
     expected = {
@@ -192,9 +192,9 @@ def test_valkey_cache(platform: SynthesizedPlatform, stage: str) -> None:
 # --- DynamoDB -----------------------------------------------------------------------------------------
 
 
-def test_tables(platform: SynthesizedPlatform, stage: str) -> None:
-    template = data(platform, stage)
-    stack = data_stack(platform, stage)
+def test_tables(examples: SynthesizedPlatform, stage: str) -> None:
+    template = data(examples, stage)
+    stack = data_stack(examples, stage)
     tables = resources(template, "AWS::DynamoDB::GlobalTable")
     conversations = tables[logical_id(stack.tables.conversations)]["Properties"]
     sessions = tables[logical_id(stack.tables.sessions)]["Properties"]
@@ -215,7 +215,7 @@ def test_tables(platform: SynthesizedPlatform, stage: str) -> None:
         properties = table["Properties"]
         assert properties["BillingMode"] == "PAY_PER_REQUEST"
         assert properties["SSESpecification"]["SSEType"] == "KMS"
-        (replica,) = [r for r in properties["Replicas"] if r["Region"] == platform.configs[stage].region]
+        (replica,) = [r for r in properties["Replicas"] if r["Region"] == examples.configs[stage].region]
         assert ref_id(replica["SSESpecification"]["KMSMasterKeyId"]) == logical_id(stack.keys.dynamodb)
         assert replica["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
         assert replica["DeletionProtectionEnabled"] is (stage != "dev"), table_id
@@ -227,9 +227,9 @@ def test_tables(platform: SynthesizedPlatform, stage: str) -> None:
 BUCKETS = ("knowledge_documents", "document_chunks", "user_uploads", "backups", "audit_logs", "images", "models")
 
 
-def _buckets(platform: SynthesizedPlatform, stage: str) -> dict[str, dict[str, Any]]:
-    template = data(platform, stage)
-    buckets = data_stack(platform, stage).buckets
+def _buckets(examples: SynthesizedPlatform, stage: str) -> dict[str, dict[str, Any]]:
+    template = data(examples, stage)
+    buckets = data_stack(examples, stage).buckets
     return {name: template["Resources"][logical_id(getattr(buckets, name))] for name in (*BUCKETS, "access_logs")}
 
 
@@ -237,12 +237,12 @@ def _rules(bucket: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {rule["Id"]: rule for rule in bucket["Properties"]["LifecycleConfiguration"]["Rules"]}
 
 
-def test_every_bucket_is_private_tls_only_and_tidy(platform: SynthesizedPlatform, stage: str) -> None:
-    template = data(platform, stage)
-    buckets = _buckets(platform, stage)
+def test_every_bucket_is_private_tls_only_and_tidy(examples: SynthesizedPlatform, stage: str) -> None:
+    template = data(examples, stage)
+    buckets = _buckets(examples, stage)
     assert len(resources(template, "AWS::S3::Bucket")) == len(buckets) == 8
     policies = {ref_id(p["Bucket"]): p["PolicyDocument"]["Statement"] for p in props(template, "AWS::S3::BucketPolicy")}
-    access_logs_id = logical_id(data_stack(platform, stage).buckets.access_logs)
+    access_logs_id = logical_id(data_stack(examples, stage).buckets.access_logs)
     for name, bucket in buckets.items():
         properties = bucket["Properties"]
         assert properties["PublicAccessBlockConfiguration"] == {
@@ -252,7 +252,7 @@ def test_every_bucket_is_private_tls_only_and_tidy(platform: SynthesizedPlatform
             "RestrictPublicBuckets": True,
         }, name
         bucket_id = next(k for k, v in buckets.items() if v is bucket)
-        statements = policies[logical_id(getattr(data_stack(platform, stage).buckets, bucket_id))]
+        statements = policies[logical_id(getattr(data_stack(examples, stage).buckets, bucket_id))]
         assert any(
             s["Effect"] == "Deny" and s.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport") == "false"
             for s in statements
@@ -265,16 +265,16 @@ def test_every_bucket_is_private_tls_only_and_tidy(platform: SynthesizedPlatform
             assert "LoggingConfiguration" not in properties
         else:
             assert encryption["SSEAlgorithm"] == "aws:kms"
-            assert ref_id(encryption["KMSMasterKeyID"]) == logical_id(data_stack(platform, stage).keys.storage)
+            assert ref_id(encryption["KMSMasterKeyID"]) == logical_id(data_stack(examples, stage).keys.storage)
             assert ref_id(properties["LoggingConfiguration"]["DestinationBucketName"]) == access_logs_id
         hygiene = _rules(bucket)["hygiene"]
         assert hygiene["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 7}
         assert "NoncurrentVersionExpiration" in hygiene
 
 
-def test_bucket_versioning_and_lifecycles_per_stage(platform: SynthesizedPlatform, stage: str) -> None:
-    config = platform.configs[stage].data.buckets
-    buckets = _buckets(platform, stage)
+def test_bucket_versioning_and_lifecycles_per_stage(examples: SynthesizedPlatform, stage: str) -> None:
+    config = examples.configs[stage].data.buckets
+    buckets = _buckets(examples, stage)
 
     def versioned(name: str) -> bool:
         return bool(buckets[name]["Properties"].get("VersioningConfiguration", {}).get("Status") == "Enabled")
@@ -303,11 +303,11 @@ def test_bucket_versioning_and_lifecycles_per_stage(platform: SynthesizedPlatfor
     ]
 
 
-def test_only_an_allow_destroy_stage_deletes_buckets(platform: SynthesizedPlatform, stage: str) -> None:
-    template = data(platform, stage)
-    buckets = _buckets(platform, stage)
+def test_only_an_allow_destroy_stage_deletes_buckets(examples: SynthesizedPlatform, stage: str) -> None:
+    template = data(examples, stage)
+    buckets = _buckets(examples, stage)
     auto_delete = resources(template, "Custom::S3AutoDeleteObjects")
-    if platform.configs[stage].allow_destroy:
+    if examples.configs[stage].allow_destroy:
         assert len(auto_delete) == 7  # every bucket but the object-locked audit logs
     else:
         assert not auto_delete
@@ -317,16 +317,16 @@ def test_only_an_allow_destroy_stage_deletes_buckets(platform: SynthesizedPlatfo
 # --- EFS ----------------------------------------------------------------------------------------------
 
 
-def test_shared_models_file_system(platform: SynthesizedPlatform, stage: str) -> None:
-    template = data(platform, stage)
-    stack = data_stack(platform, stage)
+def test_shared_models_file_system(examples: SynthesizedPlatform, stage: str) -> None:
+    template = data(examples, stage)
+    stack = data_stack(examples, stage)
     (file_system,) = props(template, "AWS::EFS::FileSystem")
     assert file_system["Encrypted"] is True
     assert ref_id(file_system["KmsKeyId"]) == logical_id(stack.keys.storage)
     assert {"TransitionToIA": "AFTER_30_DAYS"} in file_system["LifecyclePolicies"]
     targets = props(template, "AWS::EFS::MountTarget")
     assert len(targets) == 3
-    efs_group = platform.stages[stage].network.security_groups.efs
+    efs_group = examples.stages[stage].network.security_groups.efs
     assert all(network_output(t["SecurityGroups"][0], efs_group) for t in targets)
     (access_point,) = props(template, "AWS::EFS::AccessPoint")
     assert access_point["RootDirectory"]["Path"] == "/models"
@@ -335,10 +335,10 @@ def test_shared_models_file_system(platform: SynthesizedPlatform, stage: str) ->
 # --- secrets ------------------------------------------------------------------------------------------
 
 
-def test_application_secrets(platform: SynthesizedPlatform, stage: str) -> None:
-    config = platform.configs[stage]
-    template = data(platform, stage)
-    stack = data_stack(platform, stage)
+def test_application_secrets(examples: SynthesizedPlatform, stage: str) -> None:
+    config = examples.configs[stage]
+    template = data(examples, stage)
+    stack = data_stack(examples, stage)
     prefix = f"/{config.tags.project}/{stage}/"
     names = {p.get("Name"): p for p in props(template, "AWS::SecretsManager::Secret")}
     expected = {"anthropic-api-key", "openai-api-key", "servicenow-oauth", "slack-bot-token", "jwt-signing-key"}
@@ -355,10 +355,10 @@ def test_application_secrets(platform: SynthesizedPlatform, stage: str) -> None:
 # --- messaging ----------------------------------------------------------------------------------------
 
 
-def test_topics_fan_out_to_queues_with_dead_letter_queues(platform: SynthesizedPlatform, stage: str) -> None:
-    config = platform.configs[stage].data.messaging
-    template = data(platform, stage)
-    stack = data_stack(platform, stage)
+def test_topics_fan_out_to_queues_with_dead_letter_queues(examples: SynthesizedPlatform, stage: str) -> None:
+    config = examples.configs[stage].data.messaging
+    template = data(examples, stage)
+    stack = data_stack(examples, stage)
     messaging_key = logical_id(stack.keys.messaging)
     queues = resources(template, "AWS::SQS::Queue")
     subscriptions = props(template, "AWS::SNS::Subscription")
@@ -378,7 +378,7 @@ def test_topics_fan_out_to_queues_with_dead_letter_queues(platform: SynthesizedP
         assert redrive["maxReceiveCount"] == config.max_receive_count
         dead_letter = queues[ref_id(redrive["deadLetterTargetArn"])]["Properties"]
         assert dead_letter["MessageRetentionPeriod"] == 14 * DAY  # seed 001
-    assert {stage: c.data.messaging.queue_retention_days for stage, c in platform.configs.items()}["prod"] == 7
+    assert {stage: c.data.messaging.queue_retention_days for stage, c in examples.configs.items()}["prod"] == 7
     queue_policies = props(template, "AWS::SQS::QueuePolicy")
     assert len(queue_policies) == len(queues)
     for policy in queue_policies:
@@ -388,10 +388,10 @@ def test_topics_fan_out_to_queues_with_dead_letter_queues(platform: SynthesizedP
         )
 
 
-def test_fifo_queue_event_bus_and_archive(platform: SynthesizedPlatform, stage: str) -> None:
-    config = platform.configs[stage]
-    template = data(platform, stage)
-    stack = data_stack(platform, stage)
+def test_fifo_queue_event_bus_and_archive(examples: SynthesizedPlatform, stage: str) -> None:
+    config = examples.configs[stage]
+    template = data(examples, stage)
+    stack = data_stack(examples, stage)
     fifo = template["Resources"][logical_id(stack.messaging.ordered_tasks)]["Properties"]
     assert fifo["FifoQueue"] is True
     dead_letter = template["Resources"][ref_id(fifo["RedrivePolicy"]["deadLetterTargetArn"])]["Properties"]
@@ -406,10 +406,10 @@ def test_fifo_queue_event_bus_and_archive(platform: SynthesizedPlatform, stage: 
 # --- backups ------------------------------------------------------------------------------------------
 
 
-def test_backup_vault_and_plans(platform: SynthesizedPlatform, stage: str) -> None:
-    config = platform.configs[stage].data.backup
-    template = data(platform, stage)
-    stack = data_stack(platform, stage)
+def test_backup_vault_and_plans(examples: SynthesizedPlatform, stage: str) -> None:
+    config = examples.configs[stage].data.backup
+    template = data(examples, stage)
+    stack = data_stack(examples, stage)
     (vault,) = props(template, "AWS::Backup::BackupVault")
     assert ref_id(vault["EncryptionKeyArn"]) == logical_id(stack.keys.storage)
     assert ("LockConfiguration" in vault) is config.vault_lock
@@ -430,8 +430,8 @@ def test_backup_vault_and_plans(platform: SynthesizedPlatform, stage: str) -> No
         assert logical_id(construct) in selected
 
 
-def test_prod_keeps_every_stateful_resource(platform: SynthesizedPlatform) -> None:
-    template = data(platform, "prod")
+def test_prod_keeps_every_stateful_resource(examples: SynthesizedPlatform) -> None:
+    template = data(examples, "prod")
     stateful = (
         "AWS::KMS::Key", "AWS::RDS::DBCluster", "AWS::ElastiCache::ReplicationGroup", "AWS::DynamoDB::GlobalTable",
         "AWS::S3::Bucket", "AWS::EFS::FileSystem", "AWS::SecretsManager::Secret", "AWS::Backup::BackupVault",
@@ -440,4 +440,4 @@ def test_prod_keeps_every_stateful_resource(platform: SynthesizedPlatform) -> No
     for resource_type in stateful:
         for logical, resource in resources(template, resource_type).items():
             assert resource.get("DeletionPolicy") in ("Retain", "Snapshot"), logical
-    assert platform.stack("prod", "data").termination_protection is True
+    assert examples.stack("prod", "data").termination_protection is True

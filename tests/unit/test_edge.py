@@ -7,26 +7,26 @@ from typing import Any
 
 from constructs.network.web_acl import MANAGED_RULE_GROUPS
 
-from tests.conftest import SynthesizedPlatform
-from tests.support import STAGES, logical_id, props, ref_id, resources
+from tests.support import logical_id, props, ref_id, resources
+from tests.synthesis import SynthesizedPlatform
 
 
-def edge_template(platform: SynthesizedPlatform) -> dict[str, Any]:
-    return platform.template_json("prod", "edge")
+def edge_template(examples: SynthesizedPlatform) -> dict[str, Any]:
+    return examples.template_json("prod", "edge")
 
 
-def test_edge_is_in_us_east_1_only_where_enabled(platform: SynthesizedPlatform) -> None:
-    for stage in STAGES:
-        enabled = platform.configs[stage].edge.enabled
-        assert (platform.stages[stage].edge is not None) is enabled
-    edge = platform.stages["prod"].edge
+def test_edge_is_in_us_east_1_only_where_enabled(examples: SynthesizedPlatform) -> None:
+    for stage in examples.configs:
+        enabled = examples.configs[stage].edge.enabled
+        assert (examples.stages[stage].edge is not None) is enabled
+    edge = examples.stages["prod"].edge
     assert edge is not None
     assert (edge.region, edge.stack_name, edge.termination_protection) == ("us-east-1", "prod-edge", True)
 
 
-def test_distribution(platform: SynthesizedPlatform) -> None:
-    config = platform.configs["prod"].edge
-    tmpl = edge_template(platform)
+def test_distribution(examples: SynthesizedPlatform) -> None:
+    config = examples.configs["prod"].edge
+    tmpl = edge_template(examples)
     (distribution,) = props(tmpl, "AWS::CloudFront::Distribution")
     settings = distribution["DistributionConfig"]
     assert settings["Aliases"] == [config.domain_name]
@@ -42,16 +42,16 @@ def test_distribution(platform: SynthesizedPlatform) -> None:
     assert images["PathPattern"] == "/images/*"
     s3_origin = origins[images["TargetOriginId"]]
     assert "OriginAccessControlId" in s3_origin
-    assert logical_id(platform.stages["prod"].data.buckets.images) in json.dumps(s3_origin["DomainName"])
+    assert logical_id(examples.stages["prod"].data.buckets.images) in json.dumps(s3_origin["DomainName"])
     assert settings["DefaultCacheBehavior"]["ViewerProtocolPolicy"] == "redirect-to-https"
     (headers,) = props(tmpl, "AWS::CloudFront::ResponseHeadersPolicy")
     security = headers["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
     assert security["StrictTransportSecurity"]["AccessControlMaxAgeSec"] == 31_536_000
 
 
-def test_certificate_and_dns(platform: SynthesizedPlatform) -> None:
-    config = platform.configs["prod"].edge
-    tmpl = edge_template(platform)
+def test_certificate_and_dns(examples: SynthesizedPlatform) -> None:
+    config = examples.configs["prod"].edge
+    tmpl = edge_template(examples)
     (certificate,) = props(tmpl, "AWS::CertificateManager::Certificate")
     assert certificate["DomainName"] == config.domain_name and certificate["ValidationMethod"] == "DNS"
     assert certificate["DomainValidationOptions"][0]["HostedZoneId"] == config.hosted_zone_id
@@ -62,8 +62,8 @@ def test_certificate_and_dns(platform: SynthesizedPlatform) -> None:
     assert not resources(tmpl, "AWS::Shield::Protection")  # toggle off: needs a subscription
 
 
-def test_global_web_acl_mirrors_the_regional_one(platform: SynthesizedPlatform) -> None:
-    tmpl = edge_template(platform)
+def test_global_web_acl_mirrors_the_regional_one(examples: SynthesizedPlatform) -> None:
+    tmpl = edge_template(examples)
     (acl,) = props(tmpl, "AWS::WAFv2::WebACL")
     assert acl["Scope"] == "CLOUDFRONT"
     managed = {
@@ -73,24 +73,24 @@ def test_global_web_acl_mirrors_the_regional_one(platform: SynthesizedPlatform) 
     }
     assert managed == set(MANAGED_RULE_GROUPS)
     rate = next(r for r in acl["Rules"] if r["Name"] == "RateLimitPerIp")
-    assert rate["Statement"]["RateBasedStatement"]["Limit"] == platform.configs["prod"].network.waf.rate_limit
+    assert rate["Statement"]["RateBasedStatement"]["Limit"] == examples.configs["prod"].network.waf.rate_limit
     (distribution,) = resources(tmpl, "AWS::CloudFront::Distribution").values()
     assert ref_id(distribution["Properties"]["DistributionConfig"]["WebACLId"]) == logical_id(
-        platform.stages["prod"].edge.edge.web_acl.web_acl  # type: ignore[union-attr]
+        examples.stages["prod"].edge.edge.web_acl.web_acl  # type: ignore[union-attr]
     )
     (logging,) = props(tmpl, "AWS::WAFv2::LoggingConfiguration")
     assert "aws-waf-logs-ai-platform-prod-cloudfront" in json.dumps(logging["LogDestinationConfigs"])
 
 
-def test_data_stack_grants_cloudfront_only_with_an_edge(platform: SynthesizedPlatform) -> None:
-    for stage in STAGES:
-        data = json.dumps(platform.template_json(stage, "data"))
-        assert ("cloudfront.amazonaws.com" in data) is platform.configs[stage].edge.enabled
+def test_data_stack_grants_cloudfront_only_with_an_edge(examples: SynthesizedPlatform) -> None:
+    for stage in examples.configs:
+        data = json.dumps(examples.template_json(stage, "data"))
+        assert ("cloudfront.amazonaws.com" in data) is examples.configs[stage].edge.enabled
 
 
-def test_origin_fails_over_between_the_regions(platform: SynthesizedPlatform) -> None:
-    config = platform.configs["prod"].edge
-    tmpl = edge_template(platform)
+def test_origin_fails_over_between_the_regions(examples: SynthesizedPlatform) -> None:
+    config = examples.configs["prod"].edge
+    tmpl = edge_template(examples)
     checks = {ref: p["HealthCheckConfig"] for ref, p in ((k, v["Properties"]) for k, v in
               resources(tmpl, "AWS::Route53::HealthCheck").items())}  # fmt: skip
     failover = {r["Failover"]: r for r in props(tmpl, "AWS::Route53::RecordSet") if "Failover" in r}

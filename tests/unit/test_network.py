@@ -8,35 +8,35 @@ from typing import Any
 from aws_cdk import aws_ec2 as ec2
 
 from environments.schema.network import subnet_cidrs, tier_blocks
-from tests.conftest import SynthesizedPlatform
 from tests.support import logical_id, props, ref_id, resources
+from tests.synthesis import SynthesizedPlatform
 
 WORKLOAD_PORTS = (8001, 8005)
 DATA_PORTS = {5432, 6379, 2049, 9098, 443}
 
 
-def network(platform: SynthesizedPlatform, stage: str) -> dict[str, Any]:
-    return platform.template_json(stage, "network")
+def network(examples: SynthesizedPlatform, stage: str) -> dict[str, Any]:
+    return examples.template_json(stage, "network")
 
 
-def test_every_stage_has_a_network_stack_named_for_the_stage(platform: SynthesizedPlatform, stage: str) -> None:
-    stack = platform.stack(stage, "network")
-    config = platform.configs[stage]
+def test_every_stage_has_a_network_stack_named_for_the_stage(examples: SynthesizedPlatform, stage: str) -> None:
+    stack = examples.stack(stage, "network")
+    config = examples.configs[stage]
     assert stack.stack_name == f"{stage}-network"
     assert (stack.account, stack.region) == (config.account, config.region)
     assert stack.termination_protection is (stage == "prod")
 
 
-def test_vpc_cidr_follows_seed_001(platform: SynthesizedPlatform) -> None:
+def test_vpc_cidr_follows_seed_001(examples: SynthesizedPlatform) -> None:
     expected = {"prod": "10.0.0.0/16", "staging": "10.20.0.0/16", "dev": "10.10.0.0/16"}
     for stage, cidr in expected.items():
-        platform.template(stage, "network").has_resource_properties(
+        examples.template(stage, "network").has_resource_properties(
             "AWS::EC2::VPC", {"CidrBlock": cidr, "EnableDnsHostnames": True, "EnableDnsSupport": True}
         )
 
 
-def test_prod_subnets_match_seed_001_plan(platform: SynthesizedPlatform) -> None:
-    cidrs = sorted(p["CidrBlock"] for p in props(network(platform, "prod"), "AWS::EC2::Subnet"))
+def test_prod_subnets_match_seed_001_plan(examples: SynthesizedPlatform) -> None:
+    cidrs = sorted(p["CidrBlock"] for p in props(network(examples, "prod"), "AWS::EC2::Subnet"))
     assert cidrs == sorted(
         [
             *("10.0.0.0/20", "10.0.16.0/20", "10.0.32.0/20"),
@@ -46,9 +46,9 @@ def test_prod_subnets_match_seed_001_plan(platform: SynthesizedPlatform) -> None
     )
 
 
-def test_nine_subnets_three_tiers_one_per_az(platform: SynthesizedPlatform, stage: str) -> None:
-    config = platform.configs[stage]
-    template = network(platform, stage)
+def test_nine_subnets_three_tiers_one_per_az(examples: SynthesizedPlatform, stage: str) -> None:
+    config = examples.configs[stage]
+    template = network(examples, stage)
     subnets = props(template, "AWS::EC2::Subnet")
     assert len(subnets) == 9
     by_tier: dict[str, list[tuple[str, str]]] = {}
@@ -64,11 +64,11 @@ def test_nine_subnets_three_tiers_one_per_az(platform: SynthesizedPlatform, stag
 
 
 def test_nat_gateways_per_config_and_only_public_tier_reaches_the_internet(
-    platform: SynthesizedPlatform, stage: str
+    examples: SynthesizedPlatform, stage: str
 ) -> None:
-    template = network(platform, stage)
+    template = network(examples, stage)
     expected = {"dev": 1, "staging": 3, "prod": 3}[stage]
-    assert len(resources(template, "AWS::EC2::NatGateway")) == expected == platform.configs[stage].network.nat_gateways
+    assert len(resources(template, "AWS::EC2::NatGateway")) == expected == examples.configs[stage].network.nat_gateways
     assert len(resources(template, "AWS::EC2::InternetGateway")) == 1
     routes = props(template, "AWS::EC2::Route")
     igw_routes = [r for r in routes if "GatewayId" in r]
@@ -78,14 +78,14 @@ def test_nat_gateways_per_config_and_only_public_tier_reaches_the_internet(
     internet_routes = igw_routes + nat_routes
     assert all(r["DestinationCidrBlock"] == "0.0.0.0/0" for r in internet_routes)
     # Everything else is the peered region's VPC over the Transit Gateway (stages with dr only).
-    config = platform.configs[stage]
+    config = examples.configs[stage]
     other = [r for r in routes if r not in internet_routes]
     assert [r["DestinationCidrBlock"] for r in other] == ([config.dr.cidr] * 3 if config.dr.enabled else [])
 
 
-def test_flow_logs_capture_all_traffic_into_an_encrypted_log_group(platform: SynthesizedPlatform, stage: str) -> None:
-    config = platform.configs[stage]
-    template = network(platform, stage)
+def test_flow_logs_capture_all_traffic_into_an_encrypted_log_group(examples: SynthesizedPlatform, stage: str) -> None:
+    config = examples.configs[stage]
+    template = network(examples, stage)
     (flow_log,) = props(template, "AWS::EC2::FlowLog")
     assert flow_log["TrafficType"] == "ALL"
     assert flow_log["ResourceType"] == "VPC"
@@ -95,8 +95,8 @@ def test_flow_logs_capture_all_traffic_into_an_encrypted_log_group(platform: Syn
     assert ref_id(log_group["Properties"]["KmsKeyId"]) in resources(template, "AWS::KMS::Key")
 
 
-def test_gateway_endpoints_serve_app_and_data_tiers(platform: SynthesizedPlatform, stage: str) -> None:
-    template = network(platform, stage)
+def test_gateway_endpoints_serve_app_and_data_tiers(examples: SynthesizedPlatform, stage: str) -> None:
+    template = network(examples, stage)
     gateways = [p for p in props(template, "AWS::EC2::VPCEndpoint") if p.get("VpcEndpointType") == "Gateway"]
     services = sorted(p["ServiceName"]["Fn::Join"][1][-1] for p in gateways)
     assert services == [".dynamodb", ".s3"]
@@ -109,9 +109,9 @@ def test_gateway_endpoints_serve_app_and_data_tiers(platform: SynthesizedPlatfor
         assert {ref_id(t) for t in gateway["RouteTableIds"]} == private_tables
 
 
-def test_interface_endpoints_are_private_in_the_app_tier(platform: SynthesizedPlatform, stage: str) -> None:
-    config = platform.configs[stage]
-    template = network(platform, stage)
+def test_interface_endpoints_are_private_in_the_app_tier(examples: SynthesizedPlatform, stage: str) -> None:
+    config = examples.configs[stage]
+    template = network(examples, stage)
     interfaces = [p for p in props(template, "AWS::EC2::VPCEndpoint") if p.get("VpcEndpointType") == "Interface"]
     region = config.region
     assert sorted(p["ServiceName"] for p in interfaces) == sorted(
@@ -140,11 +140,11 @@ def _acl_entries(template: dict[str, Any], tier: str) -> tuple[list[dict[str, An
     return [e for e in entries if not e["Egress"]], [e for e in entries if e["Egress"]]
 
 
-def test_data_tier_acl_admits_only_data_ports_from_the_app_tier(platform: SynthesizedPlatform, stage: str) -> None:
-    config = platform.configs[stage]
+def test_data_tier_acl_admits_only_data_ports_from_the_app_tier(examples: SynthesizedPlatform, stage: str) -> None:
+    config = examples.configs[stage]
     quarters = list(ipaddress.IPv4Network(config.network.cidr).subnets(prefixlen_diff=2))
     app_block, data_block = str(quarters[1]), str(quarters[2])
-    inbound, outbound = _acl_entries(network(platform, stage), "data")
+    inbound, outbound = _acl_entries(network(examples, stage), "data")
     from_app = [e for e in inbound if e["CidrBlock"] == app_block]
     assert {(e["PortRange"]["From"], e["PortRange"]["To"], e["Protocol"]) for e in from_app} == {
         (port, port, 6) for port in DATA_PORTS
@@ -155,8 +155,8 @@ def test_data_tier_acl_admits_only_data_ports_from_the_app_tier(platform: Synthe
     assert all(e["RuleAction"] == "allow" for e in inbound + outbound)
 
 
-def test_app_and_public_acls_allow_return_traffic(platform: SynthesizedPlatform, stage: str) -> None:
-    template = network(platform, stage)
+def test_app_and_public_acls_allow_return_traffic(examples: SynthesizedPlatform, stage: str) -> None:
+    template = network(examples, stage)
     for tier in ("public", "app"):
         inbound, _ = _acl_entries(template, tier)
         assert {"CidrBlock": "0.0.0.0/0", "PortRange": {"From": 1024, "To": 65535}, "Protocol": 6} in [
@@ -168,9 +168,9 @@ def test_app_and_public_acls_allow_return_traffic(platform: SynthesizedPlatform,
     assert 22 not in opened
 
 
-def _security_groups(platform: SynthesizedPlatform, stage: str) -> dict[str, str]:
+def _security_groups(examples: SynthesizedPlatform, stage: str) -> dict[str, str]:
     """Tier name -> logical id of that security group, taken from the stack's typed attributes."""
-    groups = platform.stages[stage].network.security_groups
+    groups = examples.stages[stage].network.security_groups
     names = ("alb", "workload", "postgres", "cache", "efs", "kafka", "search")
     return {name: logical_id(getattr(groups, name)) for name in names}
 
@@ -181,9 +181,9 @@ def _ingress(template: dict[str, Any], group_id: str) -> list[dict[str, Any]]:
     return [*group.get("SecurityGroupIngress", []), *standalone]
 
 
-def test_security_group_chain(platform: SynthesizedPlatform, stage: str) -> None:
-    template = network(platform, stage)
-    ids = _security_groups(platform, stage)
+def test_security_group_chain(examples: SynthesizedPlatform, stage: str) -> None:
+    template = network(examples, stage)
+    ids = _security_groups(examples, stage)
 
     alb_in = _ingress(template, ids["alb"])
     assert sorted((r["CidrIp"], r["FromPort"], r["ToPort"]) for r in alb_in) == [
@@ -203,7 +203,7 @@ def test_security_group_chain(platform: SynthesizedPlatform, stage: str) -> None
         sorted([(ids["alb"], "tcp", WORKLOAD_PORTS[0]), (ids["workload"], "-1", None)])
     )
     # The one address-range rule: the peered region's app tier (stages with dr; test_secondary_region).
-    config = platform.configs[stage]
+    config = examples.configs[stage]
     peer_app = [str(tier_blocks(config.dr.cidr)["app"])] if config.dr.enabled else []
     assert [r["CidrIp"] for r in workload_in if r not in from_groups] == peer_app
 
@@ -214,9 +214,9 @@ def test_security_group_chain(platform: SynthesizedPlatform, stage: str) -> None
         ], name
 
 
-def test_no_ssh_and_no_open_ingress_except_the_alb(platform: SynthesizedPlatform, stage: str) -> None:
-    template = network(platform, stage)
-    alb_id = _security_groups(platform, stage)["alb"]
+def test_no_ssh_and_no_open_ingress_except_the_alb(examples: SynthesizedPlatform, stage: str) -> None:
+    template = network(examples, stage)
+    alb_id = _security_groups(examples, stage)["alb"]
     for group_id in resources(template, "AWS::EC2::SecurityGroup"):
         for rule in _ingress(template, group_id):
             if rule["IpProtocol"] != "-1":
@@ -225,9 +225,9 @@ def test_no_ssh_and_no_open_ingress_except_the_alb(platform: SynthesizedPlatform
                 assert group_id == alb_id and rule["FromPort"] in (80, 443)
 
 
-def test_web_acl_rules_logging_and_visibility(platform: SynthesizedPlatform, stage: str) -> None:
-    config = platform.configs[stage]
-    template = network(platform, stage)
+def test_web_acl_rules_logging_and_visibility(examples: SynthesizedPlatform, stage: str) -> None:
+    config = examples.configs[stage]
+    template = network(examples, stage)
     (acl,) = props(template, "AWS::WAFv2::WebACL")
     assert acl["Scope"] == "REGIONAL"
     assert acl["DefaultAction"] == {"Allow": {}}
@@ -268,9 +268,9 @@ def test_web_acl_rules_logging_and_visibility(platform: SynthesizedPlatform, sta
     assert waf_logs["RetentionInDays"] == config.network.waf.log_retention_days
 
 
-def test_log_key_rotates_and_is_kept_outside_dev(platform: SynthesizedPlatform, stage: str) -> None:
-    config = platform.configs[stage]
-    template = network(platform, stage)
+def test_log_key_rotates_and_is_kept_outside_dev(examples: SynthesizedPlatform, stage: str) -> None:
+    config = examples.configs[stage]
+    template = network(examples, stage)
     (key,) = resources(template, "AWS::KMS::Key").values()
     assert key["Properties"]["EnableKeyRotation"] is True
     assert key["Properties"]["PendingWindowInDays"] == config.kms.deletion_window_days
@@ -282,10 +282,10 @@ def test_log_key_rotates_and_is_kept_outside_dev(platform: SynthesizedPlatform, 
     assert {(r["DeletionPolicy"], r["UpdateReplacePolicy"]) for r in stateful} == {(expected, expected)}
 
 
-def test_everything_taggable_carries_project_stage_and_cost_center(platform: SynthesizedPlatform, stage: str) -> None:
-    config = platform.configs[stage]
+def test_everything_taggable_carries_project_stage_and_cost_center(examples: SynthesizedPlatform, stage: str) -> None:
+    config = examples.configs[stage]
     expected = {"project": config.tags.project, "stage": stage, "cost-center": config.tags.cost_center}
-    template = network(platform, stage)
+    template = network(examples, stage)
     for resource_type in ("AWS::EC2::VPC", "AWS::EC2::Subnet", "AWS::EC2::SecurityGroup", "AWS::KMS::Key",
                           "AWS::Logs::LogGroup", "AWS::EC2::NatGateway", "AWS::EC2::VPCEndpoint"):  # fmt: skip
         for properties in props(template, resource_type):
@@ -293,11 +293,11 @@ def test_everything_taggable_carries_project_stage_and_cost_center(platform: Syn
             assert expected.items() <= tags.items(), resource_type
 
 
-def test_stack_exposes_what_later_stacks_need(platform: SynthesizedPlatform, stage: str) -> None:
-    stack = platform.stages[stage].network
+def test_stack_exposes_what_later_stacks_need(examples: SynthesizedPlatform, stage: str) -> None:
+    stack = examples.stages[stage].network
     assert isinstance(stack.vpc, ec2.Vpc)
     assert len(stack.public_subnets.subnets) == len(stack.app_subnets.subnets) == len(stack.data_subnets.subnets) == 3
     for name in ("alb", "workload", "postgres", "cache", "efs", "kafka", "search"):
         assert isinstance(getattr(stack.security_groups, name), ec2.SecurityGroup)
     assert stack.web_acl_arn == stack.web_acl.web_acl.attr_arn
-    assert stack.availability_zones == list(platform.configs[stage].availability_zones)
+    assert stack.availability_zones == list(examples.configs[stage].availability_zones)

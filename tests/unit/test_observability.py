@@ -13,35 +13,35 @@ from constructs.observability.threat_detection import CONFIG_RULES, GUARDDUTY_FE
 
 from environments.schema.observability import AlertingConfig
 from stacks.observability import ObservabilityStack
-from tests.conftest import SynthesizedPlatform
 from tests.support import logical_id, output_of, props, ref_id, resources
+from tests.synthesis import SynthesizedPlatform
 
 
-def observability(platform: SynthesizedPlatform, stage: str) -> ObservabilityStack:
-    return platform.stages[stage].observability
+def observability(examples: SynthesizedPlatform, stage: str) -> ObservabilityStack:
+    return examples.stages[stage].observability
 
 
-def template(platform: SynthesizedPlatform, stage: str) -> dict[str, Any]:
-    return platform.template_json(stage, "observability")
+def template(examples: SynthesizedPlatform, stage: str) -> dict[str, Any]:
+    return examples.template_json(stage, "observability")
 
 
-def _alarm(platform: SynthesizedPlatform, stage: str, name: str) -> dict[str, Any]:
-    alarm = observability(platform, stage).alarms.alarms[name]
-    properties: dict[str, Any] = template(platform, stage)["Resources"][logical_id(alarm)]["Properties"]
+def _alarm(examples: SynthesizedPlatform, stage: str, name: str) -> dict[str, Any]:
+    alarm = observability(examples, stage).alarms.alarms[name]
+    properties: dict[str, Any] = template(examples, stage)["Resources"][logical_id(alarm)]["Properties"]
     return properties
 
 
-def _topic_id(platform: SynthesizedPlatform, stage: str, severity: str) -> str:
-    return logical_id(getattr(observability(platform, stage).alerts, severity))
+def _topic_id(examples: SynthesizedPlatform, stage: str, severity: str) -> str:
+    return logical_id(getattr(observability(examples, stage).alerts, severity))
 
 
 def test_alert_topics_are_encrypted_and_open_to_the_publishing_services(
-    platform: SynthesizedPlatform, stage: str
+    examples: SynthesizedPlatform, stage: str
 ) -> None:
-    tmpl = template(platform, stage)
-    alerts = observability(platform, stage).alerts
+    tmpl = template(examples, stage)
+    alerts = observability(examples, stage).alerts
     for severity in ("critical", "warning"):
-        topic = tmpl["Resources"][_topic_id(platform, stage, severity)]["Properties"]
+        topic = tmpl["Resources"][_topic_id(examples, stage, severity)]["Properties"]
         assert ref_id(topic["KmsMasterKeyId"]) == logical_id(alerts.key)
     key_policy = json.dumps(tmpl["Resources"][logical_id(alerts.key)]["Properties"]["KeyPolicy"])
     assert all(service in key_policy for service in PUBLISHERS)
@@ -75,35 +75,35 @@ def test_alert_subscriptions_follow_config() -> None:
     assert len(slack["Properties"]["SnsTopicArns"]) == 2
 
 
-def test_seed_002_alarm_rules(platform: SynthesizedPlatform, stage: str) -> None:
-    critical, warning = (_topic_id(platform, stage, s) for s in ("critical", "warning"))
-    cpu = _alarm(platform, stage, "DatabaseCpu")
+def test_seed_002_alarm_rules(examples: SynthesizedPlatform, stage: str) -> None:
+    critical, warning = (_topic_id(examples, stage, s) for s in ("critical", "warning"))
+    cpu = _alarm(examples, stage, "DatabaseCpu")
     assert (cpu["Threshold"], cpu["EvaluationPeriods"], cpu["Period"]) == (90, 5, 60)
     assert [ref_id(a) for a in cpu["AlarmActions"]] == [critical]
-    errors = _alarm(platform, stage, "Api5xxRate")
+    errors = _alarm(examples, stage, "Api5xxRate")
     assert (errors["Threshold"], errors["EvaluationPeriods"]) == (5, 3)
     expression = next(m for m in errors["Metrics"] if "Expression" in m)
     assert "elb + target" in expression["Expression"]
-    assert json.dumps(errors["Metrics"]).count(platform.configs[stage].observability.load_balancer) == 3
-    restarts = _alarm(platform, stage, "PodRestarts")
+    assert json.dumps(errors["Metrics"]).count(examples.configs[stage].observability.load_balancer) == 3
+    restarts = _alarm(examples, stage, "PodRestarts")
     assert (restarts["Threshold"], [ref_id(a) for a in restarts["AlarmActions"]]) == (5, [warning])
-    assert _alarm(platform, stage, "NodeCpu")["Threshold"] == 90
-    names = set(observability(platform, stage).alarms.alarms)
+    assert _alarm(examples, stage, "NodeCpu")["Threshold"] == 90
+    names = set(observability(examples, stage).alarms.alarms)
     expected = {
         "CacheCpu", "CacheMemory", "CacheEvictions", "StreamIteratorAge", "SearchRed", "SearchYellow",
         "SearchStorage", "ActionRequestsConsumerErrors", "ActionRequestsConsumerThrottles",
         "StreamProcessorErrors", "StreamProcessorThrottles", "RequestRateAnomaly", "LatencyAnomaly",
     }  # fmt: skip
     assert expected <= names
-    assert ("DatabaseCapacity" in names) is (platform.configs[stage].data.database.engine == "aurora-serverless-v2")
-    assert ("DatabaseStorage" in names) is (platform.configs[stage].data.database.engine == "rds")
-    assert ("KafkaDisk" in names) is (platform.configs[stage].analytics.msk.mode == "provisioned")
+    assert ("DatabaseCapacity" in names) is (examples.configs[stage].data.database.engine == "aurora-serverless-v2")
+    assert ("DatabaseStorage" in names) is (examples.configs[stage].data.database.engine == "rds")
+    assert ("KafkaDisk" in names) is (examples.configs[stage].analytics.msk.mode == "provisioned")
 
 
-def test_every_dead_letter_queue_and_queue_age_is_watched(platform: SynthesizedPlatform, stage: str) -> None:
-    stack = platform.stages[stage]
-    alarms = observability(platform, stage).alarms.alarms
-    watched = json.dumps([template(platform, stage)["Resources"][logical_id(a)] for n, a in alarms.items()
+def test_every_dead_letter_queue_and_queue_age_is_watched(examples: SynthesizedPlatform, stage: str) -> None:
+    stack = examples.stages[stage]
+    alarms = observability(examples, stage).alarms.alarms
+    watched = json.dumps([template(examples, stage)["Resources"][logical_id(a)] for n, a in alarms.items()
                           if n.startswith("DeadLetters")])  # fmt: skip
     dead_letter_queues = [*stack.data.messaging.dead_letter_queues, stack.analytics.streaming.failure_queue]
     assert sum(n.startswith("DeadLetters") for n in alarms) == len(dead_letter_queues) == 6
@@ -112,69 +112,69 @@ def test_every_dead_letter_queue_and_queue_age_is_watched(platform: SynthesizedP
     assert sum(n.startswith("QueueAge") for n in alarms) == 5
 
 
-def test_anomaly_detection_and_composite(platform: SynthesizedPlatform, stage: str) -> None:
-    anomaly = _alarm(platform, stage, "RequestRateAnomaly")
+def test_anomaly_detection_and_composite(examples: SynthesizedPlatform, stage: str) -> None:
+    anomaly = _alarm(examples, stage, "RequestRateAnomaly")
     assert "ThresholdMetricId" in anomaly
     assert "ANOMALY_DETECTION_BAND" in json.dumps(anomaly["Metrics"])
-    (composite,) = props(template(platform, stage), "AWS::CloudWatch::CompositeAlarm")
-    critical = observability(platform, stage).alarms.critical_alarms
+    (composite,) = props(template(examples, stage), "AWS::CloudWatch::CompositeAlarm")
+    critical = observability(examples, stage).alarms.critical_alarms
     rule = json.dumps(composite["AlarmRule"])
     assert all(logical_id(alarm) in rule for alarm in critical)
     assert len(critical) >= 5
 
 
-def test_glue_failures_reach_the_critical_topic(platform: SynthesizedPlatform, stage: str) -> None:
-    rule = template(platform, stage)["Resources"][logical_id(observability(platform, stage).alarms.glue_failures)]
+def test_glue_failures_reach_the_critical_topic(examples: SynthesizedPlatform, stage: str) -> None:
+    rule = template(examples, stage)["Resources"][logical_id(observability(examples, stage).alarms.glue_failures)]
     pattern = rule["Properties"]["EventPattern"]
     assert pattern["source"] == ["aws.glue"] and set(pattern["detail"]["state"]) == {"FAILED", "TIMEOUT", "STOPPED"}
-    glue = platform.stages[stage].analytics.glue
+    glue = examples.stages[stage].analytics.glue
     jobs = json.dumps(pattern["detail"]["jobName"])
     assert logical_id(glue.etl_job) in jobs and logical_id(glue.quality_job) in jobs
-    assert ref_id(rule["Properties"]["Targets"][0]["Arn"]) == _topic_id(platform, stage, "critical")
+    assert ref_id(rule["Properties"]["Targets"][0]["Arn"]) == _topic_id(examples, stage, "critical")
 
 
-def test_dashboards(platform: SynthesizedPlatform, stage: str) -> None:
-    names = sorted(p["DashboardName"] for p in props(template(platform, stage), "AWS::CloudWatch::Dashboard"))
-    prefix = f"{platform.configs[stage].tags.project}-{stage}"
+def test_dashboards(examples: SynthesizedPlatform, stage: str) -> None:
+    names = sorted(p["DashboardName"] for p in props(template(examples, stage), "AWS::CloudWatch::Dashboard"))
+    prefix = f"{examples.configs[stage].tags.project}-{stage}"
     assert names == sorted(f"{prefix}-{n}" for n in ("infrastructure", "data", "analytics", "gpu-ml"))
 
 
-def test_tracing_and_prometheus(platform: SynthesizedPlatform, stage: str) -> None:
-    tmpl = template(platform, stage)
+def test_tracing_and_prometheus(examples: SynthesizedPlatform, stage: str) -> None:
+    tmpl = template(examples, stage)
     (rule,) = props(tmpl, "AWS::XRay::SamplingRule")
-    assert rule["SamplingRule"]["FixedRate"] == platform.configs[stage].observability.xray_sampling_rate
-    assert platform.configs["dev"].observability.xray_sampling_rate == 1.0  # seed 000: 100 %
+    assert rule["SamplingRule"]["FixedRate"] == examples.configs[stage].observability.xray_sampling_rate
+    assert examples.configs["dev"].observability.xray_sampling_rate == 1.0  # seed 000: 100 %
     (workspace,) = props(tmpl, "AWS::APS::Workspace")
     assert "KmsKeyArn" in workspace
     manager = json.dumps(workspace["AlertManagerDefinition"])
-    assert _topic_id(platform, stage, "critical") in manager and _topic_id(platform, stage, "warning") in manager
+    assert _topic_id(examples, stage, "critical") in manager and _topic_id(examples, stage, "warning") in manager
     (rules,) = props(tmpl, "AWS::APS::RuleGroupsNamespace")
     alerts = {r["alert"] for group in yaml.safe_load(rules["Data"])["groups"] for r in group["rules"]}
     assert alerts == {"API5xxErrorRate", "RDSHighCPU", "HighQueueLength", "PodRestartCount"}
     assert not resources(tmpl, "AWS::Grafana::Workspace")  # behind a toggle, off by default
 
 
-def test_audit_trail(platform: SynthesizedPlatform, stage: str) -> None:
-    config = platform.configs[stage]
-    tmpl = template(platform, stage)
+def test_audit_trail(examples: SynthesizedPlatform, stage: str) -> None:
+    config = examples.configs[stage]
+    tmpl = template(examples, stage)
     (trail,) = props(tmpl, "AWS::CloudTrail::Trail")
     assert trail["TrailName"] == config.trail_name
     assert trail["IsMultiRegionTrail"] is True and trail["EnableLogFileValidation"] is True
     assert "KMSKeyId" in trail or "KmsKeyId" in trail
-    audit_bucket = platform.stages[stage].data.buckets.audit_logs
+    audit_bucket = examples.stages[stage].data.buckets.audit_logs
     assert logical_id(audit_bucket) in output_of(trail["S3BucketName"])
     assert "CloudWatchLogsLogGroupArn" in trail
     (selector,) = trail["EventSelectors"]
     assert len(selector.get("DataResources", [{}])[0].get("Values", [])) == (
         5 if config.observability.trail_data_events else 0
     )
-    data_template = platform.template_json(stage, "data")
+    data_template = examples.template_json(stage, "data")
     policies = json.dumps(props(data_template, "AWS::S3::BucketPolicy"))
     assert f"trail/{config.trail_name}" in policies
 
 
-def test_threat_detection(platform: SynthesizedPlatform, stage: str) -> None:
-    tmpl = template(platform, stage)
+def test_threat_detection(examples: SynthesizedPlatform, stage: str) -> None:
+    tmpl = template(examples, stage)
     (detector,) = props(tmpl, "AWS::GuardDuty::Detector")
     assert {f["Name"] for f in detector["Features"]} == set(GUARDDUTY_FEATURES)
     runtime = next(f for f in detector["Features"] if f["Name"] == "RUNTIME_MONITORING")
@@ -189,16 +189,16 @@ def test_threat_detection(platform: SynthesizedPlatform, stage: str) -> None:
     assert not resources(tmpl, "AWS::Detective::Graph") and not resources(tmpl, "AWS::Macie::Session")
 
 
-def test_budget_and_cost_anomalies(platform: SynthesizedPlatform, stage: str) -> None:
-    config = platform.configs[stage].observability
-    tmpl = template(platform, stage)
+def test_budget_and_cost_anomalies(examples: SynthesizedPlatform, stage: str) -> None:
+    config = examples.configs[stage].observability
+    tmpl = template(examples, stage)
     (budget,) = props(tmpl, "AWS::Budgets::Budget")
     assert budget["Budget"]["BudgetLimit"] == {"Amount": config.monthly_budget_usd, "Unit": "USD"}
     notifications = {
         n["Notification"]["Threshold"]: ref_id(n["Subscribers"][0]["Address"])
         for n in budget["NotificationsWithSubscribers"]
     }
-    assert notifications == {80: _topic_id(platform, stage, "warning"), 100: _topic_id(platform, stage, "critical")}
+    assert notifications == {80: _topic_id(examples, stage, "warning"), 100: _topic_id(examples, stage, "critical")}
     assert {n["Notification"]["NotificationType"] for n in budget["NotificationsWithSubscribers"]} == {"FORECASTED"}
     (subscription,) = props(tmpl, "AWS::CE::AnomalySubscription")
     threshold = json.loads(subscription["ThresholdExpression"])

@@ -12,13 +12,17 @@ import yaml
 
 from environments.loader import ConfigError, load_pipeline
 from stacks.pipeline_stack import FAILED_EVENTS, pinned_cli_version
-from tests.conftest import REPO_ROOT, SynthesizedPlatform, read_template
-from tests.support import STAGES, props
+from tests.support import props
+from tests.synthesis import EXAMPLE_CONFIG, REPO_ROOT, SynthesizedPlatform, read_template
+
+PROMOTION = load_pipeline(EXAMPLE_CONFIG).stages
+"""The example pipeline's promotion order (dev, staging, prod)."""
 
 
 @pytest.fixture(scope="module")
-def pipeline_template(platform: SynthesizedPlatform) -> dict[str, Any]:
-    return read_template(platform.pipeline)
+def pipeline_template(examples: SynthesizedPlatform) -> dict[str, Any]:
+    assert examples.pipeline is not None
+    return read_template(examples.pipeline)
 
 
 def _pipeline(template: dict[str, Any]) -> dict[str, Any]:
@@ -39,16 +43,17 @@ def _buildspec(template: dict[str, Any], marker: str) -> str:
 
 
 def test_pipeline_is_v2_in_the_tooling_account(
-    platform: SynthesizedPlatform, pipeline_template: dict[str, Any]
+    examples: SynthesizedPlatform, pipeline_template: dict[str, Any]
 ) -> None:
-    config = load_pipeline(REPO_ROOT / "environments")
+    config = load_pipeline(EXAMPLE_CONFIG)
     assert _pipeline(pipeline_template)["PipelineType"] == "V2"
-    assert (platform.pipeline.account, platform.pipeline.region) == (config.account, config.region)
-    assert platform.pipeline.termination_protection is True
+    assert examples.pipeline is not None
+    assert (examples.pipeline.account, examples.pipeline.region) == (config.account, config.region)
+    assert examples.pipeline.termination_protection is True
 
 
 def test_source_is_a_codeconnections_connection(pipeline_template: dict[str, Any]) -> None:
-    config = load_pipeline(REPO_ROOT / "environments")
+    config = load_pipeline(EXAMPLE_CONFIG)
     (source,) = [s for s in _pipeline(pipeline_template)["Stages"] if s["Name"] == "Source"]
     (action,) = source["Actions"]
     assert action["ActionTypeId"]["Provider"] == "CodeStarSourceConnection"
@@ -60,7 +65,7 @@ def test_source_is_a_codeconnections_connection(pipeline_template: dict[str, Any
 def test_stages_promote_dev_then_staging_then_prod_after_self_mutation(pipeline_template: dict[str, Any]) -> None:
     names = _stage_names(pipeline_template)
     assert names[:3] == ["Source", "Build", "UpdatePipeline"]
-    assert [n for n in names if n in STAGES] == ["dev", "staging", "prod"]
+    assert [n for n in names if n in PROMOTION] == ["dev", "staging", "prod"]
     assert names.index("UpdatePipeline") < names.index("dev")
     (mutation,) = [s for s in _pipeline(pipeline_template)["Stages"] if s["Name"] == "UpdatePipeline"]
     assert [a["Name"] for a in mutation["Actions"]] == ["SelfMutate"]
@@ -68,7 +73,7 @@ def test_stages_promote_dev_then_staging_then_prod_after_self_mutation(pipeline_
 
 def test_manual_approval_before_prod_only(pipeline_template: dict[str, Any]) -> None:
     stages = {s["Name"]: s["Actions"] for s in _pipeline(pipeline_template)["Stages"]}
-    for name in STAGES:
+    for name in PROMOTION:
         approvals = [a for a in stages[name] if a["ActionTypeId"]["Category"] == "Approval"]
         deploys = [a for a in stages[name] if a["ActionTypeId"]["Category"] == "Deploy"]
         assert deploys, name
@@ -80,11 +85,11 @@ def test_manual_approval_before_prod_only(pipeline_template: dict[str, Any]) -> 
 
 
 def test_deploys_go_to_each_stages_own_account(
-    platform: SynthesizedPlatform, pipeline_template: dict[str, Any]
+    examples: SynthesizedPlatform, pipeline_template: dict[str, Any]
 ) -> None:
     stages = {s["Name"]: s["Actions"] for s in _pipeline(pipeline_template)["Stages"]}
-    for name in STAGES:
-        account = platform.configs[name].account
+    for name in PROMOTION:
+        account = examples.configs[name].account
         for action in (a for a in stages[name] if a["ActionTypeId"]["Category"] == "Deploy"):
             assert account in json.dumps(action["RoleArn"]), (name, action["Name"])
 
@@ -96,7 +101,7 @@ def test_synth_step_installs_tests_and_synthesizes(pipeline_template: dict[str, 
 
 def test_smoke_step_after_each_stage_reads_stack_outputs(pipeline_template: dict[str, Any]) -> None:
     stages = {s["Name"]: s["Actions"] for s in _pipeline(pipeline_template)["Stages"]}
-    for name in STAGES:
+    for name in PROMOTION:
         (smoke,) = [a for a in stages[name] if a["Name"] == f"Smoke-{name}"]
         deploys = [a for a in stages[name] if a["ActionTypeId"]["Category"] == "Deploy"]
         assert smoke["RunOrder"] > max(a["RunOrder"] for a in deploys)
@@ -106,11 +111,11 @@ def test_smoke_step_after_each_stage_reads_stack_outputs(pipeline_template: dict
 
 
 def test_no_docker_and_one_asset_project_at_a_time(
-    platform: SynthesizedPlatform, pipeline_template: dict[str, Any]
+    examples: SynthesizedPlatform, pipeline_template: dict[str, Any]
 ) -> None:
     projects = props(pipeline_template, "AWS::CodeBuild::Project")
     assert all(p["Environment"].get("PrivilegedMode", False) is False for p in projects)
-    asset_specs = list(platform.outdir.glob("buildspec-*.yaml"))
+    asset_specs = list(examples.outdir.glob("buildspec-*.yaml"))
     assert asset_specs, "file assets are published from buildspec files"
     for spec in asset_specs:
         text = spec.read_text()
@@ -134,22 +139,23 @@ def test_failures_notify_an_encrypted_topic(pipeline_template: dict[str, Any]) -
     assert "KmsMasterKeyId" in topic
 
 
-def test_pipeline_promotes_the_stages_app_py_deploys_directly(platform: SynthesizedPlatform) -> None:
+def test_pipeline_promotes_the_stages_app_py_deploys_directly(examples: SynthesizedPlatform) -> None:
     """The same PlatformStage objects either way: identical paths, logical ids and stack names, so a stage
     deployed by hand and later by the pipeline is updated in place, never replaced."""
-    assert list(platform.pipeline.stages) == list(STAGES)
-    for name in STAGES:
-        assert platform.pipeline.stages[name] is platform.stages[name]
-        assert platform.stages[name].node.path == name
+    assert examples.pipeline is not None
+    assert list(examples.pipeline.stages) == list(PROMOTION)
+    for name in PROMOTION:
+        assert examples.pipeline.stages[name] is examples.stages[name]
+        assert examples.stages[name].node.path == name
 
 
 # --- environments/pipeline.yaml ---------------------------------------------------------------------
 
 
 def _pipeline_problems(tmp_path: Path, mutate: Any) -> list[str]:
-    for stage in STAGES:
-        (tmp_path / f"{stage}.yaml").write_text((REPO_ROOT / "environments" / f"{stage}.yaml").read_text())
-    data = copy.deepcopy(yaml.safe_load((REPO_ROOT / "environments" / "pipeline.yaml").read_text()))
+    for stage in PROMOTION:
+        (tmp_path / f"{stage}.yaml").write_text((EXAMPLE_CONFIG / f"{stage}.yaml").read_text())
+    data = copy.deepcopy(yaml.safe_load((EXAMPLE_CONFIG / "pipeline.yaml").read_text()))
     mutate(data)
     (tmp_path / "pipeline.yaml").write_text(yaml.safe_dump(data))
     with pytest.raises(ConfigError) as raised:

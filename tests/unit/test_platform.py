@@ -9,30 +9,30 @@ from constructs.compute.cluster_addons import ADDON_SERVICE_ACCOUNTS, ADDONS_WIT
 from constructs.compute.karpenter import INTERRUPTION_EVENTS
 
 from stacks.platform import PlatformComputeStack
-from tests.conftest import SynthesizedPlatform
 from tests.support import logical_id, output_of, props, ref_id, resources
+from tests.synthesis import SynthesizedPlatform
 
 
-def platform_stack(platform: SynthesizedPlatform, stage: str) -> PlatformComputeStack:
-    return platform.stages[stage].platform
+def platform_stack(examples: SynthesizedPlatform, stage: str) -> PlatformComputeStack:
+    return examples.stages[stage].platform
 
 
-def template(platform: SynthesizedPlatform, stage: str) -> dict[str, Any]:
-    return platform.template_json(stage, "platform")
+def template(examples: SynthesizedPlatform, stage: str) -> dict[str, Any]:
+    return examples.template_json(stage, "platform")
 
 
 # --- cluster ------------------------------------------------------------------------------------------
 
 
-def test_cluster_is_private_encrypted_logged_and_uses_access_entries(platform: SynthesizedPlatform, stage: str) -> None:
-    config = platform.configs[stage]
-    (cluster,) = props(template(platform, stage), "AWS::EKS::Cluster")
+def test_cluster_is_private_encrypted_logged_and_uses_access_entries(examples: SynthesizedPlatform, stage: str) -> None:
+    config = examples.configs[stage]
+    (cluster,) = props(template(examples, stage), "AWS::EKS::Cluster")
     assert cluster["Name"] == config.cluster_name
     assert cluster["Version"] == "1.36"
     vpc_config = cluster["ResourcesVpcConfig"]
     assert vpc_config["EndpointPrivateAccess"] is True
     assert vpc_config["EndpointPublicAccess"] is bool(config.platform.public_endpoint_cidrs)
-    app_subnets = platform.stages[stage].network.app_subnets.subnets
+    app_subnets = examples.stages[stage].network.app_subnets.subnets
     for reference, subnet in zip(vpc_config["SubnetIds"], app_subnets, strict=True):
         assert logical_id(subnet) in output_of(reference)
     assert {t["Type"] for t in cluster["Logging"]["ClusterLogging"]["EnabledTypes"]} == {
@@ -40,15 +40,15 @@ def test_cluster_is_private_encrypted_logged_and_uses_access_entries(platform: S
     }  # fmt: skip
     (encryption,) = cluster["EncryptionConfig"]
     assert encryption["Resources"] == ["secrets"]
-    assert logical_id(platform.stages[stage].data.keys.eks) in output_of(encryption["Provider"]["KeyArn"])
+    assert logical_id(examples.stages[stage].data.keys.eks) in output_of(encryption["Provider"]["KeyArn"])
     assert cluster["AccessConfig"] == {"AuthenticationMode": "API", "BootstrapClusterCreatorAdminPermissions": False}
 
 
-def test_control_plane_logs_are_encrypted_and_kept(platform: SynthesizedPlatform, stage: str) -> None:
-    config = platform.configs[stage]
+def test_control_plane_logs_are_encrypted_and_kept(examples: SynthesizedPlatform, stage: str) -> None:
+    config = examples.configs[stage]
     groups = {
         p["LogGroupName"]: p
-        for p in props(template(platform, stage), "AWS::Logs::LogGroup")
+        for p in props(template(examples, stage), "AWS::Logs::LogGroup")
         if isinstance(p.get("LogGroupName"), str)
     }
     control_plane = groups[f"/aws/eks/{config.cluster_name}/cluster"]
@@ -56,9 +56,9 @@ def test_control_plane_logs_are_encrypted_and_kept(platform: SynthesizedPlatform
     assert "KmsKeyId" in control_plane
 
 
-def test_admin_role_gets_cluster_admin_through_an_access_entry(platform: SynthesizedPlatform, stage: str) -> None:
-    config = platform.configs[stage]
-    entries = props(template(platform, stage), "AWS::EKS::AccessEntry")
+def test_admin_role_gets_cluster_admin_through_an_access_entry(examples: SynthesizedPlatform, stage: str) -> None:
+    config = examples.configs[stage]
+    entries = props(template(examples, stage), "AWS::EKS::AccessEntry")
     (admin,) = [e for e in entries if e["PrincipalArn"] == config.platform.admin_role_arn]
     (policy,) = admin["AccessPolicies"]
     assert json.dumps(policy["PolicyArn"]).endswith(':cluster-access-policy/AmazonEKSClusterAdminPolicy"]]}')
@@ -67,11 +67,11 @@ def test_admin_role_gets_cluster_admin_through_an_access_entry(platform: Synthes
     assert len(karpenter_nodes) == 1
 
 
-def test_kubectl_provider_uses_the_v36_layer_in_private_subnets(platform: SynthesizedPlatform, stage: str) -> None:
-    stack = platform_stack(platform, stage)
+def test_kubectl_provider_uses_the_v36_layer_in_private_subnets(examples: SynthesizedPlatform, stage: str) -> None:
+    stack = platform_stack(examples, stage)
     handler = stack.eks.cluster.node.find_child("KubectlProvider").node.find_child("Handler")
-    function = template(platform, stage)["Resources"][logical_id(handler)]["Properties"]
-    layers = resources(template(platform, stage), "AWS::Lambda::LayerVersion")
+    function = template(examples, stage)["Resources"][logical_id(handler)]["Properties"]
+    layers = resources(template(examples, stage), "AWS::Lambda::LayerVersion")
     kubectl_layer = logical_id(stack.eks.node.find_child("KubectlLayer"))
     assert kubectl_layer in layers
     assert kubectl_layer in json.dumps(function["Layers"])
@@ -81,12 +81,12 @@ def test_kubectl_provider_uses_the_v36_layer_in_private_subnets(platform: Synthe
 # --- node groups --------------------------------------------------------------------------------------
 
 
-def test_node_groups_follow_config_on_imdsv2_launch_templates(platform: SynthesizedPlatform, stage: str) -> None:
-    config = platform.configs[stage].platform
-    tmpl = template(platform, stage)
-    stack = platform_stack(platform, stage)
+def test_node_groups_follow_config_on_imdsv2_launch_templates(examples: SynthesizedPlatform, stage: str) -> None:
+    config = examples.configs[stage].platform
+    tmpl = template(examples, stage)
+    stack = platform_stack(examples, stage)
     launch_templates = resources(tmpl, "AWS::EC2::LaunchTemplate")
-    workload_group = logical_id(platform.stages[stage].network.security_groups.workload)
+    workload_group = logical_id(examples.stages[stage].network.security_groups.workload)
     assert len(props(tmpl, "AWS::EKS::Nodegroup")) == len(config.node_groups)
     for group in config.node_groups:
         node_group = tmpl["Resources"][logical_id(stack.eks.node_groups[group.name])]["Properties"]
@@ -113,21 +113,21 @@ def test_node_groups_follow_config_on_imdsv2_launch_templates(platform: Synthesi
     assert ("system", "true", "NO_SCHEDULE") in [(t.key, t.value, t.effect) for t in system.taints]
 
 
-def test_seed_sizes_per_stage(platform: SynthesizedPlatform) -> None:
-    prod = {g.name: g for g in platform.configs["prod"].platform.node_groups}
+def test_seed_sizes_per_stage(examples: SynthesizedPlatform) -> None:
+    prod = {g.name: g for g in examples.configs["prod"].platform.node_groups}
     assert (prod["system"].instance_types, prod["system"].min_size, prod["system"].max_size) == (("m6i.large",), 2, 4)
     assert (prod["app"].instance_types, prod["app"].min_size, prod["app"].max_size) == (("m6i.xlarge",), 3, 20)
     assert (prod["gpu"].instance_types, prod["gpu"].min_size, prod["gpu"].max_size) == (("g5.xlarge",), 0, 5)
     assert (prod["ai"].instance_types, prod["ai"].min_size, prod["ai"].max_size) == (("r6i.2xlarge",), 2, 10)
-    dev = {g.name: g for g in platform.configs["dev"].platform.node_groups}
+    dev = {g.name: g for g in examples.configs["dev"].platform.node_groups}
     assert dev["app"].capacity_type == "SPOT" and "t3.medium" in dev["app"].instance_types
 
 
 # --- add-ons and charts -------------------------------------------------------------------------------
 
 
-def test_managed_addons_with_pod_identity_roles(platform: SynthesizedPlatform, stage: str) -> None:
-    tmpl = template(platform, stage)
+def test_managed_addons_with_pod_identity_roles(examples: SynthesizedPlatform, stage: str) -> None:
+    tmpl = template(examples, stage)
     addons = {p["AddonName"] for p in props(tmpl, "AWS::EKS::Addon")}
     assert addons == {*ADDONS_WITHOUT_ROLES, "coredns", *ADDON_SERVICE_ACCOUNTS}
     associations = {(p["Namespace"], p["ServiceAccount"]) for p in props(tmpl, "AWS::EKS::PodIdentityAssociation")}
@@ -141,9 +141,9 @@ def test_managed_addons_with_pod_identity_roles(platform: SynthesizedPlatform, s
             assert sorted(statement["Action"]) == ["sts:AssumeRole", "sts:TagSession"]
 
 
-def test_helm_charts_are_pinned_from_config(platform: SynthesizedPlatform, stage: str) -> None:
-    config = platform.configs[stage].platform
-    charts = {p["Chart"]: p for p in props(template(platform, stage), "Custom::AWSCDK-EKS-HelmChart")}
+def test_helm_charts_are_pinned_from_config(examples: SynthesizedPlatform, stage: str) -> None:
+    config = examples.configs[stage].platform
+    charts = {p["Chart"]: p for p in props(template(examples, stage), "Custom::AWSCDK-EKS-HelmChart")}
     assert {name: chart["Version"] for name, chart in charts.items()} == {
         "aws-load-balancer-controller": config.charts.aws_load_balancer_controller,
         "metrics-server": config.charts.metrics_server,
@@ -153,12 +153,12 @@ def test_helm_charts_are_pinned_from_config(platform: SynthesizedPlatform, stage
     assert charts["karpenter"]["Repository"] == "oci://public.ecr.aws/karpenter/karpenter"
 
 
-def test_ingress_defaults_point_at_the_network_alb_group_and_web_acl(platform: SynthesizedPlatform, stage: str) -> None:
-    addons = platform_stack(platform, stage).addons
+def test_ingress_defaults_point_at_the_network_alb_group_and_web_acl(examples: SynthesizedPlatform, stage: str) -> None:
+    addons = platform_stack(examples, stage).addons
     params, ingress_class, defaults = addons.ingress_manifests
-    network = platform.stages[stage].network
+    network = examples.stages[stage].network
     assert params["kind"] == "IngressClassParams" and ingress_class["kind"] == "IngressClass"
-    resolved = platform_stack(platform, stage).resolve(defaults["data"])
+    resolved = platform_stack(examples, stage).resolve(defaults["data"])
     assert logical_id(network.security_groups.alb) in json.dumps(resolved["albSecurityGroupId"])
     assert logical_id(network.web_acl.web_acl) in json.dumps(resolved["wafv2AclArn"])
 
@@ -166,10 +166,10 @@ def test_ingress_defaults_point_at_the_network_alb_group_and_web_acl(platform: S
 # --- Karpenter ----------------------------------------------------------------------------------------
 
 
-def test_karpenter_interruption_queue_and_gpu_pool(platform: SynthesizedPlatform, stage: str) -> None:
-    config = platform.configs[stage].platform.karpenter
-    tmpl = template(platform, stage)
-    karpenter = platform_stack(platform, stage).karpenter
+def test_karpenter_interruption_queue_and_gpu_pool(examples: SynthesizedPlatform, stage: str) -> None:
+    config = examples.configs[stage].platform.karpenter
+    tmpl = template(examples, stage)
+    karpenter = platform_stack(examples, stage).karpenter
     queue_id = logical_id(karpenter.interruption_queue)
     rules = props(tmpl, "AWS::Events::Rule")
     assert sorted(r["EventPattern"]["detail-type"][0] for r in rules) == sorted(
@@ -180,7 +180,7 @@ def test_karpenter_interruption_queue_and_gpu_pool(platform: SynthesizedPlatform
     assert node_class["spec"]["metadataOptions"]["httpTokens"] == "required"
     assert node_class["spec"]["amiSelectorTerms"] == [{"alias": "al2023@latest"}]
     assert node_class["spec"]["blockDeviceMappings"][0]["ebs"]["encrypted"] is True
-    discovery = {"karpenter.sh/discovery": platform.configs[stage].cluster_name}
+    discovery = {"karpenter.sh/discovery": examples.configs[stage].cluster_name}
     assert node_class["spec"]["subnetSelectorTerms"] == [{"tags": discovery}]
     spec = node_pool["spec"]
     requirements = {r["key"]: r["values"] for r in spec["template"]["spec"]["requirements"]}
@@ -191,15 +191,15 @@ def test_karpenter_interruption_queue_and_gpu_pool(platform: SynthesizedPlatform
     assert spec["template"]["spec"]["expireAfter"] == "168h"
 
 
-def test_network_tags_what_karpenter_discovers(platform: SynthesizedPlatform, stage: str) -> None:
-    network = platform.template_json(stage, "network")
-    cluster_name = platform.configs[stage].cluster_name
+def test_network_tags_what_karpenter_discovers(examples: SynthesizedPlatform, stage: str) -> None:
+    network = examples.template_json(stage, "network")
+    cluster_name = examples.configs[stage].cluster_name
     tagged = [
         key
         for key, resource in network["Resources"].items()
         if {"Key": "karpenter.sh/discovery", "Value": cluster_name} in resource.get("Properties", {}).get("Tags", [])
     ]
-    stack = platform.stages[stage].network
+    stack = examples.stages[stage].network
     assert sorted(tagged) == sorted(
         [*(logical_id(s) for s in stack.app_subnets.subnets), logical_id(stack.security_groups.workload)]
     )
@@ -208,9 +208,9 @@ def test_network_tags_what_karpenter_discovers(platform: SynthesizedPlatform, st
 # --- tenancy ------------------------------------------------------------------------------------------
 
 
-def test_namespaces_have_quota_limits_default_deny_and_priority(platform: SynthesizedPlatform, stage: str) -> None:
-    tenancy = platform_stack(platform, stage).tenancy
-    for namespace in platform.configs[stage].platform.namespaces:
+def test_namespaces_have_quota_limits_default_deny_and_priority(examples: SynthesizedPlatform, stage: str) -> None:
+    tenancy = platform_stack(examples, stage).tenancy
+    for namespace in examples.configs[stage].platform.namespaces:
         objects = {obj["kind"] + ("/" + obj["metadata"]["name"]): obj for obj in tenancy.objects[namespace.name]}
         quota = objects["ResourceQuota/compute"]["spec"]["hard"]
         assert quota["requests.cpu"] == str(namespace.cpu)
@@ -221,20 +221,20 @@ def test_namespaces_have_quota_limits_default_deny_and_priority(platform: Synthe
         assert deny == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
         assert "NetworkPolicy/allow-dns" in objects and "NetworkPolicy/allow-same-namespace" in objects
         assert objects[f"PriorityClass/{namespace.name}-priority"]["value"] == namespace.priority
-    gpu = next(n for n in platform.configs[stage].platform.namespaces if n.name == "gpu-workers")
+    gpu = next(n for n in examples.configs[stage].platform.namespaces if n.name == "gpu-workers")
     expected = {"dev": (20, 50, 3, 100_000), "staging": (30, 100, 6, 500_000), "prod": (50, 200, 15, 1_000_000)}
     assert (gpu.cpu, gpu.memory_gib, gpu.gpu, gpu.priority) == expected[stage]  # seed 002 (dev, prod)
 
 
-def test_workload_accounts_are_bound_to_least_privilege_roles(platform: SynthesizedPlatform, stage: str) -> None:
-    tmpl = template(platform, stage)
-    data = platform.stages[stage].data
+def test_workload_accounts_are_bound_to_least_privilege_roles(examples: SynthesizedPlatform, stage: str) -> None:
+    tmpl = template(examples, stage)
+    data = examples.stages[stage].data
     associations = {
         p["Namespace"]: p for p in props(tmpl, "AWS::EKS::PodIdentityAssociation") if p["ServiceAccount"] == "workload"
     }
     assert logical_id(data.workload_roles.app_role) in output_of(associations["app"]["RoleArn"])
     assert logical_id(data.workload_roles.gpu_role) in output_of(associations["gpu-workers"]["RoleArn"])
-    data_template = platform.template_json(stage, "data")
+    data_template = examples.template_json(stage, "data")
     policies = {
         ref_id(p["Roles"][0]): p["PolicyDocument"]["Statement"] for p in props(data_template, "AWS::IAM::ManagedPolicy")
     }
@@ -253,9 +253,9 @@ def test_workload_accounts_are_bound_to_least_privilege_roles(platform: Synthesi
 # --- ECR, ECS, Lambda ---------------------------------------------------------------------------------
 
 
-def test_ecr_repositories(platform: SynthesizedPlatform, stage: str) -> None:
-    config = platform.configs[stage]
-    repositories = {p["RepositoryName"]: p for p in props(template(platform, stage), "AWS::ECR::Repository")}
+def test_ecr_repositories(examples: SynthesizedPlatform, stage: str) -> None:
+    config = examples.configs[stage]
+    repositories = {p["RepositoryName"]: p for p in props(template(examples, stage), "AWS::ECR::Repository")}
     prefix = f"{config.tags.project}/{stage}/"
     for name in ("user", "payment", "generation", "gallery", "model", "data-processing", "spark"):
         repository = repositories[prefix + name]
@@ -265,8 +265,8 @@ def test_ecr_repositories(platform: SynthesizedPlatform, stage: str) -> None:
         assert "LifecyclePolicy" in repository
 
 
-def test_ecs_fargate_cluster_tasks_and_idle_service(platform: SynthesizedPlatform, stage: str) -> None:
-    tmpl = template(platform, stage)
+def test_ecs_fargate_cluster_tasks_and_idle_service(examples: SynthesizedPlatform, stage: str) -> None:
+    tmpl = template(examples, stage)
     (cluster,) = props(tmpl, "AWS::ECS::Cluster")
     assert {"Name": "containerInsights", "Value": "enhanced"} in cluster["ClusterSettings"]
     (providers,) = props(tmpl, "AWS::ECS::ClusterCapacityProviderAssociations")
@@ -282,10 +282,10 @@ def test_ecs_fargate_cluster_tasks_and_idle_service(platform: SynthesizedPlatfor
     assert service["NetworkConfiguration"]["AwsvpcConfiguration"]["AssignPublicIp"] == "DISABLED"
 
 
-def test_action_requests_consumer(platform: SynthesizedPlatform, stage: str) -> None:
-    config = platform.configs[stage].platform
-    tmpl = template(platform, stage)
-    stack = platform_stack(platform, stage)
+def test_action_requests_consumer(examples: SynthesizedPlatform, stage: str) -> None:
+    config = examples.configs[stage].platform
+    tmpl = template(examples, stage)
+    stack = platform_stack(examples, stage)
     function = tmpl["Resources"][logical_id(stack.action_consumer.function)]["Properties"]
     assert function["ReservedConcurrentExecutions"] == config.consumer_reserved_concurrency
     assert function["TracingConfig"] == {"Mode": "Active"}
@@ -295,5 +295,5 @@ def test_action_requests_consumer(platform: SynthesizedPlatform, stage: str) -> 
     assert "KmsKeyId" in log_group
     (mapping,) = props(tmpl, "AWS::Lambda::EventSourceMapping")
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-    queue = platform.stages[stage].data.messaging.queues["action-requests"]
+    queue = examples.stages[stage].data.messaging.queues["action-requests"]
     assert logical_id(queue) in output_of(mapping["EventSourceArn"])

@@ -7,17 +7,17 @@ import json
 from constructs.network.tier_security_groups import WORKLOAD_PORTS
 
 from environments.schema.network import subnet_cidrs, tier_blocks
-from tests.conftest import SynthesizedPlatform
-from tests.support import STAGES, logical_id, output_of, props, ref_id, resources
+from tests.support import logical_id, output_of, props, ref_id, resources
+from tests.synthesis import SynthesizedPlatform
 
 
-def test_prod_has_a_network_in_its_secondary_region(platform: SynthesizedPlatform) -> None:
-    config = platform.configs["prod"]
-    network = platform.stages["prod"].network_dr
+def test_prod_has_a_network_in_its_secondary_region(examples: SynthesizedPlatform) -> None:
+    config = examples.configs["prod"]
+    network = examples.stages["prod"].network_dr
     assert network is not None
     assert (network.region, network.stack_name) == ("eu-west-1", "prod-network-dr")  # seed 000
     assert network.availability_zones == list(config.dr.availability_zones)
-    template = platform.template_json("prod", "network-dr")
+    template = examples.template_json("prod", "network-dr")
     (vpc,) = props(template, "AWS::EC2::VPC")
     assert vpc["CidrBlock"] == "10.1.0.0/16"
     subnets = props(template, "AWS::EC2::Subnet")
@@ -29,17 +29,17 @@ def test_prod_has_a_network_in_its_secondary_region(platform: SynthesizedPlatfor
     assert props(template, "AWS::WAFv2::WebACL")[0]["Scope"] == "REGIONAL"
 
 
-def test_only_stages_with_dr_get_one(platform: SynthesizedPlatform) -> None:
-    for stage in STAGES:
-        assert (platform.stages[stage].network_dr is not None) is platform.configs[stage].dr.enabled
+def test_only_stages_with_dr_get_one(examples: SynthesizedPlatform) -> None:
+    for stage in examples.configs:
+        assert (examples.stages[stage].network_dr is not None) is examples.configs[stage].dr.enabled
 
 
-def test_marked_tables_are_global_tables_with_a_replica_there(platform: SynthesizedPlatform) -> None:
-    config = platform.configs["prod"]
-    stage = platform.stages["prod"]
+def test_marked_tables_are_global_tables_with_a_replica_there(examples: SynthesizedPlatform) -> None:
+    config = examples.configs["prod"]
+    stage = examples.stages["prod"]
     assert stage.data_dr is not None and stage.data_dr.region == config.dr.region
     replica_key = logical_id(stage.data_dr.replica_key)
-    template = platform.template_json("prod", "data")
+    template = examples.template_json("prod", "data")
     for table in (stage.data.tables.conversations, stage.data.tables.sessions):
         replicas = template["Resources"][logical_id(table)]["Properties"]["Replicas"]
         assert sorted(r["Region"] for r in replicas) == sorted([config.region, config.dr.region])
@@ -48,16 +48,16 @@ def test_marked_tables_are_global_tables_with_a_replica_there(platform: Synthesi
         assert remote["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
         assert remote["DeletionProtectionEnabled"] is True
     for other in ("dev", "staging"):
-        tables = props(platform.template_json(other, "data"), "AWS::DynamoDB::GlobalTable")
+        tables = props(examples.template_json(other, "data"), "AWS::DynamoDB::GlobalTable")
         assert all(len(t["Replicas"]) == 1 for t in tables)
 
 
-def test_marked_buckets_replicate_to_named_encrypted_replicas(platform: SynthesizedPlatform) -> None:
-    config = platform.configs["prod"]
-    stage = platform.stages["prod"]
+def test_marked_buckets_replicate_to_named_encrypted_replicas(examples: SynthesizedPlatform) -> None:
+    config = examples.configs["prod"]
+    stage = examples.stages["prod"]
     assert stage.data_dr is not None
-    data = platform.template_json("prod", "data")
-    replica_stack = platform.template_json("prod", "data-dr")
+    data = examples.template_json("prod", "data")
+    replica_stack = examples.template_json("prod", "data-dr")
     replica_key = logical_id(stage.data_dr.replica_key)
     for name in config.dr.replicate_buckets:
         source = data["Resources"][logical_id(getattr(stage.data.buckets, name))]["Properties"]
@@ -74,21 +74,21 @@ def test_marked_buckets_replicate_to_named_encrypted_replicas(platform: Synthesi
     unmarked = data["Resources"][logical_id(stage.data.buckets.document_chunks)]["Properties"]
     assert "ReplicationConfiguration" not in unmarked
     assert all(
-        "ReplicationConfiguration" not in p for p in props(platform.template_json("dev", "data"), "AWS::S3::Bucket")
+        "ReplicationConfiguration" not in p for p in props(examples.template_json("dev", "data"), "AWS::S3::Bucket")
     )
 
 
-def test_aurora_global_database_with_a_secondary_there(platform: SynthesizedPlatform) -> None:
-    config = platform.configs["prod"]
-    stage = platform.stages["prod"]
-    data = platform.template_json("prod", "data")
+def test_aurora_global_database_with_a_secondary_there(examples: SynthesizedPlatform) -> None:
+    config = examples.configs["prod"]
+    stage = examples.stages["prod"]
+    data = examples.template_json("prod", "data")
     (global_cluster,) = props(data, "AWS::RDS::GlobalCluster")
     assert global_cluster["GlobalClusterIdentifier"] == "ai-platform-prod-postgres-global"
     assert global_cluster["SourceDBClusterIdentifier"].endswith(":cluster:ai-platform-prod-postgres")
     assert global_cluster["DeletionProtection"] is True
     secondary_stack = stage.database_dr
     assert secondary_stack is not None and secondary_stack.region == config.dr.region
-    secondary = platform.template_json("prod", "database-dr")
+    secondary = examples.template_json("prod", "database-dr")
     (cluster_resource,) = [r for r in secondary["Resources"].values() if r["Type"] == "AWS::RDS::DBCluster"]
     cluster = cluster_resource["Properties"]
     assert "GlobalClusterIdentifier" in json.dumps(cluster)
@@ -101,20 +101,20 @@ def test_aurora_global_database_with_a_secondary_there(platform: SynthesizedPlat
     (reader,) = props(secondary, "AWS::RDS::DBInstance")
     assert reader["DBInstanceClass"] == "db.serverless"
     for other in ("dev", "staging"):
-        assert platform.stages[other].database_dr is None
-        assert not props(platform.template_json(other, "data"), "AWS::RDS::GlobalCluster")
+        assert examples.stages[other].database_dr is None
+        assert not props(examples.template_json(other, "data"), "AWS::RDS::GlobalCluster")
 
 
-def test_each_region_has_a_transit_gateway_routing_the_other_vpc(platform: SynthesizedPlatform) -> None:
-    config = platform.configs["prod"]
-    stage = platform.stages["prod"]
+def test_each_region_has_a_transit_gateway_routing_the_other_vpc(examples: SynthesizedPlatform) -> None:
+    config = examples.configs["prod"]
+    stage = examples.stages["prod"]
     for stack, own_cidr, peer_cidr, asn in (
         ("network", config.network.cidr, config.dr.cidr, config.network.transit_gateway_asn),
         ("network-dr", config.dr.cidr, config.network.cidr, config.dr.transit_gateway_asn),
     ):
         network = stage.network if stack == "network" else stage.network_dr
         assert network is not None and network.transit_hub is not None
-        template = platform.template_json("prod", stack)
+        template = examples.template_json("prod", stack)
         ((gateway_id, gateway),) = resources(template, "AWS::EC2::TransitGateway").items()
         assert gateway["Properties"]["AmazonSideAsn"] == asn
         # Nothing joins the routing domain by default: attachments are associated on purpose.
@@ -141,11 +141,11 @@ def test_each_region_has_a_transit_gateway_routing_the_other_vpc(platform: Synth
         assert vpc["CidrBlock"] == own_cidr
 
 
-def test_peer_app_tier_reaches_workloads_and_nothing_else(platform: SynthesizedPlatform) -> None:
-    config = platform.configs["prod"]
+def test_peer_app_tier_reaches_workloads_and_nothing_else(examples: SynthesizedPlatform) -> None:
+    config = examples.configs["prod"]
     for stack, peer_cidr in (("network", config.dr.cidr), ("network-dr", config.network.cidr)):
         peer_app = str(tier_blocks(peer_cidr)["app"])
-        template = platform.template_json("prod", stack)
+        template = examples.template_json("prod", stack)
         entries = [e for e in props(template, "AWS::EC2::NetworkAclEntry") if e["CidrBlock"] == peer_app]
         assert [(e["Egress"], e["PortRange"], e["RuleAction"]) for e in entries] == [
             (False, {"From": WORKLOAD_PORTS[0], "To": WORKLOAD_PORTS[1]}, "allow")
@@ -158,12 +158,12 @@ def test_peer_app_tier_reaches_workloads_and_nothing_else(platform: SynthesizedP
         ]
         assert [(r["FromPort"], r["ToPort"]) for r in rules] == [WORKLOAD_PORTS]
     for other in ("dev", "staging"):
-        assert not props(platform.template_json(other, "network"), "AWS::EC2::TransitGateway")
+        assert not props(examples.template_json(other, "network"), "AWS::EC2::TransitGateway")
 
 
-def test_peering_is_requested_accepted_then_routed_in_that_order(platform: SynthesizedPlatform) -> None:
-    config = platform.configs["prod"]
-    stage = platform.stages["prod"]
+def test_peering_is_requested_accepted_then_routed_in_that_order(examples: SynthesizedPlatform) -> None:
+    config = examples.configs["prod"]
+    stage = examples.stages["prod"]
     assert stage.peering is not None
     request, accept, routes = stage.peering
     assert (request.region, accept.region, routes.region) == (config.region, config.dr.region, config.region)
@@ -171,12 +171,12 @@ def test_peering_is_requested_accepted_then_routed_in_that_order(platform: Synth
     assert {stage.network, stage.network_dr} <= set(request.dependencies)
     assert request in accept.dependencies and accept in routes.dependencies
 
-    (peering,) = props(platform.template_json("prod", "peering"), "AWS::EC2::TransitGatewayPeeringAttachment")
+    (peering,) = props(examples.template_json("prod", "peering"), "AWS::EC2::TransitGatewayPeeringAttachment")
     assert (peering["PeerRegion"], peering["PeerAccountId"]) == (config.dr.region, config.account)
     # The peer's gateway ID crosses regions through CDK's cross-region references (SSM in eu-west-1).
     assert "TransitGateway" in json.dumps(peering["PeerTransitGatewayId"])
 
-    accepter = platform.template_json("prod", "peering-dr")
+    accepter = examples.template_json("prod", "peering-dr")
     ((acceptance_id, acceptance),) = resources(accepter, "Custom::TransitGatewayPeeringAcceptance").items()
     assert set(acceptance["Properties"]) >= {
         "AttachmentId",
@@ -185,7 +185,7 @@ def test_peering_is_requested_accepted_then_routed_in_that_order(platform: Synth
     }
     (waiter,) = props(accepter, "AWS::StepFunctions::StateMachine")
     assert waiter["LoggingConfiguration"]["Level"] == "ALL"
-    routes_template = platform.template_json("prod", "peering-routes")
+    routes_template = examples.template_json("prod", "peering-routes")
     for template, peer_cidr in ((accepter, config.network.cidr), (routes_template, config.dr.cidr)):
         ((association_id, _),) = resources(template, "AWS::EC2::TransitGatewayRouteTableAssociation").items()
         (route,) = resources(template, "AWS::EC2::TransitGatewayRoute").values()
