@@ -13,7 +13,7 @@ from pathlib import Path
 
 import aws_cdk as cdk
 
-from environments.loader import CONFIG_DIR, ConfigError, load_pipeline, load_stages
+from environments.loader import CONFIG_DIR, ConfigError, config_warnings, load_pipeline, load_stages
 from stacks.platform_app import build_platform, new_app
 
 
@@ -30,6 +30,8 @@ def main(app: cdk.App | None = None) -> int:
     except ConfigError as error:
         print("\n".join(error.problems), file=sys.stderr)
         return 1
+    for warning in config_warnings(configs, pipeline, config_dir):
+        print(warning, file=sys.stderr)
     build_platform(app, configs, pipeline)
     try:
         app.synth()

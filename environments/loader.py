@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from environments.schema.observability import shared_account_problems
 from environments.schema.pipeline import PipelineConfig, pipeline_problems
+from environments.schema.regions import overlapping_networks
 from environments.schema.stage import StageConfig, cross_field_problems
 
 _Config = TypeVar("_Config", StageConfig, PipelineConfig)
@@ -47,9 +48,35 @@ def load_stages(names: list[str] | None = None, config_dir: Path = CONFIG_DIR) -
         f"{config_dir / f'{stage}.yaml'}: {field}: {message}"
         for stage, field, message in shared_account_problems(configs)
     ]
+    problems += [
+        f"{config_dir / f'{stage}.yaml'}: {field}: {message}"
+        for stage, field, message, same_account in overlapping_networks(configs)
+        if same_account
+    ]
     if problems:
         raise ConfigError(problems)
     return configs
+
+
+def config_warnings(
+    configs: list[StageConfig], pipeline: PipelineConfig | None, config_dir: Path = CONFIG_DIR
+) -> list[str]:
+    """One line each for what is allowed but probably not meant: VPCs of stages in different accounts that
+    overlap (they could never be connected), and stage files the pipeline does not promote."""
+    warnings = [
+        f"warning: {config_dir / f'{stage}.yaml'}: {field}: {message}"
+        for stage, field, message, same_account in overlapping_networks(configs)
+        if not same_account
+    ]
+    if pipeline is not None:
+        promoted = ", ".join(pipeline.stages)
+        warnings += [
+            f"warning: {config_dir / f'{config.name}.yaml'}: not promoted by {config_dir / f'{PIPELINE_FILE}.yaml'} "
+            f"(stages: {promoted}); the pipeline will not deploy it"
+            for config in configs
+            if config.name not in pipeline.stages
+        ]
+    return warnings
 
 
 def load_stage(name: str, config_dir: Path = CONFIG_DIR) -> StageConfig:

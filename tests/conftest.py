@@ -17,15 +17,20 @@ import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-from environments.loader import ConfigError
-from tests.synthesis import EXAMPLE_CONFIG, LIVE_CONFIG, ConfigSet, SynthesizedPlatform, synthesize
+from environments.loader import ConfigError, config_warnings
+from tests.stage_files import EXAMPLE_CONFIG, LIVE_CONFIG, ConfigSet
+
+if TYPE_CHECKING:  # aws_cdk loads only once the configs are known to be valid
+    from tests.synthesis import SynthesizedPlatform
 
 STAGES_VARIABLE = "STAGES"
-SYNTHESES = ("platform", "examples")
-"""The fixtures that hold a synthesis: the live configs' and the frozen examples'."""
+CONFIG_FOLDERS = {"platform": LIVE_CONFIG, "examples": EXAMPLE_CONFIG}
+"""The fixtures that hold a synthesis, and the config folder each one builds."""
+SYNTHESES = tuple(CONFIG_FOLDERS)
 
 
 @dataclass
@@ -58,8 +63,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    try:
-        configs = {"platform": ConfigSet.load(LIVE_CONFIG), "examples": ConfigSet.load(EXAMPLE_CONFIG)}
+    try:  # relative paths, so the messages read as `make synth` prints them
+        configs = {kind: ConfigSet.load(Path(os.path.relpath(folder))) for kind, folder in CONFIG_FOLDERS.items()}
     except ConfigError as error:
         print("\n".join(error.problems), file=sys.stderr)
         pytest.exit("the configuration above is invalid; nothing was synthesized", returncode=1)
@@ -126,6 +131,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def _synthesis(
     request: pytest.FixtureRequest, kind: str, tmp_path_factory: pytest.TempPathFactory
 ) -> SynthesizedPlatform:
+    from tests.synthesis import synthesize
+
     session = request.config.stash[SESSION]
     key = "shared" if session.shared() else kind
     if key not in session.built:
@@ -155,7 +162,10 @@ def examples(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
     return _synthesis(request, "examples", tmp_path_factory)
 
 
-def pytest_report_header(config: pytest.Config) -> str:
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    """The stages under test and the warnings `make synth` would print for them."""
     session = config.stash[SESSION]
-    live = ", ".join(session.selected(session.configs["platform"].stage_names))
-    return f"stages: {live} ({Path(LIVE_CONFIG).name}/)" + (" = the examples" if session.shared() else "")
+    live = session.configs["platform"]
+    stages = ", ".join(session.selected(live.stage_names))
+    header = f"stages: {stages} ({live.directory}/)" + (" = the examples" if session.shared() else "")
+    return [header, *config_warnings(list(live.configs.values()), live.pipeline, live.directory)]

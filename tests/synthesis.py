@@ -1,12 +1,5 @@
 """The syntheses a test session shares: the app built exactly as app.py builds it (cdk.json's context, the
 same cdk-nag packs, CDK's built-in validation off: cfn-lint runs in tests/compliance instead).
-
-Two folders of stage files feed the tests:
-- `environments/` (the live configs, the user's own): invariant tests (nag, cfn-lint, data safety, pinned
-  IDs, quotas, Kubernetes schemas, behaviour contracts) run on every stage file found there;
-- `tests/fixtures/environments/` (a frozen copy of the shipped examples): example tests assert the seeds'
-  values (CIDRs, sizes, accounts) against it, so editing `environments/` never breaks them.
-When both folders hold the same files, one synthesis serves both.
 """
 
 from __future__ import annotations
@@ -19,17 +12,12 @@ from typing import Any, cast
 import aws_cdk as cdk
 from aws_cdk.assertions import Template
 
-from environments.loader import available_stages, load_pipeline, load_stages
-from environments.schema.pipeline import PipelineConfig
 from environments.schema.stage import StageConfig
 from stacks.pipeline_stack import PipelineStack
 from stacks.platform_app import PIPELINE_STACK_ID, build_platform, new_app
 from stacks.stage import PlatformStage
 from tests.cfn_lint_runner import CfnLintRun, start_cfn_lint
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
-LIVE_CONFIG = REPO_ROOT / "environments"
-EXAMPLE_CONFIG = REPO_ROOT / "tests" / "fixtures" / "environments"
+from tests.stage_files import REPO_ROOT, ConfigSet
 
 
 def cdk_json_context() -> dict[str, Any]:
@@ -37,32 +25,6 @@ def cdk_json_context() -> dict[str, Any]:
     (construct paths on every resource, which reports and the cfn-lint allowance rely on)."""
     context: dict[str, Any] = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
     return {**context, "aws:cdk:enable-path-metadata": True}
-
-
-@dataclass(frozen=True)
-class ConfigSet:
-    """A folder of stage files and its pipeline file, validated (ConfigError when not)."""
-
-    directory: Path
-    configs: dict[str, StageConfig]
-    pipeline: PipelineConfig
-
-    @classmethod
-    def load(cls, directory: Path) -> ConfigSet:
-        configs = {config.name: config for config in load_stages(config_dir=directory)}
-        return cls(directory, configs, load_pipeline(directory))
-
-    def same_files_as(self, other: ConfigSet) -> bool:
-        """Whether both folders hold byte-identical YAML files (then one synthesis serves both)."""
-
-        def files(directory: Path) -> dict[str, bytes]:
-            return {path.name: path.read_bytes() for path in sorted(directory.glob("*.yaml"))}
-
-        return files(self.directory) == files(other.directory)
-
-    @property
-    def stage_names(self) -> list[str]:
-        return available_stages(self.directory)
 
 
 @dataclass

@@ -3,11 +3,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
-from environments.schema.base import ConfigModel, RetentionDays
+from environments.schema.base import ConfigModel, CronExpression, RetentionDays
 from environments.schema.data import Transitions
 
 if TYPE_CHECKING:
@@ -27,15 +27,12 @@ class LakeConfig(ConfigModel):
     curated: LakeZoneConfig
 
 
-GlueSchedule = Annotated[str, Field(pattern=r"^cron\([^)]+\)$", description="a Glue cron() expression")]
-
-
 class GlueConfig(ConfigModel):
     """Glue catalog, crawlers, the ETL and data-quality jobs and the workflow that chains them (seed 003)."""
 
     version: Literal["4.0", "5.0"]
-    crawler_schedule: GlueSchedule
-    workflow_schedule: GlueSchedule
+    crawler_schedule: CronExpression
+    workflow_schedule: CronExpression
     etl_workers: int = Field(ge=2, le=100, description="G.1X workers; seed 003: 2 DPU")
     etl_timeout_minutes: int = Field(ge=1, le=2880)
 

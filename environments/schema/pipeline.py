@@ -45,6 +45,11 @@ def pipeline_problems(pipeline: PipelineConfig, available: list[str]) -> list[tu
             problems.append((f"manual_approval_before.{index}", f"{stage} is not one of the pipeline's stages"))
     if PRODUCTION_STAGE in pipeline.stages and PRODUCTION_STAGE not in pipeline.manual_approval_before:
         problems.append(("manual_approval_before", "prod must be behind a manual approval"))
+    connection_account = pipeline.source.connection_arn.split(":")[4]
+    if connection_account != pipeline.account:
+        problems.append(
+            ("source.connection_arn", f"is in account {connection_account}, not the pipeline's {pipeline.account}")
+        )
     for index, email in enumerate(pipeline.notification_emails):
         if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
             problems.append((f"notification_emails.{index}", f"{email!r} is not an email address"))

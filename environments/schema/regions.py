@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import ipaddress
-import re
 from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Field
 
-from environments.schema.base import AZ_COUNT, ConfigModel, PrivateAsn, YamlList, cidr
+from environments.schema.base import AZ_COUNT, ConfigModel, PrivateAsn, YamlList, availability_zone_problems, cidr
 
 if TYPE_CHECKING:
     from environments.schema.stage import StageConfig
@@ -50,9 +49,8 @@ def region_problems(config: StageConfig) -> list[tuple[str, str]]:
         problems.append(("dr.region", f"must differ from the stage's region {config.region}"))
     if len(dr.availability_zones) != AZ_COUNT:
         problems.append(("dr.availability_zones", f"expected {AZ_COUNT} availability zones"))
-    for index, az in enumerate(dr.availability_zones):
-        if not re.fullmatch(rf"{re.escape(dr.region)}[a-z]", az):
-            problems.append((f"dr.availability_zones.{index}", f"{az} is not an availability zone of {dr.region}"))
+    if dr.region:
+        problems += availability_zone_problems("dr.region", dr.region, "dr.availability_zones", dr.availability_zones)
     if dr.cidr:
         try:
             cidr(dr.cidr)
@@ -66,3 +64,29 @@ def region_problems(config: StageConfig) -> list[tuple[str, str]]:
             ("dr.transit_gateway_asn", f"{dr.transit_gateway_asn} is network.transit_gateway_asn; peers need two")
         )
     return problems
+
+
+def stage_networks(config: StageConfig) -> list[tuple[str, str, str]]:
+    """(field, region, CIDR) of every VPC the stage builds: its own and its secondary region's."""
+    networks = [("network.cidr", config.region, config.network.cidr)]
+    if config.dr.enabled and config.dr.cidr:
+        networks.append(("dr.cidr", config.dr.region, config.dr.cidr))
+    return networks
+
+
+def overlapping_networks(configs: list[StageConfig]) -> list[tuple[str, str, str, bool]]:
+    """(stage, field, message, same account) for each VPC that overlaps a VPC of an earlier stage. In one
+    account that breaks routing between them (and the Transit Gateway peering); across accounts it only
+    rules out connecting them later, so callers warn instead."""
+    found: list[tuple[str, str, str, bool]] = []
+    seen: list[tuple[StageConfig, str, str]] = []
+    for config in configs:
+        for field, region, block in stage_networks(config):
+            for other, other_field, other_block in seen:
+                if ipaddress.IPv4Network(block).overlaps(ipaddress.IPv4Network(other_block)):
+                    same = other.account == config.account
+                    where = "the same account" if same else f"account {other.account}"
+                    message = f"{block} ({region}) overlaps {other.name}'s {other_field} {other_block} in {where}"
+                    found.append((config.name, field, message, same))
+        seen += [(config, field, block) for field, _, block in stage_networks(config)]
+    return found

@@ -11,7 +11,14 @@ from typing import Annotated
 from pydantic import Field
 
 from environments.schema.analytics import AnalyticsConfig, analytics_problems
-from environments.schema.base import AZ_COUNT, PRODUCTION_STAGE, ConfigModel, TagsConfig, YamlList
+from environments.schema.base import (
+    AZ_COUNT,
+    PRODUCTION_STAGE,
+    ConfigModel,
+    TagsConfig,
+    YamlList,
+    availability_zone_problems,
+)
 from environments.schema.compute import PlatformConfig, platform_problems
 from environments.schema.data import DataConfig, KmsConfig, data_problems
 from environments.schema.edge import EdgeConfig, edge_problems
@@ -73,9 +80,8 @@ def cross_field_problems(config: StageConfig) -> list[tuple[str, str]]:
         problems.append(("availability_zones", f"expected {AZ_COUNT} availability zones, got {len(azs)}"))
     if len(set(azs)) != len(azs):
         problems.append(("availability_zones", "lists the same availability zone twice"))
-    for index, az in enumerate(azs):
-        if not re.fullmatch(rf"{re.escape(config.region)}[a-z]", az):
-            problems.append((f"availability_zones.{index}", f"{az} is not an availability zone of {config.region}"))
+    problems += availability_zone_problems("region", config.region, "availability_zones", azs)
+    problems += arn_account_problems(config)
 
     problems += network_problems(config)
     problems += data_problems(config)
@@ -95,3 +101,26 @@ def cross_field_problems(config: StageConfig) -> list[tuple[str, str]]:
                 ("network.nat_gateways", "prod needs one NAT gateway per availability zone to survive an AZ loss")
             )
     return problems
+
+
+ARN_ACCOUNT = re.compile(r"^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:(\d{12}):")
+
+
+def arn_account_problems(config: StageConfig) -> list[tuple[str, str]]:
+    """Every ARN in the stage file names the stage's account: a principal or resource in another account
+    fails the deploy (EKS rejects an access entry whose role it cannot find) or grants a stranger."""
+    problems = []
+    for field, value in _strings(config.model_dump(exclude={"name"})):
+        found = ARN_ACCOUNT.match(value)
+        if found and found.group(1) != config.account:
+            problems.append((field, f"{value} is in account {found.group(1)}, not the stage's {config.account}"))
+    return problems
+
+
+def _strings(value: object, path: str = "") -> list[tuple[str, str]]:
+    """(dotted field path, value) of every string in a dumped config."""
+    if isinstance(value, dict):
+        return [found for key, item in value.items() for found in _strings(item, f"{path}{key}.")]
+    if isinstance(value, list | tuple):
+        return [found for index, item in enumerate(value) for found in _strings(item, f"{path}{index}.")]
+    return [(path.rstrip("."), value)] if isinstance(value, str) else []

@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.stage_files import REPO_ROOT
 from tests.support import STATEFUL_TYPES
-from tests.synthesis import REPO_ROOT, SynthesizedPlatform, read_template
+from tests.synthesis import SynthesizedPlatform, read_template
 
 PINNED = REPO_ROOT / "tests" / "pinned"
 Pins = dict[str, dict[str, str]]

@@ -16,7 +16,8 @@ import yaml
 import app
 from environments.loader import available_stages
 from stacks.platform_app import new_app
-from tests.synthesis import EXAMPLE_CONFIG, LIVE_CONFIG, REPO_ROOT, cdk_json_context
+from tests.stage_files import EXAMPLE_CONFIG, LIVE_CONFIG, REPO_ROOT
+from tests.synthesis import cdk_json_context
 
 
 def _run_app(monkeypatch: pytest.MonkeyPatch, outdir: Path, **context: str) -> int:

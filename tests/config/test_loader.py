@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import copy
+import shutil
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -10,8 +13,8 @@ from typing import Any
 import pytest
 import yaml
 
-from environments.loader import ConfigError, available_stages, load_stage, load_stages
-from tests.synthesis import EXAMPLE_CONFIG
+from environments.loader import ConfigError, available_stages, config_warnings, load_pipeline, load_stage, load_stages
+from tests.stage_files import EXAMPLE_CONFIG, REPO_ROOT
 
 Mutation = Callable[[dict[str, Any]], None]
 
@@ -324,6 +327,7 @@ def test_two_stages_in_one_account_cannot_both_own_account_wide_services(tmp_pat
     dev = _base("dev")
     staging = _base("staging")
     staging["account"] = dev["account"]
+    staging["platform"]["admin_role_arn"] = dev["platform"]["admin_role_arn"]
     (tmp_path / "dev.yaml").write_text(yaml.safe_dump(dev))
     (tmp_path / "staging.yaml").write_text(yaml.safe_dump(staging))
     with pytest.raises(ConfigError) as raised:
@@ -401,4 +405,122 @@ def test_failover_needs_both_origin_targets(tmp_path: Path) -> None:
     assert problems == [
         f"{tmp_path / 'prod.yaml'}: edge.secondary_origin_target: required when the edge and dr are enabled "
         "(Route 53 fails over between them)"
+    ]
+
+
+CHECKS_ACROSS_FIELDS = [
+    (
+        "AZ letter the region lacks",
+        _set("availability_zones", ["us-east-1a", "us-east-1b", "us-east-1g"]),
+        "availability_zones.2: us-east-1g is not an availability zone of us-east-1 (us-east-1a, ",
+    ),
+    (
+        "unknown region",
+        lambda d: d.update(region="us-east-7", availability_zones=["us-east-7a", "us-east-7b", "us-east-7c"]),
+        "region: us-east-7 is not a region this project knows",
+    ),
+    (
+        "cron with five fields",
+        _set("analytics.glue.crawler_schedule", "cron(0 1 * * ?)"),
+        "analytics.glue.crawler_schedule: 'cron(0 1 * * ?)' has 5 fields",
+    ),
+    (
+        "cron without ?",
+        _set("analytics.glue.crawler_schedule", "cron(0 1 * * * *)"),
+        "analytics.glue.crawler_schedule: 'cron(0 1 * * * *)': exactly one of",
+    ),
+    (
+        "cron minute 61",
+        _set("analytics.glue.workflow_schedule", "cron(61 1 * * ? *)"),
+        "analytics.glue.workflow_schedule: 'cron(61 1 * * ? *)': '61' is not a valid minutes",
+    ),
+    (
+        "rate instead of cron",
+        _set("analytics.glue.workflow_schedule", "rate(1 day)"),
+        "analytics.glue.workflow_schedule: 'rate(1 day)' is not a cron(...) expression",
+    ),
+    (
+        "admin role in another account",
+        _set("platform.admin_role_arn", "arn:aws:iam::999999999999:role/Admin"),
+        "platform.admin_role_arn: arn:aws:iam::999999999999:role/Admin is in account 999999999999, "
+        "not the stage's 111111111111",
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("label", "mutate", "expected"), CHECKS_ACROSS_FIELDS, ids=[c[0] for c in CHECKS_ACROSS_FIELDS]
+)
+def test_checks_across_fields(tmp_path: Path, label: str, mutate: Mutation, expected: str) -> None:
+    problems = _problems(tmp_path, "dev", mutate)
+    assert any(p.startswith(f"{tmp_path / 'dev.yaml'}: {expected}") for p in problems), problems
+
+
+@pytest.mark.parametrize(
+    "schedule", ["cron(0 1 * * ? *)", "cron(0/15 8-18 ? * MON-FRI *)", "cron(0 12 L * ? 2027)", "cron(5 0 ? JAN 2#1 *)"]
+)
+def test_cron_expressions_cloudwatch_accepts(tmp_path: Path, schedule: str) -> None:
+    data = copy.deepcopy(_base())
+    data["analytics"]["glue"]["crawler_schedule"] = schedule
+    (tmp_path / "dev.yaml").write_text(yaml.safe_dump(data))
+    assert load_stage("dev", tmp_path).analytics.glue.crawler_schedule == schedule
+
+
+def _write_stages(tmp_path: Path, **stages: dict[str, Any]) -> None:
+    for name, data in stages.items():
+        (tmp_path / f"{name}.yaml").write_text(yaml.safe_dump(data))
+
+
+def _without_detection(data: dict[str, Any]) -> dict[str, Any]:
+    data["observability"]["detection"] = {name: False for name in data["observability"]["detection"]}
+    return data
+
+
+def test_overlapping_stages_in_one_account_are_refused(tmp_path: Path) -> None:
+    dev, qa = _base("dev"), _without_detection(_base("dev"))
+    _write_stages(tmp_path, dev=dev, qa=qa)
+    with pytest.raises(ConfigError) as raised:
+        load_stages(config_dir=tmp_path)
+    assert raised.value.problems == [
+        f"{tmp_path / 'qa.yaml'}: network.cidr: 10.10.0.0/16 (us-east-1) overlaps dev's network.cidr 10.10.0.0/16 "
+        "in the same account"
+    ]
+
+
+def test_overlapping_stages_in_other_accounts_and_unpromoted_stages_are_warned_about(tmp_path: Path) -> None:
+    dev, qa = _base("dev"), _base("dev")
+    qa["account"] = "999999999999"
+    qa["platform"]["admin_role_arn"] = "arn:aws:iam::999999999999:role/PlatformAdmin"
+    _write_stages(tmp_path, dev=dev, qa=qa)
+    configs = load_stages(config_dir=tmp_path)
+    pipeline = load_pipeline(EXAMPLE_CONFIG)
+    assert config_warnings(configs, pipeline, tmp_path) == [
+        f"warning: {tmp_path / 'qa.yaml'}: network.cidr: 10.10.0.0/16 (us-east-1) overlaps dev's network.cidr "
+        "10.10.0.0/16 in account 111111111111",
+        f"warning: {tmp_path / 'qa.yaml'}: not promoted by {tmp_path / 'pipeline.yaml'} "
+        "(stages: dev, staging, prod); the pipeline will not deploy it",
+    ]
+    assert config_warnings(load_stages(config_dir=EXAMPLE_CONFIG), pipeline, EXAMPLE_CONFIG) == []
+
+
+def test_bad_config_stops_the_test_session_with_one_line_per_problem(tmp_path: Path) -> None:
+    """`make test` on a broken stage file: the loader's lines and one line saying nothing was synthesized,
+    no traceback and no cascade of failing tests."""
+    copy_of_repo = tmp_path / "repo"
+    ignored = shutil.ignore_patterns(
+        ".git", ".venv", "node_modules", "cdk.out", ".*_cache", "__snapshots__", "__pycache__"
+    )
+    shutil.copytree(REPO_ROOT, copy_of_repo, ignore=ignored)
+    data = _base("dev")
+    data["network"]["cidr"] = "10.0.0.0/33"
+    (copy_of_repo / "environments" / "dev.yaml").write_text(yaml.safe_dump(data))
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/config"],
+        cwd=copy_of_repo, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    output = (result.stdout + result.stderr).strip().splitlines()
+    assert result.returncode == 1, output
+    assert output == [
+        "environments/dev.yaml: network.cidr: 10.0.0.0/33 is not a valid CIDR",
+        "Exit: the configuration above is invalid; nothing was synthesized",
     ]

@@ -12,8 +12,9 @@ import yaml
 
 from environments.loader import ConfigError, load_pipeline
 from stacks.pipeline_stack import FAILED_EVENTS, pinned_cli_version
+from tests.stage_files import EXAMPLE_CONFIG, REPO_ROOT
 from tests.support import props
-from tests.synthesis import EXAMPLE_CONFIG, REPO_ROOT, SynthesizedPlatform, read_template
+from tests.synthesis import SynthesizedPlatform, read_template
 
 PROMOTION = load_pipeline(EXAMPLE_CONFIG).stages
 """The example pipeline's promotion order (dev, staging, prod)."""
