@@ -70,6 +70,8 @@ def pytest_configure(config: pytest.Config) -> None:
         pytest.exit("the configuration above is invalid; nothing was synthesized", returncode=1)
     selection = _selection(os.environ.get(STAGES_VARIABLE, ""), configs)
     config.stash[SESSION] = Session(configs, selection)
+    if selection is not None:  # the other stages' snapshots are left out on purpose, not stale
+        config.option.warn_unused_snapshots = True
 
 
 def _selection(value: str, configs: dict[str, ConfigSet]) -> list[str] | None:
