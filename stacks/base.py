@@ -22,8 +22,9 @@ class PlatformStack(cdk.Stack):
         cross_region_references: bool = False,
     ) -> None:
         """`region` places the stack outside the stage's region (the edge lives in us-east-1); references
-        from the stage's other stacks then cross regions, which CDK carries through SSM parameters. A stack
-        that reads from another region (`cross_region_references`) needs the same switch."""
+        from the stage's other stacks then cross regions, which CDK writes as weak references
+        (`Fn::GetStackOutput` naming the other region). A stack that reads from another region
+        (`cross_region_references`) needs the same switch."""
         self.config = config
         super().__init__(
             scope,

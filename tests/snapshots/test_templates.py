@@ -1,6 +1,7 @@
-"""A normalised JSON snapshot of every stack of every stage, to catch drift the assertions do not name.
+"""A normalised JSON snapshot of every stack of every example stage (tests/fixtures/environments), to
+catch drift the assertions do not name. They follow the code, not the user's stage files.
 
-Update on purpose with `make test PYTEST_ARGS=--snapshot-update` and review the diff like code.
+Update on purpose with `make snapshots` and review the diff like code.
 """
 
 from __future__ import annotations
