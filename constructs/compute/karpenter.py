@@ -119,7 +119,7 @@ class Karpenter(Construct):
         self.chart.node.add_dependency(self.controller_role.association)
 
         self.manifests: list[dict[str, Any]] = [
-            _gpu_node_class(cluster_name, self.node_role.role_name),
+            _gpu_node_class(cluster_name, self.node_role.role_name, cluster.cluster_security_group_id),
             _gpu_node_pool(karpenter),
         ]
         pools = eks.KubernetesManifest(self, "GpuCapacity", cluster=cluster, manifest=self.manifests)
@@ -180,7 +180,10 @@ def _controller_statements(
     ]  # fmt: skip
 
 
-def _gpu_node_class(cluster_name: str, node_role_name: str) -> dict[str, Any]:
+def _gpu_node_class(cluster_name: str, node_role_name: str, cluster_security_group_id: str) -> dict[str, Any]:
+    """The nodes get the cluster security group, as the managed node groups' launch templates give it: it is
+    their path to the private API endpoint (443) and the control plane's to their kubelets (10250). The
+    tagged `workload` group adds the load balancer, the data tier and the other workloads."""
     return {
         "apiVersion": "karpenter.k8s.aws/v1",
         "kind": "EC2NodeClass",
@@ -189,7 +192,7 @@ def _gpu_node_class(cluster_name: str, node_role_name: str) -> dict[str, Any]:
             "amiSelectorTerms": [{"alias": "al2023@latest"}],
             "role": node_role_name,
             "subnetSelectorTerms": [{"tags": {DISCOVERY_TAG: cluster_name}}],
-            "securityGroupSelectorTerms": [{"tags": {DISCOVERY_TAG: cluster_name}}],
+            "securityGroupSelectorTerms": [{"id": cluster_security_group_id}, {"tags": {DISCOVERY_TAG: cluster_name}}],
             "metadataOptions": {"httpTokens": "required", "httpPutResponseHopLimit": 1, "httpEndpoint": "enabled"},
             "blockDeviceMappings": [
                 {
