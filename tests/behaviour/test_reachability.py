@@ -1,0 +1,567 @@
+"""It works once deployed, contract 1: reachability. On the model tests/behaviour/reachability.py builds from
+each stage's templates (every region), every required path holds and no forbidden one is open; every
+placement sits in its tier; the model finds every workload the config enables (so nothing passes because
+nothing was found). Each contract is also run on templates broken on purpose, and must name the break.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import json
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from environments.schema.stage import StageConfig
+from tests.behaviour.reachability import (
+    ClusterDns,
+    GroupPeer,
+    GroupRule,
+    Hop,
+    Internet,
+    Kind,
+    Layer,
+    Party,
+    Placed,
+    Placement,
+    ResourceId,
+    Selector,
+    Service,
+    StackTemplate,
+    Tier,
+    Traffic,
+    VpcModel,
+    cidrs_text,
+    cluster_security_group,
+    rejoined,
+    with_placeholders,
+)
+from tests.synthesis import SynthesizedPlatform, read_template
+
+EKS_SECURITY_GROUPS = "https://docs.aws.amazon.com/eks/latest/userguide/sec-group-reqs.html"
+README_NETWORK = "README, The network"
+README_SECONDARY = "README, The secondary region and recovery"
+
+
+@dataclass(frozen=True)
+class RequiredPath:
+    name: str
+    source: Selector
+    destination: Selector
+    traffic: tuple[Traffic, ...]
+    reference: str
+
+
+@dataclass(frozen=True)
+class ForbiddenPath:
+    name: str
+    source: Selector
+    destination: Selector
+    traffic: tuple[Traffic, ...]
+    held_by: tuple[Layer, ...]
+    """Each of these layers must deny it on its own: the defence in depth the reference promises."""
+    reference: str
+
+
+def of(*kinds: Kind) -> Placed:
+    return Placed(frozenset(kinds))
+
+
+LOAD_BALANCER = of(Kind.LOAD_BALANCER)
+CONTROL_PLANE = of(Kind.CONTROL_PLANE)
+NODES = of(Kind.NODE_GROUP, Kind.KARPENTER_NODES)
+SERVING = of(*NODES.kinds, Kind.ECS_SERVICE)
+"""What the load balancer and the peer region send requests to."""
+WORKLOADS = of(*SERVING.kinds, Kind.EVENT_FUNCTION)
+"""What uses the data stores."""
+APP_TIER = Placed(tier="app", excluding=frozenset({Kind.INTERFACE_ENDPOINT, Kind.CONTROL_PLANE}))
+"""Everything in the app tier that opens connections: not the endpoints (they are the destination) and not the
+control plane's interfaces (they answer; EKS runs the control plane's clients)."""
+SERVICE_PORTS = {
+    Kind.RDS_PROXY: 5432,
+    Kind.DATABASE: 5432,
+    Kind.CACHE: 6379,
+    Kind.FILE_SYSTEM: 2049,
+    Kind.KAFKA: 9098,
+    Kind.SEARCH: 443,
+}
+"""Each data store's one port: PostgreSQL, Valkey and NFS (seed 002's chain), MSK with IAM, OpenSearch's HTTPS."""
+DATA_PORTS = sorted(set(SERVICE_PORTS.values()))
+ANY_TRAFFIC = (Traffic.every_port("tcp"), Traffic.every_port("udp"))
+EXPECTED_TIER = {
+    **dict.fromkeys(
+        (
+            Kind.NODE_GROUP, Kind.KARPENTER_NODES, Kind.CONTROL_PLANE, Kind.KUBECTL_HANDLER, Kind.EVENT_FUNCTION,
+            Kind.PROVIDER_FUNCTION, Kind.ROTATION, Kind.ECS_SERVICE, Kind.INTERFACE_ENDPOINT,
+        ),
+        "app",
+    ),
+    **dict.fromkeys((Kind.LOAD_BALANCER, Kind.NAT_GATEWAY), "public"),
+    **dict.fromkeys(SERVICE_PORTS, "data"),
+}  # fmt: skip
+"""Seed 001's tiers: load balancers and NAT public; compute, and the endpoints it calls, app; data stores data."""
+
+REQUIRED = (
+    RequiredPath("internet -> load balancer", Internet(), LOAD_BALANCER, (Traffic.tcp(443),),
+                 f"seed 002's chain ALB -> workloads; {README_NETWORK}: alb admits 443 from anywhere"),
+    RequiredPath("load balancer -> workloads", LOAD_BALANCER, SERVING, (Traffic.tcp(8001, 8005),),
+                 "seed 002: the services listen on 8001-8005 behind the load balancer"),
+    RequiredPath("nodes -> control plane", NODES, CONTROL_PLANE, (Traffic.tcp(443),), EKS_SECURITY_GROUPS),
+    RequiredPath("control plane -> kubelet", CONTROL_PLANE, NODES, (Traffic.tcp(10250),), EKS_SECURITY_GROUPS),
+    RequiredPath("control plane -> webhooks on nodes", CONTROL_PLANE, NODES, (Traffic.tcp(443),),
+                 EKS_SECURITY_GROUPS),
+    RequiredPath("nodes -> CoreDNS", NODES, ClusterDns(), (Traffic.udp(53), Traffic.tcp(53)),
+                 f"{EKS_SECURITY_GROUPS} (CoreDNS, which the coredns add-on places on the system nodes)"),
+    RequiredPath("kubectl handler -> control plane", of(Kind.KUBECTL_HANDLER), CONTROL_PLANE, (Traffic.tcp(443),),
+                 "https://docs.aws.amazon.com/cdk/api/v2/docs/aws-cdk-lib.aws_eks_v2-readme.html (the kubectl "
+                 "handler applies manifests through the private endpoint)"),
+    RequiredPath("workloads -> RDS Proxy", WORKLOADS, of(Kind.RDS_PROXY), (Traffic.tcp(5432),),
+                 "seed 002's chain workloads -> PostgreSQL; README, The data: clients connect to the proxy"),
+    RequiredPath("RDS Proxy -> database", of(Kind.RDS_PROXY), of(Kind.DATABASE), (Traffic.tcp(5432),),
+                 "README, The data: the database admits the proxy and the rotation function"),
+    RequiredPath("rotation -> database", of(Kind.ROTATION), of(Kind.DATABASE), (Traffic.tcp(5432),),
+                 "https://docs.aws.amazon.com/secretsmanager/latest/userguide/rotation-function-network-access.html"),
+    RequiredPath("workloads -> cache", WORKLOADS, of(Kind.CACHE), (Traffic.tcp(6379),),
+                 "seed 002's chain workloads -> cache"),
+    RequiredPath("workloads -> EFS", WORKLOADS, of(Kind.FILE_SYSTEM), (Traffic.tcp(2049),),
+                 "seed 002's chain workloads -> EFS (the shared models)"),
+    RequiredPath("workloads -> Kafka", WORKLOADS, of(Kind.KAFKA), (Traffic.tcp(9098),),
+                 "seeds 000, 004: Kafka with IAM auth; https://docs.aws.amazon.com/msk/latest/developerguide/"
+                 "port-info.html"),
+    RequiredPath("workloads -> search", WORKLOADS, of(Kind.SEARCH), (Traffic.tcp(443),),
+                 "seeds 000, 004: OpenSearch over HTTPS"),
+    RequiredPath("app tier -> interface endpoints", APP_TIER, of(Kind.INTERFACE_ENDPOINT), (Traffic.tcp(443),),
+                 f"{README_NETWORK}: the interface endpoints serve the app tier over HTTPS"),
+    RequiredPath("app tier -> internet", APP_TIER, Internet(), (Traffic.tcp(443),),
+                 f"{README_NETWORK}: the app tier's egress goes through NAT (EC2, EKS and the public chart "
+                 "repositories have no endpoint here)"),
+    RequiredPath("app tier -> S3", APP_TIER, Service("S3", "pl-s3"), (Traffic.tcp(443),),
+                 "https://docs.aws.amazon.com/AmazonECR/latest/userguide/vpc-endpoints.html (image layers come "
+                 "from S3); the data lake and buckets"),
+    RequiredPath("app tier -> DynamoDB", APP_TIER, Service("DynamoDB", "pl-dynamodb"), (Traffic.tcp(443),),
+                 "seed 001's tables; seed 000's stream state"),
+    RequiredPath("peer region's app tier -> workloads", Tier("app", peer=True), SERVING, (Traffic.tcp(8001, 8005),),
+                 f"seed 000: Transit Gateways peered between the regions; {README_SECONDARY}"),
+)  # fmt: skip
+
+FORBIDDEN = (
+    ForbiddenPath("internet -> app tier", Internet(), Placed(tier="app"), ANY_TRAFFIC,
+                  (Layer.ROUTES, Layer.SECURITY_GROUPS),
+                  f"seed 001; {README_NETWORK}: only the public tier routes to the internet gateway"),
+    ForbiddenPath("internet -> data tier", Internet(), Placed(tier="data"), ANY_TRAFFIC,
+                  (Layer.NETWORK_ACLS, Layer.SECURITY_GROUPS),
+                  f"seed 001; {README_NETWORK}: the data ACL admits the app tier only, each data group workloads "
+                  "only"),
+    ForbiddenPath("internet -> public tier but the load balancer", Internet(),
+                  Placed(tier="public", excluding=frozenset({Kind.LOAD_BALANCER})), ANY_TRAFFIC,
+                  (Layer.SECURITY_GROUPS,),
+                  "https://docs.aws.amazon.com/vpc/latest/userguide/vpc-nat-gateway.html (a NAT gateway takes no "
+                  "connection from outside)"),
+    ForbiddenPath("data tier -> internet", Tier("data"), Internet(), ANY_TRAFFIC, (Layer.ROUTES, Layer.NETWORK_ACLS),
+                  f"seed 001; {README_NETWORK}: data is isolated, with no internet route"),
+    ForbiddenPath("data tier -> peer region", Tier("data"), Tier("app", peer=True), ANY_TRAFFIC, (Layer.ROUTES,),
+                  f"{README_SECONDARY}: the data tiers have no route to the peer"),
+    ForbiddenPath("peer region -> data tier", Tier("app", peer=True), Tier("data"), ANY_TRAFFIC,
+                  (Layer.ROUTES, Layer.NETWORK_ACLS), f"{README_SECONDARY}: only the app tiers reach each other"),
+    ForbiddenPath("app tier -> data tier on a non-data port", Tier("app"), Tier("data"),
+                  (Traffic.every_port("tcp", but=DATA_PORTS), Traffic.every_port("udp")), (Layer.NETWORK_ACLS,),
+                  f"seed 001; {README_NETWORK}: the data ACL admits only the data groups' ports"),
+    *(
+        ForbiddenPath(f"app tier -> {kind.value} on another port", Tier("app"), of(kind),
+                      (Traffic.every_port("tcp", but=[port]), Traffic.every_port("udp")), (Layer.SECURITY_GROUPS,),
+                      f"{README_NETWORK}: each data group admits its one port")
+        for kind, port in SERVICE_PORTS.items()
+    ),
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A required path that does not hold, or a forbidden one a layer lets through, with what to fix."""
+
+    stage: str
+    region: str
+    path: str
+    source: str
+    destination: str
+    traffic: str
+    reference: str
+    problems: tuple[str, ...]
+
+    def __str__(self) -> str:
+        details = "".join(f"\n    - {problem}" for problem in self.problems)
+        head = f"{self.stage} {self.region}: {self.path}: {self.source} -> {self.destination} {self.traffic}"
+        return f"{head} [{self.reference}]{details}"
+
+
+def pairs(model: VpcModel, region: str, path: RequiredPath | ForbiddenPath) -> Iterable[tuple[Party, Party]]:
+    return itertools.product(model.parties(region, path.source), model.parties(region, path.destination))
+
+
+def required_failures(model: VpcModel) -> list[Failure]:
+    return [
+        Failure(model.stage, region, path.name, str(source), str(destination), str(traffic), path.reference,
+                tuple(map(str, problems)))
+        for region in model.regions
+        for path in REQUIRED
+        for source, destination in pairs(model, region, path)
+        for traffic in path.traffic
+        if (problems := model.required(source, destination, traffic))
+    ]  # fmt: skip
+
+
+def forbidden_failures(model: VpcModel) -> list[Failure]:
+    return [
+        Failure(model.stage, region, path.name, str(source), str(destination), str(traffic), path.reference,
+                tuple(f"{problem} (must deny it on its own)" for problem in problems))
+        for region in model.regions
+        for path in FORBIDDEN
+        for source, destination in pairs(model, region, path)
+        for traffic in path.traffic
+        if (problems := model.forbidden(source, destination, traffic, path.held_by))
+    ]  # fmt: skip
+
+
+IN_ITS_TIER = "placement in its tier"
+FOUND_AS_CONFIGURED = "every workload the config enables"
+
+
+def tier_failures(model: VpcModel) -> list[Failure]:
+    return [
+        Failure(model.stage, placement.region, IN_ITS_TIER, f"{placement.kind.value} {placement.name}",
+                f"the {EXPECTED_TIER[placement.kind]} tier", "", "seed 001's tiers",
+                (f"sits in {', '.join(sorted(tiers)) or 'no subnet'} ({placement.origin})",))
+        for placement in model.placements
+        if (tiers := model.tiers_of(placement)) != {EXPECTED_TIER[placement.kind]}
+    ]  # fmt: skip
+
+
+def expected_placements(config: StageConfig) -> dict[str, dict[Kind, int | None]]:
+    """Per region, how many placements of each kind the config makes there (None: at least one)."""
+    network = config.network
+    expected: dict[str, dict[Kind, int | None]] = {
+        config.region: {
+            Kind.NODE_GROUP: len(config.platform.node_groups),
+            Kind.KARPENTER_NODES: 1,  # the GPU EC2NodeClass
+            Kind.CONTROL_PLANE: 1,
+            Kind.KUBECTL_HANDLER: 1,
+            Kind.PROVIDER_FUNCTION: None,  # the kubectl provider's framework
+            Kind.EVENT_FUNCTION: 2,  # the action-requests consumer and the stream processor
+            Kind.ROTATION: 1,
+            Kind.ECS_SERVICE: 1,
+            Kind.INTERFACE_ENDPOINT: len(network.interface_endpoints),
+            Kind.NAT_GATEWAY: network.nat_gateways,
+            Kind.LOAD_BALANCER: 1,
+            Kind.RDS_PROXY: 1,
+            Kind.DATABASE: 1,
+            Kind.CACHE: 1,
+            Kind.FILE_SYSTEM: 1,
+            Kind.KAFKA: 0 if config.analytics.msk.mode == "off" else 1,
+            Kind.SEARCH: 1,
+        }
+    }
+    if config.dr.enabled:  # no platform there yet: endpoints, NAT, the peering accepter, the Aurora secondary
+        expected[config.dr.region] = {
+            Kind.INTERFACE_ENDPOINT: len(network.interface_endpoints),
+            Kind.NAT_GATEWAY: network.nat_gateways,
+            Kind.PROVIDER_FUNCTION: None,
+            Kind.DATABASE: 1 if config.data.database.engine == "aurora-serverless-v2" else 0,
+        }
+    return expected
+
+
+def kind_failures(model: VpcModel, config: StageConfig) -> list[Failure]:
+    expected = expected_placements(config)
+    found = Counter((placement.region, placement.kind) for placement in model.placements)
+    failures = []
+    for region in sorted({*expected, *model.regions}):
+        for kind in Kind:
+            want, got = expected.get(region, {}).get(kind, 0), found[(region, kind)]
+            if (got == 0) if want is None else (got != want):
+                wanted = "at least 1" if want is None else str(want)
+                failures.append(
+                    Failure(model.stage, region, FOUND_AS_CONFIGURED, kind.value, "", "",
+                            f"environments/{model.stage}.yaml", (f"expected {wanted}, the model found {got}",))
+                )  # fmt: skip
+    return failures
+
+
+def report(failures: list[Failure]) -> str:
+    return "\n".join(map(str, failures))
+
+
+# --- the contracts, over every stage ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def stage_stacks(platform: SynthesizedPlatform) -> Callable[[str], list[StackTemplate]]:
+    """Each stage's templates, read once for the module (the model never changes them)."""
+    loaded: dict[str, list[StackTemplate]] = {}
+
+    def load(stage: str) -> list[StackTemplate]:
+        if stage not in loaded:
+            loaded[stage] = [
+                StackTemplate(stack.stack_name, stack.region, read_template(stack)) for stack in platform.stacks(stage)
+            ]
+        return loaded[stage]
+
+    return load
+
+
+@pytest.fixture
+def model(stage_stacks: Callable[[str], list[StackTemplate]], stage: str) -> VpcModel:
+    return VpcModel(stage, stage_stacks(stage))
+
+
+def test_every_required_path_holds(model: VpcModel) -> None:
+    assert not (failures := required_failures(model)), report(failures)
+
+
+def test_no_forbidden_path_is_open(model: VpcModel) -> None:
+    assert not (failures := forbidden_failures(model)), report(failures)
+
+
+def test_every_placement_sits_in_its_tier(model: VpcModel) -> None:
+    assert not (failures := tier_failures(model)), report(failures)
+
+
+def test_the_model_finds_every_workload_the_config_enables(
+    model: VpcModel, platform: SynthesizedPlatform, stage: str
+) -> None:
+    assert not (failures := kind_failures(model, platform.configs[stage])), report(failures)
+
+
+# --- each contract fails on a template broken on purpose -------------------------------------------------
+
+Stacks = dict[str, StackTemplate]
+"""Stack name -> a deep copy of the stack for a mutation to edit."""
+
+
+def placed(model: VpcModel, region: str, kind: Kind) -> list[Placement]:
+    found = [p for p in model.placements_in(region) if p.kind is kind]
+    assert found, f"{model.stage} {region}: no {kind.value} to break"
+    return found
+
+
+def resources(stacks: Stacks, rid: ResourceId) -> dict[str, Any]:
+    found: dict[str, Any] = stacks[rid.stack].template["Resources"]
+    return found
+
+
+def remove_rule(stacks: Stacks, owner: ResourceId, rule: GroupRule, direction: str) -> None:
+    assert rule.written_in is not None, rule
+    if rule.index is None:
+        del resources(stacks, rule.written_in)[rule.written_in.logical_id]
+    else:
+        del resources(stacks, owner)[owner.logical_id]["Properties"][f"SecurityGroup{direction}"][rule.index]
+
+
+def remove_workload_ingress_on_postgres(model: VpcModel, stacks: Stacks, region: str) -> None:
+    workload = frozenset.intersection(*(p.groups for p in model.parties(region, WORKLOADS) if p.groups is not None))
+    for group in placed(model, region, Kind.RDS_PROXY)[0].groups:
+        for rule in model.groups[group].ingress:
+            if isinstance(rule.peer, GroupPeer) and rule.peer.group in workload:
+                remove_rule(stacks, group, rule, "Ingress")
+
+
+def drop_app_tier_ephemeral_return(model: VpcModel, stacks: Stacks, region: str) -> None:
+    vpc = model.vpc_in(region).id
+    for acl in {s.acl for s in model.subnets.values() if s.vpc == vpc and s.tier == "app" and s.acl}:
+        for entry in model.acls[acl].entries:
+            if not entry.egress and entry.allow and entry.cidr == "0.0.0.0/0" and entry.ports == (1024, 65535):
+                del resources(stacks, entry.resource)[entry.resource.logical_id]
+
+
+def remove_app_tier_nat_routes(model: VpcModel, stacks: Stacks, region: str) -> None:
+    vpc = model.vpc_in(region).id
+    for subnet in model.subnets.values():
+        if subnet.vpc == vpc and subnet.tier == "app" and subnet.route_table:
+            for route in model.route_tables[subnet.route_table].routes:
+                if route.hop is Hop.NAT_GATEWAY and route.resource:
+                    resources(stacks, route.resource).pop(route.resource.logical_id, None)
+
+
+def open_cache_to_the_internet(model: VpcModel, stacks: Stacks, region: str) -> None:
+    for group in placed(model, region, Kind.CACHE)[0].groups:
+        resources(stacks, group)["MutationCacheFromAnywhere"] = {
+            "Type": "AWS::EC2::SecurityGroupIngress",
+            "Properties": {
+                "GroupId": {"Fn::GetAtt": [group.logical_id, "GroupId"]},
+                "IpProtocol": "tcp",
+                "FromPort": 6379,
+                "ToPort": 6379,
+                "CidrIp": "0.0.0.0/0",
+            },
+        }
+
+
+def route_data_tier_to_the_internet_gateway(model: VpcModel, stacks: Stacks, region: str) -> None:
+    vpc = model.vpc_in(region).id
+    gateway = next(igw for igw, attached in model.internet_gateways.items() if attached == vpc)
+    for subnet in model.subnets.values():
+        if subnet.vpc == vpc and subnet.tier == "data" and subnet.route_table:
+            assert subnet.route_table.stack == gateway.stack
+            resources(stacks, gateway)[f"MutationToInternet{subnet.route_table.logical_id}"] = {
+                "Type": "AWS::EC2::Route",
+                "Properties": {
+                    "RouteTableId": {"Ref": subnet.route_table.logical_id},
+                    "DestinationCidrBlock": "0.0.0.0/0",
+                    "GatewayId": {"Ref": gateway.logical_id},
+                },
+            }
+
+
+def drop_cluster_group_from_a_launch_template(model: VpcModel, stacks: Stacks, region: str) -> None:
+    node_group = placed(model, region, Kind.NODE_GROUP)[0].resource
+    properties = resources(stacks, node_group)[node_group.logical_id]["Properties"]
+    launch_template = model.resolve(node_group.stack, properties["LaunchTemplate"]["Id"])
+    cluster_group = cluster_security_group(model.resolve(node_group.stack, properties["ClusterName"]))
+    data = resources(stacks, launch_template)[launch_template.logical_id]["Properties"]["LaunchTemplateData"]
+    data["SecurityGroupIds"] = [
+        g for g in data["SecurityGroupIds"] if model.resolve(launch_template.stack, g) != cluster_group
+    ]
+
+
+def select_only_tagged_groups_for_karpenter(model: VpcModel, stacks: Stacks, region: str) -> None:
+    """Undo the fix: the EC2NodeClass selects groups by the discovery tag only, as it did."""
+    manifest = placed(model, region, Kind.KARPENTER_NODES)[0].resource
+    properties = resources(stacks, manifest)[manifest.logical_id]["Properties"]
+    text, tokens = with_placeholders(properties["Manifest"])
+    objects = json.loads(text)
+    for node_class in (o for o in objects if o["kind"] == "EC2NodeClass"):
+        terms = node_class["spec"]["securityGroupSelectorTerms"]
+        node_class["spec"]["securityGroupSelectorTerms"] = [term for term in terms if "id" not in term]
+    properties["Manifest"] = rejoined(json.dumps(objects, separators=(",", ":")), tokens)
+
+
+def deny_postgres_into_the_data_tier_first(model: VpcModel, stacks: Stacks, region: str) -> None:
+    """Denies numbered below the data ACL's allows: the rule order decides."""
+    vpc = model.vpc_in(region).id
+    acls = {s.acl for s in model.subnets.values() if s.vpc == vpc and s.tier == "data" and s.acl}
+    app_tier = [s.cidr for s in model.subnets.values() if s.vpc == vpc and s.tier == "app"]
+    for acl in acls:
+        first = min(entry.number for entry in model.acls[acl].entries if not entry.egress)
+        for offset, cidr in enumerate(app_tier, start=1):
+            resources(stacks, acl)[f"MutationDenyPostgres{offset}"] = {
+                "Type": "AWS::EC2::NetworkAclEntry",
+                "Properties": {
+                    "NetworkAclId": {"Ref": acl.logical_id},
+                    "RuleNumber": first - offset,
+                    "Protocol": 6,
+                    "PortRange": {"From": 5432, "To": 5432},
+                    "CidrBlock": cidrs_text([cidr]),
+                    "Egress": False,
+                    "RuleAction": "deny",
+                },
+            }
+
+
+def remove_the_peer_regions_transit_routes(model: VpcModel, stacks: Stacks, region: str) -> None:
+    for stack in stacks.values():
+        if stack.region != region:
+            transit = stack.template["Resources"]
+            for logical_id in [k for k, r in transit.items() if r["Type"] == "AWS::EC2::TransitGatewayRoute"]:
+                del transit[logical_id]
+
+
+def move_an_interface_endpoint_into_the_data_tier(model: VpcModel, stacks: Stacks, region: str) -> None:
+    endpoint = placed(model, region, Kind.INTERFACE_ENDPOINT)[0].resource
+    vpc = model.vpc_in(region).id
+    data = [s.id for s in model.subnets.values() if s.vpc == vpc and s.tier == "data"]
+    assert all(subnet.stack == endpoint.stack for subnet in data)
+    properties = resources(stacks, endpoint)[endpoint.logical_id]["Properties"]
+    properties["SubnetIds"] = [{"Ref": subnet.logical_id} for subnet in data]
+
+
+def remove_the_file_system_mount_targets(model: VpcModel, stacks: Stacks, region: str) -> None:
+    for file_system in placed(model, region, Kind.FILE_SYSTEM):
+        stack = resources(stacks, file_system.resource)
+        for logical_id in [k for k, r in stack.items() if r["Type"] == "AWS::EFS::MountTarget"]:
+            del stack[logical_id]
+
+
+@dataclass(frozen=True)
+class Mutation:
+    breaks: str
+    apply: Callable[[VpcModel, Stacks, str], None]
+    contract: str
+    paths: frozenset[str]
+    """The paths the contract must report: exactly these (those the stage has)."""
+    names: str
+    """What every reported failure must name: the missing piece, or the party it concerns."""
+
+
+RETURN_INTO_THE_APP_TIER = frozenset({
+    "workloads -> RDS Proxy", "rotation -> database", "workloads -> cache", "workloads -> EFS", "workloads -> Kafka",
+    "workloads -> search", "app tier -> internet", "app tier -> S3", "app tier -> DynamoDB",
+})  # fmt: skip
+"""Every required path whose replies enter the app tier from another tier."""
+CONTROL_PLANE_PATHS = frozenset(
+    {"nodes -> control plane", "control plane -> kubelet", "control plane -> webhooks on nodes"}
+)
+
+MUTATIONS = (
+    Mutation("the workload -> postgres ingress rule", remove_workload_ingress_on_postgres, "required",
+             frozenset({"workloads -> RDS Proxy"}), "no ingress rule of network/SecurityGroups/Postgres"),
+    Mutation("the app tier's ephemeral return rule", drop_app_tier_ephemeral_return, "required",
+             RETURN_INTO_THE_APP_TIER, "NetworkAcls/AppAcl"),
+    Mutation("the app subnets' NAT routes", remove_app_tier_nat_routes, "required",
+             frozenset({"app tier -> internet"}), "has no route to the internet"),
+    Mutation("0.0.0.0/0 on the cache group", open_cache_to_the_internet, "forbidden",
+             frozenset({"internet -> data tier"}), "from 0.0.0.0/0"),
+    Mutation("a data-tier route to the internet gateway", route_data_tier_to_the_internet_gateway, "forbidden",
+             frozenset({"data tier -> internet"}), "internet gateway"),
+    Mutation("the cluster group in a node group's launch template", drop_cluster_group_from_a_launch_template,
+             "required", CONTROL_PLANE_PATHS, "cluster security group"),
+    Mutation("the cluster group in the EC2NodeClass", select_only_tagged_groups_for_karpenter, "required",
+             CONTROL_PLANE_PATHS, "securityGroupSelectorTerms"),
+    Mutation("a deny before the data tier's postgres allow", deny_postgres_into_the_data_tier_first, "required",
+             frozenset({"workloads -> RDS Proxy", "rotation -> database"}), "denies it"),
+    Mutation("the peer region's Transit Gateway routes", remove_the_peer_regions_transit_routes, "required",
+             frozenset({"peer region's app tier -> workloads"}), "has no route to"),
+    Mutation("an interface endpoint's tier", move_an_interface_endpoint_into_the_data_tier, "tiers",
+             frozenset({IN_ITS_TIER}), "sits in data"),
+    Mutation("the EFS mount targets", remove_the_file_system_mount_targets, "kinds",
+             frozenset({FOUND_AS_CONFIGURED}), "EFS mount targets"),
+)  # fmt: skip
+
+
+CONTRACTS: dict[str, Callable[[VpcModel, StageConfig], list[Failure]]] = {
+    "required": lambda model, _: required_failures(model),
+    "forbidden": lambda model, _: forbidden_failures(model),
+    "tiers": lambda model, _: tier_failures(model),
+    "kinds": kind_failures,
+}
+
+
+def evaluated_paths(model: VpcModel) -> set[str]:
+    """The paths this stage has at least one pair of parties for, and the two placement contracts."""
+    paths: tuple[RequiredPath | ForbiddenPath, ...] = (*REQUIRED, *FORBIDDEN)
+    found = {path.name for path in paths for region in model.regions if any(pairs(model, region, path))}
+    return found | {IN_ITS_TIER, FOUND_AS_CONFIGURED}
+
+
+@pytest.mark.parametrize("mutation", MUTATIONS, ids=lambda mutation: mutation.breaks)
+def test_each_contract_reports_exactly_what_a_mutation_breaks(
+    mutation: Mutation,
+    model: VpcModel,
+    stage_stacks: Callable[[str], list[StackTemplate]],
+    platform: SynthesizedPlatform,
+    stage: str,
+) -> None:
+    config = platform.configs[stage]
+    expected = mutation.paths & evaluated_paths(model)
+    if not expected:
+        pytest.skip(f"{stage} has none of the paths that depend on {mutation.breaks}")
+    contract = CONTRACTS[mutation.contract]
+    assert not contract(model, config), "the unbroken templates must pass first"
+    stacks = copy.deepcopy(stage_stacks(stage))
+    mutation.apply(model, {stack.name: stack for stack in stacks}, config.region)
+    failures = contract(VpcModel(stage, stacks), config)
+    assert {f.path for f in failures} == expected, report(failures)
+    unnamed = [f for f in failures if mutation.names not in str(f)]
+    assert not unnamed, f"these do not name {mutation.names!r}:\n{report(unnamed)}"
