@@ -167,6 +167,8 @@ FORBIDDEN = (
                   f"{README_SECONDARY}: the data tiers have no route to the peer"),
     ForbiddenPath("peer region -> data tier", Tier("app", peer=True), Tier("data"), ANY_TRAFFIC,
                   (Layer.ROUTES, Layer.NETWORK_ACLS), f"{README_SECONDARY}: only the app tiers reach each other"),
+    ForbiddenPath("public tier -> data tier", Tier("public"), Tier("data"), ANY_TRAFFIC, (Layer.NETWORK_ACLS,),
+                  "seed 001's tiers Public <-> Private <-> Database: the data ACL admits the app tier only"),
     ForbiddenPath("app tier -> data tier on a non-data port", Tier("app"), Tier("data"),
                   (Traffic.every_port("tcp", but=DATA_PORTS), Traffic.every_port("udp")), (Layer.NETWORK_ACLS,),
                   f"seed 001; {README_NETWORK}: the data ACL admits only the data groups' ports"),
