@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Field
 
-from environments.schema.base import ConfigModel, RetentionDays, YamlList
+from environments.schema.base import RESERVABLE_CONCURRENCY, ConfigModel, RetentionDays, YamlList
 
 if TYPE_CHECKING:
     from environments.schema.stage import StageConfig
@@ -100,7 +100,7 @@ class PlatformConfig(ConfigModel):
     ecr_repositories: Annotated[tuple[K8sName, ...], YamlList] = Field(min_length=1)
     ecr_keep_images: int = Field(ge=1, le=10000)
     ecs_tasks: Annotated[tuple[EcsTaskConfig, ...], YamlList] = Field(min_length=1)
-    consumer_reserved_concurrency: int = Field(ge=1, le=1000)
+    consumer_reserved_concurrency: int = Field(ge=1, le=RESERVABLE_CONCURRENCY)
     log_retention_days: RetentionDays
 
 

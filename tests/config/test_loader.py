@@ -195,6 +195,11 @@ ANALYTICS_CASES = [
     ("Kubernetes 1.29", _set("platform.kubernetes_version", "1.29"), "platform.kubernetes_version: Input should be"),
     ("no cluster admins", _set("platform.cluster_admin_principals", []), "platform.cluster_admin_principals: Tuple"),
     (
+        "reserved concurrency Lambda cannot grant",
+        _set("platform.consumer_reserved_concurrency", 901),
+        "platform.consumer_reserved_concurrency: Input should be less than or equal to 900",
+    ),
+    (
         "cluster admin that is not an IAM principal",
         _set("platform.cluster_admin_principals", ["arn:aws:sts::222222222222:assumed-role/Admin/me"]),
         "platform.cluster_admin_principals.0: String should match pattern",
