@@ -373,12 +373,18 @@ BUILT_IN_GROUPS = frozenset({
     "rbac.authorization.k8s.io", "admissionregistration.k8s.io", "apiextensions.k8s.io", "coordination.k8s.io",
     "discovery.k8s.io", "node.k8s.io", "certificates.k8s.io", "flowcontrol.apiserver.k8s.io", "resource.k8s.io",
 })  # fmt: skip
-CRD_CHARTS = {
-    "karpenter.sh": "karpenter",
-    "karpenter.k8s.aws": "karpenter",
-    "elbv2.k8s.aws": "aws-load-balancer-controller",
+CRD_SOURCES = {
+    "karpenter.sh": (HELM_CHART, "karpenter"),
+    "karpenter.k8s.aws": (HELM_CHART, "karpenter"),
+    "elbv2.k8s.aws": (HELM_CHART, "aws-load-balancer-controller"),
+    "crd.k8s.amazonaws.com": ("AWS::EKS::Addon", "vpc-cni"),
+    "networking.k8s.aws": ("AWS::EKS::Addon", "vpc-cni"),
+    "snapshot.storage.k8s.io": ("AWS::EKS::Addon", "snapshot-controller"),
+    "vpcresources.k8s.aws": ("AWS::EKS::Cluster", ""),
 }
-"""API group -> the chart that installs its CustomResourceDefinitions."""
+"""API group -> what installs its CustomResourceDefinitions: a chart or an add-on (by name), or EKS itself
+with the cluster (SecurityGroupPolicy)."""
+INSTALLERS = {HELM_CHART: "chart", "AWS::EKS::Addon": "add-on", "AWS::EKS::Cluster": "cluster"}
 WELL_KNOWN_LABELS = {"kubernetes.io/os": "linux"}
 EFFECTS = {"NO_SCHEDULE": "NoSchedule", "NO_EXECUTE": "NoExecute", "PREFER_NO_SCHEDULE": "PreferNoSchedule"}
 
@@ -466,13 +472,18 @@ def _placement(placement: dict[str, Any]) -> str:
 
 def node_ordering_problems(stacks: Sequence[StackTemplate]) -> list[str]:
     """Every Helm chart and every manifest that creates pods depends, directly or through others, on a node
-    group or Karpenter NodePool that can run them. Without it CloudFormation installs the chart while the
-    nodes are still being created; `helm --wait` then times out on a first deploy."""
+    group or Karpenter NodePool that can run them (by nodeSelector and tolerations; affinities are not
+    modelled). Without it CloudFormation installs the chart while the nodes are still being created, and
+    `helm --wait` times out on a first deploy."""
     problems = []
     for stack in stacks:
         providers, dependencies = _node_providers(stack), graph(stack)
         for logical_id, props in stack.of_type(HELM_CHART, MANIFEST):
-            for what, placement in _pods(stack, logical_id, props):
+            unreadable = [key for key in ("Values", "Manifest") if key in props and json_text(props[key]) is None]
+            problems += [
+                f"{stack.where(logical_id)}: its {key} is not JSON; its pods cannot be checked" for key in unreadable
+            ]
+            for what, placement in [] if unreadable else _pods(stack, logical_id, props):
                 able = [p for p in providers if p.run(placement)]
                 where = f"{stack.where(logical_id)}: {what} ({_placement(placement)})"
                 if not able:
@@ -485,26 +496,28 @@ def node_ordering_problems(stacks: Sequence[StackTemplate]) -> list[str]:
 
 
 def crd_ordering_problems(stacks: Sequence[StackTemplate]) -> list[str]:
-    """A manifest with custom resources depends on the chart that installs their CRDs: the API server rejects
-    an object whose kind does not exist yet ("no matches for kind")."""
+    """A manifest with custom resources depends on the chart or add-on that installs their CRDs: the API
+    server rejects an object whose kind does not exist yet ("no matches for kind")."""
     problems = []
     for stack in stacks:
-        charts: dict[str, set[str]] = defaultdict(set)
-        for logical_id, props in stack.of_type(HELM_CHART):
-            charts[str(props.get("Chart"))].add(logical_id)
+        installers: dict[tuple[str, str], set[str]] = defaultdict(set)
+        for logical_id, props in stack.of_type(*INSTALLERS):
+            name = props.get("Chart") or props.get("AddonName") or ""
+            installers[(stack.type_of(logical_id), str(name))].add(logical_id)
         for logical_id, props in stack.of_type(MANIFEST):
             for obj in json_text(props.get("Manifest")) or []:
                 group = obj.get("apiVersion", "").rpartition("/")[0]
                 if group in BUILT_IN_GROUPS:
                     continue
                 what = f"{stack.where(logical_id)}: {obj.get('kind')} {obj.get('metadata', {}).get('name')} ({group})"
-                chart = CRD_CHARTS.get(group)
-                if chart is None:
-                    problems.append(f"{what}: no chart is known to install the CRDs of {group} (CRD_CHARTS)")
-                elif not charts[chart]:
-                    problems.append(f"{what}: needs the {chart} chart for its CRDs, and {stack.name} has none")
-                elif not graph(stack).reaches(logical_id, charts[chart]):
-                    problems.append(f"{what}: does not depend on the {chart} chart, which installs its CRDs")
+                source = CRD_SOURCES.get(group)
+                kind = INSTALLERS[source[0]] if source else ""
+                if source is None:
+                    problems.append(f"{what}: nothing is known to install the CRDs of {group} (CRD_SOURCES)")
+                elif not installers[source]:
+                    problems.append(f"{what}: needs the {source[1]} {kind} for its CRDs, and {stack.name} has none")
+                elif not graph(stack).reaches(logical_id, installers[source]):
+                    problems.append(f"{what}: does not depend on the {source[1]} {kind}, which installs its CRDs")
     return problems
 
 

@@ -45,6 +45,8 @@ from tests.behaviour.templates import StackTemplate, stage_stacks
 from tests.synthesis import SynthesizedPlatform
 
 Mutation = Callable[[list[StackTemplate]], list[StackTemplate]]
+Edit = Callable[[StackTemplate, dict[str, Any]], bool]
+"""Changes a stack's template (a copy) in place; True when it found something to change."""
 STAGE_RULES = [rule for rule in RULES if rule.scope == "stage"]
 SHARED_RULES = [rule for rule in RULES if rule.scope != "stage"]
 
@@ -69,7 +71,7 @@ def test_stages_sharing_an_account_pass(platform: SynthesizedPlatform, rule: Rul
 # --- mutations: each breaks a copy of a stage's templates the way its rule forbids --------------------------
 
 
-def _edited(stacks: list[StackTemplate], edit: Callable[[StackTemplate, dict[str, Any]], bool]) -> list[StackTemplate]:
+def _edited(stacks: list[StackTemplate], edit: Edit) -> list[StackTemplate]:
     """`stacks` with every template that `edit` changes (on a copy) replaced; at least one must change."""
     changed = []
     for stack in stacks:
@@ -113,16 +115,17 @@ def _admin_from_outside(stack: StackTemplate, template: dict[str, Any]) -> bool:
 
 def _node_role_entry(stack: StackTemplate, template: dict[str, Any]) -> bool:
     """An access entry for a managed node group's role."""
-    groups_ = _of_type(template, "AWS::EKS::Nodegroup")
-    if groups_:
-        node_role, cluster = groups_[0]["Properties"]["NodeRole"], groups_[0]["Properties"]["ClusterName"]
+    node_groups = _of_type(template, "AWS::EKS::Nodegroup")
+    if node_groups:
+        node_role, cluster = node_groups[0]["Properties"]["NodeRole"], node_groups[0]["Properties"]["ClusterName"]
         template["Resources"]["NodeRoleEntry"] = _resource(
             "AWS::EKS::AccessEntry", ClusterName=cluster, PrincipalArn=node_role, Type="EC2_LINUX"
         )
-    return bool(groups_)
+    return bool(node_groups)
 
 
 def _node_entry_with_policies(stack: StackTemplate, template: dict[str, Any]) -> bool:
+    """Access policies and groups on a node's (EC2_LINUX) access entry."""
     entries = [e for e in _of_type(template, "AWS::EKS::AccessEntry") if e["Properties"].get("Type") == "EC2_LINUX"]
     for entry in entries:
         entry["Properties"]["AccessPolicies"] = [{"PolicyArn": "x", "AccessScope": {"Type": "cluster"}}]
@@ -131,12 +134,14 @@ def _node_entry_with_policies(stack: StackTemplate, template: dict[str, Any]) ->
 
 
 def _old_kubernetes(stack: StackTemplate, template: dict[str, Any]) -> bool:
+    """A Kubernetes version EKS no longer offers."""
     for cluster in _of_type(template, "AWS::EKS::Cluster"):
         cluster["Properties"]["Version"] = "1.29"
     return bool(_of_type(template, "AWS::EKS::Cluster"))
 
 
 def _no_pod_identity_agent(stack: StackTemplate, template: dict[str, Any]) -> bool:
+    """Pod Identity associations without the agent add-on."""
     agents = [
         k
         for k, r in template["Resources"].items()
@@ -147,7 +152,7 @@ def _no_pod_identity_agent(stack: StackTemplate, template: dict[str, Any]) -> bo
     return bool(agents)
 
 
-def _without_dependencies_on(*types: str, manifest_kinds: tuple[str, ...] = ()) -> Callable[..., bool]:
+def _without_dependencies_on(*types: str, manifest_kinds: tuple[str, ...] = ()) -> Edit:
     """Charts and manifests lose their DependsOn on resources of `types` (and on manifests of `manifest_kinds`)."""
 
     def edit(stack: StackTemplate, template: dict[str, Any]) -> bool:
@@ -186,7 +191,6 @@ def _trust(principal: dict[str, Any]) -> dict[str, Any]:
 
 
 TRUST = _trust({"Service": "ec2.amazonaws.com"})
-STANDARD_QUEUE = _resource("AWS::SQS::Queue")
 
 MUTATIONS: dict[str, Mutation] = {
     "names": _inject(
@@ -249,7 +253,7 @@ MUTATIONS: dict[str, Mutation] = {
     "lambda-reserved-concurrency": _inject(
         {
             "Greedy": _resource(
-                "AWS::Lambda::Function", ReservedConcurrentExecutions=ACCOUNT_CONCURRENCY - UNRESERVED_MINIMUM
+                "AWS::Lambda::Function", ReservedConcurrentExecutions=ACCOUNT_CONCURRENCY - UNRESERVED_MINIMUM + 1
             )
         }
     ),
@@ -280,7 +284,7 @@ MUTATIONS: dict[str, Mutation] = {
     ),
     "sqs-sns-fifo": _inject(
         {
-            "Standard": STANDARD_QUEUE,
+            "Standard": _resource("AWS::SQS::Queue"),
             "Ordered": _resource(
                 "AWS::SQS::Queue",
                 FifoQueue=True,
