@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import ValidationError
 
+from environments.schema.compute import RETIRED_FIELDS
 from environments.schema.observability import shared_account_problems
 from environments.schema.pipeline import PipelineConfig, pipeline_problems
 from environments.schema.regions import overlapping_networks
@@ -136,7 +137,7 @@ def _describe(error: Any) -> str:
     field = ".".join(str(part) for part in error["loc"]) or "(top level)"
     kind = error["type"]
     if kind == "extra_forbidden":
-        return f"{field}: unknown key"
+        return f"{field}: {RETIRED_FIELDS.get(field, 'unknown key')}"
     if kind == "missing":
         return f"{field}: required key is missing"
     message = error["msg"].removeprefix("Value error, ")

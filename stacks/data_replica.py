@@ -13,8 +13,9 @@ from stacks.base import PlatformStack
 
 
 def replica_bucket_name(config: StageConfig, bucket: str) -> str:
-    """The fixed name of a bucket's replica: the primary region's replication rules name it directly."""
-    return f"{config.tags.project}-{config.name}-{bucket.replace('_', '-')}-dr-{config.account}"
+    """The fixed name of a bucket's replica: the primary region's replication rules name it directly. S3 names
+    are global and a retained replica keeps its name, so the name carries the account and the region."""
+    return f"{config.tags.project}-{config.name}-{bucket.replace('_', '-')}-{config.account}-{config.dr.region}"
 
 
 class DataReplicaStack(PlatformStack):

@@ -49,6 +49,10 @@ class PlatformComputeStack(PlatformStack):
             deletion_protection=self.deletion_protection,
         )
         cluster = self.eks.cluster
+        system_nodes = self.eks.node_groups["system"]
+        self.karpenter = Karpenter(
+            self, "Karpenter", cluster=cluster, cluster_name=config.cluster_name, karpenter=platform.karpenter
+        )
         self.addons = ClusterAddons(
             self,
             "Addons",
@@ -57,9 +61,8 @@ class PlatformComputeStack(PlatformStack):
             vpc_id=network.vpc.vpc_id,
             alb_security_group_id=groups.alb.security_group_id,
             web_acl_arn=network.web_acl_arn,
-        )
-        self.karpenter = Karpenter(
-            self, "Karpenter", cluster=cluster, cluster_name=config.cluster_name, karpenter=platform.karpenter
+            system_nodes=system_nodes,
+            gpu_nodes=self.karpenter.node_pools,
         )
         self.tenancy = Tenancy(
             self,
@@ -69,7 +72,7 @@ class PlatformComputeStack(PlatformStack):
             workload_roles=data.workload_roles.by_kind,
         )
         for manifest in (*self.tenancy.manifests.values(), self.karpenter.chart):
-            manifest.node.add_dependency(self.eks.node_groups["system"])
+            manifest.node.add_dependency(system_nodes)
         self.registries = ContainerRegistries(
             self,
             "Registries",

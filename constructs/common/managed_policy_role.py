@@ -10,7 +10,8 @@ from constructs import Construct
 
 class ManagedPolicyRole(Construct):
     """`role` assumed by `assumed_by`, with `statements` in the managed policy `policy` and any AWS-managed
-    policies named in `aws_managed_policies` (each needs an AwsSolutions-IAM4 acknowledgment where used).
+    policies named in `aws_managed_policies` (each needs an AwsSolutions-IAM4 acknowledgment where used);
+    CloudFormation names it unless `role_name` is given.
 
     L2 constructs that get a role they can update add an inline default policy to it (NIST 800-53
     IAMNoInlinePolicy). Hand them `immutable_role`: their grants are then dropped, so `statements`
@@ -26,6 +27,7 @@ class ManagedPolicyRole(Construct):
         description: str,
         statements: Sequence[iam.PolicyStatement] = (),
         aws_managed_policies: Sequence[str] = (),
+        role_name: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.role = iam.Role(
@@ -33,6 +35,7 @@ class ManagedPolicyRole(Construct):
             "Role",
             assumed_by=assumed_by,
             description=description,
+            role_name=role_name,
             managed_policies=[iam.ManagedPolicy.from_aws_managed_policy_name(name) for name in aws_managed_policies],
         )
         self.policy = (

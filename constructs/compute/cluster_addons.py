@@ -10,7 +10,7 @@ from typing import Any
 import aws_cdk as cdk
 from aws_cdk import aws_eks_v2 as eks
 from aws_cdk import aws_iam as iam
-from constructs import Construct
+from constructs import Construct, IDependable
 from constructs.common.acknowledgments import acknowledge_all
 from constructs.common.pod_identity import PodIdentityRole
 from constructs.compute.eks_cluster import SYSTEM_NODE_SELECTOR, SYSTEM_TOLERATION
@@ -46,7 +46,8 @@ ADDONS_WITHOUT_ROLES = ("vpc-cni", "kube-proxy", "eks-pod-identity-agent")
 
 
 class ClusterAddons(Construct):
-    """`addons` (by name), `pod_identity_roles` (by add-on or chart) and `charts` (by release)."""
+    """`addons` (by name), `pod_identity_roles` (by add-on or chart) and `charts` (by release); each chart
+    waits for the nodes its pods run on: `system_nodes`, or `gpu_nodes` for the device plugin."""
 
     def __init__(
         self,
@@ -58,6 +59,8 @@ class ClusterAddons(Construct):
         vpc_id: str,
         alb_security_group_id: str,
         web_acl_arn: str,
+        system_nodes: IDependable,
+        gpu_nodes: IDependable,
     ) -> None:
         super().__init__(scope, construct_id)
         self.addons: dict[str, eks.Addon] = {}
@@ -137,6 +140,10 @@ class ClusterAddons(Construct):
             ),
         }
         self.charts["aws-load-balancer-controller"].node.add_dependency(alb_role.association)
+        # The charts wait for their pods; on a first deploy the nodes those run on must exist before the release.
+        for release in ("aws-load-balancer-controller", "metrics-server"):
+            self.charts[release].node.add_dependency(system_nodes)
+        self.charts["nvidia-device-plugin"].node.add_dependency(gpu_nodes)
 
         # Ingress defaults: an internet-facing ALB behind the network stack's WAF web ACL. The security group
         # is per Ingress in this controller (annotation), so its id is published for application charts.

@@ -62,7 +62,7 @@ def worker_node_role(scope: Construct, construct_id: str, *, description: str) -
 
 
 class EksCluster(Construct):
-    """`cluster`, `node_role` and `node_groups` (by name)."""
+    """`cluster`, `admin_role` (cluster-admin through an access entry), `node_role` and `node_groups` (by name)."""
 
     def __init__(
         self,
@@ -124,9 +124,10 @@ class EksCluster(Construct):
         )
         self._acknowledge_kubectl_provider()
         self._encrypt_kubectl_provider_logs(logs_key, log_retention_days, deletion_protection)
+        self.admin_role = self._admin_role(cluster_name, platform.cluster_admin_principals)
         cluster.grant_access(
             "PlatformAdmin",
-            platform.admin_role_arn,
+            self.admin_role.role_arn,
             [
                 eks.AccessPolicy.from_access_policy_name(
                     "AmazonEKSClusterAdminPolicy", access_scope_type=eks.AccessScopeType.CLUSTER
@@ -142,6 +143,29 @@ class EksCluster(Construct):
             group.name: self._node_group(group, subnets, [cluster_security_group, workload_security_group])
             for group in platform.node_groups
         }
+
+    def _admin_role(self, cluster_name: str, principals: Sequence[str]) -> iam.Role:
+        """`<cluster>-cluster-admin`, assumable by the principals matching `principals`. EKS rejects an access
+        entry whose principal does not exist, so the stage creates the role itself. Its trust policy names the
+        stage's account, not the principals: IAM rejects a trust policy naming a principal that does not exist
+        (and takes no wildcards there, while SSO permission-set roles carry generated suffixes), so
+        `ArnLike aws:PrincipalArn` narrows the account to the configured patterns instead."""
+        stack = cdk.Stack.of(self)
+        return ManagedPolicyRole(
+            self,
+            "AdminRole",
+            role_name=f"{cluster_name}-cluster-admin",
+            assumed_by=iam.AccountPrincipal(stack.account).with_conditions(
+                {"ArnLike": {"aws:PrincipalArn": list(principals)}}
+            ),
+            description=f"{cluster_name}: Kubernetes cluster-admin (EKS access entry)",
+            # `aws eks update-kubeconfig` reads the endpoint; everything else is Kubernetes RBAC.
+            statements=[
+                iam.PolicyStatement(
+                    sid="DescribeCluster", actions=["eks:DescribeCluster"], resources=[self.cluster.cluster_arn]
+                )
+            ],
+        ).role
 
     def _acknowledge_kubectl_provider(self) -> None:
         """CDK's kubectl provider (a Lambda pair that applies manifests and charts) is generated code: accept

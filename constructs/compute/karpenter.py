@@ -31,7 +31,8 @@ INTERRUPTION_EVENTS = {
 
 
 class Karpenter(Construct):
-    """`interruption_queue`, `node_role`, `controller_role`, `chart` and `manifests` (EC2NodeClass, NodePool)."""
+    """`interruption_queue`, `node_role`, `controller_role`, `chart`, and `manifests` (EC2NodeClass, NodePool),
+    applied as `node_pools` (what GPU workloads wait for)."""
 
     def __init__(
         self,
@@ -122,8 +123,8 @@ class Karpenter(Construct):
             _gpu_node_class(cluster_name, self.node_role.role_name, cluster.cluster_security_group_id),
             _gpu_node_pool(karpenter),
         ]
-        pools = eks.KubernetesManifest(self, "GpuCapacity", cluster=cluster, manifest=self.manifests)
-        pools.node.add_dependency(self.chart)
+        self.node_pools = eks.KubernetesManifest(self, "GpuCapacity", cluster=cluster, manifest=self.manifests)
+        self.node_pools.node.add_dependency(self.chart)
 
 
 def _controller_statements(

@@ -173,6 +173,8 @@ class ThreatDetection(Construct):
                 delivery_frequency="TwentyFour_Hours"
             ),
         )
+        # PutDeliveryChannel fails while the account has no recorder: create the recorder first.
+        channel.node.add_dependency(self.config_recorder)
         for identifier in CONFIG_RULES:
             rule = config.ManagedRule(
                 self, "".join(p.capitalize() for p in identifier.split("_")), identifier=identifier

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
-from environments.schema.base import ConfigModel, CronExpression, RetentionDays
+from environments.schema.base import RESERVABLE_CONCURRENCY, ConfigModel, CronExpression, RetentionDays
 from environments.schema.data import Transitions
 
 if TYPE_CHECKING:
@@ -44,7 +44,7 @@ class StreamingConfig(ConfigModel):
     buffer_seconds: int = Field(ge=0, le=900)
     buffer_mib: int = Field(ge=1, le=128)
     processor_batch_size: int = Field(ge=1, le=10000)
-    processor_reserved_concurrency: int = Field(ge=1, le=1000)
+    processor_reserved_concurrency: int = Field(ge=1, le=RESERVABLE_CONCURRENCY)
 
 
 class MskConfig(ConfigModel):

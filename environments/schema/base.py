@@ -15,6 +15,11 @@ AZ_COUNT = 3
 """Every tier has one subnet in each of exactly three AZs (seed 000/001); OpenSearch and MSK need three."""
 
 
+RESERVABLE_CONCURRENCY = 1000 - 100
+"""The most one function can reserve in an account with Lambda's default 1,000 concurrent executions: Lambda
+keeps 100 unreserved (PutFunctionConcurrency). Every function of the account and region shares this."""
+
+
 CLOUDWATCH_RETENTION_DAYS = (
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731,
     1096, 1827, 2192, 2557, 2922, 3288, 3653,

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Field
 
-from environments.schema.base import ConfigModel, RetentionDays, YamlList
+from environments.schema.base import RESERVABLE_CONCURRENCY, ConfigModel, RetentionDays, YamlList
 
 if TYPE_CHECKING:
     from environments.schema.stage import StageConfig
@@ -18,6 +18,13 @@ K8sName = Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")]
 
 
 InstanceType = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")]
+IamPrincipalPattern = Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:iam::\d{12}:(role|user)/[A-Za-z0-9+=,.@_/*?-]+$")]
+"""An IAM role or user ARN, with the wildcards `*` and `?` that an ArnLike condition matches."""
+RETIRED_FIELDS = {
+    "platform.admin_role_arn": "replaced by platform.cluster_admin_principals: the platform now creates the "
+    "cluster-admin role itself; list the ARN patterns of the roles that may assume it",
+}
+"""Keys stage files used to have, with what to write instead (the loader prints this instead of "unknown key")."""
 
 
 class TaintConfig(ConfigModel):
@@ -81,7 +88,11 @@ class PlatformConfig(ConfigModel):
 
     kubernetes_version: Literal["1.36"]
     public_endpoint_cidrs: Annotated[tuple[str, ...], YamlList] = ()
-    admin_role_arn: str = Field(pattern=r"^arn:aws[a-z-]*:iam::\d{12}:role/[A-Za-z0-9+=,.@_/-]+$")
+    cluster_admin_principals: Annotated[tuple[IamPrincipalPattern, ...], YamlList] = Field(
+        min_length=1,
+        description="ARN patterns of the principals (SSO permission-set roles, a break-glass role) that may "
+        "assume the stage's cluster-admin role; each must be in the stage's account",
+    )
     node_groups: Annotated[tuple[NodeGroupConfig, ...], YamlList] = Field(min_length=1)
     karpenter: KarpenterConfig
     charts: ChartVersionsConfig
@@ -89,7 +100,7 @@ class PlatformConfig(ConfigModel):
     ecr_repositories: Annotated[tuple[K8sName, ...], YamlList] = Field(min_length=1)
     ecr_keep_images: int = Field(ge=1, le=10000)
     ecs_tasks: Annotated[tuple[EcsTaskConfig, ...], YamlList] = Field(min_length=1)
-    consumer_reserved_concurrency: int = Field(ge=1, le=1000)
+    consumer_reserved_concurrency: int = Field(ge=1, le=RESERVABLE_CONCURRENCY)
     log_retention_days: RetentionDays
 
 

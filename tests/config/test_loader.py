@@ -193,6 +193,17 @@ ANALYTICS_CASES = [
     ("reserved namespace", _set("platform.namespaces.0.name", "kube-system"), "platform.namespaces.0: kube-system"),
     ("open API endpoint", _set("platform.public_endpoint_cidrs", ["0.0.0.0/0"]), "platform.public_endpoint_cidrs.0"),
     ("Kubernetes 1.29", _set("platform.kubernetes_version", "1.29"), "platform.kubernetes_version: Input should be"),
+    ("no cluster admins", _set("platform.cluster_admin_principals", []), "platform.cluster_admin_principals: Tuple"),
+    (
+        "reserved concurrency Lambda cannot grant",
+        _set("platform.consumer_reserved_concurrency", 901),
+        "platform.consumer_reserved_concurrency: Input should be less than or equal to 900",
+    ),
+    (
+        "cluster admin that is not an IAM principal",
+        _set("platform.cluster_admin_principals", ["arn:aws:sts::222222222222:assumed-role/Admin/me"]),
+        "platform.cluster_admin_principals.0: String should match pattern",
+    ),
 ]
 
 
@@ -200,6 +211,14 @@ ANALYTICS_CASES = [
 def test_bad_analytics_or_platform_value(tmp_path: Path, label: str, mutate: Mutation, expected: str) -> None:
     problems = _problems(tmp_path, "staging", mutate, base="staging")
     assert any(p.startswith(f"{tmp_path / 'staging.yaml'}: {expected}") for p in problems), problems
+
+
+def test_the_retired_admin_role_arn_says_what_replaces_it(tmp_path: Path) -> None:
+    problems = _problems(tmp_path, "dev", _set("platform.admin_role_arn", "arn:aws:iam::111111111111:role/Admin"))
+    assert problems == [
+        f"{tmp_path / 'dev.yaml'}: platform.admin_role_arn: replaced by platform.cluster_admin_principals: the "
+        "platform now creates the cluster-admin role itself; list the ARN patterns of the roles that may assume it"
+    ]
 
 
 def test_prod_analytics_rules(tmp_path: Path) -> None:
@@ -327,7 +346,7 @@ def test_two_stages_in_one_account_cannot_both_own_account_wide_services(tmp_pat
     dev = _base("dev")
     staging = _base("staging")
     staging["account"] = dev["account"]
-    staging["platform"]["admin_role_arn"] = dev["platform"]["admin_role_arn"]
+    staging["platform"]["cluster_admin_principals"] = dev["platform"]["cluster_admin_principals"]
     (tmp_path / "dev.yaml").write_text(yaml.safe_dump(dev))
     (tmp_path / "staging.yaml").write_text(yaml.safe_dump(staging))
     with pytest.raises(ConfigError) as raised:
@@ -440,9 +459,9 @@ CHECKS_ACROSS_FIELDS = [
         "analytics.glue.workflow_schedule: 'rate(1 day)' is not a cron(...) expression",
     ),
     (
-        "admin role in another account",
-        _set("platform.admin_role_arn", "arn:aws:iam::999999999999:role/Admin"),
-        "platform.admin_role_arn: arn:aws:iam::999999999999:role/Admin is in account 999999999999, "
+        "cluster admin in another account",
+        _set("platform.cluster_admin_principals", ["arn:aws:iam::999999999999:role/Admin"]),
+        "platform.cluster_admin_principals.0: arn:aws:iam::999999999999:role/Admin is in account 999999999999, "
         "not the stage's 111111111111",
     ),
 ]  # fmt: skip
@@ -490,7 +509,7 @@ def test_overlapping_stages_in_one_account_are_refused(tmp_path: Path) -> None:
 def test_overlapping_stages_in_other_accounts_and_unpromoted_stages_are_warned_about(tmp_path: Path) -> None:
     dev, qa = _base("dev"), _base("dev")
     qa["account"] = "999999999999"
-    qa["platform"]["admin_role_arn"] = "arn:aws:iam::999999999999:role/PlatformAdmin"
+    qa["platform"]["cluster_admin_principals"] = ["arn:aws:iam::999999999999:role/BreakGlass"]
     _write_stages(tmp_path, dev=dev, qa=qa)
     configs = load_stages(config_dir=tmp_path)
     pipeline = load_pipeline(EXAMPLE_CONFIG)

@@ -57,14 +57,25 @@ def test_control_plane_logs_are_encrypted_and_kept(examples: SynthesizedPlatform
 
 
 def test_admin_role_gets_cluster_admin_through_an_access_entry(examples: SynthesizedPlatform, stage: str) -> None:
-    config = examples.configs[stage]
+    admin_role = platform_stack(examples, stage).eks.admin_role
     entries = props(template(examples, stage), "AWS::EKS::AccessEntry")
-    (admin,) = [e for e in entries if e["PrincipalArn"] == config.platform.admin_role_arn]
+    (admin,) = [e for e in entries if e["PrincipalArn"] == {"Fn::GetAtt": [logical_id(admin_role), "Arn"]}]
     (policy,) = admin["AccessPolicies"]
     assert json.dumps(policy["PolicyArn"]).endswith(':cluster-access-policy/AmazonEKSClusterAdminPolicy"]]}')
     assert policy["AccessScope"] == {"Type": "cluster"}
     karpenter_nodes = [e for e in entries if e.get("Type") == "EC2_LINUX"]
     assert len(karpenter_nodes) == 1
+
+
+def test_the_admin_role_is_the_stages_and_trusts_the_configured_principals(
+    examples: SynthesizedPlatform, stage: str
+) -> None:
+    config = examples.configs[stage]
+    role = template(examples, stage)["Resources"][logical_id(platform_stack(examples, stage).eks.admin_role)]
+    assert role["Properties"]["RoleName"] == f"{config.tags.project}-{stage}-cluster-admin"
+    (trust,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"AWS": f"arn:aws:iam::{config.account}:root"}
+    assert trust["Condition"] == {"ArnLike": {"aws:PrincipalArn": list(config.platform.cluster_admin_principals)}}
 
 
 def test_kubectl_provider_uses_the_v36_layer_in_private_subnets(examples: SynthesizedPlatform, stage: str) -> None:

@@ -62,7 +62,7 @@ def test_marked_buckets_replicate_to_named_encrypted_replicas(examples: Synthesi
     for name in config.dr.replicate_buckets:
         source = data["Resources"][logical_id(getattr(stage.data.buckets, name))]["Properties"]
         (rule,) = source["ReplicationConfiguration"]["Rules"]
-        replica_name = f"ai-platform-prod-{name.replace('_', '-')}-dr-333333333333"
+        replica_name = f"ai-platform-prod-{name.replace('_', '-')}-333333333333-eu-west-1"
         assert json.dumps(rule["Destination"]["Bucket"]).endswith(f':::{replica_name}"')
         assert replica_key in output_of(rule["Destination"]["EncryptionConfiguration"]["ReplicaKmsKeyID"])
         assert rule["SourceSelectionCriteria"]["SseKmsEncryptedObjects"]["Status"] == "Enabled"
