@@ -54,6 +54,7 @@ class PlatformComputeStack(PlatformStack):
             "Addons",
             cluster=cluster,
             charts=platform.charts,
+            addon_versions=platform.addon_versions,
             vpc_id=network.vpc.vpc_id,
             alb_security_group_id=groups.alb.security_group_id,
             web_acl_arn=network.web_acl_arn,

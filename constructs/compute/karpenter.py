@@ -31,7 +31,8 @@ INTERRUPTION_EVENTS = {
 
 
 class Karpenter(Construct):
-    """`interruption_queue`, `node_role`, `controller_role`, `chart` and `manifests` (EC2NodeClass, NodePool)."""
+    """`interruption_queue`, `node_role`, `controller_role`, `crd_chart`, `chart` and `manifests` (EC2NodeClass,
+    NodePool)."""
 
     def __init__(
         self,
@@ -96,6 +97,22 @@ class Karpenter(Construct):
             f"AwsSolutions-IAM5[Resource::arn:aws:ssm:{stack.region}::parameter/aws/service/*]",
             "Karpenter resolves EKS-optimized AMIs from AWS's public SSM parameters (read-only).",
         )
+        # Helm installs a chart's crds/ folder on the first install only and never upgrades it, so the CRDs
+        # come from upstream's karpenter-crd chart at the same version (the upgrade guide's recommendation) and
+        # the controller chart skips its own copy. A cluster whose CRDs the controller chart installed must
+        # hand them to the karpenter-crd release once (troubleshooting guide: label managed-by=Helm, annotate
+        # the release name and namespace) before this deploys.
+        self.crd_chart = eks.HelmChart(
+            self,
+            "Crds",
+            cluster=cluster,
+            repository="oci://public.ecr.aws/karpenter/karpenter-crd",
+            chart="karpenter-crd",
+            release="karpenter-crd",
+            version=karpenter.chart_version,
+            namespace=NAMESPACE,
+            wait=True,
+        )
         self.chart = eks.HelmChart(
             self,
             "Chart",
@@ -106,6 +123,7 @@ class Karpenter(Construct):
             version=karpenter.chart_version,
             namespace=NAMESPACE,
             wait=True,
+            skip_crds=True,
             values={
                 "serviceAccount": {"name": SERVICE_ACCOUNT},
                 "settings": {
@@ -116,7 +134,7 @@ class Karpenter(Construct):
                 "nodeSelector": SYSTEM_NODE_SELECTOR,
             },
         )
-        self.chart.node.add_dependency(self.controller_role.association)
+        self.chart.node.add_dependency(self.controller_role.association, self.crd_chart)
 
         self.manifests: list[dict[str, Any]] = [
             _gpu_node_class(cluster_name, self.node_role.role_name),
@@ -129,17 +147,19 @@ class Karpenter(Construct):
 def _controller_statements(
     stack: cdk.Stack, cluster: eks.ICluster, cluster_name: str, node_role: iam.IRole, queue: sqs.IQueue
 ) -> list[iam.PolicyStatement]:
-    """Karpenter v1's controller permissions, scoped to this region and cluster where EC2 allows it."""
+    """Karpenter v1's controller permissions, scoped to this region and cluster where EC2 allows it. Since 1.12
+    the interruption controller reads instance status; the reservedCapacity gate (on by default) reads
+    capacity reservations."""
     in_region = {"StringEquals": {"aws:RequestedRegion": stack.region}}
     owned = {"StringEquals": {f"aws:ResourceTag/kubernetes.io/cluster/{cluster_name}": "owned"}}
     return [
         iam.PolicyStatement(
             sid="Describe",
             actions=[
-                "ec2:DescribeAvailabilityZones", "ec2:DescribeImages", "ec2:DescribeInstances",
-                "ec2:DescribeInstanceTypeOfferings", "ec2:DescribeInstanceTypes", "ec2:DescribeLaunchTemplates",
-                "ec2:DescribeSecurityGroups", "ec2:DescribeSpotPriceHistory", "ec2:DescribeSubnets",
-                "pricing:GetProducts",
+                "ec2:DescribeAvailabilityZones", "ec2:DescribeCapacityReservations", "ec2:DescribeImages",
+                "ec2:DescribeInstances", "ec2:DescribeInstanceStatus", "ec2:DescribeInstanceTypeOfferings",
+                "ec2:DescribeInstanceTypes", "ec2:DescribeLaunchTemplates", "ec2:DescribeSecurityGroups",
+                "ec2:DescribeSpotPriceHistory", "ec2:DescribeSubnets", "pricing:GetProducts",
             ],
             resources=["*"],
             conditions=in_region,

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 from pydantic import Field
 
 from environments.schema.base import ConfigModel, RetentionDays, YamlList
+from environments.schema.versions import ADDONS, CHARTS, version_problem
 
 if TYPE_CHECKING:
     from environments.schema.stage import StageConfig
@@ -50,7 +51,7 @@ class KarpenterConfig(ConfigModel):
 
 
 class ChartVersionsConfig(ConfigModel):
-    """Pinned Helm chart versions."""
+    """Pinned Helm chart versions, each checked against environments/schema/versions.py."""
 
     aws_load_balancer_controller: str = Field(pattern=r"^\d+\.\d+\.\d+$")
     metrics_server: str = Field(pattern=r"^\d+\.\d+\.\d+$")
@@ -66,6 +67,9 @@ class NamespaceConfig(ConfigModel):
     gpu: int = Field(ge=0)
     priority: int = Field(ge=0, le=1_000_000_000)
     workload_role: Literal["app", "gpu"] = Field(description="which Pod Identity role its `workload` account gets")
+
+
+AddonVersion = Annotated[str, Field(pattern=r"^v\d+\.\d+\.\d+-eksbuild\.\d+$")]
 
 
 class EcsTaskConfig(ConfigModel):
@@ -85,6 +89,10 @@ class PlatformConfig(ConfigModel):
     node_groups: Annotated[tuple[NodeGroupConfig, ...], YamlList] = Field(min_length=1)
     karpenter: KarpenterConfig
     charts: ChartVersionsConfig
+    addon_versions: dict[str, AddonVersion] = Field(
+        default_factory=dict,
+        description="EKS add-on -> pinned version; unpinned add-ons get EKS's default for kubernetes_version",
+    )
     namespaces: Annotated[tuple[NamespaceConfig, ...], YamlList] = Field(min_length=1)
     ecr_repositories: Annotated[tuple[K8sName, ...], YamlList] = Field(min_length=1)
     ecr_keep_images: int = Field(ge=1, le=10000)
@@ -129,4 +137,22 @@ def platform_problems(config: StageConfig) -> list[tuple[str, str]]:
         problems.append(("platform.ecr_repositories", "lists the same repository twice"))
     if config.is_production and any(g.name == "system" and g.min_size < 2 for g in platform.node_groups):
         problems.append(("platform.node_groups", "prod's system node group needs at least 2 nodes"))
-    return problems
+    return problems + _version_problems(platform)
+
+
+def _version_problems(platform: PlatformConfig) -> list[tuple[str, str]]:
+    """Every pinned chart and add-on runs on the cluster's Kubernetes version (environments/schema/versions.py)."""
+    charts = platform.charts
+    pins = [
+        ("platform.karpenter.chart_version", CHARTS, "karpenter", platform.karpenter.chart_version),
+        ("platform.charts.aws_load_balancer_controller", CHARTS, "aws-load-balancer-controller",
+         charts.aws_load_balancer_controller),
+        ("platform.charts.metrics_server", CHARTS, "metrics-server", charts.metrics_server),
+        ("platform.charts.nvidia_device_plugin", CHARTS, "nvidia-device-plugin", charts.nvidia_device_plugin),
+        *((f"platform.addon_versions.{name}", ADDONS, name, pin) for name, pin in platform.addon_versions.items()),
+    ]  # fmt: skip
+    return [
+        (field, problem)
+        for field, table, component, version in pins
+        if (problem := version_problem(table, component, version, platform.kubernetes_version))
+    ]

@@ -193,6 +193,27 @@ ANALYTICS_CASES = [
     ("reserved namespace", _set("platform.namespaces.0.name", "kube-system"), "platform.namespaces.0: kube-system"),
     ("open API endpoint", _set("platform.public_endpoint_cidrs", ["0.0.0.0/0"]), "platform.public_endpoint_cidrs.0"),
     ("Kubernetes 1.29", _set("platform.kubernetes_version", "1.29"), "platform.kubernetes_version: Input should be"),
+    (
+        "Karpenter too old for the cluster",
+        _set("platform.karpenter.chart_version", "1.8.2"),
+        "platform.karpenter.chart_version: karpenter 1.8.2 supports Kubernetes 1.26-1.34, not 1.36",
+    ),
+    (
+        "chart version nobody checked",
+        _set("platform.charts.metrics_server", "3.12.2"),
+        "platform.charts.metrics_server: metrics-server 3.12.2 has no row in environments/schema/versions.py",
+    ),
+    (
+        "add-on pinned to another minor",
+        _set("platform.addon_versions", {"kube-proxy": "v1.35.3-eksbuild.13"}),
+        "platform.addon_versions.kube-proxy: kube-proxy v1.35.3-eksbuild.13 has no row",
+    ),
+    (
+        "add-on without a version table",
+        _set("platform.addon_versions", {"vpc-cni": "v1.23.0-eksbuild.1"}),
+        "platform.addon_versions.vpc-cni: vpc-cni v1.23.0-eksbuild.1 has no row",
+    ),
+    ("malformed add-on pin", _set("platform.addon_versions", {"coredns": "1.14"}), "platform.addon_versions.coredns"),
 ]
 
 

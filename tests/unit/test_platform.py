@@ -129,7 +129,7 @@ def test_seed_sizes_per_stage(examples: SynthesizedPlatform) -> None:
 def test_managed_addons_with_pod_identity_roles(examples: SynthesizedPlatform, stage: str) -> None:
     tmpl = template(examples, stage)
     addons = {p["AddonName"] for p in props(tmpl, "AWS::EKS::Addon")}
-    assert addons == {*ADDONS_WITHOUT_ROLES, "coredns", *ADDON_SERVICE_ACCOUNTS}
+    assert addons == {*ADDONS_WITHOUT_ROLES, *ADDON_SERVICE_ACCOUNTS}
     associations = {(p["Namespace"], p["ServiceAccount"]) for p in props(tmpl, "AWS::EKS::PodIdentityAssociation")}
     for namespace, service_account, _ in ADDON_SERVICE_ACCOUNTS.values():
         assert (namespace, service_account) in associations
@@ -149,8 +149,14 @@ def test_helm_charts_are_pinned_from_config(examples: SynthesizedPlatform, stage
         "metrics-server": config.charts.metrics_server,
         "nvidia-device-plugin": config.charts.nvidia_device_plugin,
         "karpenter": config.karpenter.chart_version,
+        "karpenter-crd": config.karpenter.chart_version,
     }
     assert charts["karpenter"]["Repository"] == "oci://public.ecr.aws/karpenter/karpenter"
+    assert charts["karpenter-crd"]["Repository"] == "oci://public.ecr.aws/karpenter/karpenter-crd"
+    assert charts["karpenter"]["SkipCrds"] is True
+    pins = {"karpenter": "1.14.1", "aws-load-balancer-controller": "1.17.1", "metrics-server": "3.13.1"}
+    assert {name: charts[name]["Version"] for name in pins} == pins  # Kubernetes 1.36 (environments/schema/versions.py)
+    assert config.charts.nvidia_device_plugin == "0.20.0"
 
 
 def test_ingress_defaults_point_at_the_network_alb_group_and_web_acl(examples: SynthesizedPlatform, stage: str) -> None:
