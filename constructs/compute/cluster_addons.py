@@ -44,7 +44,10 @@ ADDON_SERVICE_ACCOUNTS = {
 """Add-on -> (namespace, service account, AWS-managed policy) for the add-ons that call AWS APIs."""
 ADDONS_WITHOUT_ROLES = ("vpc-cni", "kube-proxy", "eks-pod-identity-agent", "coredns")
 """vpc-cni uses the node role's AmazonEKS_CNI_Policy; the others call no AWS API."""
-ADDON_CONFIGURATION: dict[str, dict[str, Any]] = {"coredns": SYSTEM_PLACEMENT}
+ADDON_CONFIGURATION: dict[str, dict[str, Any]] = {
+    "vpc-cni": {"enableNetworkPolicy": "true"},  # a string in the add-on's schema; the tenants' policies need it
+    "coredns": SYSTEM_PLACEMENT,
+}
 """Add-on -> its configuration values (the add-on's own schema, `aws eks describe-addon-configuration`)."""
 
 
@@ -157,7 +160,14 @@ class ClusterAddons(Construct):
                 "apiVersion": "elbv2.k8s.aws/v1beta1",
                 "kind": "IngressClassParams",
                 "metadata": {"name": "platform-alb"},
-                "spec": {"scheme": "internet-facing", "ipAddressType": "ipv4", "wafv2AclArn": web_acl_arn},
+                # IP targets: the ALB connects to pod IPs from the public subnets, which is what the tenants'
+                # NetworkPolicies admit (instance targets would arrive from node IPs through a NodePort).
+                "spec": {
+                    "scheme": "internet-facing",
+                    "ipAddressType": "ipv4",
+                    "targetType": "ip",
+                    "wafv2AclArn": web_acl_arn,
+                },
             },
             {
                 "apiVersion": "networking.k8s.io/v1",
