@@ -62,7 +62,12 @@ class PlatformComputeStack(PlatformStack):
             web_acl_arn=network.web_acl_arn,
         )
         self.karpenter = Karpenter(
-            self, "Karpenter", cluster=cluster, cluster_name=config.cluster_name, karpenter=platform.karpenter
+            self,
+            "Karpenter",
+            cluster=cluster,
+            cluster_name=config.cluster_name,
+            karpenter=platform.karpenter,
+            node_groups=platform.node_groups,
         )
         self.tenancy = Tenancy(
             self,

@@ -1,8 +1,11 @@
-"""Karpenter v1 (seed 002's GPU burst capacity, its v1alpha5 Provisioner brought to NodePool +
-EC2NodeClass): the controller on the system nodes, its interruption queue, a node role, and a Spot GPU pool."""
+"""Karpenter v1 (seed 002's v1alpha5 Provisioner brought to NodePool + EC2NodeClass): the controller on the
+system nodes, its interruption queue, a node role, a NodePool for each node group's headroom above its
+managed minimum, and seed 002's Spot GPU burst pool."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import aws_cdk as cdk
@@ -16,7 +19,7 @@ from constructs.common.acknowledgments import acknowledge, acknowledge_all
 from constructs.common.pod_identity import PodIdentityRole
 from constructs.compute.eks_cluster import SYSTEM_NODE_SELECTOR, SYSTEM_TOLERATION, worker_node_role
 
-from environments.schema.compute import KarpenterConfig
+from environments.schema.compute import GPU_BURST_POOL, KarpenterConfig, NodeGroupConfig
 
 NAMESPACE = "kube-system"
 SERVICE_ACCOUNT = "karpenter"
@@ -28,11 +31,64 @@ INTERRUPTION_EVENTS = {
     "InstanceStateChange": ("aws.ec2", "EC2 Instance State-change Notification"),
     "ScheduledChange": ("aws.health", "AWS Health Event"),
 }
+GPU_TAINT = {"key": "nvidia.com/gpu", "value": "true", "effect": "NoSchedule"}
+CAPACITY_TYPES = {"ON_DEMAND": "on-demand", "SPOT": "spot"}
+"""Node group capacity type -> Karpenter's karpenter.sh/capacity-type."""
+HEADROOM_WEIGHT = 10
+"""Pending pods that several NodePools fit go to the highest weight: a group's own headroom before the burst."""
+
+
+@dataclass(frozen=True)
+class Pool:
+    """One NodePool and the EC2NodeClass of the same name that launches its nodes."""
+
+    name: str
+    labels: Mapping[str, str]
+    taints: Sequence[Mapping[str, str]]
+    instance_types: Sequence[str]
+    capacity_type: str
+    disk_gib: int
+    limits: Mapping[str, str]
+    weight: int | None = None
+
+    @property
+    def gpu(self) -> bool:
+        return "nvidia.com/gpu" in self.limits
+
+
+def headroom_pool(group: NodeGroupConfig) -> Pool:
+    """The nodes `group` may add above its managed minimum: same labels, taints, instance types and capacity
+    type, limited to `max_size - min_size` nodes of its size (GPUs counted as nvidia.com/gpu)."""
+    nodes, size = group.headroom, group.size
+    gpus = {"nvidia.com/gpu": str(nodes * size.gpus)} if size.gpus else {}
+    return Pool(
+        name=group.name,
+        labels=group.labels,
+        taints=[{"key": t.key, "value": t.value, "effect": t.kubernetes_effect} for t in group.taints],
+        instance_types=group.instance_types,
+        capacity_type=CAPACITY_TYPES[group.capacity_type],
+        disk_gib=group.disk_size_gib,
+        limits={"cpu": str(nodes * size.vcpus), "memory": f"{nodes * size.memory_gib}Gi", **gpus},
+        weight=HEADROOM_WEIGHT,
+    )
+
+
+def burst_pool(karpenter: KarpenterConfig) -> Pool:
+    """Seed 002's Spot GPU burst capacity, up to `gpu_limit` GPUs, for pods that select workload=gpu."""
+    return Pool(
+        name=GPU_BURST_POOL,
+        labels={"workload": "gpu"},
+        taints=[GPU_TAINT],
+        instance_types=karpenter.gpu_instance_types,
+        capacity_type="spot",
+        disk_gib=200,
+        limits={"nvidia.com/gpu": str(karpenter.gpu_limit)},
+    )
 
 
 class Karpenter(Construct):
-    """`interruption_queue`, `node_role`, `controller_role`, `crd_chart`, `chart` and `manifests` (EC2NodeClass,
-    NodePool)."""
+    """`interruption_queue`, `node_role`, `controller_role`, `crd_chart`, `chart`, `pools` and `manifests` (an
+    EC2NodeClass and a NodePool per pool)."""
 
     def __init__(
         self,
@@ -42,6 +98,7 @@ class Karpenter(Construct):
         cluster: eks.ICluster,
         cluster_name: str,
         karpenter: KarpenterConfig,
+        node_groups: Sequence[NodeGroupConfig],
     ) -> None:
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
@@ -136,12 +193,14 @@ class Karpenter(Construct):
         )
         self.chart.node.add_dependency(self.controller_role.association, self.crd_chart)
 
+        self.pools = [*(headroom_pool(group) for group in node_groups if group.headroom), burst_pool(karpenter)]
         self.manifests: list[dict[str, Any]] = [
-            _gpu_node_class(cluster_name, self.node_role.role_name),
-            _gpu_node_pool(karpenter),
+            obj for pool in self.pools for obj in (_node_class(pool, cluster_name, self.node_role), _node_pool(pool))
         ]
-        pools = eks.KubernetesManifest(self, "GpuCapacity", cluster=cluster, manifest=self.manifests)
-        pools.node.add_dependency(self.chart)
+        # The id predates the headroom pools. A new id would replace the resource, and deleting the old one
+        # deletes the objects it applied, the same NodePools and EC2NodeClasses the new one just applied.
+        capacity = eks.KubernetesManifest(self, "GpuCapacity", cluster=cluster, manifest=self.manifests)
+        capacity.node.add_dependency(self.chart)
 
 
 def _controller_statements(
@@ -200,50 +259,61 @@ def _controller_statements(
     ]  # fmt: skip
 
 
-def _gpu_node_class(cluster_name: str, node_role_name: str) -> dict[str, Any]:
+def _node_class(pool: Pool, cluster_name: str, node_role: iam.IRole) -> dict[str, Any]:
     return {
         "apiVersion": "karpenter.k8s.aws/v1",
         "kind": "EC2NodeClass",
-        "metadata": {"name": "gpu"},
+        "metadata": {"name": pool.name},
         "spec": {
+            # The AL2023 alias resolves the NVIDIA variant for GPU instance types.
             "amiSelectorTerms": [{"alias": "al2023@latest"}],
-            "role": node_role_name,
+            "role": node_role.role_name,
             "subnetSelectorTerms": [{"tags": {DISCOVERY_TAG: cluster_name}}],
             "securityGroupSelectorTerms": [{"tags": {DISCOVERY_TAG: cluster_name}}],
             "metadataOptions": {"httpTokens": "required", "httpPutResponseHopLimit": 1, "httpEndpoint": "enabled"},
             "blockDeviceMappings": [
                 {
                     "deviceName": "/dev/xvda",
-                    "ebs": {"volumeSize": "200Gi", "volumeType": "gp3", "encrypted": True, "deleteOnTermination": True},
+                    "ebs": {
+                        "volumeSize": f"{pool.disk_gib}Gi",
+                        "volumeType": "gp3",
+                        "encrypted": True,
+                        "deleteOnTermination": True,
+                    },
                 }
             ],
         },
     }
 
 
-def _gpu_node_pool(karpenter: KarpenterConfig) -> dict[str, Any]:
+def _node_pool(pool: Pool) -> dict[str, Any]:
+    """GPU pools consolidate only empty nodes (jobs run long); the others also repack underused ones."""
     return {
         "apiVersion": "karpenter.sh/v1",
         "kind": "NodePool",
-        "metadata": {"name": "gpu"},
+        "metadata": {"name": pool.name},
         "spec": {
+            **({"weight": pool.weight} if pool.weight is not None else {}),
             "template": {
-                "metadata": {"labels": {"workload": "gpu"}},
+                "metadata": {"labels": dict(pool.labels)},
                 "spec": {
-                    "nodeClassRef": {"group": "karpenter.k8s.aws", "kind": "EC2NodeClass", "name": "gpu"},
+                    "nodeClassRef": {"group": "karpenter.k8s.aws", "kind": "EC2NodeClass", "name": pool.name},
                     "requirements": [
                         {
                             "key": "node.kubernetes.io/instance-type",
                             "operator": "In",
-                            "values": list(karpenter.gpu_instance_types),
+                            "values": list(pool.instance_types),
                         },
-                        {"key": "karpenter.sh/capacity-type", "operator": "In", "values": ["spot"]},
+                        {"key": "karpenter.sh/capacity-type", "operator": "In", "values": [pool.capacity_type]},
                     ],
-                    "taints": [{"key": "nvidia.com/gpu", "value": "true", "effect": "NoSchedule"}],
+                    **({"taints": [dict(t) for t in pool.taints]} if pool.taints else {}),
                     "expireAfter": "168h",
                 },
             },
-            "limits": {"nvidia.com/gpu": karpenter.gpu_limit},
-            "disruption": {"consolidationPolicy": "WhenEmpty", "consolidateAfter": "5m"},
+            "limits": dict(pool.limits),
+            "disruption": {
+                "consolidationPolicy": "WhenEmpty" if pool.gpu else "WhenEmptyOrUnderutilized",
+                "consolidateAfter": "5m",
+            },
         },
     }

@@ -107,7 +107,7 @@ class ClusterTemplate:
         return [obj for obj in self.objects if obj["kind"] == kind]
 
 
-def _the_resource(template: dict[str, Any], kind: str, where: dict[str, str]) -> dict[str, Any]:
+def _the_resource(template: dict[str, Any], kind: str, where: dict[str, Any]) -> dict[str, Any]:
     """The properties of the one resource of `kind` whose properties include `where`."""
     found: list[dict[str, Any]] = [
         r["Properties"]
@@ -118,7 +118,7 @@ def _the_resource(template: dict[str, Any], kind: str, where: dict[str, str]) ->
     return properties
 
 
-def with_resource(template: dict[str, Any], kind: str, where: dict[str, str], **properties: Any) -> dict[str, Any]:
+def with_resource(template: dict[str, Any], kind: str, where: dict[str, Any], **properties: Any) -> dict[str, Any]:
     """A copy of `template` whose one `kind` resource matching `where` gets `properties` (None removes one)."""
     changed = copy.deepcopy(template)
     found = _the_resource(changed, kind, where)

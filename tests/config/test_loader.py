@@ -213,6 +213,31 @@ ANALYTICS_CASES = [
         _set("platform.addon_versions", {"vpc-cni": "v1.23.0-eksbuild.1"}),
         "platform.addon_versions.vpc-cni: vpc-cni v1.23.0-eksbuild.1 has no row",
     ),
+    (
+        "GPU quotas beyond the GPU pools",
+        _set("platform.namespaces.1.gpu", 7),
+        "platform.namespaces: the GPU quotas total 7 but the GPU pools provide at most 6 "
+        "(node groups: gpu 2; karpenter.gpu_limit: 4)",
+    ),
+    (
+        "instance type of unknown size",
+        _set("platform.node_groups.1.instance_types", ["m7i.xlarge"]),
+        "platform.node_groups.1.instance_types.0: m7i.xlarge has no row in environments/schema/instance_types.py",
+    ),
+    (
+        "instance sizes mixed in a group",
+        _set("platform.node_groups.1.instance_types", ["m6i.xlarge", "m6i.large"]),
+        "platform.node_groups.1.instance_types: mixes instance sizes",
+    ),
+    ("GPU flag on CPU instances", _set("platform.node_groups.1.gpu", True), "platform.node_groups.1.gpu: true but"),
+    ("system group of one", _set("platform.node_groups.0.min_size", 1), "platform.node_groups.0.min_size: the system"),
+    ("burst type without GPU", _set("platform.karpenter.gpu_instance_types", ["m6i.large"]), "platform.karpenter.gpu_"),
+    (
+        "desired size (Karpenter's now)",
+        _set("platform.node_groups.0.desired_size", 2),
+        "platform.node_groups.0.desired",
+    ),
+    ("group named like the burst pool", _set("platform.node_groups.2.name", "gpu-burst"), "platform.node_groups: gpu-"),
     ("malformed add-on pin", _set("platform.addon_versions", {"coredns": "1.14"}), "platform.addon_versions.coredns"),
 ]
 
