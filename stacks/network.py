@@ -58,6 +58,8 @@ class NetworkStack(PlatformStack):
         self.data_subnets = self.tiered_vpc.data_subnets
 
         peer_app_block = str(tier_blocks(peer_cidr)["app"]) if peer_cidr else None
+        self.peer_app_block = peer_app_block
+        """The peered region's app tier, which calls the workloads here on the service ports; None without dr."""
         self.security_groups = TierSecurityGroups(self, "SecurityGroups", vpc=self.vpc, peer_app_block=peer_app_block)
         self.network_acls = TierNetworkAcls(
             self,

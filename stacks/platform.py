@@ -11,7 +11,8 @@ from constructs.compute.container_registries import ContainerRegistries
 from constructs.compute.eks_cluster import EksCluster
 from constructs.compute.fargate_jobs import FargateJobs
 from constructs.compute.karpenter import Karpenter
-from constructs.compute.tenancy import Tenancy
+from constructs.compute.tenancy import Tenancy, TenantNetwork
+from constructs.network.tier_security_groups import WORKLOAD_PORTS
 
 from environments.schema.stage import StageConfig
 from stacks.base import PlatformStack
@@ -34,6 +35,7 @@ class PlatformComputeStack(PlatformStack):
         platform = config.platform
         groups = network.security_groups
         app_subnets = network.app_subnets.subnets
+        subnets = network.tiered_vpc.subnet_cidrs
         self.eks = EksCluster(
             self,
             "Eks",
@@ -51,13 +53,19 @@ class PlatformComputeStack(PlatformStack):
         cluster = self.eks.cluster
         system_nodes = self.eks.node_groups["system"]
         self.karpenter = Karpenter(
-            self, "Karpenter", cluster=cluster, cluster_name=config.cluster_name, karpenter=platform.karpenter
+            self,
+            "Karpenter",
+            cluster=cluster,
+            cluster_name=config.cluster_name,
+            karpenter=platform.karpenter,
+            node_groups=platform.node_groups,
         )
         self.addons = ClusterAddons(
             self,
             "Addons",
             cluster=cluster,
             charts=platform.charts,
+            addon_versions=platform.addon_versions,
             vpc_id=network.vpc.vpc_id,
             alb_security_group_id=groups.alb.security_group_id,
             web_acl_arn=network.web_acl_arn,
@@ -69,6 +77,14 @@ class PlatformComputeStack(PlatformStack):
             "Tenancy",
             cluster=cluster,
             namespaces=platform.namespaces,
+            network=TenantNetwork(
+                vpc_cidr=config.network.cidr,
+                service_clients=(*subnets["public"], *filter(None, [network.peer_app_block])),
+                service_ports=WORKLOAD_PORTS,
+                data_cidrs=tuple(subnets["data"]),
+                data_ports=tuple(groups.data_ports),
+                endpoint_cidrs=tuple(subnets["app"]),  # where TieredVpc puts the interface endpoints
+            ),
             workload_roles=data.workload_roles.by_kind,
         )
         for manifest in (*self.tenancy.manifests.values(), self.karpenter.chart):

@@ -4,6 +4,7 @@ load balancing, metrics and GPUs."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -41,13 +42,19 @@ ADDON_SERVICE_ACCOUNTS = {
     "amazon-cloudwatch-observability": ("amazon-cloudwatch", "cloudwatch-agent", "CloudWatchAgentServerPolicy"),
 }
 """Add-on -> (namespace, service account, AWS-managed policy) for the add-ons that call AWS APIs."""
-ADDONS_WITHOUT_ROLES = ("vpc-cni", "kube-proxy", "eks-pod-identity-agent")
+ADDONS_WITHOUT_ROLES = ("vpc-cni", "kube-proxy", "eks-pod-identity-agent", "coredns")
 """vpc-cni uses the node role's AmazonEKS_CNI_Policy; the others call no AWS API."""
+ADDON_CONFIGURATION: dict[str, dict[str, Any]] = {
+    "vpc-cni": {"enableNetworkPolicy": "true"},  # a string in the add-on's schema; the tenants' policies need it
+    "coredns": SYSTEM_PLACEMENT,
+}
+"""Add-on -> its configuration values (the add-on's own schema, `aws eks describe-addon-configuration`)."""
 
 
 class ClusterAddons(Construct):
     """`addons` (by name), `pod_identity_roles` (by add-on or chart) and `charts` (by release); each chart
-    waits for the nodes its pods run on: `system_nodes`, or `gpu_nodes` for the device plugin."""
+    waits for the nodes its pods run on: `system_nodes`, or `gpu_nodes` for the device plugin.
+    `addon_versions` pins add-ons by name; the others get EKS's default for the cluster's Kubernetes version."""
 
     def __init__(
         self,
@@ -56,6 +63,7 @@ class ClusterAddons(Construct):
         *,
         cluster: eks.ICluster,
         charts: ChartVersionsConfig,
+        addon_versions: Mapping[str, str],
         vpc_id: str,
         alb_security_group_id: str,
         web_acl_arn: str,
@@ -65,11 +73,20 @@ class ClusterAddons(Construct):
         super().__init__(scope, construct_id)
         self.addons: dict[str, eks.Addon] = {}
         self.pod_identity_roles: dict[str, PodIdentityRole] = {}
+
+        def addon(name: str) -> eks.Addon:
+            self.addons[name] = eks.Addon(
+                self,
+                _id(name),
+                cluster=cluster,
+                addon_name=name,
+                addon_version=addon_versions.get(name),
+                configuration_values=ADDON_CONFIGURATION.get(name),
+            )
+            return self.addons[name]
+
         for name in ADDONS_WITHOUT_ROLES:
-            self.addons[name] = eks.Addon(self, _id(name), cluster=cluster, addon_name=name)
-        self.addons["coredns"] = eks.Addon(
-            self, "Coredns", cluster=cluster, addon_name="coredns", configuration_values=SYSTEM_PLACEMENT
-        )
+            addon(name)
         for name, (namespace, service_account, policy) in ADDON_SERVICE_ACCOUNTS.items():
             role = PodIdentityRole(
                 self,
@@ -81,9 +98,7 @@ class ClusterAddons(Construct):
                 aws_managed_policies=[policy],
             )
             self.pod_identity_roles[name] = role
-            addon = eks.Addon(self, _id(name), cluster=cluster, addon_name=name)
-            addon.node.add_dependency(role.association)
-            self.addons[name] = addon
+            addon(name).node.add_dependency(role.association)
 
         alb_role = PodIdentityRole(
             self,
@@ -152,7 +167,14 @@ class ClusterAddons(Construct):
                 "apiVersion": "elbv2.k8s.aws/v1beta1",
                 "kind": "IngressClassParams",
                 "metadata": {"name": "platform-alb"},
-                "spec": {"scheme": "internet-facing", "ipAddressType": "ipv4", "wafv2AclArn": web_acl_arn},
+                # IP targets: the ALB connects to pod IPs from the public subnets, which is what the tenants'
+                # NetworkPolicies admit (instance targets would arrive from node IPs through a NodePort).
+                "spec": {
+                    "scheme": "internet-facing",
+                    "ipAddressType": "ipv4",
+                    "targetType": "ip",
+                    "wafv2AclArn": web_acl_arn,
+                },
             },
             {
                 "apiVersion": "networking.k8s.io/v1",

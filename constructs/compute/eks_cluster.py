@@ -62,7 +62,8 @@ def worker_node_role(scope: Construct, construct_id: str, *, description: str) -
 
 
 class EksCluster(Construct):
-    """`cluster`, `admin_role` (cluster-admin through an access entry), `node_role` and `node_groups` (by name)."""
+    """`cluster`, `admin_role` (cluster-admin through an access entry), `node_role` and `node_groups` (by name:
+    the managed groups, at their configured minimum)."""
 
     def __init__(
         self,
@@ -139,9 +140,12 @@ class EksCluster(Construct):
         cluster_security_group = ec2.SecurityGroup.from_security_group_id(
             self, "ClusterSecurityGroup", self.cluster.cluster_security_group_id
         )
+        # Each group's minimum (Karpenter's NodePools hold the headroom above it); a group whose minimum is 0
+        # is Karpenter's alone.
         self.node_groups = {
             group.name: self._node_group(group, subnets, [cluster_security_group, workload_security_group])
             for group in platform.node_groups
+            if group.min_size
         }
 
     def _admin_role(self, cluster_name: str, principals: Sequence[str]) -> iam.Role:
@@ -254,8 +258,8 @@ class EksCluster(Construct):
             capacity_type=eks.CapacityType.SPOT if group.capacity_type == "SPOT" else eks.CapacityType.ON_DEMAND,
             instance_types=[ec2.InstanceType(t) for t in group.instance_types],
             min_size=group.min_size,
-            max_size=group.max_size,
-            desired_size=group.desired_size,
+            max_size=group.max_size - group.headroom,
+            desired_size=group.min_size,
             labels=dict(group.labels),
             taints=[eks.TaintSpec(key=t.key, value=t.value, effect=TAINT_EFFECTS[t.effect]) for t in group.taints],
             launch_template_spec=eks.LaunchTemplateSpec(

@@ -1,8 +1,11 @@
-"""Karpenter v1 (seed 002's GPU burst capacity, its v1alpha5 Provisioner brought to NodePool +
-EC2NodeClass): the controller on the system nodes, its interruption queue, a node role, and a Spot GPU pool."""
+"""Karpenter v1 (seed 002's v1alpha5 Provisioner brought to NodePool + EC2NodeClass): the controller on the
+system nodes, its interruption queue, a node role, a NodePool for each node group's headroom above its
+managed minimum, and seed 002's Spot GPU burst pool."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import aws_cdk as cdk
@@ -16,7 +19,7 @@ from constructs.common.acknowledgments import acknowledge, acknowledge_all
 from constructs.common.pod_identity import PodIdentityRole
 from constructs.compute.eks_cluster import SYSTEM_NODE_SELECTOR, SYSTEM_TOLERATION, worker_node_role
 
-from environments.schema.compute import KarpenterConfig
+from environments.schema.compute import GPU_BURST_POOL, KarpenterConfig, NodeGroupConfig
 
 NAMESPACE = "kube-system"
 SERVICE_ACCOUNT = "karpenter"
@@ -28,11 +31,64 @@ INTERRUPTION_EVENTS = {
     "InstanceStateChange": ("aws.ec2", "EC2 Instance State-change Notification"),
     "ScheduledChange": ("aws.health", "AWS Health Event"),
 }
+GPU_TAINT = {"key": "nvidia.com/gpu", "value": "true", "effect": "NoSchedule"}
+CAPACITY_TYPES = {"ON_DEMAND": "on-demand", "SPOT": "spot"}
+"""Node group capacity type -> Karpenter's karpenter.sh/capacity-type."""
+HEADROOM_WEIGHT = 10
+"""Pending pods that several NodePools fit go to the highest weight: a group's own headroom before the burst."""
+
+
+@dataclass(frozen=True)
+class Pool:
+    """One NodePool and the EC2NodeClass of the same name that launches its nodes."""
+
+    name: str
+    labels: Mapping[str, str]
+    taints: Sequence[Mapping[str, str]]
+    instance_types: Sequence[str]
+    capacity_type: str
+    disk_gib: int
+    limits: Mapping[str, str]
+    weight: int | None = None
+
+    @property
+    def gpu(self) -> bool:
+        return "nvidia.com/gpu" in self.limits
+
+
+def headroom_pool(group: NodeGroupConfig) -> Pool:
+    """The nodes `group` may add above its managed minimum: same labels, taints, instance types and capacity
+    type, limited to `max_size - min_size` nodes of its size (GPUs counted as nvidia.com/gpu)."""
+    nodes, size = group.headroom, group.size
+    gpus = {"nvidia.com/gpu": str(nodes * size.gpus)} if size.gpus else {}
+    return Pool(
+        name=group.name,
+        labels=group.labels,
+        taints=[{"key": t.key, "value": t.value, "effect": t.kubernetes_effect} for t in group.taints],
+        instance_types=group.instance_types,
+        capacity_type=CAPACITY_TYPES[group.capacity_type],
+        disk_gib=group.disk_size_gib,
+        limits={"cpu": str(nodes * size.vcpus), "memory": f"{nodes * size.memory_gib}Gi", **gpus},
+        weight=HEADROOM_WEIGHT,
+    )
+
+
+def burst_pool(karpenter: KarpenterConfig) -> Pool:
+    """Seed 002's Spot GPU burst capacity, up to `gpu_limit` GPUs, for pods that select workload=gpu."""
+    return Pool(
+        name=GPU_BURST_POOL,
+        labels={"workload": "gpu"},
+        taints=[GPU_TAINT],
+        instance_types=karpenter.gpu_instance_types,
+        capacity_type="spot",
+        disk_gib=200,
+        limits={"nvidia.com/gpu": str(karpenter.gpu_limit)},
+    )
 
 
 class Karpenter(Construct):
-    """`interruption_queue`, `node_role`, `controller_role`, `chart`, and `manifests` (EC2NodeClass, NodePool),
-    applied as `node_pools` (what GPU workloads wait for)."""
+    """`interruption_queue`, `node_role`, `controller_role`, `crd_chart`, `chart`, `pools` and `manifests` (an
+    EC2NodeClass and a NodePool per pool), applied as `node_pools` (what workloads on those pools wait for)."""
 
     def __init__(
         self,
@@ -42,6 +98,7 @@ class Karpenter(Construct):
         cluster: eks.ICluster,
         cluster_name: str,
         karpenter: KarpenterConfig,
+        node_groups: Sequence[NodeGroupConfig],
     ) -> None:
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
@@ -97,6 +154,22 @@ class Karpenter(Construct):
             f"AwsSolutions-IAM5[Resource::arn:aws:ssm:{stack.region}::parameter/aws/service/*]",
             "Karpenter resolves EKS-optimized AMIs from AWS's public SSM parameters (read-only).",
         )
+        # Helm installs a chart's crds/ folder on the first install only and never upgrades it, so the CRDs
+        # come from upstream's karpenter-crd chart at the same version (the upgrade guide's recommendation) and
+        # the controller chart skips its own copy. A cluster whose CRDs the controller chart installed must
+        # hand them to the karpenter-crd release once (troubleshooting guide: label managed-by=Helm, annotate
+        # the release name and namespace) before this deploys.
+        self.crd_chart = eks.HelmChart(
+            self,
+            "Crds",
+            cluster=cluster,
+            repository="oci://public.ecr.aws/karpenter/karpenter-crd",
+            chart="karpenter-crd",
+            release="karpenter-crd",
+            version=karpenter.chart_version,
+            namespace=NAMESPACE,
+            wait=True,
+        )
         self.chart = eks.HelmChart(
             self,
             "Chart",
@@ -107,6 +180,7 @@ class Karpenter(Construct):
             version=karpenter.chart_version,
             namespace=NAMESPACE,
             wait=True,
+            skip_crds=True,
             values={
                 "serviceAccount": {"name": SERVICE_ACCOUNT},
                 "settings": {
@@ -117,12 +191,19 @@ class Karpenter(Construct):
                 "nodeSelector": SYSTEM_NODE_SELECTOR,
             },
         )
-        self.chart.node.add_dependency(self.controller_role.association)
+        self.chart.node.add_dependency(self.controller_role.association, self.crd_chart)
 
+        self.pools = [*(headroom_pool(group) for group in node_groups if group.headroom), burst_pool(karpenter)]
         self.manifests: list[dict[str, Any]] = [
-            _gpu_node_class(cluster_name, self.node_role.role_name, cluster.cluster_security_group_id),
-            _gpu_node_pool(karpenter),
+            obj
+            for pool in self.pools
+            for obj in (
+                _node_class(pool, cluster_name, self.node_role, cluster.cluster_security_group_id),
+                _node_pool(pool),
+            )
         ]
+        # The id predates the headroom pools. A new id would replace the resource, and deleting the old one
+        # deletes the objects it applied, the same NodePools and EC2NodeClasses the new one just applied.
         self.node_pools = eks.KubernetesManifest(self, "GpuCapacity", cluster=cluster, manifest=self.manifests)
         self.node_pools.node.add_dependency(self.chart)
 
@@ -130,17 +211,19 @@ class Karpenter(Construct):
 def _controller_statements(
     stack: cdk.Stack, cluster: eks.ICluster, cluster_name: str, node_role: iam.IRole, queue: sqs.IQueue
 ) -> list[iam.PolicyStatement]:
-    """Karpenter v1's controller permissions, scoped to this region and cluster where EC2 allows it."""
+    """Karpenter v1's controller permissions, scoped to this region and cluster where EC2 allows it. Since 1.12
+    the interruption controller reads instance status; the reservedCapacity gate (on by default) reads
+    capacity reservations."""
     in_region = {"StringEquals": {"aws:RequestedRegion": stack.region}}
     owned = {"StringEquals": {f"aws:ResourceTag/kubernetes.io/cluster/{cluster_name}": "owned"}}
     return [
         iam.PolicyStatement(
             sid="Describe",
             actions=[
-                "ec2:DescribeAvailabilityZones", "ec2:DescribeImages", "ec2:DescribeInstances",
-                "ec2:DescribeInstanceTypeOfferings", "ec2:DescribeInstanceTypes", "ec2:DescribeLaunchTemplates",
-                "ec2:DescribeSecurityGroups", "ec2:DescribeSpotPriceHistory", "ec2:DescribeSubnets",
-                "pricing:GetProducts",
+                "ec2:DescribeAvailabilityZones", "ec2:DescribeCapacityReservations", "ec2:DescribeImages",
+                "ec2:DescribeInstances", "ec2:DescribeInstanceStatus", "ec2:DescribeInstanceTypeOfferings",
+                "ec2:DescribeInstanceTypes", "ec2:DescribeLaunchTemplates", "ec2:DescribeSecurityGroups",
+                "ec2:DescribeSpotPriceHistory", "ec2:DescribeSubnets", "pricing:GetProducts",
             ],
             resources=["*"],
             conditions=in_region,
@@ -181,53 +264,64 @@ def _controller_statements(
     ]  # fmt: skip
 
 
-def _gpu_node_class(cluster_name: str, node_role_name: str, cluster_security_group_id: str) -> dict[str, Any]:
+def _node_class(pool: Pool, cluster_name: str, node_role: iam.IRole, cluster_security_group_id: str) -> dict[str, Any]:
     """The nodes get the cluster security group, as the managed node groups' launch templates give it: it is
     their path to the private API endpoint (443) and the control plane's to their kubelets (10250). The
     tagged `workload` group adds the load balancer, the data tier and the other workloads."""
     return {
         "apiVersion": "karpenter.k8s.aws/v1",
         "kind": "EC2NodeClass",
-        "metadata": {"name": "gpu"},
+        "metadata": {"name": pool.name},
         "spec": {
+            # The AL2023 alias resolves the NVIDIA variant for GPU instance types.
             "amiSelectorTerms": [{"alias": "al2023@latest"}],
-            "role": node_role_name,
+            "role": node_role.role_name,
             "subnetSelectorTerms": [{"tags": {DISCOVERY_TAG: cluster_name}}],
             "securityGroupSelectorTerms": [{"id": cluster_security_group_id}, {"tags": {DISCOVERY_TAG: cluster_name}}],
             "metadataOptions": {"httpTokens": "required", "httpPutResponseHopLimit": 1, "httpEndpoint": "enabled"},
             "blockDeviceMappings": [
                 {
                     "deviceName": "/dev/xvda",
-                    "ebs": {"volumeSize": "200Gi", "volumeType": "gp3", "encrypted": True, "deleteOnTermination": True},
+                    "ebs": {
+                        "volumeSize": f"{pool.disk_gib}Gi",
+                        "volumeType": "gp3",
+                        "encrypted": True,
+                        "deleteOnTermination": True,
+                    },
                 }
             ],
         },
     }
 
 
-def _gpu_node_pool(karpenter: KarpenterConfig) -> dict[str, Any]:
+def _node_pool(pool: Pool) -> dict[str, Any]:
+    """GPU pools consolidate only empty nodes (jobs run long); the others also repack underused ones."""
     return {
         "apiVersion": "karpenter.sh/v1",
         "kind": "NodePool",
-        "metadata": {"name": "gpu"},
+        "metadata": {"name": pool.name},
         "spec": {
+            **({"weight": pool.weight} if pool.weight is not None else {}),
             "template": {
-                "metadata": {"labels": {"workload": "gpu"}},
+                "metadata": {"labels": dict(pool.labels)},
                 "spec": {
-                    "nodeClassRef": {"group": "karpenter.k8s.aws", "kind": "EC2NodeClass", "name": "gpu"},
+                    "nodeClassRef": {"group": "karpenter.k8s.aws", "kind": "EC2NodeClass", "name": pool.name},
                     "requirements": [
                         {
                             "key": "node.kubernetes.io/instance-type",
                             "operator": "In",
-                            "values": list(karpenter.gpu_instance_types),
+                            "values": list(pool.instance_types),
                         },
-                        {"key": "karpenter.sh/capacity-type", "operator": "In", "values": ["spot"]},
+                        {"key": "karpenter.sh/capacity-type", "operator": "In", "values": [pool.capacity_type]},
                     ],
-                    "taints": [{"key": "nvidia.com/gpu", "value": "true", "effect": "NoSchedule"}],
+                    **({"taints": [dict(t) for t in pool.taints]} if pool.taints else {}),
                     "expireAfter": "168h",
                 },
             },
-            "limits": {"nvidia.com/gpu": karpenter.gpu_limit},
-            "disruption": {"consolidationPolicy": "WhenEmpty", "consolidateAfter": "5m"},
+            "limits": dict(pool.limits),
+            "disruption": {
+                "consolidationPolicy": "WhenEmpty" if pool.gpu else "WhenEmptyOrUnderutilized",
+                "consolidateAfter": "5m",
+            },
         },
     }

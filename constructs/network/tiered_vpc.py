@@ -39,6 +39,11 @@ class TierIpAddresses:
     def __init__(self, network: NetworkConfig, availability_zones: Sequence[str]) -> None:
         self._network = network
         self._azs = list(availability_zones)
+        self.plan = {
+            tier: subnet_cidrs(network.cidr, tier, getattr(network.subnet_prefix, tier), len(self._azs))
+            for tier in TIER_NAMES
+        }
+        """Tier name -> its subnets' CIDRs, in AZ order."""
 
     def allocate_vpc_cidr(self) -> ec2.VpcIpamOptions:
         return ec2.VpcIpamOptions(cidr_block=self._network.cidr)
@@ -49,13 +54,11 @@ class TierIpAddresses:
         # vpc_cidr is a token (the VPC's CidrBlock attribute); the configured CIDR is the same value.
         # The Vpc always hands over RequestedSubnet structs; the dict form exists only in the type.
         requests = cast(Sequence[ec2.RequestedSubnet], requested_subnets)
-        plan = {
-            tier: subnet_cidrs(self._network.cidr, tier, getattr(self._network.subnet_prefix, tier), len(self._azs))
-            for tier in TIER_NAMES
-        }
         return ec2.SubnetIpamOptions(
             allocated_subnets=[
-                ec2.AllocatedSubnet(cidr=plan[request.configuration.name][self._azs.index(request.availability_zone)])
+                ec2.AllocatedSubnet(
+                    cidr=self.plan[request.configuration.name][self._azs.index(request.availability_zone)]
+                )
                 for request in requests
             ]
         )
@@ -76,10 +79,13 @@ class TieredVpc(Construct):
         removal_policy: cdk.RemovalPolicy,
     ) -> None:
         super().__init__(scope, construct_id)
+        ip_addresses = TierIpAddresses(network, availability_zones)
+        self.subnet_cidrs = ip_addresses.plan
+        """Tier name -> its subnets' CIDRs in AZ order, as plain strings (no cross-stack reference needed)."""
         self.vpc = ec2.Vpc(
             self,
             "Vpc",
-            ip_addresses=TierIpAddresses(network, availability_zones),
+            ip_addresses=ip_addresses,
             availability_zones=list(availability_zones),
             nat_gateways=network.nat_gateways,
             restrict_default_security_group=True,

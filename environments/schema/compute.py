@@ -6,9 +6,11 @@ from __future__ import annotations
 import ipaddress
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 from environments.schema.base import RESERVABLE_CONCURRENCY, ConfigModel, RetentionDays, YamlList
+from environments.schema.instance_types import INSTANCE_TYPES, InstanceSize
+from environments.schema.versions import ADDONS, CHARTS, version_problem
 
 if TYPE_CHECKING:
     from environments.schema.stage import StageConfig
@@ -17,7 +19,6 @@ if TYPE_CHECKING:
 K8sName = Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")]
 
 
-InstanceType = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")]
 IamPrincipalPattern = Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:iam::\d{12}:(role|user)/[A-Za-z0-9+=,.@_/*?-]+$")]
 """An IAM role or user ARN, with the wildcards `*` and `?` that an ArnLike condition matches."""
 RETIRED_FIELDS = {
@@ -27,37 +28,86 @@ RETIRED_FIELDS = {
 """Keys stage files used to have, with what to write instead (the loader prints this instead of "unknown key")."""
 
 
+def _known_instance_type(value: str) -> str:
+    if value not in INSTANCE_TYPES:
+        raise ValueError(
+            f"{value} has no row in environments/schema/instance_types.py (its size sets Karpenter's limits)"
+        )
+    return value
+
+
+def _some_instance_types(value: tuple[str, ...]) -> tuple[str, ...]:
+    if not value:
+        raise ValueError("lists no instance type")
+    return value
+
+
+InstanceType = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]*\.[a-z0-9]+$"), AfterValidator(_known_instance_type)]
+InstanceTypes = Annotated[tuple[InstanceType, ...], YamlList, AfterValidator(_some_instance_types)]
+"""At least one known instance type (checked after the items, so an unknown one is reported once)."""
+
+SYSTEM_GROUP = "system"
+"""The node group the cluster add-ons and Karpenter's controller run on; Karpenter never adds to it."""
+GPU_BURST_POOL = "gpu-burst"
+"""Karpenter's Spot GPU pool (seed 002), sized by `karpenter.gpu_limit` rather than by a node group."""
+KUBERNETES_TAINT_EFFECTS = {
+    "NO_SCHEDULE": "NoSchedule",
+    "PREFER_NO_SCHEDULE": "PreferNoSchedule",
+    "NO_EXECUTE": "NoExecute",
+}
+
+
 class TaintConfig(ConfigModel):
     key: str = Field(pattern=r"^[A-Za-z0-9./_-]+$")
     value: str = Field(pattern=r"^[A-Za-z0-9._-]*$")
     effect: Literal["NO_SCHEDULE", "PREFER_NO_SCHEDULE", "NO_EXECUTE"]
 
+    @property
+    def kubernetes_effect(self) -> str:
+        return KUBERNETES_TAINT_EFFECTS[self.effect]
+
 
 class NodeGroupConfig(ConfigModel):
-    """One EKS managed node group on an AL2023 launch template (seeds 000, 001, 002)."""
+    """A pool of nodes with one set of labels and taints (seeds 000, 001, 002), from `min_size` to `max_size`.
+
+    An EKS managed node group keeps `min_size` nodes (none when it is 0) and a Karpenter NodePool with the
+    same labels, taints, instance types and capacity type adds up to `max_size - min_size` more, so nothing
+    else (no Cluster Autoscaler) scales the group. The `system` group is managed only, from `min_size` to
+    `max_size` by hand: Karpenter's controller runs there and cannot launch its own nodes.
+    """
 
     name: K8sName
-    instance_types: Annotated[tuple[InstanceType, ...], YamlList] = Field(min_length=1)
+    instance_types: InstanceTypes
     capacity_type: Literal["ON_DEMAND", "SPOT"]
     min_size: int = Field(ge=0, le=450)
     max_size: int = Field(ge=1, le=450)
-    desired_size: int = Field(ge=0, le=450)
-    gpu: bool = False
+    gpu: bool = Field(default=False, description="NVIDIA GPU instance types, on the AL2023 NVIDIA AMI")
     disk_size_gib: int = Field(ge=20, le=16384)
     labels: dict[str, str] = Field(default_factory=dict)
     taints: Annotated[tuple[TaintConfig, ...], YamlList] = ()
 
+    @property
+    def headroom(self) -> int:
+        """How many nodes Karpenter may add above the managed minimum (never to the system group)."""
+        return 0 if self.name == SYSTEM_GROUP else self.max_size - self.min_size
+
+    @property
+    def size(self) -> InstanceSize:
+        """Each node's size: the largest of its instance types (the loader requires them all equal)."""
+        return max((INSTANCE_TYPES[t] for t in self.instance_types), key=lambda s: (s.vcpus, s.memory_gib, s.gpus))
+
 
 class KarpenterConfig(ConfigModel):
-    """Karpenter v1 for GPU burst capacity (seed 002)."""
+    """Karpenter v1: the headroom of every node group above its minimum, and a Spot GPU burst pool (seed 002)
+    of `gpu_instance_types` up to `gpu_limit` GPUs."""
 
     chart_version: str = Field(pattern=r"^1\.\d+\.\d+$")
-    gpu_instance_types: Annotated[tuple[InstanceType, ...], YamlList] = Field(min_length=1)
+    gpu_instance_types: InstanceTypes
     gpu_limit: int = Field(ge=1)
 
 
 class ChartVersionsConfig(ConfigModel):
-    """Pinned Helm chart versions."""
+    """Pinned Helm chart versions, each checked against environments/schema/versions.py."""
 
     aws_load_balancer_controller: str = Field(pattern=r"^\d+\.\d+\.\d+$")
     metrics_server: str = Field(pattern=r"^\d+\.\d+\.\d+$")
@@ -73,6 +123,9 @@ class NamespaceConfig(ConfigModel):
     gpu: int = Field(ge=0)
     priority: int = Field(ge=0, le=1_000_000_000)
     workload_role: Literal["app", "gpu"] = Field(description="which Pod Identity role its `workload` account gets")
+
+
+AddonVersion = Annotated[str, Field(pattern=r"^v\d+\.\d+\.\d+-eksbuild\.\d+$")]
 
 
 class EcsTaskConfig(ConfigModel):
@@ -96,6 +149,10 @@ class PlatformConfig(ConfigModel):
     node_groups: Annotated[tuple[NodeGroupConfig, ...], YamlList] = Field(min_length=1)
     karpenter: KarpenterConfig
     charts: ChartVersionsConfig
+    addon_versions: dict[str, AddonVersion] = Field(
+        default_factory=dict,
+        description="EKS add-on -> pinned version; unpinned add-ons get EKS's default for kubernetes_version",
+    )
     namespaces: Annotated[tuple[NamespaceConfig, ...], YamlList] = Field(min_length=1)
     ecr_repositories: Annotated[tuple[K8sName, ...], YamlList] = Field(min_length=1)
     ecr_keep_images: int = Field(ge=1, le=10000)
@@ -121,15 +178,15 @@ def platform_problems(config: StageConfig) -> list[tuple[str, str]]:
     if len(set(names)) != len(names):
         problems.append(("platform.node_groups", "two node groups share a name"))
     for index, group in enumerate(platform.node_groups):
-        where = f"platform.node_groups.{index}"
-        if group.min_size > group.max_size:
-            problems.append((f"{where}.min_size", f"{group.min_size} is above max_size {group.max_size}"))
-        if not group.min_size <= group.desired_size <= group.max_size:
-            problems.append(
-                (f"{where}.desired_size", f"{group.desired_size} is outside {group.min_size}-{group.max_size}")
-            )
-    if "system" not in names:
+        problems += _node_group_problems(f"platform.node_groups.{index}", group)
+    if SYSTEM_GROUP not in names:
         problems.append(("platform.node_groups", "a node group named system runs the cluster add-ons and Karpenter"))
+    if GPU_BURST_POOL in names:
+        problems.append(("platform.node_groups", f"{GPU_BURST_POOL} is the name of Karpenter's Spot GPU pool"))
+    for index, instance_type in enumerate(platform.karpenter.gpu_instance_types):
+        if not INSTANCE_TYPES[instance_type].gpus:
+            problems.append((f"platform.karpenter.gpu_instance_types.{index}", f"{instance_type} has no GPU"))
+    problems += _gpu_capacity_problems(platform)
     namespaces = [namespace.name for namespace in platform.namespaces]
     if len(set(namespaces)) != len(namespaces):
         problems.append(("platform.namespaces", "two namespaces share a name"))
@@ -138,6 +195,62 @@ def platform_problems(config: StageConfig) -> list[tuple[str, str]]:
             problems.append((f"platform.namespaces.{index}", f"{namespace} is reserved by Kubernetes"))
     if len(set(platform.ecr_repositories)) != len(platform.ecr_repositories):
         problems.append(("platform.ecr_repositories", "lists the same repository twice"))
-    if config.is_production and any(g.name == "system" and g.min_size < 2 for g in platform.node_groups):
-        problems.append(("platform.node_groups", "prod's system node group needs at least 2 nodes"))
+    return problems + _version_problems(platform)
+
+
+def _node_group_problems(where: str, group: NodeGroupConfig) -> list[tuple[str, str]]:
+    """Sizes that fit, instance types of one size (Karpenter's limits count nodes of that size), a GPU flag
+    that matches them, and a system group large enough for Karpenter's two replicas on distinct nodes."""
+    problems = []
+    if group.min_size > group.max_size:
+        problems.append((f"{where}.min_size", f"{group.min_size} is above max_size {group.max_size}"))
+    sizes = {INSTANCE_TYPES[t] for t in group.instance_types}
+    if len(sizes) > 1:
+        problems.append(
+            (f"{where}.instance_types", "mixes instance sizes; a pool's types need one vCPU/memory/GPU size")
+        )
+    if group.gpu != all(size.gpus for size in sizes):
+        problems.append((f"{where}.gpu", f"{'true' if group.gpu else 'false'} but the instance types "
+                         f"{'have no' if group.gpu else 'have'} GPUs"))  # fmt: skip
+    if group.name == SYSTEM_GROUP and group.min_size < 2:
+        problems.append((f"{where}.min_size", "the system group needs 2 nodes: Karpenter's two replicas each need "
+                         "a node Karpenter did not launch"))  # fmt: skip
     return problems
+
+
+def gpu_capacity(platform: PlatformConfig) -> int:
+    """The most GPUs the stage's pools can run: every GPU node group at its maximum plus the Spot burst pool."""
+    return sum(g.max_size * g.size.gpus for g in platform.node_groups if g.gpu) + platform.karpenter.gpu_limit
+
+
+def _gpu_capacity_problems(platform: PlatformConfig) -> list[tuple[str, str]]:
+    quotas = sum(namespace.gpu for namespace in platform.namespaces)
+    capacity = gpu_capacity(platform)
+    if quotas <= capacity:
+        return []
+    groups = ", ".join(f"{g.name} {g.max_size * g.size.gpus}" for g in platform.node_groups if g.gpu) or "none"
+    return [
+        (
+            "platform.namespaces",
+            f"the GPU quotas total {quotas} but the GPU pools provide at most {capacity} "
+            f"(node groups: {groups}; karpenter.gpu_limit: {platform.karpenter.gpu_limit})",
+        )
+    ]
+
+
+def _version_problems(platform: PlatformConfig) -> list[tuple[str, str]]:
+    """Every pinned chart and add-on runs on the cluster's Kubernetes version (environments/schema/versions.py)."""
+    charts = platform.charts
+    pins = [
+        ("platform.karpenter.chart_version", CHARTS, "karpenter", platform.karpenter.chart_version),
+        ("platform.charts.aws_load_balancer_controller", CHARTS, "aws-load-balancer-controller",
+         charts.aws_load_balancer_controller),
+        ("platform.charts.metrics_server", CHARTS, "metrics-server", charts.metrics_server),
+        ("platform.charts.nvidia_device_plugin", CHARTS, "nvidia-device-plugin", charts.nvidia_device_plugin),
+        *((f"platform.addon_versions.{name}", ADDONS, name, pin) for name, pin in platform.addon_versions.items()),
+    ]  # fmt: skip
+    return [
+        (field, problem)
+        for field, table, component, version in pins
+        if (problem := version_problem(table, component, version, platform.kubernetes_version))
+    ]

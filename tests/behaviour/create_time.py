@@ -448,9 +448,17 @@ def _node_providers(stack: StackTemplate) -> list[Nodes]:
     return providers
 
 
+POD_FREE_CHARTS = {
+    "karpenter-crd": "only CustomResourceDefinitions (aws/karpenter-provider-aws charts/karpenter-crd/templates)",
+}
+"""Charts that create no pods, so they need no nodes, with what they hold instead."""
+
+
 def _pods(stack: StackTemplate, logical_id: str, props: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     """(what, placement) of the pods a chart or manifest creates; a chart's placement is in its values."""
     if stack.type_of(logical_id) == HELM_CHART:
+        if props.get("Chart") in POD_FREE_CHARTS:
+            return []
         values = json_text(props.get("Values", "{}")) or {}
         return [(f"Helm chart {props.get('Chart')!r}", values)]
     pods = []

@@ -247,8 +247,9 @@ def expected_placements(config: StageConfig) -> dict[str, dict[Kind, int | None]
     network = config.network
     expected: dict[str, dict[Kind, int | None]] = {
         config.region: {
-            Kind.NODE_GROUP: len(config.platform.node_groups),
-            Kind.KARPENTER_NODES: 1,  # the GPU EC2NodeClass
+            # Each pool's minimum is a managed group; Karpenter's headroom pools and the GPU burst pool add the rest.
+            Kind.NODE_GROUP: sum(1 for group in config.platform.node_groups if group.min_size),
+            Kind.KARPENTER_NODES: sum(1 for group in config.platform.node_groups if group.headroom) + 1,
             Kind.CONTROL_PLANE: 1,
             Kind.KUBECTL_HANDLER: 1,
             Kind.PROVIDER_FUNCTION: None,  # the kubectl provider's framework

@@ -204,6 +204,52 @@ ANALYTICS_CASES = [
         _set("platform.cluster_admin_principals", ["arn:aws:sts::222222222222:assumed-role/Admin/me"]),
         "platform.cluster_admin_principals.0: String should match pattern",
     ),
+    (
+        "Karpenter too old for the cluster",
+        _set("platform.karpenter.chart_version", "1.8.2"),
+        "platform.karpenter.chart_version: karpenter 1.8.2 supports Kubernetes 1.26-1.34, not 1.36",
+    ),
+    (
+        "chart version nobody checked",
+        _set("platform.charts.metrics_server", "3.12.2"),
+        "platform.charts.metrics_server: metrics-server 3.12.2 has no row in environments/schema/versions.py",
+    ),
+    (
+        "add-on pinned to another minor",
+        _set("platform.addon_versions", {"kube-proxy": "v1.35.3-eksbuild.13"}),
+        "platform.addon_versions.kube-proxy: kube-proxy v1.35.3-eksbuild.13 has no row",
+    ),
+    (
+        "add-on without a version table",
+        _set("platform.addon_versions", {"vpc-cni": "v1.23.0-eksbuild.1"}),
+        "platform.addon_versions.vpc-cni: vpc-cni v1.23.0-eksbuild.1 has no row",
+    ),
+    (
+        "GPU quotas beyond the GPU pools",
+        _set("platform.namespaces.1.gpu", 7),
+        "platform.namespaces: the GPU quotas total 7 but the GPU pools provide at most 6 "
+        "(node groups: gpu 2; karpenter.gpu_limit: 4)",
+    ),
+    (
+        "instance type of unknown size",
+        _set("platform.node_groups.1.instance_types", ["m7i.xlarge"]),
+        "platform.node_groups.1.instance_types.0: m7i.xlarge has no row in environments/schema/instance_types.py",
+    ),
+    (
+        "instance sizes mixed in a group",
+        _set("platform.node_groups.1.instance_types", ["m6i.xlarge", "m6i.large"]),
+        "platform.node_groups.1.instance_types: mixes instance sizes",
+    ),
+    ("GPU flag on CPU instances", _set("platform.node_groups.1.gpu", True), "platform.node_groups.1.gpu: true but"),
+    ("system group of one", _set("platform.node_groups.0.min_size", 1), "platform.node_groups.0.min_size: the system"),
+    ("burst type without GPU", _set("platform.karpenter.gpu_instance_types", ["m6i.large"]), "platform.karpenter.gpu_"),
+    (
+        "desired size (Karpenter's now)",
+        _set("platform.node_groups.0.desired_size", 2),
+        "platform.node_groups.0.desired",
+    ),
+    ("group named like the burst pool", _set("platform.node_groups.2.name", "gpu-burst"), "platform.node_groups: gpu-"),
+    ("malformed add-on pin", _set("platform.addon_versions", {"coredns": "1.14"}), "platform.addon_versions.coredns"),
 ]
 
 

@@ -7,13 +7,12 @@ here, and their shape is asserted in tests/unit/test_platform.py.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import kubernetes_validate
 import pytest
 
-from tests.support import props
+from tests.behaviour.platform_template import ClusterTemplate
 from tests.synthesis import SynthesizedPlatform
 
 KUBERNETES_VERSION = "1.36.0"
@@ -27,17 +26,8 @@ CUSTOM_RESOURCES = {
 def applied_objects(platform: SynthesizedPlatform, stage: str) -> list[dict[str, Any]]:
     """The objects of every KubernetesManifest in the stage's platform stack, resolved as CloudFormation
     will pass them (tokens become placeholder strings, which is enough for schema validation)."""
-    stack = platform.stages[stage].platform
-    objects: list[dict[str, Any]] = []
-    for manifest in props(platform.template_json(stage, "platform"), "Custom::AWSCDK-EKS-KubernetesResource"):
-        body = manifest["Manifest"]
-        text = (
-            body
-            if isinstance(body, str)
-            else "".join(p if isinstance(p, str) else '"TOKEN"' for p in body["Fn::Join"][1])
-        )
-        objects.extend(json.loads(text.replace('""TOKEN""', '"TOKEN"')))
-    assert objects, stack.node.path
+    objects = ClusterTemplate.read(platform.template_json(stage, "platform")).objects
+    assert objects, platform.stages[stage].platform.node.path
     return objects
 
 

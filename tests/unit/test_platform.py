@@ -98,13 +98,15 @@ def test_node_groups_follow_config_on_imdsv2_launch_templates(examples: Synthesi
     stack = platform_stack(examples, stage)
     launch_templates = resources(tmpl, "AWS::EC2::LaunchTemplate")
     workload_group = logical_id(examples.stages[stage].network.security_groups.workload)
-    assert len(props(tmpl, "AWS::EKS::Nodegroup")) == len(config.node_groups)
-    for group in config.node_groups:
+    managed = [group for group in config.node_groups if group.min_size]
+    assert len(props(tmpl, "AWS::EKS::Nodegroup")) == len(managed) == len(stack.eks.node_groups)
+    for group in managed:
         node_group = tmpl["Resources"][logical_id(stack.eks.node_groups[group.name])]["Properties"]
+        # Fixed at the minimum: Karpenter holds the headroom (the system group scales by hand only).
         assert node_group["ScalingConfig"] == {
             "MinSize": group.min_size,
-            "MaxSize": group.max_size,
-            "DesiredSize": group.desired_size,
+            "MaxSize": group.max_size if group.name == "system" else group.min_size,
+            "DesiredSize": group.min_size,
         }
         assert node_group["InstanceTypes"] == list(group.instance_types)
         assert node_group["CapacityType"] == group.capacity_type
@@ -140,7 +142,7 @@ def test_seed_sizes_per_stage(examples: SynthesizedPlatform) -> None:
 def test_managed_addons_with_pod_identity_roles(examples: SynthesizedPlatform, stage: str) -> None:
     tmpl = template(examples, stage)
     addons = {p["AddonName"] for p in props(tmpl, "AWS::EKS::Addon")}
-    assert addons == {*ADDONS_WITHOUT_ROLES, "coredns", *ADDON_SERVICE_ACCOUNTS}
+    assert addons == {*ADDONS_WITHOUT_ROLES, *ADDON_SERVICE_ACCOUNTS}
     associations = {(p["Namespace"], p["ServiceAccount"]) for p in props(tmpl, "AWS::EKS::PodIdentityAssociation")}
     for namespace, service_account, _ in ADDON_SERVICE_ACCOUNTS.values():
         assert (namespace, service_account) in associations
@@ -160,8 +162,14 @@ def test_helm_charts_are_pinned_from_config(examples: SynthesizedPlatform, stage
         "metrics-server": config.charts.metrics_server,
         "nvidia-device-plugin": config.charts.nvidia_device_plugin,
         "karpenter": config.karpenter.chart_version,
+        "karpenter-crd": config.karpenter.chart_version,
     }
     assert charts["karpenter"]["Repository"] == "oci://public.ecr.aws/karpenter/karpenter"
+    assert charts["karpenter-crd"]["Repository"] == "oci://public.ecr.aws/karpenter/karpenter-crd"
+    assert charts["karpenter"]["SkipCrds"] is True
+    pins = {"karpenter": "1.14.1", "aws-load-balancer-controller": "1.17.1", "metrics-server": "3.13.1"}
+    assert {name: charts[name]["Version"] for name in pins} == pins  # Kubernetes 1.36 (environments/schema/versions.py)
+    assert config.charts.nvidia_device_plugin == "0.20.0"
 
 
 def test_ingress_defaults_point_at_the_network_alb_group_and_web_acl(examples: SynthesizedPlatform, stage: str) -> None:
@@ -187,19 +195,38 @@ def test_karpenter_interruption_queue_and_gpu_pool(examples: SynthesizedPlatform
         d for _, d in INTERRUPTION_EVENTS.values()
     )
     assert all(ref_id(r["Targets"][0]["Arn"]) == queue_id for r in rules)
-    node_class, node_pool = karpenter.manifests
-    assert node_class["spec"]["metadataOptions"]["httpTokens"] == "required"
-    assert node_class["spec"]["amiSelectorTerms"] == [{"alias": "al2023@latest"}]
-    assert node_class["spec"]["blockDeviceMappings"][0]["ebs"]["encrypted"] is True
+    classes = {o["metadata"]["name"]: o["spec"] for o in karpenter.manifests if o["kind"] == "EC2NodeClass"}
+    pools = {o["metadata"]["name"]: o["spec"] for o in karpenter.manifests if o["kind"] == "NodePool"}
+    assert classes.keys() == pools.keys()
     discovery = {"karpenter.sh/discovery": examples.configs[stage].cluster_name}
-    assert node_class["spec"]["subnetSelectorTerms"] == [{"tags": discovery}]
-    spec = node_pool["spec"]
-    requirements = {r["key"]: r["values"] for r in spec["template"]["spec"]["requirements"]}
+    for name, node_class in classes.items():
+        assert node_class["metadataOptions"]["httpTokens"] == "required"
+        assert node_class["amiSelectorTerms"] == [{"alias": "al2023@latest"}]
+        assert node_class["blockDeviceMappings"][0]["ebs"]["encrypted"] is True
+        assert node_class["subnetSelectorTerms"] == [{"tags": discovery}]
+        assert pools[name]["template"]["spec"]["nodeClassRef"]["name"] == name
+        assert pools[name]["template"]["spec"]["expireAfter"] == "168h"
+    burst = pools["gpu-burst"]
+    requirements = {r["key"]: r["values"] for r in burst["template"]["spec"]["requirements"]}
     assert requirements["node.kubernetes.io/instance-type"] == ["g4dn.xlarge", "g4dn.2xlarge", "g5.xlarge"]
     assert requirements["karpenter.sh/capacity-type"] == ["spot"]
-    assert spec["limits"] == {"nvidia.com/gpu": config.gpu_limit} == {"nvidia.com/gpu": 10}
-    assert spec["disruption"] == {"consolidationPolicy": "WhenEmpty", "consolidateAfter": "5m"}
-    assert spec["template"]["spec"]["expireAfter"] == "168h"
+    assert burst["limits"] == {"nvidia.com/gpu": str(config.gpu_limit)}
+    assert burst["disruption"] == {"consolidationPolicy": "WhenEmpty", "consolidateAfter": "5m"}
+    assert classes["gpu-burst"]["blockDeviceMappings"][0]["ebs"]["volumeSize"] == "200Gi"
+    # The seeds' min-max sizes: Karpenter adds max - min nodes of each group's size above the managed minimum.
+    gpu = {"dev": ("4", "16Gi", "1"), "staging": ("8", "32Gi", "2"), "prod": ("20", "80Gi", "5")}[stage]
+    expected = {
+        "dev": {"app": {"cpu": "6", "memory": "12Gi"}, "gpu-burst": {"nvidia.com/gpu": "2"}},
+        "staging": {"app": {"cpu": "16", "memory": "64Gi"}, "gpu-burst": {"nvidia.com/gpu": "4"}},
+        "prod": {"app": {"cpu": "68", "memory": "272Gi"}, "ai": {"cpu": "64", "memory": "512Gi"},
+                 "gpu-burst": {"nvidia.com/gpu": "10"}},
+    }[stage]  # fmt: skip
+    expected["gpu"] = dict(zip(("cpu", "memory", "nvidia.com/gpu"), gpu, strict=True))
+    assert {name: pool["limits"] for name, pool in pools.items()} == expected
+    assert pools["gpu"]["template"]["spec"]["taints"] == [
+        {"key": "nvidia.com/gpu", "value": "true", "effect": "NoSchedule"}
+    ]
+    assert pools["gpu"]["weight"] > burst.get("weight", 0)
 
 
 def test_network_tags_what_karpenter_discovers(examples: SynthesizedPlatform, stage: str) -> None:
