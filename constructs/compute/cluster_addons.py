@@ -148,8 +148,18 @@ class ClusterAddons(Construct):
                 chart="nvidia-device-plugin",
                 version=charts.nvidia_device_plugin,
                 values={
-                    # Only GPU nodes, which carry the GPU taint.
+                    # Only GPU nodes, which carry the GPU taint. The chart's default affinity asks for labels
+                    # that only node-feature discovery or a recent AMI set; our pools label their GPU nodes.
                     "nodeSelector": {"workload": "gpu"},
+                    "affinity": {
+                        "nodeAffinity": {
+                            "requiredDuringSchedulingIgnoredDuringExecution": {
+                                "nodeSelectorTerms": [
+                                    {"matchExpressions": [{"key": "workload", "operator": "In", "values": ["gpu"]}]}
+                                ]
+                            }
+                        }
+                    },
                     "tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}],
                 },
             ),

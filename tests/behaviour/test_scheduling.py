@@ -161,12 +161,15 @@ def _karpenter_on_its_own_nodes(template: dict[str, Any], stage: Stage) -> dict[
     return with_chart_values(template, "karpenter", change)
 
 
-def _gpu_nodes_on_bottlerocket(template: dict[str, Any], stage: Stage) -> dict[str, Any]:
+def _chart_affinity_on_unlabelled_gpu_nodes(template: dict[str, Any], stage: Stage) -> dict[str, Any]:
+    """The device plugin left with its chart's default affinity, on GPU nodes whose AMI does not label them."""
+
     def change(obj: dict[str, Any]) -> None:
         if obj["kind"] == "EC2NodeClass" and "gpu" in obj["metadata"]["name"]:
             obj["spec"]["amiSelectorTerms"] = [{"alias": "bottlerocket@latest"}]
 
-    return with_objects(template, change)
+    unlabelled = with_objects(template, change)
+    return with_chart_values(unlabelled, "nvidia-device-plugin", lambda values: values.pop("affinity"))
 
 
 def _no_gpu_capacity(template: dict[str, Any], stage: Stage) -> dict[str, Any]:
@@ -231,8 +234,8 @@ MUTATIONS: dict[str, tuple[Callable[[dict[str, Any], Stage], dict[str, Any]], Ca
             s.workload("Deployment", "karpenter", "karpenter") + " needs 2 nodes, one per replica, but its pools keep 1"
         ),
     ),
-    "GPU nodes on an AMI that does not label them": (
-        _gpu_nodes_on_bottlerocket,
+    "the chart's default affinity on GPU nodes no AMI labels": (
+        _chart_affinity_on_unlabelled_gpu_nodes,
         lambda s: (
             s.workload("DaemonSet", "nvidia-device-plugin", "nvidia-device-plugin") + " must run on every GPU "
             "node but not on NodePool gpu-burst: its required node affinity matches none of its nodes"
