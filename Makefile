@@ -3,8 +3,9 @@
 # package.json. No target needs AWS credentials except diff and the deploys, which talk to CloudFormation.
 
 PYTHON ?= python3
-# Resolved before PATH below puts the venv first: the venv's python3 has no pip to install uv with.
-HOST_PYTHON := $(shell command -v $(PYTHON))
+# The interpreter that installs uv (with its pip) and that .venv is made from: the base one even where a venv
+# is first on PATH (as it is below, or activated), since a venv made by uv has no pip.
+HOST_PYTHON = $(shell $(PYTHON) -c 'import sys; print(sys._base_executable)')
 VENV := .venv
 PY := $(VENV)/bin/python
 UV := .tools/uv/bin/uv
