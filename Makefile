@@ -16,7 +16,7 @@ PYTEST_ARGS ?=
 LOCK_ARGS ?=
 
 # The pinned Node (package.json) first: it runs the CDK CLI and jsii, which aws-cdk-lib's Python bindings
-# spawn as `node`. Then the venv, for make's own $(PY) and tools.
+# spawn as `node`. Then the venv: what the targets run by name (python3, cfn-lint) is the venv's.
 export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 export CDK_DISABLE_CLI_TELEMETRY := true
 # Python caches the bytecode of what it imports even where the machine says not to (this one does): compiling
