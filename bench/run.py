@@ -94,13 +94,32 @@ def measure_once(name: str, command: Command) -> tuple[float, float]:
     return seconds, peak_kb / 1024 / 1024
 
 
-def measure(name: str, detail: str, each_run: Callable[[], AbstractContextManager[Command]]) -> Run:
-    """The median of RUNS runs (a 2-core machine varies by a second from run to run), each set up afresh."""
-    results = []
+@dataclass(frozen=True)
+class Bench:
+    """One thing to measure; `each_run` sets up a run afresh and yields what to run."""
+
+    name: str
+    detail: str
+    each_run: Callable[[], AbstractContextManager[Command]]
+
+
+def measure(benches: list[Bench]) -> list[Run]:
+    """The median of RUNS runs of each bench (a 2-core machine varies by a second from run to run), in rounds
+    of one run of each, so that a burst of other work on the machine slows every bench alike, not one."""
+    results: dict[str, list[tuple[float, float]]] = {bench.name: [] for bench in benches}
     for _ in range(RUNS):
-        with each_run() as command:
-            results.append(measure_once(name, command))
-    return Run(name, detail, statistics.median(s for s, _ in results), max(gb for _, gb in results))
+        for bench in benches:
+            with bench.each_run() as command:
+                results[bench.name].append(measure_once(bench.name, command))
+    return [
+        Run(
+            bench.name,
+            bench.detail,
+            statistics.median(seconds for seconds, _ in results[bench.name]),
+            max(gb for _, gb in results[bench.name]),
+        )
+        for bench in benches
+    ]
 
 
 def shell_env(**changes: str) -> dict[str, str]:
@@ -140,16 +159,20 @@ def main() -> int:
     if shutil.which("node") != str(ROOT / "node_modules" / ".bin" / "node"):
         sys.exit("bench/run.py: run it through `make bench`, which puts the pinned Node first on PATH")
     network_tests = Command([PY, "-m", "pytest", "tests/unit/test_network.py"], env={**os.environ, "STAGES": "dev"})
-    floor = measure("floor", "one bucket in new_app()", lambda: cdk_synth("--app", f"{PY} -m bench.floor_app"))
-    full = measure("full synth", "every stage and the pipeline", cdk_synth)
-    stage = measure("one stage", "cdk synth -c stages=dev", lambda: cdk_synth("-c", "stages=dev"))
-    network = measure("network tests", "STAGES=dev pytest test_network.py", lambda: plain(network_tests))
     make_test = Command(["make", "--no-print-directory", "test"], env=shell_env())
-    test = measure("make test", "the whole suite", lambda: plain(make_test))
-    warm = measure("warm make synth", "everything installed", lambda: plain(Command(MAKE_SYNTH, env=shell_env())))
-    fresh = measure("fresh make synth", "new clone, empty HOME", fresh_clone)
-
-    runs = (floor, full, stage, network, test, warm, fresh)
+    warm_synth = Command(MAKE_SYNTH, env=shell_env())
+    runs = measure(
+        [
+            Bench("floor", "one bucket in new_app()", lambda: cdk_synth("--app", f"{PY} -m bench.floor_app")),
+            Bench("full synth", "every stage and the pipeline", cdk_synth),
+            Bench("one stage", "cdk synth -c stages=dev", lambda: cdk_synth("-c", "stages=dev")),
+            Bench("network tests", "STAGES=dev pytest test_network.py", lambda: plain(network_tests)),
+            Bench("make test", "the whole suite", lambda: plain(make_test)),
+            Bench("warm make synth", "everything installed", lambda: plain(warm_synth)),
+            Bench("fresh make synth", "new clone, empty HOME", fresh_clone),
+        ]
+    )
+    floor, full, stage, network, test, warm, fresh = runs
     print(f"{f'run (median of {RUNS})':52} {'seconds':>8} {'peak GB':>8}")
     for run in runs:
         print(f"{run.name + ': ' + run.detail:52} {run.seconds:8.1f} {run.peak_gb:8.2f}")
