@@ -19,8 +19,8 @@ LOCK_ARGS ?=
 # spawn as `node`. Then the venv: what the targets run by name (python3, cfn-lint) is the venv's.
 export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 export CDK_DISABLE_CLI_TELEMETRY := true
-# Python caches the bytecode of what it imports even where the machine says not to (this one does): compiling
-# aws-cdk-lib's modules again costs about 6 s of every synth. uv installs without compiling them all (25 s).
+# Python caches the bytecode of what it imports, even where the environment says not to (this machine's does):
+# compiling aws-cdk-lib's modules again costs about 6 s of every synth. uv does not compile at install (25 s).
 unexport PYTHONDONTWRITEBYTECODE
 # uv trusts the system's CA store, which holds the CA of a TLS-intercepting proxy where there is one.
 export UV_SYSTEM_CERTS := 1
@@ -70,8 +70,9 @@ deploy: runtime-deps
 deploy-pipeline: runtime-deps
 	cdk deploy $(CDK_FLAGS) pipeline
 
-# Regenerate the locks from requirements*.txt; a new dependency is one ==pin line there, then make lock.
-# The dev lock is resolved within the runtime lock, so both install the same runtime versions.
+# Regenerate the locks from requirements*.txt; a new dependency is one ==pin line there, then make lock. For
+# Python 3.11 on (pyproject.toml) on any platform; the dev lock is resolved within the runtime lock, so both
+# install the same runtime versions.
 LOCK := $(UV) pip compile --quiet --universal --python-version 3.11 --generate-hashes \
 	--custom-compile-command "make lock" $(LOCK_ARGS)
 lock: $(UV)
