@@ -1,29 +1,52 @@
-# make synth / make test work on a fresh clone: they create .venv and node_modules when missing.
-# No target needs AWS credentials except diff (and deploy), which talk to CloudFormation.
+# make synth / make test work on a fresh clone with only python3, npm and make: they install uv (pinned and
+# hash-checked) into .tools/, .venv from the hash-locked requirements*.lock, and Node and the CDK CLI from
+# package.json. No target needs AWS credentials except diff and the deploys, which talk to CloudFormation.
 
 PYTHON ?= python3
+# The interpreter that installs uv (with its pip) and that .venv is made from: the base one even where a venv
+# is first on PATH (as it is below, or activated), since a venv made by uv has no pip.
+HOST_PYTHON = $(shell $(PYTHON) -c 'import sys; print(sys._base_executable)')
 VENV := .venv
 PY := $(VENV)/bin/python
-CDK := node_modules/.bin/cdk
-STAGE ?= dev
+UV := .tools/uv/bin/uv
+# make synth STAGE=dev (or dev,prod) builds only those stages; diff and deploy act on one stage, dev by default.
+STAGE ?=
+PYTEST_ARGS ?=
+# make lock LOCK_ARGS=--upgrade moves every unpinned (transitive) dependency to its newest release.
+LOCK_ARGS ?=
 
-# The CDK CLI runs "python3 app.py" (cdk.json): put the venv first so that is the venv's Python.
-export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
-export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+# The pinned Node (package.json) first: it runs the CDK CLI and jsii, which aws-cdk-lib's Python bindings
+# spawn as `node`. Then the venv: what the targets run by name (python3, cfn-lint) is the venv's.
+export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 export CDK_DISABLE_CLI_TELEMETRY := true
+# Python caches the bytecode of what it imports, even where the environment says not to (this machine's does):
+# compiling aws-cdk-lib's modules again costs about 6 s of every synth. uv does not compile at install (25 s).
+unexport PYTHONDONTWRITEBYTECODE
+# uv trusts the system's CA store, which holds the CA of a TLS-intercepting proxy where there is one.
+export UV_SYSTEM_CERTS := 1
 CDK_FLAGS := --no-notices
+SELECT_STAGES = $(if $(STAGE),-c stages=$(STAGE))
+ONE_STAGE = $(or $(STAGE),dev)
 
-.PHONY: synth test lint bench pin-stateful-ids diff deploy deploy-pipeline deps clean
+.PHONY: synth ls test snapshots lint bench pin-stateful-ids diff deploy deploy-pipeline runtime-deps deps lock clean
 
-synth: deps
+synth: runtime-deps
 	rm -rf cdk.out
-	$(CDK) synth --quiet $(CDK_FLAGS)
+	cdk synth --quiet $(CDK_FLAGS) $(SELECT_STAGES)
 	@echo "Synthesized into cdk.out/: $$(ls -d cdk.out/assembly-* | xargs -n1 basename | tr '\n' ' ')"
 
-test: deps
-	$(PY) -m pytest
+ls: runtime-deps
+	cdk ls $(CDK_FLAGS) $(SELECT_STAGES)
 
-# Wall time and peak memory of synth, of a one-bucket floor app and of the tests, against their targets.
+# Extra pytest arguments in PYTEST_ARGS; STAGES=dev in the environment reaches the tests as it is.
+test: deps
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+# On purpose only: accept the templates as they are now (tests/snapshots/__snapshots__).
+snapshots: deps
+	$(PY) -m pytest tests/snapshots --snapshot-update
+
+# Wall time and peak memory of synth, the tests and a fresh clone's make synth against their targets.
 bench: deps
 	$(PY) bench/run.py
 
@@ -37,26 +60,55 @@ lint: deps
 	$(VENV)/bin/mypy
 
 # These need AWS credentials for the stage's (or the tooling) account; synth and test never do.
-diff: deps
-	$(CDK) diff $(CDK_FLAGS) -c stages=$(STAGE) '$(STAGE)/*'
+diff: runtime-deps
+	cdk diff $(CDK_FLAGS) -c stages=$(ONE_STAGE) '$(ONE_STAGE)/*'
 
-deploy: deps
-	$(CDK) deploy $(CDK_FLAGS) -c stages=$(STAGE) '$(STAGE)/*'
+deploy: runtime-deps
+	cdk deploy $(CDK_FLAGS) -c stages=$(ONE_STAGE) '$(ONE_STAGE)/*'
 
 # Once, in the tooling account; afterwards the pipeline updates itself from the repository.
-deploy-pipeline: deps
-	$(CDK) deploy $(CDK_FLAGS) pipeline
+deploy-pipeline: runtime-deps
+	cdk deploy $(CDK_FLAGS) pipeline
 
-deps: $(VENV)/.installed node_modules/.installed
+# Regenerate the locks from requirements*.txt; a new dependency is one ==pin line there, then make lock. For
+# Python 3.11 on (pyproject.toml) on any platform; the dev lock is resolved within the runtime lock, so both
+# install the same runtime versions.
+LOCK := $(UV) pip compile --quiet --universal --python-version 3.11 --generate-hashes \
+	--custom-compile-command "make lock" $(LOCK_ARGS)
+lock: $(UV)
+	$(LOCK) requirements-uv.txt -o requirements-uv.lock
+	$(LOCK) requirements.txt -o requirements.lock
+	$(LOCK) requirements-dev.txt -c requirements.lock -o requirements-dev.lock
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements-dev.txt
+# What synth needs (the runtime lock, Node, the CLI); deps adds the test and lint tools. The Python and Node
+# installs run side by side (-j2), most of a fresh clone's make synth; the -q check keeps an up-to-date run quiet.
+install = @$(MAKE) -sq $(1) || $(MAKE) --no-print-directory -j2 $(1)
+runtime-deps:
+	$(call install,$(VENV)/.runtime-installed node_modules/.installed)
+deps:
+	$(call install,$(VENV)/.dev-installed node_modules/.installed)
+
+# -qq: errors only (a pip config may name local indexes that do not exist here); the hashes pin the wheel.
+$(UV): requirements-uv.lock
+	rm -rf .tools/uv
+	$(HOST_PYTHON) -m pip install -qq --require-hashes --no-deps --target .tools/uv -r requirements-uv.lock
+	touch $@
+
+$(PY): | $(UV)
+	$(UV) venv --quiet --no-python-downloads --python $(HOST_PYTHON) $(VENV)
+
+# app.sh reads this stamp too: it tells whether .venv is there and up to date.
+$(VENV)/.runtime-installed: requirements.lock | $(PY)
+	$(UV) pip install --quiet --python $(PY) --require-hashes -r requirements.lock
+	touch $@
+
+# sync: exactly the dev lock (runtime + tools), nothing left over from older locks.
+$(VENV)/.dev-installed: requirements-dev.lock $(VENV)/.runtime-installed
+	$(UV) pip sync --quiet --python $(PY) --require-hashes requirements-dev.lock
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
-	npm ci --no-audit --no-fund --loglevel=error
+	npm ci --no-audit --no-fund --no-update-notifier --loglevel=error
 	touch $@
 
 clean:

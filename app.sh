@@ -1,0 +1,9 @@
+#!/bin/sh
+# cdk.json's app: app.py under the project's .venv, so `npx cdk ls` works without an activated venv. Without
+# an up-to-date .venv (the Makefile's stamp) it prints how to get one instead of an import traceback.
+here=$(dirname "$0")
+if [ ! -e "$here/.venv/.runtime-installed" ] || [ "$here/requirements.lock" -nt "$here/.venv/.runtime-installed" ]; then
+    echo "app.sh: .venv is missing or older than requirements.lock: run \`make deps\`, then try again" >&2
+    exit 1
+fi
+exec "$here/.venv/bin/python" "$here/app.py" "$@"
