@@ -14,7 +14,8 @@ from pathlib import Path
 import aws_cdk as cdk
 
 from environments.loader import CONFIG_DIR, ConfigError, config_warnings, load_pipeline, load_stages
-from stacks.platform_app import build_platform, new_app
+from stacks.app_settings import new_app
+from stacks.platform_app import build_platform
 
 
 def main(app: cdk.App | None = None) -> int:

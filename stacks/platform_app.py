@@ -6,7 +6,6 @@ app.py and the test suite both call `build_platform`, so tests check the templat
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks, NIST80053R5Checks
@@ -18,16 +17,6 @@ from stacks.pipeline_stack import PipelineStack
 from stacks.stage import PlatformStage
 
 PIPELINE_STACK_ID = "pipeline"
-
-
-def new_app(**props: Any) -> cdk.App:
-    """The App every synthesis uses (app.py, the tests); `props` adds context or an output directory.
-
-    CDK's built-in template validation (a WASM engine, about 2 s of every synth) is off: cfn-lint checks
-    every template of every stage in `make test`, which the pipeline runs before it synthesizes. No
-    tree.json either (0.3 s, 1.7 MB): deploys never read it, only construct-tree viewers do.
-    """
-    return cdk.App(builtin_cloud_formation_validation=False, tree_metadata=False, **props)
 
 
 def add_compliance_checks(app: cdk.App) -> None:

@@ -13,8 +13,9 @@ import aws_cdk as cdk
 from aws_cdk.assertions import Template
 
 from environments.schema.stage import StageConfig
+from stacks.app_settings import new_app
 from stacks.pipeline_stack import PipelineStack
-from stacks.platform_app import PIPELINE_STACK_ID, build_platform, new_app
+from stacks.platform_app import PIPELINE_STACK_ID, build_platform
 from stacks.stage import PlatformStage
 from tests.cfn_lint_runner import CfnLintRun, start_cfn_lint
 from tests.stage_files import REPO_ROOT, ConfigSet

@@ -15,7 +15,7 @@ import yaml
 
 import app
 from environments.loader import available_stages
-from stacks.platform_app import new_app
+from stacks.app_settings import new_app
 from tests.stage_files import EXAMPLE_CONFIG, LIVE_CONFIG, REPO_ROOT
 from tests.synthesis import cdk_json_context
 
