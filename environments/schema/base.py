@@ -159,6 +159,10 @@ CronExpression = Annotated[str, AfterValidator(cron_expression)]
 YamlList = BeforeValidator(yaml_list)
 
 
+K8sName = Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")]
+"""A Kubernetes object name (DNS label): namespaces, services, node groups."""
+
+
 class ConfigModel(BaseModel):
     """Strict, frozen, closed: unknown keys and coerced types are errors, not surprises."""
 

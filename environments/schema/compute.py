@@ -8,13 +8,11 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Field
 
-from environments.schema.base import RESERVABLE_CONCURRENCY, ConfigModel, RetentionDays, YamlList
+from environments.schema.base import RESERVABLE_CONCURRENCY, ConfigModel, K8sName, RetentionDays, YamlList
+from environments.schema.workloads import GitOpsConfig, ServiceConfig
 
 if TYPE_CHECKING:
     from environments.schema.stage import StageConfig
-
-
-K8sName = Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")]
 
 
 InstanceType = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")]
@@ -102,6 +100,8 @@ class PlatformConfig(ConfigModel):
     ecs_tasks: Annotated[tuple[EcsTaskConfig, ...], YamlList] = Field(min_length=1)
     consumer_reserved_concurrency: int = Field(ge=1, le=RESERVABLE_CONCURRENCY)
     log_retention_days: RetentionDays
+    services: Annotated[tuple[ServiceConfig, ...], YamlList] = ()
+    gitops: GitOpsConfig | None = Field(default=None, description="Argo CD and what it deploys; off when absent")
 
 
 def platform_problems(config: StageConfig) -> list[tuple[str, str]]:
