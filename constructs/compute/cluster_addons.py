@@ -67,8 +67,13 @@ class ClusterAddons(Construct):
         self.pod_identity_roles: dict[str, PodIdentityRole] = {}
         for name in ADDONS_WITHOUT_ROLES:
             self.addons[name] = eks.Addon(self, _id(name), cluster=cluster, addon_name=name)
+        # The add-on's schema takes the PDB (EKS user guide, CoreDNS add-on); written out, it is declared here.
         self.addons["coredns"] = eks.Addon(
-            self, "Coredns", cluster=cluster, addon_name="coredns", configuration_values=SYSTEM_PLACEMENT
+            self,
+            "Coredns",
+            cluster=cluster,
+            addon_name="coredns",
+            configuration_values={**SYSTEM_PLACEMENT, "podDisruptionBudget": {"enabled": True, "maxUnavailable": 1}},
         )
         for name, (namespace, service_account, policy) in ADDON_SERVICE_ACCOUNTS.items():
             role = PodIdentityRole(
@@ -115,6 +120,7 @@ class ClusterAddons(Construct):
                     "vpcId": vpc_id,
                     "serviceAccount": {"create": True, "name": "aws-load-balancer-controller"},
                     "replicaCount": 2,
+                    "podDisruptionBudget": {"maxUnavailable": 1},
                     **SYSTEM_PLACEMENT,
                 },
             ),
@@ -124,7 +130,8 @@ class ClusterAddons(Construct):
                 repository="https://kubernetes-sigs.github.io/metrics-server/",
                 chart="metrics-server",
                 version=charts.metrics_server,
-                values=SYSTEM_PLACEMENT,
+                # Two replicas and a budget: the HPAs scale on its metrics while a system node drains.
+                values={"replicas": 2, "podDisruptionBudget": {"enabled": True, "minAvailable": 1}, **SYSTEM_PLACEMENT},
             ),
             "nvidia-device-plugin": self._chart(
                 cluster,

@@ -9,6 +9,7 @@ from constructs.compute.cluster_addons import ADDON_SERVICE_ACCOUNTS, ADDONS_WIT
 from constructs.compute.karpenter import INTERRUPTION_EVENTS
 
 from stacks.platform import PlatformComputeStack
+from tests.behaviour.templates import json_text
 from tests.support import logical_id, output_of, props, ref_id, resources
 from tests.synthesis import SynthesizedPlatform
 
@@ -162,6 +163,24 @@ def test_helm_charts_are_pinned_from_config(examples: SynthesizedPlatform, stage
         "karpenter": config.karpenter.chart_version,
     }
     assert charts["karpenter"]["Repository"] == "oci://public.ecr.aws/karpenter/karpenter"
+
+
+def test_system_addons_have_disruption_budgets(examples: SynthesizedPlatform, stage: str) -> None:
+    """CoreDNS, the controllers and Karpenter keep a replica through a node drain (issue: the front door)."""
+    tmpl = template(examples, stage)
+    (coredns,) = [p for p in props(tmpl, "AWS::EKS::Addon") if p["AddonName"] == "coredns"]
+    assert json.loads(coredns["ConfigurationValues"])["podDisruptionBudget"] == {"enabled": True, "maxUnavailable": 1}
+    values = {p["Chart"]: json_text(p["Values"]) for p in props(tmpl, "Custom::AWSCDK-EKS-HelmChart")}
+    budgets = {
+        chart: (v.get("replicaCount", v.get("replicas")), v["podDisruptionBudget"])
+        for chart, v in values.items()
+        if chart in ("aws-load-balancer-controller", "metrics-server", "karpenter")
+    }
+    assert budgets == {
+        "aws-load-balancer-controller": (2, {"maxUnavailable": 1}),  # the chart renders it above one replica
+        "metrics-server": (2, {"enabled": True, "minAvailable": 1}),
+        "karpenter": (None, {"name": "karpenter", "maxUnavailable": 1}),  # the chart's 2 replicas
+    }
 
 
 def test_ingress_defaults_point_at_the_network_alb_group_and_web_acl(examples: SynthesizedPlatform, stage: str) -> None:
