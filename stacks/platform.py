@@ -11,6 +11,7 @@ from constructs.compute.container_registries import ContainerRegistries
 from constructs.compute.eks_cluster import EksCluster
 from constructs.compute.fargate_jobs import FargateJobs
 from constructs.compute.karpenter import Karpenter
+from constructs.compute.secrets_store import SecretsStore
 from constructs.compute.tenancy import Tenancy
 
 from environments.schema.stage import StageConfig
@@ -73,6 +74,17 @@ class PlatformComputeStack(PlatformStack):
         )
         for manifest in (*self.tenancy.manifests.values(), self.karpenter.chart):
             manifest.node.add_dependency(system_nodes)
+        roles = {namespace.name: namespace.workload_role for namespace in platform.namespaces}
+        self.secrets_store = SecretsStore(
+            self,
+            "SecretsStore",
+            cluster=cluster,
+            charts=platform.charts,
+            nodes=system_nodes,
+            secret_names={name: data.workload_roles.secrets_by_kind[kind] for name, kind in roles.items()},
+        )
+        if self.secrets_store.classes:
+            self.secrets_store.classes.node.add_dependency(*self.tenancy.manifests.values())
         self.registries = ContainerRegistries(
             self,
             "Registries",

@@ -60,6 +60,8 @@ class ChartVersionsConfig(ConfigModel):
     aws_load_balancer_controller: str = Field(pattern=r"^\d+\.\d+\.\d+$")
     metrics_server: str = Field(pattern=r"^\d+\.\d+\.\d+$")
     nvidia_device_plugin: str = Field(pattern=r"^\d+\.\d+\.\d+$")
+    secrets_store_csi_driver: str = Field(pattern=r"^\d+\.\d+\.\d+$")
+    secrets_store_csi_driver_provider_aws: str = Field(pattern=r"^\d+\.\d+\.\d+$")
 
 
 class NamespaceConfig(ConfigModel):

@@ -377,6 +377,8 @@ CRD_SOURCES = {
     "karpenter.sh": (HELM_CHART, "karpenter"),
     "karpenter.k8s.aws": (HELM_CHART, "karpenter"),
     "elbv2.k8s.aws": (HELM_CHART, "aws-load-balancer-controller"),
+    "secrets-store.csi.x-k8s.io": (HELM_CHART, "secrets-store-csi-driver"),
+    "argoproj.io": (HELM_CHART, "argo-cd"),
     "crd.k8s.amazonaws.com": ("AWS::EKS::Addon", "vpc-cni"),
     "networking.k8s.aws": ("AWS::EKS::Addon", "vpc-cni"),
     "snapshot.storage.k8s.io": ("AWS::EKS::Addon", "snapshot-controller"),
@@ -385,6 +387,9 @@ CRD_SOURCES = {
 """API group -> what installs its CustomResourceDefinitions: a chart or an add-on (by name), or EKS itself
 with the cluster (SecurityGroupPolicy)."""
 INSTALLERS = {HELM_CHART: "chart", "AWS::EKS::Addon": "add-on", "AWS::EKS::Cluster": "cluster"}
+CHART_PLACEMENT = {"secrets-store-csi-driver": "linux", "argo-cd": "global"}
+"""Charts that read their pods' nodeSelector and tolerations under this key of their values, not at the top
+(the driver's `linux.*`; Argo CD's `global.*`, which every component falls back to)."""
 WELL_KNOWN_LABELS = {"kubernetes.io/os": "linux"}
 EFFECTS = {"NO_SCHEDULE": "NoSchedule", "NO_EXECUTE": "NoExecute", "PREFER_NO_SCHEDULE": "PreferNoSchedule"}
 
@@ -452,7 +457,8 @@ def _pods(stack: StackTemplate, logical_id: str, props: dict[str, Any]) -> list[
     """(what, placement) of the pods a chart or manifest creates; a chart's placement is in its values."""
     if stack.type_of(logical_id) == HELM_CHART:
         values = json_text(props.get("Values", "{}")) or {}
-        return [(f"Helm chart {props.get('Chart')!r}", values)]
+        key = CHART_PLACEMENT.get(str(props.get("Chart")))
+        return [(f"Helm chart {props.get('Chart')!r}", values.get(key, {}) if key else values)]
     pods = []
     for obj in json_text(props.get("Manifest")) or []:
         path = POD_TEMPLATES.get(obj.get("kind", ""))

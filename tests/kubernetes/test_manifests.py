@@ -1,8 +1,8 @@
 """Every Kubernetes object the platform stack applies, validated against the Kubernetes 1.36 schema.
 
 Built-in kinds are checked strictly (unknown fields fail) with kubernetes-validate. Custom resources
-(Karpenter, the load balancer controller) are not in that schema: their API groups and kinds are pinned
-here, and their shape is asserted in tests/unit/test_platform.py.
+(Karpenter, the load balancer controller, the Secrets Store CSI driver) are not in that schema: their API
+groups and kinds are pinned here, and their shape is asserted in tests/unit/test_platform.py.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ CUSTOM_RESOURCES = {
     ("karpenter.k8s.aws/v1", "EC2NodeClass"),
     ("karpenter.sh/v1", "NodePool"),
     ("elbv2.k8s.aws/v1beta1", "IngressClassParams"),
+    ("secrets-store.csi.x-k8s.io/v1", "SecretProviderClass"),
 }
 
 

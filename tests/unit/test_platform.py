@@ -161,8 +161,34 @@ def test_helm_charts_are_pinned_from_config(examples: SynthesizedPlatform, stage
         "metrics-server": config.charts.metrics_server,
         "nvidia-device-plugin": config.charts.nvidia_device_plugin,
         "karpenter": config.karpenter.chart_version,
+        "secrets-store-csi-driver": config.charts.secrets_store_csi_driver,
+        "secrets-store-csi-driver-provider-aws": config.charts.secrets_store_csi_driver_provider_aws,
     }
     assert charts["karpenter"]["Repository"] == "oci://public.ecr.aws/karpenter/karpenter"
+
+
+def test_secrets_reach_pods_on_every_node_with_pod_identity(examples: SynthesizedPlatform, stage: str) -> None:
+    """The driver and the AWS provider run on every node (the provider's chart tolerates no taint by default),
+    the driver requests Pod Identity's token audience, and each namespace whose role reads secrets gets a class
+    naming them, by their /<project>/<stage>/ names."""
+    config = examples.configs[stage]
+    values = {
+        p["Chart"]: json_text(p["Values"]) for p in props(template(examples, stage), "Custom::AWSCDK-EKS-HelmChart")
+    }
+    driver, provider = values["secrets-store-csi-driver"], values["secrets-store-csi-driver-provider-aws"]
+    assert driver["linux"]["tolerations"] == provider["tolerations"] == [{"operator": "Exists"}]
+    assert driver["tokenRequests"] == [{"audience": "pods.eks.amazonaws.com"}]
+    assert provider["secrets-store-csi-driver"] == {"install": False}
+    (workload_secrets,) = platform_stack(examples, stage).secrets_store.objects
+    assert workload_secrets["metadata"] == {"name": "workload-secrets", "namespace": "app"}
+    parameters = workload_secrets["spec"]["parameters"]
+    assert (parameters["usePodIdentity"], parameters["region"]) == ("true", config.region)
+    names = {o["objectAlias"]: o["objectName"] for o in json.loads(parameters["objects"])}
+    prefix = f"/{config.tags.project}/{stage}/"
+    assert names == {
+        name: prefix + name
+        for name in ("anthropic-api-key", "openai-api-key", "servicenow-oauth", "slack-bot-token", "jwt-signing-key")
+    }
 
 
 def test_system_addons_have_disruption_budgets(examples: SynthesizedPlatform, stage: str) -> None:

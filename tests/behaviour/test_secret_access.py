@@ -1,0 +1,63 @@
+"""Secrets reach pods: every secret a SecretProviderClass mounts is readable by the role Pod Identity gives the
+service account that mounts it (tests/behaviour/secret_access.py), on every stage; each check is proven on a
+copy of the templates with the permission taken away."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from constructs.compute.secrets_store import WORKLOAD_SECRETS
+from constructs.compute.tenancy import WORKLOAD_SERVICE_ACCOUNT
+
+from tests.behaviour.secret_access import Mount, access_problems, secret_provider_classes
+from tests.behaviour.templates import StackTemplate, stage_stacks
+from tests.synthesis import SynthesizedPlatform
+
+
+def tenant_mounts(stacks: list[StackTemplate]) -> list[Mount]:
+    """The tenants' `workload` accounts mounting their namespace's class."""
+    return [
+        Mount(namespace, WORKLOAD_SERVICE_ACCOUNT, name)
+        for namespace, name in secret_provider_classes(stacks)
+        if name == WORKLOAD_SECRETS
+    ]
+
+
+def test_every_secret_a_tenant_mounts_is_readable_by_its_role(platform: SynthesizedPlatform, stage: str) -> None:
+    stacks = stage_stacks(platform, stage)
+    mounts = tenant_mounts(stacks)
+    assert mounts, f"{stage}: no tenant mounts secrets"
+    assert access_problems(stage, stacks, mounts) == []
+
+
+def _without_action(action: str) -> Callable[[dict[str, Any]], bool]:
+    """Every managed policy loses `action` (on a shared key, other statements also grant kms:Decrypt)."""
+
+    def edit(template: dict[str, Any]) -> bool:
+        changed = False
+        for resource in template["Resources"].values():
+            if resource["Type"] == "AWS::IAM::ManagedPolicy":
+                for statement in resource["Properties"]["PolicyDocument"]["Statement"]:
+                    actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+                    kept = [a for a in actions if a != action]
+                    changed |= kept != actions
+                    statement["Action"] = kept
+        return changed
+
+    return edit
+
+
+@pytest.mark.parametrize("action", ["secretsmanager:GetSecretValue", "kms:Decrypt"])
+def test_a_missing_permission_is_reported(platform: SynthesizedPlatform, stage: str, action: str) -> None:
+    stacks = stage_stacks(platform, stage)
+    edit = _without_action(action)
+    broken = []
+    for stack in stacks:
+        template = copy.deepcopy(dict(stack.template))
+        broken.append(stack.relabelled(template=template) if edit(template) else stack)
+    assert broken != stacks, f"no policy grants {action}"
+    problems = access_problems(stage, broken, tenant_mounts(stacks))
+    assert problems and all(f"may not {action} /" in p and p.startswith(f"{stage}: ") for p in problems), problems
