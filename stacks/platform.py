@@ -12,6 +12,7 @@ from constructs.compute.eks_cluster import EksCluster
 from constructs.compute.fargate_jobs import FargateJobs
 from constructs.compute.karpenter import Karpenter
 from constructs.compute.secrets_store import SecretsStore
+from constructs.compute.shared_models import SharedModelsVolume
 from constructs.compute.tenancy import Tenancy
 
 from environments.schema.stage import StageConfig
@@ -85,6 +86,16 @@ class PlatformComputeStack(PlatformStack):
         )
         if self.secrets_store.classes:
             self.secrets_store.classes.node.add_dependency(*self.tenancy.manifests.values())
+        gpu_namespaces = [name for name, kind in roles.items() if kind == "gpu"]
+        self.shared_models = SharedModelsVolume(
+            self,
+            "SharedModels",
+            cluster=cluster,
+            file_system_id=data.file_system.file_system.file_system_id,
+            access_point_id=data.file_system.models_access_point.access_point_id,
+            namespaces=gpu_namespaces,
+        )
+        self.shared_models.manifest.node.add_dependency(*(self.tenancy.manifests[name] for name in gpu_namespaces))
         self.registries = ContainerRegistries(
             self,
             "Registries",

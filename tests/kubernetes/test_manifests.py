@@ -7,12 +7,12 @@ groups and kinds are pinned here, and their shape is asserted in tests/unit/test
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import kubernetes_validate
 import pytest
 
+from tests.behaviour.templates import json_text
 from tests.support import props
 from tests.synthesis import SynthesizedPlatform
 
@@ -31,13 +31,7 @@ def applied_objects(platform: SynthesizedPlatform, stage: str) -> list[dict[str,
     stack = platform.stages[stage].platform
     objects: list[dict[str, Any]] = []
     for manifest in props(platform.template_json(stage, "platform"), "Custom::AWSCDK-EKS-KubernetesResource"):
-        body = manifest["Manifest"]
-        text = (
-            body
-            if isinstance(body, str)
-            else "".join(p if isinstance(p, str) else '"TOKEN"' for p in body["Fn::Join"][1])
-        )
-        objects.extend(json.loads(text.replace('""TOKEN""', '"TOKEN"')))
+        objects.extend(json_text(manifest["Manifest"]))
     assert objects, stack.node.path
     return objects
 

@@ -209,6 +209,37 @@ def test_system_addons_have_disruption_budgets(examples: SynthesizedPlatform, st
     }
 
 
+def test_gpu_namespaces_claim_the_shared_models_read_only(examples: SynthesizedPlatform, stage: str) -> None:
+    """Static provisioning on the models access point: `<fs-id>::<fsap-id>`, read-only, TLS and IAM mounts."""
+    stack = platform_stack(examples, stage)
+    storage_class, volume, claim = stack.shared_models.objects
+    assert (storage_class["kind"], storage_class["provisioner"]) == ("StorageClass", "efs.csi.aws.com")
+    gpu_namespaces = [n.name for n in examples.configs[stage].platform.namespaces if n.workload_role == "gpu"]
+    assert claim["metadata"] == {"name": "shared-models", "namespace": gpu_namespaces[0]}
+    assert claim["spec"]["volumeName"] == volume["metadata"]["name"]
+    spec = volume["spec"]
+    assert spec["claimRef"] == {"namespace": gpu_namespaces[0], "name": "shared-models"}
+    assert spec["accessModes"] == claim["spec"]["accessModes"] == ["ReadOnlyMany"]
+    assert spec["csi"]["readOnly"] is True and spec["mountOptions"] == ["tls", "iam"]
+    handle = json.dumps(stack.resolve(spec["csi"]["volumeHandle"]))
+    file_system = examples.stages[stage].data.file_system
+    assert logical_id(file_system.file_system) in handle and logical_id(file_system.models_access_point) in handle
+
+
+def test_the_file_system_admits_the_iam_mounts_of_the_efs_driver(examples: SynthesizedPlatform, stage: str) -> None:
+    """The EFS CSI node plugin mounts with `iam` as the node: the file system policy admits IAM principals through
+    a mount target, and anonymous clients not at all; the controller has its Pod Identity role."""
+    (file_system,) = props(examples.template_json(stage, "data"), "AWS::EFS::FileSystem")
+    (statement,) = file_system["FileSystemPolicy"]["Statement"]
+    assert statement["Principal"] == {"AWS": "*"} and statement["Effect"] == "Allow"
+    assert statement["Condition"] == {"Bool": {"elasticfilesystem:AccessedViaMountTarget": "true"}}
+    associations = {
+        (p["Namespace"], p["ServiceAccount"])
+        for p in props(template(examples, stage), "AWS::EKS::PodIdentityAssociation")
+    }
+    assert ("kube-system", "efs-csi-controller-sa") in associations
+
+
 def test_ingress_defaults_point_at_the_network_alb_group_and_web_acl(examples: SynthesizedPlatform, stage: str) -> None:
     addons = platform_stack(examples, stage).addons
     params, ingress_class, defaults = addons.ingress_manifests
