@@ -1,4 +1,5 @@
-"""The platform stack: EKS with its node groups, add-ons, Karpenter and tenants; ECR; ECS; Lambda."""
+"""The platform stack: EKS with its node groups, add-ons, Karpenter and tenants, secrets and shared models for
+pods, Argo CD; ECR; ECS; Lambda."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from constructs.compute.cluster_addons import ClusterAddons
 from constructs.compute.container_registries import ContainerRegistries
 from constructs.compute.eks_cluster import EksCluster
 from constructs.compute.fargate_jobs import FargateJobs
+from constructs.compute.gitops import GitOps
 from constructs.compute.karpenter import Karpenter
 from constructs.compute.secrets_store import SecretsStore
 from constructs.compute.shared_models import SharedModelsVolume
@@ -104,6 +106,23 @@ class PlatformComputeStack(PlatformStack):
             encryption_key=data.keys.storage,
             keep_images=platform.ecr_keep_images,
             removal_policy=self.stateful_removal_policy,
+        )
+        self.gitops = (
+            GitOps(
+                self,
+                "GitOps",
+                cluster=cluster,
+                gitops=platform.gitops,
+                services=platform.services,
+                repositories=dict(self.registries.repositories),
+                stage=config.name,
+                secrets_key=data.keys.secrets,
+                nodes=system_nodes,
+                secrets_store=self.secrets_store.provider,
+                removal_policy=self.stateful_removal_policy,
+            )
+            if platform.gitops
+            else None
         )
         self.jobs = FargateJobs(
             self,

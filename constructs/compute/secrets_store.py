@@ -23,27 +23,33 @@ EVERY_NODE = [{"operator": "Exists"}]
 driver's chart tolerates everything by default, the AWS provider's nothing)."""
 
 
+def secrets_manager_object(name: str, alias: str, keys: Sequence[str] = ()) -> dict[str, Any]:
+    """A Secrets Manager secret mounted as the file `alias`, and each of `keys` of its JSON as a file of that name."""
+    found: dict[str, Any] = {"objectName": name, "objectType": "secretsmanager", "objectAlias": alias}
+    if keys:
+        found["jmesPath"] = [{"path": key, "objectAlias": key} for key in keys]
+    return found
+
+
+def ssm_parameter_object(name: str, alias: str) -> dict[str, Any]:
+    """An SSM parameter mounted as the file `alias`."""
+    return {"objectName": name, "objectType": "ssmparameter", "objectAlias": alias}
+
+
 def secret_provider_class(
     name: str,
     namespace: str,
     *,
     region: str,
-    secrets: Mapping[str, str],
-    ssm_parameters: Mapping[str, str] | None = None,
+    objects: Sequence[Mapping[str, Any]],
     synced_secret: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """A SecretProviderClass for the AWS provider: each Secrets Manager secret and SSM parameter (file name ->
-    its name) mounted as a file, fetched with the mounting pod's Pod Identity; `synced_secret` also mirrors the
-    files into a Kubernetes Secret while a pod mounts them."""
-    objects = [
-        {"objectName": name, "objectType": kind, "objectAlias": alias}
-        for kind, names in (("secretsmanager", secrets), ("ssmparameter", ssm_parameters or {}))
-        for alias, name in names.items()
-    ]
+    """A SecretProviderClass for the AWS provider: `objects` mounted as files, fetched with the mounting pod's Pod
+    Identity; `synced_secret` also mirrors the files into a Kubernetes Secret while a pod mounts them."""
     spec: dict[str, Any] = {
         "provider": "aws",
         # JSON is YAML: the provider parses `objects` as a YAML list.
-        "parameters": {"region": region, "usePodIdentity": "true", "objects": json.dumps(objects)},
+        "parameters": {"region": region, "usePodIdentity": "true", "objects": json.dumps(list(objects))},
     }
     if synced_secret is not None:
         spec["secretObjects"] = [synced_secret]
@@ -56,8 +62,9 @@ def secret_provider_class(
 
 
 class SecretsStore(Construct):
-    """`charts` (the driver and the AWS provider, after `nodes`) and `classes`: the tenants' SecretProviderClasses,
-    one per namespace in `secret_names` that names any (`objects` holds them; None when none does)."""
+    """`charts` (the driver and the AWS provider, after `nodes`; `provider` is what any SecretProviderClass waits
+    for) and `classes`: the tenants' SecretProviderClasses, one per namespace in `secret_names` that names any
+    (`objects` holds them; None when none does)."""
 
     def __init__(
         self,
@@ -105,6 +112,7 @@ class SecretsStore(Construct):
         driver.node.add_dependency(nodes)
         provider.node.add_dependency(driver)
         self.charts = {"secrets-store-csi-driver": driver, "secrets-store-csi-driver-provider-aws": provider}
+        self.provider = provider  # after the driver, whose chart installs the CRDs
 
         region = cdk.Stack.of(self).region
         self.objects = [
@@ -112,7 +120,7 @@ class SecretsStore(Construct):
                 WORKLOAD_SECRETS,
                 namespace,
                 region=region,
-                secrets={name.rsplit("/", 1)[-1]: name for name in names},
+                objects=[secrets_manager_object(name, name.rsplit("/", 1)[-1]) for name in names],
             )
             for namespace, names in secret_names.items()
             if names
@@ -120,4 +128,4 @@ class SecretsStore(Construct):
         self.classes: eks.KubernetesManifest | None = None
         if self.objects:
             self.classes = eks.KubernetesManifest(self, "WorkloadSecrets", cluster=cluster, manifest=self.objects)
-            self.classes.node.add_dependency(provider)  # and so the driver, whose chart installs the CRD
+            self.classes.node.add_dependency(provider)

@@ -62,13 +62,21 @@ def _allows(
     for stack, statement in _statements(stacks, role):
         if not any(fnmatch.fnmatchcase(action, pattern) for pattern in _listed(statement["Action"])):
             continue
-        named = [target(stack, r, stacks) for r in _listed(statement["Resource"])]
-        if not any(found and (found[0].name, found[1]) == resource for found in named):
+        if not any(resource in _named_by(stack, r, stacks) for r in _listed(statement["Resource"])):
             continue
         condition = statement.get("Condition")
         if condition is None or (via and condition == {"StringEquals": {"kms:ViaService": via}}):
             return True
     return False
+
+
+def _named_by(stack: StackTemplate, value: Any, stacks: Sequence[StackTemplate]) -> set[ResourceKey]:
+    """The resources a policy's Resource names: the one it references, or those an ARN it joins references (an
+    SSM parameter's ARN is `arn:...:parameter` joined with the parameter's name)."""
+    if isinstance(value, dict) and "Fn::Join" in value:
+        return {key for part in value["Fn::Join"][1] for key in _named_by(stack, part, stacks)}
+    found = target(stack, value, stacks)
+    return {(found[0].name, found[1])} if found else set()
 
 
 def _named(stacks: Sequence[StackTemplate], resource_type: str, name: str) -> tuple[StackTemplate, str] | None:

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from constructs.compute import gitops
 from constructs.compute.secrets_store import WORKLOAD_SECRETS
 from constructs.compute.tenancy import WORKLOAD_SERVICE_ACCOUNT
 
@@ -31,6 +32,13 @@ def test_every_secret_a_tenant_mounts_is_readable_by_its_role(platform: Synthesi
     mounts = tenant_mounts(stacks)
     assert mounts, f"{stage}: no tenant mounts secrets"
     assert access_problems(stage, stacks, mounts) == []
+
+
+def test_argo_cds_repo_server_may_read_the_repository_credentials(platform: SynthesizedPlatform, stage: str) -> None:
+    if platform.configs[stage].platform.gitops is None:
+        pytest.skip(f"{stage} has no platform.gitops")
+    mount = Mount(gitops.NAMESPACE, gitops.REPO_SERVER, gitops.REPOSITORY_CLASS)
+    assert access_problems(stage, stage_stacks(platform, stage), [mount]) == []
 
 
 def _without_action(action: str) -> Callable[[dict[str, Any]], bool]:

@@ -163,6 +163,7 @@ def test_helm_charts_are_pinned_from_config(examples: SynthesizedPlatform, stage
         "karpenter": config.karpenter.chart_version,
         "secrets-store-csi-driver": config.charts.secrets_store_csi_driver,
         "secrets-store-csi-driver-provider-aws": config.charts.secrets_store_csi_driver_provider_aws,
+        **({"argo-cd": config.gitops.chart_version} if config.gitops else {}),
     }
     assert charts["karpenter"]["Repository"] == "oci://public.ecr.aws/karpenter/karpenter"
 
