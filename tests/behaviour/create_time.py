@@ -392,16 +392,22 @@ CHART_PLACEMENT = {"secrets-store-csi-driver": "linux", "argo-cd": "global"}
 (the driver's `linux.*`; Argo CD's `global.*`, which every component falls back to)."""
 WELL_KNOWN_LABELS = {"kubernetes.io/os": "linux"}
 EFFECTS = {"NO_SCHEDULE": "NoSchedule", "NO_EXECUTE": "NoExecute", "PREFER_NO_SCHEDULE": "PreferNoSchedule"}
+INSTANCE_TYPE = "node.kubernetes.io/instance-type"
 
 
 @dataclass(frozen=True)
 class Nodes:
-    """Something that provides nodes: a managed node group or a Karpenter NodePool (the manifest holding it)."""
+    """Something that provides nodes: a managed node group or a Karpenter NodePool (the manifest holding it).
+    `fixed` is the nodes a managed group always keeps; `node_class` a NodePool's EC2NodeClass; `instance_types`
+    what it launches."""
 
     logical_id: str
     name: str
     labels: dict[str, str]
     taints: tuple[tuple[str, str, str], ...]
+    fixed: int = 0
+    node_class: str = ""
+    instance_types: tuple[str, ...] = ()
 
     def run(self, placement: dict[str, Any]) -> bool:
         """Whether a pod with this nodeSelector and these tolerations can be scheduled on these nodes."""
@@ -425,7 +431,8 @@ def _tolerates(toleration: dict[str, Any], taint: tuple[str, str, str]) -> bool:
     return bool(toleration.get("key") == key and toleration.get("value", "") == value)
 
 
-def _node_providers(stack: StackTemplate) -> list[Nodes]:
+def node_providers(stack: StackTemplate) -> list[Nodes]:
+    """The stack's managed node groups and Karpenter NodePools."""
     providers = [
         Nodes(
             logical_id,
@@ -434,6 +441,8 @@ def _node_providers(stack: StackTemplate) -> list[Nodes]:
             tuple(
                 (t["Key"], t.get("Value", ""), EFFECTS.get(t["Effect"], t["Effect"])) for t in props.get("Taints", [])
             ),
+            fixed=int(props.get("ScalingConfig", {}).get("MinSize", 0)),
+            instance_types=tuple(props.get("InstanceTypes", [])),
         )
         for logical_id, props in stack.of_type("AWS::EKS::Nodegroup")
     ]
@@ -441,13 +450,16 @@ def _node_providers(stack: StackTemplate) -> list[Nodes]:
         for obj in json_text(props.get("Manifest")) or []:
             if obj.get("kind") == "NodePool" and obj.get("apiVersion", "").startswith("karpenter.sh/"):
                 template = obj.get("spec", {}).get("template", {})
-                taints = template.get("spec", {}).get("taints", [])
+                spec = template.get("spec", {})
+                types = [r.get("values", []) for r in spec.get("requirements", []) if r.get("key") == INSTANCE_TYPE]
                 providers.append(
                     Nodes(
                         logical_id,
                         f"Karpenter NodePool {obj['metadata']['name']} ({stack.where(logical_id)})",
                         dict(template.get("metadata", {}).get("labels", {})),
-                        tuple((t["key"], t.get("value", ""), t["effect"]) for t in taints),
+                        tuple((t["key"], t.get("value", ""), t["effect"]) for t in spec.get("taints", [])),
+                        node_class=spec.get("nodeClassRef", {}).get("name", ""),
+                        instance_types=tuple(t for values in types for t in values),
                     )
                 )
     return providers
@@ -483,7 +495,7 @@ def node_ordering_problems(stacks: Sequence[StackTemplate]) -> list[str]:
     `helm --wait` times out on a first deploy."""
     problems = []
     for stack in stacks:
-        providers, dependencies = _node_providers(stack), graph(stack)
+        providers, dependencies = node_providers(stack), graph(stack)
         for logical_id, props in stack.of_type(HELM_CHART, MANIFEST):
             unreadable = [key for key in ("Values", "Manifest") if key in props and json_text(props[key]) is None]
             problems += [

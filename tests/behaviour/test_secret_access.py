@@ -1,6 +1,7 @@
 """Secrets reach pods: every secret a SecretProviderClass mounts is readable by the role Pod Identity gives the
-service account that mounts it (tests/behaviour/secret_access.py), on every stage; each check is proven on a
-copy of the templates with the permission taken away."""
+service account that mounts it (tests/behaviour/secret_access.py): the tenants' accounts, the workloads Argo CD
+deploys, Argo CD's repo server; on every stage. Each check is proven on a copy of the templates with the
+permission taken away."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from constructs.compute.tenancy import WORKLOAD_SERVICE_ACCOUNT
 from tests.behaviour.secret_access import Mount, access_problems, secret_provider_classes
 from tests.behaviour.templates import StackTemplate, stage_stacks
 from tests.synthesis import SynthesizedPlatform
+from tests.workload_objects import applications
 
 
 def tenant_mounts(stacks: list[StackTemplate]) -> list[Mount]:
@@ -32,6 +34,22 @@ def test_every_secret_a_tenant_mounts_is_readable_by_its_role(platform: Synthesi
     mounts = tenant_mounts(stacks)
     assert mounts, f"{stage}: no tenant mounts secrets"
     assert access_problems(stage, stacks, mounts) == []
+
+
+def test_every_secret_a_workload_mounts_is_readable_by_its_role(platform: SynthesizedPlatform, stage: str) -> None:
+    """The pods Argo CD deploys (tests/workload_objects.py), by their service account and CSI volumes."""
+    mounts = [
+        Mount(app.namespace, pod["serviceAccountName"], volume["csi"]["volumeAttributes"]["secretProviderClass"])
+        for app in applications(platform, stage)
+        for obj in app.objects
+        if obj["kind"] == "Deployment"
+        for pod in [obj["spec"]["template"]["spec"]]
+        for volume in pod.get("volumes", [])
+        if "csi" in volume
+    ]
+    if not mounts:
+        pytest.skip(f"{stage} deploys no workload that mounts secrets")
+    assert access_problems(stage, stage_stacks(platform, stage), mounts) == []
 
 
 def test_argo_cds_repo_server_may_read_the_repository_credentials(platform: SynthesizedPlatform, stage: str) -> None:
