@@ -2,7 +2,8 @@
 
 - scheduling: each service's pods land, by nodeSelector and tolerations, on a node group that keeps nodes or a
   Karpenter NodePool that launches them, GPU pods on GPU nodes only; Argo CD lands on the system nodes with no
-  more replicas of a component than those nodes;
+  more replicas of a component than those nodes, and the Secrets Store CSI driver and its AWS provider on every
+  node (both read with the chart defaults recorded in constructs/compute/chart_defaults/);
 - reachability (tests/behaviour/reachability.py): the load balancer reaches the nodes each service's pods land on
   at the service's port (its target group's IP targets are the pods, on their node's network interfaces and
   groups), and GPU pods' nodes reach the shared models' EFS on 2049.
@@ -27,6 +28,7 @@ from tests.behaviour import reachability
 from tests.behaviour.create_time import HELM_CHART, Nodes, node_providers
 from tests.behaviour.reachability import GroupPeer, Kind, Party, Placed, Traffic, VpcModel
 from tests.behaviour.templates import StackTemplate, json_text, stage_stacks
+from tests.stage_files import REPO_ROOT
 from tests.synthesis import SynthesizedPlatform
 from tests.workload_objects import applications
 
@@ -34,7 +36,6 @@ GPU = "nvidia.com/gpu"
 GPU_FAMILY = re.compile(r"^[gp]\d")
 """NVIDIA instance families (g4dn, g5, g6, p4d, p5 ...): the nodes a GPU request can use."""
 EFS_PORT = 2049
-ARGO_CD_COMPONENTS = ("server", "repoServer", "applicationSet", "controller")
 
 
 @dataclass(frozen=True)
@@ -143,21 +144,77 @@ def test_the_load_balancer_reaches_every_service_and_gpu_pods_the_shared_models(
     assert reachability_problems(stage, config.region, _model(stacks, stage), providers, found) == []
 
 
+CHART_DEFAULTS = REPO_ROOT / "constructs" / "compute" / "chart_defaults"
+
+
+def _helm_merge(defaults: Any, overrides: Any) -> Any:
+    """Helm's values merge: maps merge key by key, anything else replaces."""
+    if isinstance(defaults, dict) and isinstance(overrides, dict):
+        return {**defaults, **{k: _helm_merge(defaults.get(k), v) for k, v in overrides.items()}}
+    return overrides
+
+
+def _first_set(values: dict[str, Any], paths: str | list[str], default: Any) -> Any:
+    """The value at the first dotted path that is set and not empty (the charts' `default` fallbacks)."""
+    for path in [paths] if isinstance(paths, str) else paths:
+        node: Any = values
+        for part in path.split("."):
+            node = node.get(part) if isinstance(node, dict) else None
+        if node not in (None, {}, [], ""):
+            return node
+    return default
+
+
+def chart_workloads(stack: StackTemplate) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
+    """(chart, recorded workload, its placement) for each workload of each chart whose defaults are recorded in
+    constructs/compute/chart_defaults/: the template's values over the defaults, as the chart renders them."""
+    found = []
+    for _, props in stack.of_type(HELM_CHART):
+        path = CHART_DEFAULTS / f"{props['Chart']}.json"
+        if not path.is_file():
+            continue
+        recorded = json.loads(path.read_text())
+        assert recorded["version"] == props["Version"], f"{path.name} records {recorded['version']}"
+        values = _helm_merge(recorded["values"], json_text(props["Values"]))
+        for workload in recorded["workloads"]:
+            if workload.get("enabled") and not _first_set(values, workload["enabled"], False):
+                continue
+            placement = {
+                "nodeSelector": {
+                    **workload.get("fixedNodeSelector", {}),
+                    **_first_set(values, workload["nodeSelector"], {}),
+                },
+                "tolerations": _first_set(values, workload["tolerations"], []),
+                "replicas": _first_set(values, workload["replicas"], 1) if "replicas" in workload else 1,
+            }
+            found.append((str(props["Chart"]), workload, placement))
+    return found
+
+
 def test_argo_cd_lands_on_the_system_nodes_with_room_for_its_replicas(
     platform: SynthesizedPlatform, stage: str
 ) -> None:
-    """Every component falls back to the chart's `global` placement; its replicas spread over nodes Karpenter
-    did not launch, no more of them than the system group keeps (the HA manifests' three-node trap)."""
+    """Every Argo CD component lands only on nodes Karpenter did not launch, with no more replicas than those
+    nodes keep: its anti-affinity spreads them one per node (the HA manifests need three nodes, prod keeps two)."""
     stack = _platform_stack(stage_stacks(platform, stage))
-    charts = [json_text(p["Values"]) for _, p in stack.of_type(HELM_CHART) if p.get("Chart") == "argo-cd"]
-    if not charts:
+    argo_cd = [(w, p) for chart, w, p in chart_workloads(stack) if chart == "argo-cd"]
+    if not argo_cd:
         pytest.skip(f"{stage} has no platform.gitops")
-    (values,) = charts
-    able = [p for p in node_providers(stack) if p.run(values["global"])]
-    assert able and all(p.fixed > 0 and not p.node_class for p in able), [p.name for p in able]
-    system = min(p.fixed for p in able)
-    for component in ARGO_CD_COMPONENTS:
-        assert values[component]["replicas"] <= system, component
+    providers = node_providers(stack)
+    for workload, placement in argo_cd:
+        able = [p for p in providers if p.run(placement)]
+        assert able and all(p.fixed > 0 and not p.node_class for p in able), (workload["name"], [p.name for p in able])
+        assert placement["replicas"] <= min(p.fixed for p in able), workload["name"]
+
+
+def test_the_secrets_store_runs_on_every_node(platform: SynthesizedPlatform, stage: str) -> None:
+    """A pod mounts secrets only where the driver and the AWS provider both run: every node group and NodePool,
+    the tainted system, AI and GPU nodes included."""
+    stack = _platform_stack(stage_stacks(platform, stage))
+    daemons = [(c, w, p) for c, w, p in chart_workloads(stack) if w["runs_on"] == "every"]
+    assert {c for c, _, _ in daemons} == {"secrets-store-csi-driver", "secrets-store-csi-driver-provider-aws"}
+    for chart, workload, placement in daemons:
+        assert [p.name for p in node_providers(stack) if not p.run(placement)] == [], (chart, workload["name"])
 
 
 # --- each contract fails on what is broken on purpose ----------------------------------------------------
