@@ -20,6 +20,7 @@ from constructs.compute.tenancy import WORKLOAD_SERVICE_ACCOUNT
 from environments.schema.workloads import ServiceConfig
 from tests.kubernetes.test_manifests import KUBERNETES_VERSION
 from tests.stage_files import REPO_ROOT
+from tests.support import props
 from tests.synthesis import SynthesizedPlatform
 from tests.workload_objects import Application, applications, applied
 
@@ -117,6 +118,18 @@ def test_every_pod_is_hardened(platform: SynthesizedPlatform, stage: str) -> Non
                 assert {"cpu", "memory"} <= set(container["resources"][bound]), (app.name, bound)
             assert "readinessProbe" in container and "livenessProbe" in container
         assert _by_kind(app)["PodDisruptionBudget"]["spec"]["maxUnavailable"] == 1
+
+
+def test_every_pod_runs_as_its_namespaces_workload_account_with_a_role(
+    platform: SynthesizedPlatform, stage: str
+) -> None:
+    """The account the tenancy creates, bound by Pod Identity to the role of the namespace's kind."""
+    accounts = {(a["metadata"]["namespace"], a["metadata"]["name"]) for a in applied(platform, stage, "ServiceAccount")}
+    template = platform.template_json(stage, "platform")
+    bound = {(p["Namespace"], p["ServiceAccount"]) for p in props(template, "AWS::EKS::PodIdentityAssociation")}
+    for app in _applications(platform, stage):
+        account = (app.namespace, _pod(app)["serviceAccountName"])
+        assert account in accounts and account in bound, (app.name, account)
 
 
 def test_images_come_from_the_stages_registries_at_the_configured_tag(

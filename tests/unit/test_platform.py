@@ -345,7 +345,7 @@ def test_ecr_repositories(examples: SynthesizedPlatform, stage: str) -> None:
     config = examples.configs[stage]
     repositories = {p["RepositoryName"]: p for p in props(template(examples, stage), "AWS::ECR::Repository")}
     prefix = f"{config.tags.project}/{stage}/"
-    for name in ("user", "payment", "generation", "gallery", "model", "data-processing", "spark"):
+    for name in ("user", "payment", "generation", "gallery", "model", "agent", "data-processing", "spark"):
         repository = repositories[prefix + name]
         assert repository["ImageScanningConfiguration"] == {"ScanOnPush": True}
         assert repository["ImageTagMutability"] == "IMMUTABLE"
