@@ -77,41 +77,46 @@ class SecretsStore(Construct):
         secret_names: Mapping[str, Sequence[str]],
     ) -> None:
         super().__init__(scope, construct_id)
-        driver = eks.HelmChart(
-            self,
-            "Driver",
-            cluster=cluster,
-            repository="https://kubernetes-sigs.github.io/secrets-store-csi-driver/charts",
-            chart="secrets-store-csi-driver",
-            release="secrets-store-csi-driver",
-            version=charts.secrets_store_csi_driver,
-            namespace=NAMESPACE,
-            wait=True,
-            values={
-                "linux": {"tolerations": EVERY_NODE},
-                # The provider asks Pod Identity for the mounting pod's credentials with a token of this audience.
-                "tokenRequests": [{"audience": "pods.eks.amazonaws.com"}],
-                # Mirrors into Kubernetes Secrets where a class asks (Argo CD's repository), kept current.
-                "syncSecret": {"enabled": True},
-                "enableSecretRotation": True,
-                "rotationPollInterval": "2m",
-            },
-        )
-        provider = eks.HelmChart(
-            self,
-            "AwsProvider",
-            cluster=cluster,
-            repository="https://aws.github.io/secrets-store-csi-driver-provider-aws",
-            chart="secrets-store-csi-driver-provider-aws",
-            release="secrets-store-csi-driver-provider-aws",
-            version=charts.secrets_store_csi_driver_provider_aws,
-            namespace=NAMESPACE,
-            wait=True,
-            values={"secrets-store-csi-driver": {"install": False}, "tolerations": EVERY_NODE},
-        )
+        charts_by_release: dict[str, tuple[str, str, str, dict[str, Any]]] = {
+            "secrets-store-csi-driver": (
+                "Driver",
+                "https://kubernetes-sigs.github.io/secrets-store-csi-driver/charts",
+                charts.secrets_store_csi_driver,
+                {
+                    "linux": {"tolerations": EVERY_NODE},
+                    # The provider asks Pod Identity for the mounting pod's credentials with this token audience.
+                    "tokenRequests": [{"audience": "pods.eks.amazonaws.com"}],
+                    # Mirrors into Kubernetes Secrets where a class asks (Argo CD's repository), kept current.
+                    "syncSecret": {"enabled": True},
+                    "enableSecretRotation": True,
+                    "rotationPollInterval": "2m",
+                },
+            ),
+            "secrets-store-csi-driver-provider-aws": (
+                "AwsProvider",
+                "https://aws.github.io/secrets-store-csi-driver-provider-aws",
+                charts.secrets_store_csi_driver_provider_aws,
+                {"secrets-store-csi-driver": {"install": False}, "tolerations": EVERY_NODE},
+            ),
+        }
+        self.charts = {
+            release: eks.HelmChart(
+                self,
+                chart_id,
+                cluster=cluster,
+                repository=repository,
+                chart=release,
+                release=release,
+                version=version,
+                namespace=NAMESPACE,
+                wait=True,
+                values=values,
+            )
+            for release, (chart_id, repository, version, values) in charts_by_release.items()
+        }
+        driver, provider = self.charts.values()
         driver.node.add_dependency(nodes)
         provider.node.add_dependency(driver)
-        self.charts = {"secrets-store-csi-driver": driver, "secrets-store-csi-driver-provider-aws": provider}
         self.provider = provider  # after the driver, whose chart installs the CRDs
 
         region = cdk.Stack.of(self).region
