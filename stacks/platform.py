@@ -1,4 +1,5 @@
-"""The platform stack: EKS with its node groups, add-ons, Karpenter and tenants; ECR; ECS; Lambda."""
+"""The platform stack: EKS with its node groups, add-ons, Karpenter and tenants, secrets and shared models for
+pods, Argo CD; ECR; ECS; Lambda."""
 
 from __future__ import annotations
 
@@ -10,7 +11,10 @@ from constructs.compute.cluster_addons import ClusterAddons
 from constructs.compute.container_registries import ContainerRegistries
 from constructs.compute.eks_cluster import EksCluster
 from constructs.compute.fargate_jobs import FargateJobs
+from constructs.compute.gitops import GitOps
 from constructs.compute.karpenter import Karpenter
+from constructs.compute.secrets_store import SecretsStore
+from constructs.compute.shared_models import SharedModelsVolume
 from constructs.compute.tenancy import Tenancy, TenantNetwork
 from constructs.network.tier_security_groups import WORKLOAD_PORTS
 
@@ -89,6 +93,27 @@ class PlatformComputeStack(PlatformStack):
         )
         for manifest in (*self.tenancy.manifests.values(), self.karpenter.chart):
             manifest.node.add_dependency(system_nodes)
+        roles = {namespace.name: namespace.workload_role for namespace in platform.namespaces}
+        self.secrets_store = SecretsStore(
+            self,
+            "SecretsStore",
+            cluster=cluster,
+            charts=platform.charts,
+            nodes=system_nodes,
+            secret_names={name: data.workload_roles.secrets_by_kind[kind] for name, kind in roles.items()},
+        )
+        if self.secrets_store.classes:
+            self.secrets_store.classes.node.add_dependency(*self.tenancy.manifests.values())
+        gpu_namespaces = [name for name, kind in roles.items() if kind == "gpu"]
+        self.shared_models = SharedModelsVolume(
+            self,
+            "SharedModels",
+            cluster=cluster,
+            file_system_id=data.file_system.file_system.file_system_id,
+            access_point_id=data.file_system.models_access_point.access_point_id,
+            namespaces=gpu_namespaces,
+        )
+        self.shared_models.manifest.node.add_dependency(*(self.tenancy.manifests[name] for name in gpu_namespaces))
         self.registries = ContainerRegistries(
             self,
             "Registries",
@@ -97,6 +122,23 @@ class PlatformComputeStack(PlatformStack):
             encryption_key=data.keys.storage,
             keep_images=platform.ecr_keep_images,
             removal_policy=self.stateful_removal_policy,
+        )
+        self.gitops = (
+            GitOps(
+                self,
+                "GitOps",
+                cluster=cluster,
+                gitops=platform.gitops,
+                services=platform.services,
+                repositories=dict(self.registries.repositories),
+                stage=config.name,
+                secrets_key=data.keys.secrets,
+                nodes=system_nodes,
+                secrets_store=self.secrets_store.provider,
+                removal_policy=self.stateful_removal_policy,
+            )
+            if platform.gitops
+            else None
         )
         self.jobs = FargateJobs(
             self,

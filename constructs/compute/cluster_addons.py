@@ -46,7 +46,8 @@ ADDONS_WITHOUT_ROLES = ("vpc-cni", "kube-proxy", "eks-pod-identity-agent", "core
 """vpc-cni uses the node role's AmazonEKS_CNI_Policy; the others call no AWS API."""
 ADDON_CONFIGURATION: dict[str, dict[str, Any]] = {
     "vpc-cni": {"enableNetworkPolicy": "true"},  # a string in the add-on's schema; the tenants' policies need it
-    "coredns": SYSTEM_PLACEMENT,
+    # The add-on's schema takes the PDB (EKS user guide, CoreDNS add-on); written out, it is declared here.
+    "coredns": {**SYSTEM_PLACEMENT, "podDisruptionBudget": {"enabled": True, "maxUnavailable": 1}},
 }
 """Add-on -> its configuration values (the add-on's own schema, `aws eks describe-addon-configuration`)."""
 
@@ -130,6 +131,7 @@ class ClusterAddons(Construct):
                     "vpcId": vpc_id,
                     "serviceAccount": {"create": True, "name": "aws-load-balancer-controller"},
                     "replicaCount": 2,
+                    "podDisruptionBudget": {"maxUnavailable": 1},
                     **SYSTEM_PLACEMENT,
                 },
             ),
@@ -139,7 +141,8 @@ class ClusterAddons(Construct):
                 repository="https://kubernetes-sigs.github.io/metrics-server/",
                 chart="metrics-server",
                 version=charts.metrics_server,
-                values=SYSTEM_PLACEMENT,
+                # Two replicas and a budget: the HPAs scale on its metrics while a system node drains.
+                values={"replicas": 2, "podDisruptionBudget": {"enabled": True, "minAvailable": 1}, **SYSTEM_PLACEMENT},
             ),
             "nvidia-device-plugin": self._chart(
                 cluster,

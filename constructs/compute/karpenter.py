@@ -189,6 +189,7 @@ class Karpenter(Construct):
                 },
                 "tolerations": [SYSTEM_TOLERATION],
                 "nodeSelector": SYSTEM_NODE_SELECTOR,
+                "podDisruptionBudget": {"name": "karpenter", "maxUnavailable": 1},  # the chart's default, declared
             },
         )
         self.chart.node.add_dependency(self.controller_role.association, self.crd_chart)

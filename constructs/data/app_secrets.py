@@ -25,7 +25,8 @@ THIRD_PARTY = {
 
 
 class AppSecrets(Construct):
-    """`by_name` maps each secret's short name to the secret; `jwt_signing_key` is also an attribute."""
+    """`by_name` maps each secret's short name to the secret, `names` to its full name (what pods mount it
+    by); `jwt_signing_key` is also an attribute."""
 
     def __init__(
         self,
@@ -38,6 +39,7 @@ class AppSecrets(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.by_name: dict[str, secretsmanager.Secret] = {}
+        self.names: dict[str, str] = {}
         for name, (secret_id, description, fields) in THIRD_PARTY.items():
             generator = (
                 secretsmanager.SecretStringGenerator(
@@ -87,5 +89,7 @@ class AppSecrets(Construct):
             generate_secret_string=generator,
             removal_policy=removal_policy,
         )
-        self.by_name[secret_name.rsplit("/", 1)[-1]] = secret
+        short_name = secret_name.rsplit("/", 1)[-1]
+        self.by_name[short_name] = secret
+        self.names[short_name] = secret_name
         return secret

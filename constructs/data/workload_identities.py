@@ -35,7 +35,8 @@ QUEUE_ACTIONS = [
 
 
 class WorkloadRoles(Construct):
-    """`app_role` and `gpu_role`, assumable only through EKS Pod Identity; `by_kind` maps "app"/"gpu"."""
+    """`app_role` and `gpu_role`, assumable only through EKS Pod Identity; `by_kind` maps "app"/"gpu" to them
+    and `secrets_by_kind` to the full names of the secrets each may read (what the pods' secret volumes name)."""
 
     def __init__(
         self,
@@ -55,6 +56,7 @@ class WorkloadRoles(Construct):
         self._stack = stack
         app_buckets = [buckets.knowledge_documents, buckets.user_uploads, buckets.document_chunks]
         proxy_id = cdk.Fn.select(6, cdk.Fn.split(":", database.proxy.db_proxy_arn))
+        readable = {"app": list(secrets.by_name), "gpu": []}
         app = ManagedPolicyRole(
             self,
             "App",
@@ -64,7 +66,7 @@ class WorkloadRoles(Construct):
                 iam.PolicyStatement(
                     sid="Secrets",
                     actions=["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
-                    resources=[secret.secret_arn for secret in secrets.by_name.values()],
+                    resources=[secrets.by_name[name].secret_arn for name in readable["app"]],
                 ),
                 self._key_use("SecretsKey", keys.secrets.key_arn, "secretsmanager", ["kms:Decrypt"]),
                 iam.PolicyStatement(
@@ -129,6 +131,7 @@ class WorkloadRoles(Construct):
         self.app_role = app.role
         self.gpu_role = gpu.role
         self.by_kind = {"app": self.app_role, "gpu": self.gpu_role}
+        self.secrets_by_kind = {kind: [secrets.names[name] for name in names] for kind, names in readable.items()}
 
     def _key_use(self, sid: str, key_arn: str, service: str, actions: list[str]) -> iam.PolicyStatement:
         """Use of a data key, only on behalf of `service`."""

@@ -10,8 +10,11 @@ from aws_cdk import aws_ec2 as ec2
 from constructs import Construct
 from constructs.common.acknowledgments import acknowledge, acknowledge_all
 
-WORKLOAD_PORTS = (8001, 8005)
-"""Seed 002: the application services listen on 8001-8005 behind the load balancer."""
+from environments.schema.workloads import SERVICE_PORT_RANGE
+
+WORKLOAD_PORTS = SERVICE_PORT_RANGE
+"""The services behind the load balancer: seed 002's on 8001-8005, seed 001's agent on 8006 (the loader keeps
+every configured service port inside this range)."""
 POSTGRES_PORT = 5432
 CACHE_PORT = 6379
 EFS_PORT = 2049

@@ -27,6 +27,9 @@ CLOUDWATCH_RETENTION_DAYS = (
 """The only retention periods CloudWatch Logs accepts (RetentionInDays)."""
 
 
+SYSTEM_GROUP = "system"
+"""The node group the cluster add-ons, Argo CD and Karpenter's controller run on; Karpenter never adds to it."""
+
 AZ_LETTERS = {
     "us-east-1": "abcdef", "us-east-2": "abc", "us-west-1": "abc", "us-west-2": "abcd",
     "ca-central-1": "abd", "ca-west-1": "abc", "mx-central-1": "abc", "sa-east-1": "abc",
@@ -157,6 +160,10 @@ CronExpression = Annotated[str, AfterValidator(cron_expression)]
 
 
 YamlList = BeforeValidator(yaml_list)
+
+
+K8sName = Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")]
+"""A Kubernetes object name (DNS label): namespaces, services, node groups."""
 
 
 class ConfigModel(BaseModel):

@@ -8,15 +8,13 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import AfterValidator, Field
 
-from environments.schema.base import RESERVABLE_CONCURRENCY, ConfigModel, RetentionDays, YamlList
+from environments.schema.base import RESERVABLE_CONCURRENCY, SYSTEM_GROUP, ConfigModel, K8sName, RetentionDays, YamlList
 from environments.schema.instance_types import INSTANCE_TYPES, InstanceSize
 from environments.schema.versions import ADDONS, CHARTS, version_problem
+from environments.schema.workloads import GitOpsConfig, ServiceConfig
 
 if TYPE_CHECKING:
     from environments.schema.stage import StageConfig
-
-
-K8sName = Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")]
 
 
 IamPrincipalPattern = Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:iam::\d{12}:(role|user)/[A-Za-z0-9+=,.@_/*?-]+$")]
@@ -46,8 +44,6 @@ InstanceType = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]*\.[a-z0-9]+$"), Af
 InstanceTypes = Annotated[tuple[InstanceType, ...], YamlList, AfterValidator(_some_instance_types)]
 """At least one known instance type (checked after the items, so an unknown one is reported once)."""
 
-SYSTEM_GROUP = "system"
-"""The node group the cluster add-ons and Karpenter's controller run on; Karpenter never adds to it."""
 GPU_BURST_POOL = "gpu-burst"
 """Karpenter's Spot GPU pool (seed 002), sized by `karpenter.gpu_limit` rather than by a node group."""
 KUBERNETES_TAINT_EFFECTS = {
@@ -112,6 +108,8 @@ class ChartVersionsConfig(ConfigModel):
     aws_load_balancer_controller: str = Field(pattern=r"^\d+\.\d+\.\d+$")
     metrics_server: str = Field(pattern=r"^\d+\.\d+\.\d+$")
     nvidia_device_plugin: str = Field(pattern=r"^\d+\.\d+\.\d+$")
+    secrets_store_csi_driver: str = Field(pattern=r"^\d+\.\d+\.\d+$")
+    secrets_store_csi_driver_provider_aws: str = Field(pattern=r"^\d+\.\d+\.\d+$")
 
 
 class NamespaceConfig(ConfigModel):
@@ -159,6 +157,8 @@ class PlatformConfig(ConfigModel):
     ecs_tasks: Annotated[tuple[EcsTaskConfig, ...], YamlList] = Field(min_length=1)
     consumer_reserved_concurrency: int = Field(ge=1, le=RESERVABLE_CONCURRENCY)
     log_retention_days: RetentionDays
+    services: Annotated[tuple[ServiceConfig, ...], YamlList] = ()
+    gitops: GitOpsConfig | None = Field(default=None, description="Argo CD and what it deploys; off when absent")
 
 
 def platform_problems(config: StageConfig) -> list[tuple[str, str]]:
@@ -247,6 +247,12 @@ def _version_problems(platform: PlatformConfig) -> list[tuple[str, str]]:
          charts.aws_load_balancer_controller),
         ("platform.charts.metrics_server", CHARTS, "metrics-server", charts.metrics_server),
         ("platform.charts.nvidia_device_plugin", CHARTS, "nvidia-device-plugin", charts.nvidia_device_plugin),
+        ("platform.charts.secrets_store_csi_driver", CHARTS, "secrets-store-csi-driver",
+         charts.secrets_store_csi_driver),
+        ("platform.charts.secrets_store_csi_driver_provider_aws", CHARTS, "secrets-store-csi-driver-provider-aws",
+         charts.secrets_store_csi_driver_provider_aws),
+        *((("platform.gitops.chart_version", CHARTS, "argo-cd", platform.gitops.chart_version),) if platform.gitops
+          else ()),
         *((f"platform.addon_versions.{name}", ADDONS, name, pin) for name, pin in platform.addon_versions.items()),
     ]  # fmt: skip
     return [

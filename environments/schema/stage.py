@@ -25,6 +25,7 @@ from environments.schema.edge import EdgeConfig, edge_problems
 from environments.schema.network import NetworkConfig, network_problems
 from environments.schema.observability import ObservabilityConfig
 from environments.schema.regions import DisasterRecoveryConfig, region_problems
+from environments.schema.workloads import workload_problems
 
 
 class StageConfig(ConfigModel):
@@ -86,6 +87,7 @@ def cross_field_problems(config: StageConfig) -> list[tuple[str, str]]:
     problems += network_problems(config)
     problems += data_problems(config)
     problems += platform_problems(config)
+    problems += workload_problems(config)
     problems += analytics_problems(config)
     problems += edge_problems(config)
     problems += region_problems(config)

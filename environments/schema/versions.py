@@ -43,6 +43,20 @@ _EKS_KUBE_PROXY = (
     "the 1.36 row is in the ja_jp edition): kube-proxy v1.36.x for Kubernetes 1.36"
 )
 
+_SECRETS_STORE = (
+    "kubernetes-sigs/secrets-store-csi-driver@4960f9637c51ad9cb9ef264481bc6d9a98bf1f1c (v1.6.0) "
+    "charts/secrets-store-csi-driver/Chart.yaml kubeVersion '>=1.30.0-0'; the project supports every minor "
+    "upstream Kubernetes supports (its e2e matrix at v1.6.0 stops at 1.35.1)"
+)
+_SECRETS_STORE_AWS = (
+    "aws/secrets-store-csi-driver-provider-aws@5f47771b charts/secrets-store-csi-driver-provider-aws/Chart.yaml "
+    "kubeVersion '>=1.17.0-0' (chart 3.1.1)"
+)
+_ARGO_CD = (
+    "argoproj/argo-cd@v3.5.1 docs/operator-manual/tested-kubernetes-versions.md: Argo CD 3.5 is tested on "
+    "Kubernetes 1.33-1.36; argo-helm release argo-cd-10.3.3 ships Argo CD v3.5.1"
+)
+
 CHARTS: dict[str, tuple[Supported, ...]] = {
     "karpenter": (
         Supported("1.8.", "1.26", "1.34", _KARPENTER_MATRIX),
@@ -59,6 +73,9 @@ CHARTS: dict[str, tuple[Supported, ...]] = {
         Supported("0.17.", "1.10", None, _DEVICE_PLUGIN + " (v0.17.4)"),
         Supported("0.20.", "1.10", None, _DEVICE_PLUGIN + " (v0.20.0)"),
     ),
+    "secrets-store-csi-driver": (Supported("1.6.", "1.30", None, _SECRETS_STORE),),
+    "secrets-store-csi-driver-provider-aws": (Supported("3.1.", "1.17", None, _SECRETS_STORE_AWS),),
+    "argo-cd": (Supported("10.3.", "1.33", "1.36", _ARGO_CD),),
 }
 """Helm chart -> the chart versions this platform has checked, with the Kubernetes versions they support.
 karpenter-crd is released with karpenter and always pinned to the same version."""

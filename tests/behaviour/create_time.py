@@ -377,6 +377,8 @@ CRD_SOURCES = {
     "karpenter.sh": (HELM_CHART, "karpenter"),
     "karpenter.k8s.aws": (HELM_CHART, "karpenter"),
     "elbv2.k8s.aws": (HELM_CHART, "aws-load-balancer-controller"),
+    "secrets-store.csi.x-k8s.io": (HELM_CHART, "secrets-store-csi-driver"),
+    "argoproj.io": (HELM_CHART, "argo-cd"),
     "crd.k8s.amazonaws.com": ("AWS::EKS::Addon", "vpc-cni"),
     "networking.k8s.aws": ("AWS::EKS::Addon", "vpc-cni"),
     "snapshot.storage.k8s.io": ("AWS::EKS::Addon", "snapshot-controller"),
@@ -385,18 +387,27 @@ CRD_SOURCES = {
 """API group -> what installs its CustomResourceDefinitions: a chart or an add-on (by name), or EKS itself
 with the cluster (SecurityGroupPolicy)."""
 INSTALLERS = {HELM_CHART: "chart", "AWS::EKS::Addon": "add-on", "AWS::EKS::Cluster": "cluster"}
+CHART_PLACEMENT = {"secrets-store-csi-driver": "linux", "argo-cd": "global"}
+"""Charts that read their pods' nodeSelector and tolerations under this key of their values, not at the top
+(the driver's `linux.*`; Argo CD's `global.*`, which every component falls back to)."""
 WELL_KNOWN_LABELS = {"kubernetes.io/os": "linux"}
 EFFECTS = {"NO_SCHEDULE": "NoSchedule", "NO_EXECUTE": "NoExecute", "PREFER_NO_SCHEDULE": "PreferNoSchedule"}
+INSTANCE_TYPE = "node.kubernetes.io/instance-type"
 
 
 @dataclass(frozen=True)
 class Nodes:
-    """Something that provides nodes: a managed node group or a Karpenter NodePool (the manifest holding it)."""
+    """Something that provides nodes: a managed node group or a Karpenter NodePool (the manifest holding it).
+    `fixed` is the nodes a managed group always keeps; `node_class` a NodePool's EC2NodeClass; `instance_types`
+    what it launches."""
 
     logical_id: str
     name: str
     labels: dict[str, str]
     taints: tuple[tuple[str, str, str], ...]
+    fixed: int = 0
+    node_class: str = ""
+    instance_types: tuple[str, ...] = ()
 
     def run(self, placement: dict[str, Any]) -> bool:
         """Whether a pod with this nodeSelector and these tolerations can be scheduled on these nodes."""
@@ -420,7 +431,8 @@ def _tolerates(toleration: dict[str, Any], taint: tuple[str, str, str]) -> bool:
     return bool(toleration.get("key") == key and toleration.get("value", "") == value)
 
 
-def _node_providers(stack: StackTemplate) -> list[Nodes]:
+def node_providers(stack: StackTemplate) -> list[Nodes]:
+    """The stack's managed node groups and Karpenter NodePools."""
     providers = [
         Nodes(
             logical_id,
@@ -429,6 +441,8 @@ def _node_providers(stack: StackTemplate) -> list[Nodes]:
             tuple(
                 (t["Key"], t.get("Value", ""), EFFECTS.get(t["Effect"], t["Effect"])) for t in props.get("Taints", [])
             ),
+            fixed=int(props.get("ScalingConfig", {}).get("MinSize", 0)),
+            instance_types=tuple(props.get("InstanceTypes", [])),
         )
         for logical_id, props in stack.of_type("AWS::EKS::Nodegroup")
     ]
@@ -436,13 +450,16 @@ def _node_providers(stack: StackTemplate) -> list[Nodes]:
         for obj in json_text(props.get("Manifest")) or []:
             if obj.get("kind") == "NodePool" and obj.get("apiVersion", "").startswith("karpenter.sh/"):
                 template = obj.get("spec", {}).get("template", {})
-                taints = template.get("spec", {}).get("taints", [])
+                spec = template.get("spec", {})
+                types = [r.get("values", []) for r in spec.get("requirements", []) if r.get("key") == INSTANCE_TYPE]
                 providers.append(
                     Nodes(
                         logical_id,
                         f"Karpenter NodePool {obj['metadata']['name']} ({stack.where(logical_id)})",
                         dict(template.get("metadata", {}).get("labels", {})),
-                        tuple((t["key"], t.get("value", ""), t["effect"]) for t in taints),
+                        tuple((t["key"], t.get("value", ""), t["effect"]) for t in spec.get("taints", [])),
+                        node_class=spec.get("nodeClassRef", {}).get("name", ""),
+                        instance_types=tuple(t for values in types for t in values),
                     )
                 )
     return providers
@@ -460,7 +477,8 @@ def _pods(stack: StackTemplate, logical_id: str, props: dict[str, Any]) -> list[
         if props.get("Chart") in POD_FREE_CHARTS:
             return []
         values = json_text(props.get("Values", "{}")) or {}
-        return [(f"Helm chart {props.get('Chart')!r}", values)]
+        key = CHART_PLACEMENT.get(str(props.get("Chart")))
+        return [(f"Helm chart {props.get('Chart')!r}", values.get(key, {}) if key else values)]
     pods = []
     for obj in json_text(props.get("Manifest")) or []:
         path = POD_TEMPLATES.get(obj.get("kind", ""))
@@ -485,7 +503,7 @@ def node_ordering_problems(stacks: Sequence[StackTemplate]) -> list[str]:
     `helm --wait` times out on a first deploy."""
     problems = []
     for stack in stacks:
-        providers, dependencies = _node_providers(stack), graph(stack)
+        providers, dependencies = node_providers(stack), graph(stack)
         for logical_id, props in stack.of_type(HELM_CHART, MANIFEST):
             unreadable = [key for key in ("Values", "Manifest") if key in props and json_text(props[key]) is None]
             problems += [

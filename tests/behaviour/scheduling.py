@@ -312,14 +312,23 @@ _UNSET = object()
 
 
 def _lookup(values: Mapping[str, Any], paths: str | Sequence[str] | None) -> Any:
-    """The value at the first of `paths` (dotted) that is set, else _UNSET."""
-    for path in [paths] if isinstance(paths, str) else paths or []:
+    """The value at `paths` (dotted), else _UNSET. Of a list of paths the first set and not empty wins, as a
+    chart's `default` fallback renders it (an empty map or list there counts as unset)."""
+    fallbacks = [] if paths is None or isinstance(paths, str) else list(paths)
+    for path in [paths] if isinstance(paths, str) else fallbacks:
         node: Any = values
         for part in path.split("."):
             node = node.get(part, _UNSET) if isinstance(node, Mapping) else _UNSET
-        if node is not _UNSET and node is not None:
-            return node
+        if node is _UNSET or node is None or (len(fallbacks) > 1 and node in ({}, [], "")):
+            continue
+        return node
     return _UNSET
+
+
+HOSTNAME_ANTI_AFFINITY = {
+    "podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [{"topologyKey": "kubernetes.io/hostname"}]}
+}
+"""What a chart's `hard` anti-affinity preset renders: one replica per node."""
 
 
 def _rendered(spec: Mapping[str, Any], values: Mapping[str, Any], namespace: str, origin: str) -> Workload:
@@ -330,6 +339,9 @@ def _rendered(spec: Mapping[str, Any], values: Mapping[str, Any], namespace: str
         return default if found is _UNSET else found
 
     replicas = get("replicas", None)
+    affinity = get("affinity", {})
+    if spec.get("affinityPreset") and get("affinityPreset", {}).get("podAntiAffinity") == "hard":
+        affinity = {**affinity, **HOSTNAME_ANTI_AFFINITY}
     return Workload(
         kind=spec["kind"],
         namespace=namespace,
@@ -337,7 +349,7 @@ def _rendered(spec: Mapping[str, Any], values: Mapping[str, Any], namespace: str
         origin=origin,
         runs_on=spec["runs_on"],
         node_selector={**spec.get("fixedNodeSelector", {}), **get("nodeSelector", {})},
-        affinity=get("affinity", {}),
+        affinity=affinity,
         tolerations=[*spec.get("fixedTolerations", []), *get("tolerations", [])],
         replicas=int(replicas) if replicas is not None else None,
         outside_karpenter=bool(spec.get("outside_karpenter")),
@@ -358,7 +370,11 @@ def workloads(cluster: ClusterTemplate) -> tuple[list[Workload], list[str]]:
             continue
         values = helm_merge(recorded["values"], release.values)
         origin = f"chart {release.chart} {release.version}"
-        found += [_rendered(spec, values, release.namespace, origin) for spec in recorded["workloads"]]
+        found += [
+            _rendered(spec, values, release.namespace, origin)
+            for spec in recorded["workloads"]
+            if not spec.get("enabled") or _lookup(values, spec["enabled"]) not in (_UNSET, False)
+        ]
     for addon in cluster.addons:
         recorded = DEFAULTS["addons"].get(addon.name)
         if recorded is None:

@@ -305,14 +305,33 @@ def size(document: Any, stack: StackTemplate, group: Sequence[StackTemplate] = (
 
 def json_text(value: Any) -> Any:
     """A JSON document CloudFormation assembles with Fn::Join (chart values, manifests), parsed, with every
-    token as the string "TOKEN"; None when it is not JSON."""
+    token as TOKEN (inside a string: `fs-TOKEN` is "TOKEN::TOKEN" for two); None when it is not JSON."""
     if isinstance(value, dict) and "Fn::Join" in value:
-        value = "".join(part if isinstance(part, str) else '"TOKEN"' for part in value["Fn::Join"][1])
-        value = value.replace('""TOKEN""', '"TOKEN"')
+        text, inside = [], False
+        for part in value["Fn::Join"][1]:
+            if isinstance(part, str):
+                text.append(part)
+                inside = _inside_string_after(part, inside)
+            else:
+                text.append("TOKEN" if inside else '"TOKEN"')
+        value = "".join(text)
     try:
         return json.loads(value) if isinstance(value, str) else None
     except json.JSONDecodeError:
         return None
+
+
+def _inside_string_after(text: str, inside: bool) -> bool:
+    """Whether a JSON text that starts inside a string (`inside`) ends inside one."""
+    escaped = False
+    for character in text:
+        if escaped:
+            escaped = False
+        elif character == "\\" and inside:
+            escaped = True
+        elif character == '"':
+            inside = not inside
+    return inside
 
 
 @dataclass(frozen=True)

@@ -259,7 +259,7 @@ MUTATIONS: dict[str, tuple[Callable[[dict[str, Any]], dict[str, Any]], str]] = {
 def test_a_broken_policy_is_caught(platform: SynthesizedPlatform, stage: str, mutation: str) -> None:
     template = platform.template_json(stage, "platform")
     facts = _facts(platform, stage)
-    tenants = [o["metadata"]["name"] for o in ClusterTemplate.read(template).objects_of("Namespace")]
+    tenants = [namespace.name for namespace in platform.configs[stage].platform.namespaces]
     change, expected = MUTATIONS[mutation]
     problems = network_policy_problems(stage, ClusterTemplate.read(change(template)), facts)
     line = expected.format(

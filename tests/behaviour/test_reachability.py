@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from environments.schema.stage import StageConfig
+from environments.schema.workloads import SERVICE_PORT_RANGE
 from tests.behaviour.reachability import (
     ClusterDns,
     GroupPeer,
@@ -108,8 +109,8 @@ EXPECTED_TIER = {
 REQUIRED = (
     RequiredPath("internet -> load balancer", Internet(), LOAD_BALANCER, (Traffic.tcp(443),),
                  f"seed 002's chain ALB -> workloads; {README_NETWORK}: alb admits 443 from anywhere"),
-    RequiredPath("load balancer -> workloads", LOAD_BALANCER, SERVING, (Traffic.tcp(8001, 8005),),
-                 "seed 002: the services listen on 8001-8005 behind the load balancer"),
+    RequiredPath("load balancer -> workloads", LOAD_BALANCER, SERVING, (Traffic.tcp(*SERVICE_PORT_RANGE),),
+                 "seed 002: the services listen on 8001-8005 behind the load balancer, seed 001's agent on 8006"),
     RequiredPath("nodes -> control plane", NODES, CONTROL_PLANE, (Traffic.tcp(443),), EKS_SECURITY_GROUPS),
     RequiredPath("control plane -> kubelet", CONTROL_PLANE, NODES, (Traffic.tcp(10250),), EKS_SECURITY_GROUPS),
     RequiredPath("control plane -> webhooks on nodes", CONTROL_PLANE, NODES, (Traffic.tcp(443),),
@@ -144,7 +145,8 @@ REQUIRED = (
                  "from S3); the data lake and buckets"),
     RequiredPath("app tier -> DynamoDB", APP_TIER, Service("DynamoDB", "pl-dynamodb"), (Traffic.tcp(443),),
                  "seed 001's tables; seed 000's stream state"),
-    RequiredPath("peer region's app tier -> workloads", Tier("app", peer=True), SERVING, (Traffic.tcp(8001, 8005),),
+    RequiredPath("peer region's app tier -> workloads", Tier("app", peer=True), SERVING,
+                 (Traffic.tcp(*SERVICE_PORT_RANGE),),
                  f"seed 000: Transit Gateways peered between the regions; {README_SECONDARY}"),
 )  # fmt: skip
 

@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 from constructs.compute.karpenter import CAPACITY_TYPES
 
-from environments.schema.compute import GPU_BURST_POOL, KUBERNETES_TAINT_EFFECTS, SYSTEM_GROUP, NodeGroupConfig
+from environments.schema.base import SYSTEM_GROUP
+from environments.schema.compute import GPU_BURST_POOL, KUBERNETES_TAINT_EFFECTS, NodeGroupConfig
 from environments.schema.instance_types import INSTANCE_TYPES
 from tests.behaviour.platform_template import ClusterTemplate, with_objects, with_resource
 from tests.synthesis import SynthesizedPlatform

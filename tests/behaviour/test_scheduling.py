@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from environments.schema.compute import SYSTEM_GROUP
+from environments.schema.base import SYSTEM_GROUP
 from tests.behaviour.platform_template import (
     HELM_CHART,
     MANIFEST,

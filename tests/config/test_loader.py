@@ -253,6 +253,58 @@ ANALYTICS_CASES = [
 ]
 
 
+WORKLOAD_CASES = [
+    ("two services on one port", _set("platform.services.1.port", 8001),
+     "platform.services: two services share a port"),
+    ("service port the network does not admit", _set("platform.services.0.port", 9000),
+     "platform.services.0.port: 9000 is outside 8001-8006, the ports the network admits"),
+    ("service in an unknown namespace", _set("platform.services.0.namespace", "web"),
+     "platform.services.0.namespace: web is not one of platform.namespaces"),
+    ("GPU service without the GPU role", _set("platform.services.0.gpu", True),
+     "platform.services.0.namespace: app has no GPU role or quota for a GPU service"),
+    ("path pattern without a slash", _set("platform.services.0.path_patterns", ["api/*"]),
+     "platform.services.0.path_patterns.0: String should match pattern"),
+    ("service without an image repository", _set("platform.ecr_repositories", ["user", "payment"]),
+     "platform.services.2.name: generation has no ECR repository of its name"),
+    ("GitOps over SSH", _set("platform.gitops.repository_url", "git@github.com:example-org/ai-platform.git"),
+     "platform.gitops.repository_url: String should match pattern"),
+    ("revision with ..", _set("platform.gitops.revision", "release/..v1"),
+     "platform.gitops.revision: 'release/..v1' is not a Git branch, tag or commit"),
+    ("revision ending .lock", _set("platform.gitops.revision", "main.lock"),
+     "platform.gitops.revision: 'main.lock' is not a Git ref name"),
+    ("path climbing out of the repository", _set("platform.gitops.path", "../workloads"),
+     "platform.gitops.path: String should match pattern"),
+    ("credentials of another stage", _set("platform.gitops.credentials_secret", "/ai-platform/prod/gitops/repository"),
+     "platform.gitops.credentials_secret: must be under the stage's prefix /ai-platform/dev/"),
+    ("image tag with a colon", _set("platform.gitops.image_tag", "1.0:rc"),
+     "platform.gitops.image_tag: String should match pattern"),
+    ("more Argo CD replicas than system nodes", _set("platform.gitops.replicas", 3),
+     "platform.gitops.replicas: 3 is more than the system group's 2 nodes"),
+    ("GitOps without services", _set("platform.services", []),
+     "platform.gitops: deploys platform.services, which lists none"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("label", "mutate", "expected"), WORKLOAD_CASES, ids=[c[0] for c in WORKLOAD_CASES])
+def test_bad_service_or_gitops_value(tmp_path: Path, label: str, mutate: Mutation, expected: str) -> None:
+    problems = _problems(tmp_path, "dev", mutate)
+    assert any(p.startswith(f"{tmp_path / 'dev.yaml'}: {expected}") for p in problems), problems
+
+
+def test_prod_runs_argo_cd_highly_available(tmp_path: Path) -> None:
+    problems = _problems(tmp_path, "prod", _set("platform.gitops.replicas", 1), base="prod")
+    assert f"{tmp_path / 'prod.yaml'}: platform.gitops.replicas: prod runs Argo CD highly available: at least 2" in (
+        problems
+    )
+
+
+def test_gitops_is_off_when_absent(tmp_path: Path) -> None:
+    data = copy.deepcopy(_base())
+    del data["platform"]["gitops"]
+    (tmp_path / "dev.yaml").write_text(yaml.safe_dump(data))
+    assert load_stage("dev", tmp_path).platform.gitops is None
+
+
 @pytest.mark.parametrize(("label", "mutate", "expected"), ANALYTICS_CASES, ids=[c[0] for c in ANALYTICS_CASES])
 def test_bad_analytics_or_platform_value(tmp_path: Path, label: str, mutate: Mutation, expected: str) -> None:
     problems = _problems(tmp_path, "staging", mutate, base="staging")
@@ -541,8 +593,14 @@ def _without_detection(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+def _as_qa(data: dict[str, Any]) -> dict[str, Any]:
+    """A copy of a stage file as stage qa: its repository credentials move under qa's prefix."""
+    data["platform"]["gitops"]["credentials_secret"] = "/ai-platform/qa/gitops/repository"
+    return data
+
+
 def test_overlapping_stages_in_one_account_are_refused(tmp_path: Path) -> None:
-    dev, qa = _base("dev"), _without_detection(_base("dev"))
+    dev, qa = _base("dev"), _as_qa(_without_detection(_base("dev")))
     _write_stages(tmp_path, dev=dev, qa=qa)
     with pytest.raises(ConfigError) as raised:
         load_stages(config_dir=tmp_path)
@@ -553,7 +611,7 @@ def test_overlapping_stages_in_one_account_are_refused(tmp_path: Path) -> None:
 
 
 def test_overlapping_stages_in_other_accounts_and_unpromoted_stages_are_warned_about(tmp_path: Path) -> None:
-    dev, qa = _base("dev"), _base("dev")
+    dev, qa = _base("dev"), _as_qa(_base("dev"))
     qa["account"] = "999999999999"
     qa["platform"]["cluster_admin_principals"] = ["arn:aws:iam::999999999999:role/BreakGlass"]
     _write_stages(tmp_path, dev=dev, qa=qa)

@@ -1,8 +1,8 @@
 """Every Kubernetes object the platform stack applies, validated against the Kubernetes 1.36 schema.
 
 Built-in kinds are checked strictly (unknown fields fail) with kubernetes-validate. Custom resources
-(Karpenter, the load balancer controller) are not in that schema: their API groups and kinds are pinned
-here, and their shape is asserted in tests/unit/test_platform.py.
+(Karpenter, the load balancer controller, the Secrets Store CSI driver, Argo CD) are not in that schema: their
+API groups and kinds are pinned here, and their shape is asserted in tests/unit/.
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from typing import Any
 import kubernetes_validate
 import pytest
 
-from tests.behaviour.platform_template import ClusterTemplate
+from tests.behaviour.templates import json_text
+from tests.support import props
 from tests.synthesis import SynthesizedPlatform
 
 KUBERNETES_VERSION = "1.36.0"
@@ -20,14 +21,20 @@ CUSTOM_RESOURCES = {
     ("karpenter.k8s.aws/v1", "EC2NodeClass"),
     ("karpenter.sh/v1", "NodePool"),
     ("elbv2.k8s.aws/v1beta1", "IngressClassParams"),
+    ("secrets-store.csi.x-k8s.io/v1", "SecretProviderClass"),
 }
+GITOPS_RESOURCES = {("argoproj.io/v1alpha1", "AppProject"), ("argoproj.io/v1alpha1", "ApplicationSet")}
+"""Applied only where platform.gitops is set (their shape: tests/unit/test_gitops.py)."""
 
 
 def applied_objects(platform: SynthesizedPlatform, stage: str) -> list[dict[str, Any]]:
     """The objects of every KubernetesManifest in the stage's platform stack, resolved as CloudFormation
     will pass them (tokens become placeholder strings, which is enough for schema validation)."""
-    objects = ClusterTemplate.read(platform.template_json(stage, "platform")).objects
-    assert objects, platform.stages[stage].platform.node.path
+    stack = platform.stages[stage].platform
+    objects: list[dict[str, Any]] = []
+    for manifest in props(platform.template_json(stage, "platform"), "Custom::AWSCDK-EKS-KubernetesResource"):
+        objects.extend(json_text(manifest["Manifest"]))
+    assert objects, stack.node.path
     return objects
 
 
@@ -36,7 +43,7 @@ def test_every_applied_manifest_is_valid_kubernetes_1_36(platform: SynthesizedPl
     kinds = {obj["kind"] for obj in objects}
     assert {"Namespace", "ResourceQuota", "LimitRange", "NetworkPolicy", "PriorityClass", "IngressClass"} <= kinds
     for obj in objects:
-        if (obj["apiVersion"], obj["kind"]) in CUSTOM_RESOURCES:
+        if (obj["apiVersion"], obj["kind"]) in CUSTOM_RESOURCES | GITOPS_RESOURCES:
             continue
         kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)
 
@@ -49,4 +56,5 @@ def test_validation_catches_a_bad_manifest() -> None:
 
 def test_the_custom_resources_skipped_above_are_all_applied(platform: SynthesizedPlatform, stage: str) -> None:
     applied = {(obj["apiVersion"], obj["kind"]) for obj in applied_objects(platform, stage)}
-    assert applied & CUSTOM_RESOURCES == CUSTOM_RESOURCES
+    expected = CUSTOM_RESOURCES | (GITOPS_RESOURCES if platform.configs[stage].platform.gitops else set())
+    assert applied & (CUSTOM_RESOURCES | GITOPS_RESOURCES) == expected

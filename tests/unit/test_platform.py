@@ -9,6 +9,7 @@ from constructs.compute.cluster_addons import ADDON_SERVICE_ACCOUNTS, ADDONS_WIT
 from constructs.compute.karpenter import INTERRUPTION_EVENTS
 
 from stacks.platform import PlatformComputeStack
+from tests.behaviour.templates import json_text
 from tests.support import logical_id, output_of, props, ref_id, resources
 from tests.synthesis import SynthesizedPlatform
 
@@ -163,6 +164,9 @@ def test_helm_charts_are_pinned_from_config(examples: SynthesizedPlatform, stage
         "nvidia-device-plugin": config.charts.nvidia_device_plugin,
         "karpenter": config.karpenter.chart_version,
         "karpenter-crd": config.karpenter.chart_version,
+        "secrets-store-csi-driver": config.charts.secrets_store_csi_driver,
+        "secrets-store-csi-driver-provider-aws": config.charts.secrets_store_csi_driver_provider_aws,
+        **({"argo-cd": config.gitops.chart_version} if config.gitops else {}),
     }
     assert charts["karpenter"]["Repository"] == "oci://public.ecr.aws/karpenter/karpenter"
     assert charts["karpenter-crd"]["Repository"] == "oci://public.ecr.aws/karpenter/karpenter-crd"
@@ -170,6 +174,80 @@ def test_helm_charts_are_pinned_from_config(examples: SynthesizedPlatform, stage
     pins = {"karpenter": "1.14.1", "aws-load-balancer-controller": "1.17.1", "metrics-server": "3.13.1"}
     assert {name: charts[name]["Version"] for name in pins} == pins  # Kubernetes 1.36 (environments/schema/versions.py)
     assert config.charts.nvidia_device_plugin == "0.20.0"
+
+
+def test_secrets_reach_pods_on_every_node_with_pod_identity(examples: SynthesizedPlatform, stage: str) -> None:
+    """The driver and the AWS provider run on every node (the provider's chart tolerates no taint by default),
+    the driver requests Pod Identity's token audience, and each namespace whose role reads secrets gets a class
+    naming them, by their /<project>/<stage>/ names."""
+    config = examples.configs[stage]
+    values = {
+        p["Chart"]: json_text(p.get("Values", "{}"))
+        for p in props(template(examples, stage), "Custom::AWSCDK-EKS-HelmChart")
+    }
+    driver, provider = values["secrets-store-csi-driver"], values["secrets-store-csi-driver-provider-aws"]
+    assert driver["linux"]["tolerations"] == provider["tolerations"] == [{"operator": "Exists"}]
+    assert driver["tokenRequests"] == [{"audience": "pods.eks.amazonaws.com"}]
+    assert provider["secrets-store-csi-driver"] == {"install": False}
+    (workload_secrets,) = platform_stack(examples, stage).secrets_store.objects
+    assert workload_secrets["metadata"] == {"name": "workload-secrets", "namespace": "app"}
+    parameters = workload_secrets["spec"]["parameters"]
+    assert (parameters["usePodIdentity"], parameters["region"]) == ("true", config.region)
+    names = {o["objectAlias"]: o["objectName"] for o in json.loads(parameters["objects"])}
+    prefix = f"/{config.tags.project}/{stage}/"
+    assert names == {
+        name: prefix + name
+        for name in ("anthropic-api-key", "openai-api-key", "servicenow-oauth", "slack-bot-token", "jwt-signing-key")
+    }
+
+
+def test_system_addons_have_disruption_budgets(examples: SynthesizedPlatform, stage: str) -> None:
+    """CoreDNS, the controllers and Karpenter keep a replica through a node drain (issue: the front door)."""
+    tmpl = template(examples, stage)
+    (coredns,) = [p for p in props(tmpl, "AWS::EKS::Addon") if p["AddonName"] == "coredns"]
+    assert json.loads(coredns["ConfigurationValues"])["podDisruptionBudget"] == {"enabled": True, "maxUnavailable": 1}
+    values = {p["Chart"]: json_text(p.get("Values", "{}")) for p in props(tmpl, "Custom::AWSCDK-EKS-HelmChart")}
+    budgets = {
+        chart: (v.get("replicaCount", v.get("replicas")), v["podDisruptionBudget"])
+        for chart, v in values.items()
+        if chart in ("aws-load-balancer-controller", "metrics-server", "karpenter")
+    }
+    assert budgets == {
+        "aws-load-balancer-controller": (2, {"maxUnavailable": 1}),  # the chart renders it above one replica
+        "metrics-server": (2, {"enabled": True, "minAvailable": 1}),
+        "karpenter": (None, {"name": "karpenter", "maxUnavailable": 1}),  # the chart's 2 replicas
+    }
+
+
+def test_gpu_namespaces_claim_the_shared_models_read_only(examples: SynthesizedPlatform, stage: str) -> None:
+    """Static provisioning on the models access point: `<fs-id>::<fsap-id>`, read-only, TLS and IAM mounts."""
+    stack = platform_stack(examples, stage)
+    storage_class, volume, claim = stack.shared_models.objects
+    assert (storage_class["kind"], storage_class["provisioner"]) == ("StorageClass", "efs.csi.aws.com")
+    gpu_namespaces = [n.name for n in examples.configs[stage].platform.namespaces if n.workload_role == "gpu"]
+    assert claim["metadata"] == {"name": "shared-models", "namespace": gpu_namespaces[0]}
+    assert claim["spec"]["volumeName"] == volume["metadata"]["name"]
+    spec = volume["spec"]
+    assert spec["claimRef"] == {"namespace": gpu_namespaces[0], "name": "shared-models"}
+    assert spec["accessModes"] == claim["spec"]["accessModes"] == ["ReadOnlyMany"]
+    assert spec["csi"]["readOnly"] is True and spec["mountOptions"] == ["tls", "iam"]
+    handle = json.dumps(stack.resolve(spec["csi"]["volumeHandle"]))
+    file_system = examples.stages[stage].data.file_system
+    assert logical_id(file_system.file_system) in handle and logical_id(file_system.models_access_point) in handle
+
+
+def test_the_file_system_admits_the_iam_mounts_of_the_efs_driver(examples: SynthesizedPlatform, stage: str) -> None:
+    """The EFS CSI node plugin mounts with `iam` as the node: the file system policy admits IAM principals through
+    a mount target, and anonymous clients not at all; the controller has its Pod Identity role."""
+    (file_system,) = props(examples.template_json(stage, "data"), "AWS::EFS::FileSystem")
+    (statement,) = file_system["FileSystemPolicy"]["Statement"]
+    assert statement["Principal"] == {"AWS": "*"} and statement["Effect"] == "Allow"
+    assert statement["Condition"] == {"Bool": {"elasticfilesystem:AccessedViaMountTarget": "true"}}
+    associations = {
+        (p["Namespace"], p["ServiceAccount"])
+        for p in props(template(examples, stage), "AWS::EKS::PodIdentityAssociation")
+    }
+    assert ("kube-system", "efs-csi-controller-sa") in associations
 
 
 def test_ingress_defaults_point_at_the_network_alb_group_and_web_acl(examples: SynthesizedPlatform, stage: str) -> None:
@@ -295,7 +373,7 @@ def test_ecr_repositories(examples: SynthesizedPlatform, stage: str) -> None:
     config = examples.configs[stage]
     repositories = {p["RepositoryName"]: p for p in props(template(examples, stage), "AWS::ECR::Repository")}
     prefix = f"{config.tags.project}/{stage}/"
-    for name in ("user", "payment", "generation", "gallery", "model", "data-processing", "spark"):
+    for name in ("user", "payment", "generation", "gallery", "model", "agent", "data-processing", "spark"):
         repository = repositories[prefix + name]
         assert repository["ImageScanningConfiguration"] == {"ScanOnPush": True}
         assert repository["ImageTagMutability"] == "IMMUTABLE"
