@@ -8,7 +8,7 @@ from constructs import Construct
 from constructs.common.encryption_key import EncryptionKey
 from constructs.compute.karpenter import DISCOVERY_TAG
 from constructs.network.tier_network_acls import TierNetworkAcls
-from constructs.network.tier_security_groups import WORKLOAD_PORTS, TierSecurityGroups
+from constructs.network.tier_security_groups import TierSecurityGroups, port_ranges
 from constructs.network.tiered_vpc import TieredVpc
 from constructs.network.transit_hub import TransitHub
 from constructs.network.web_acl import WebAcl
@@ -58,12 +58,15 @@ class NetworkStack(PlatformStack):
         self.data_subnets = self.tiered_vpc.data_subnets
 
         peer_app_block = str(tier_blocks(peer_cidr)["app"]) if peer_cidr else None
-        self.security_groups = TierSecurityGroups(self, "SecurityGroups", vpc=self.vpc, peer_app_block=peer_app_block)
+        self.service_ports = port_ranges(service.port for service in config.platform.services)
+        self.security_groups = TierSecurityGroups(
+            self, "SecurityGroups", vpc=self.vpc, service_ports=self.service_ports, peer_app_block=peer_app_block
+        )
         self.network_acls = TierNetworkAcls(
             self,
             "NetworkAcls",
             tiered_vpc=self.tiered_vpc,
-            workload_ports=WORKLOAD_PORTS,
+            service_ports=self.service_ports,
             data_ports=self.security_groups.data_ports,
             peer_app_block=peer_app_block,
         )

@@ -15,6 +15,16 @@ if TYPE_CHECKING:
 
 
 K8sName = Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")]
+ServiceName = Annotated[str, Field(pattern=r"^[a-z]([-a-z0-9]{0,30}[a-z0-9])?$")]
+"""A Kubernetes Service name (a DNS label that starts with a letter), short enough to name its load balancer
+resources after it."""
+DomainName = Annotated[str, Field(pattern=r"^([a-z0-9-]+\.)+[a-z]{2,}$")]
+HostedZoneId = Annotated[str, Field(pattern=r"^Z[A-Z0-9]{8,31}$")]
+PathPattern = Annotated[str, Field(pattern=r"^/[A-Za-z0-9_\-.$/~\"'@:+*?&]*$", max_length=128)]
+"""An ALB path-pattern value: case-sensitive, up to 128 characters, `*` and `?` as wildcards."""
+MAX_PATH_PATTERNS = 3
+"""An ALB rule condition takes at most three values, and a rule five in all: with the edge on, the origin
+header condition uses two of them (elasticloadbalancing/latest/application/listener-rules.html)."""
 
 
 InstanceType = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")]
@@ -75,6 +85,45 @@ class NamespaceConfig(ConfigModel):
     workload_role: Literal["app", "gpu"] = Field(description="which Pod Identity role its `workload` account gets")
 
 
+class HealthCheckConfig(ConfigModel):
+    """How the load balancer checks each service's pods (every target group)."""
+
+    interval_seconds: int = Field(ge=5, le=300)
+    timeout_seconds: int = Field(ge=2, le=120)
+    healthy_threshold: int = Field(ge=2, le=10)
+    unhealthy_threshold: int = Field(ge=2, le=10)
+    healthy_http_codes: str = Field(pattern=r"^[2-4]\d\d(-[2-4]\d\d)?(,[2-4]\d\d(-[2-4]\d\d)?)*$")
+
+
+class IngressConfig(ConfigModel):
+    """The ingress load balancer: its name in the stage's zone (CloudFront's origin when the edge is on), its
+    certificate and its listener settings (seed 002)."""
+
+    domain_name: DomainName = Field(description="the load balancer's alias in the zone, which its certificate covers")
+    hosted_zone_id: HostedZoneId
+    hosted_zone_name: DomainName
+    certificate_arn: str | None = Field(
+        default=None,
+        pattern=r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]{36}$",
+        description="an existing ACM certificate in the stage's region; without it, one DNS-validated in the zone",
+    )
+    idle_timeout_seconds: int = Field(ge=1, le=4000)
+    desync_mitigation: Literal["monitor", "defensive", "strictest"]
+    health_check: HealthCheckConfig
+
+
+class ServiceConfig(ConfigModel):
+    """An application service behind the load balancer: the Kubernetes Service `name` in `namespace`, whose
+    port and pods' container port are `port`, and whose pods carry `app.kubernetes.io/name: <name>`."""
+
+    name: ServiceName
+    port: int = Field(ge=1024, le=65535)
+    namespace: K8sName
+    path_patterns: Annotated[tuple[PathPattern, ...], YamlList] = Field(min_length=1, max_length=MAX_PATH_PATTERNS)
+    health_check_path: str = Field(pattern=r"^/[A-Za-z0-9_\-.~/]*$", max_length=1024)
+    gpu: bool = False
+
+
 class EcsTaskConfig(ConfigModel):
     """A Fargate task definition (seed 003)."""
 
@@ -97,6 +146,8 @@ class PlatformConfig(ConfigModel):
     karpenter: KarpenterConfig
     charts: ChartVersionsConfig
     namespaces: Annotated[tuple[NamespaceConfig, ...], YamlList] = Field(min_length=1)
+    ingress: IngressConfig
+    services: Annotated[tuple[ServiceConfig, ...], YamlList] = Field(min_length=1)
     ecr_repositories: Annotated[tuple[K8sName, ...], YamlList] = Field(min_length=1)
     ecr_keep_images: int = Field(ge=1, le=10000)
     ecs_tasks: Annotated[tuple[EcsTaskConfig, ...], YamlList] = Field(min_length=1)
@@ -136,8 +187,62 @@ def platform_problems(config: StageConfig) -> list[tuple[str, str]]:
     for index, namespace in enumerate(namespaces):
         if namespace.startswith("kube-") or namespace == "default":
             problems.append((f"platform.namespaces.{index}", f"{namespace} is reserved by Kubernetes"))
+    problems += _ingress_problems(config)
+    problems += _service_problems(platform)
     if len(set(platform.ecr_repositories)) != len(platform.ecr_repositories):
         problems.append(("platform.ecr_repositories", "lists the same repository twice"))
     if config.is_production and any(g.name == "system" and g.min_size < 2 for g in platform.node_groups):
         problems.append(("platform.node_groups", "prod's system node group needs at least 2 nodes"))
+    return problems
+
+
+def _ingress_problems(config: StageConfig) -> list[tuple[str, str]]:
+    """The load balancer's name is in its zone, its certificate in its region, its checks time out in time."""
+    ingress = config.platform.ingress
+    problems = []
+    if not ingress.domain_name.endswith(f".{ingress.hosted_zone_name}"):
+        problems.append(
+            ("platform.ingress.domain_name", f"{ingress.domain_name} is not in the zone {ingress.hosted_zone_name}")
+        )
+    if ingress.certificate_arn and ingress.certificate_arn.split(":")[3] != config.region:
+        problems.append(
+            ("platform.ingress.certificate_arn", f"must be in {config.region}: a load balancer takes its region's")
+        )
+    check = ingress.health_check
+    if check.timeout_seconds >= check.interval_seconds:
+        problems.append(
+            (
+                "platform.ingress.health_check.timeout_seconds",
+                f"must be shorter than interval_seconds ({check.interval_seconds})",
+            )
+        )
+    return problems
+
+
+def _service_problems(platform: PlatformConfig) -> list[tuple[str, str]]:
+    """Names, ports and paths are each the service's own; a service runs in a namespace there is, and a GPU
+    service in one whose quota grants GPUs."""
+    problems = []
+    for key in ("name", "port"):
+        values = [getattr(service, key) for service in platform.services]
+        problems += [
+            ("platform.services", f"two services share the {key} {value}")
+            for value in sorted({v for v in values if values.count(v) > 1}, key=str)
+        ]
+    patterns = [pattern for service in platform.services for pattern in service.path_patterns]
+    problems += [
+        ("platform.services", f"two services route {pattern}")
+        for pattern in sorted({p for p in patterns if patterns.count(p) > 1})
+    ]
+    namespaces = {namespace.name: namespace for namespace in platform.namespaces}
+    for index, service in enumerate(platform.services):
+        namespace = namespaces.get(service.namespace)
+        if namespace is None:
+            problems.append(
+                (f"platform.services.{index}.namespace", f"{service.namespace} is not in platform.namespaces")
+            )
+        elif service.gpu and namespace.gpu == 0:
+            problems.append(
+                (f"platform.services.{index}.gpu", f"{service.namespace}'s quota grants no GPUs (platform.namespaces)")
+            )
     return problems

@@ -47,12 +47,21 @@ README_NETWORK = "README, The network"
 README_SECONDARY = "README, The secondary region and recovery"
 
 
+TrafficOf = tuple[Traffic, ...] | Callable[[StageConfig], tuple[Traffic, ...]]
+"""The traffic a path is about: fixed, or what the stage's config makes of it."""
+
+
+def service_traffic(config: StageConfig) -> tuple[Traffic, ...]:
+    """Each port a service behind the load balancer listens on (platform.services)."""
+    return tuple(Traffic.tcp(service.port) for service in config.platform.services)
+
+
 @dataclass(frozen=True)
 class RequiredPath:
     name: str
     source: Selector
     destination: Selector
-    traffic: tuple[Traffic, ...]
+    traffic: TrafficOf
     reference: str
 
 
@@ -108,8 +117,8 @@ EXPECTED_TIER = {
 REQUIRED = (
     RequiredPath("internet -> load balancer", Internet(), LOAD_BALANCER, (Traffic.tcp(443),),
                  f"seed 002's chain ALB -> workloads; {README_NETWORK}: alb admits 443 from anywhere"),
-    RequiredPath("load balancer -> workloads", LOAD_BALANCER, SERVING, (Traffic.tcp(8001, 8005),),
-                 "seed 002: the services listen on 8001-8005 behind the load balancer"),
+    RequiredPath("load balancer -> workloads", LOAD_BALANCER, SERVING, service_traffic,
+                 "seed 002: the services listen behind the load balancer (platform.services)"),
     RequiredPath("nodes -> control plane", NODES, CONTROL_PLANE, (Traffic.tcp(443),), EKS_SECURITY_GROUPS),
     RequiredPath("control plane -> kubelet", CONTROL_PLANE, NODES, (Traffic.tcp(10250),), EKS_SECURITY_GROUPS),
     RequiredPath("control plane -> webhooks on nodes", CONTROL_PLANE, NODES, (Traffic.tcp(443),),
@@ -144,7 +153,7 @@ REQUIRED = (
                  "from S3); the data lake and buckets"),
     RequiredPath("app tier -> DynamoDB", APP_TIER, Service("DynamoDB", "pl-dynamodb"), (Traffic.tcp(443),),
                  "seed 001's tables; seed 000's stream state"),
-    RequiredPath("peer region's app tier -> workloads", Tier("app", peer=True), SERVING, (Traffic.tcp(8001, 8005),),
+    RequiredPath("peer region's app tier -> workloads", Tier("app", peer=True), SERVING, service_traffic,
                  f"seed 000: Transit Gateways peered between the regions; {README_SECONDARY}"),
 )  # fmt: skip
 
@@ -204,14 +213,18 @@ def pairs(model: VpcModel, region: str, path: RequiredPath | ForbiddenPath) -> I
     return itertools.product(model.parties(region, path.source), model.parties(region, path.destination))
 
 
-def required_failures(model: VpcModel) -> list[Failure]:
+def traffic_of(path: RequiredPath, config: StageConfig) -> tuple[Traffic, ...]:
+    return path.traffic(config) if callable(path.traffic) else path.traffic
+
+
+def required_failures(model: VpcModel, config: StageConfig) -> list[Failure]:
     return [
         Failure(model.stage, region, path.name, str(source), str(destination), str(traffic), path.reference,
                 tuple(map(str, problems)))
         for region in model.regions
         for path in REQUIRED
         for source, destination in pairs(model, region, path)
-        for traffic in path.traffic
+        for traffic in traffic_of(path, config)
         if (problems := model.required(source, destination, traffic))
     ]  # fmt: skip
 
@@ -319,8 +332,8 @@ def model(stage_stacks: Callable[[str], list[StackTemplate]], stage: str) -> Vpc
     return VpcModel(stage, stage_stacks(stage))
 
 
-def test_every_required_path_holds(model: VpcModel) -> None:
-    assert not (failures := required_failures(model)), report(failures)
+def test_every_required_path_holds(model: VpcModel, platform: SynthesizedPlatform, stage: str) -> None:
+    assert not (failures := required_failures(model, platform.configs[stage])), report(failures)
 
 
 def test_no_forbidden_path_is_open(model: VpcModel) -> None:
@@ -533,7 +546,7 @@ MUTATIONS = (
 
 
 CONTRACTS: dict[str, Callable[[VpcModel, StageConfig], list[Failure]]] = {
-    "required": lambda model, _: required_failures(model),
+    "required": required_failures,
     "forbidden": lambda model, _: forbidden_failures(model),
     "tiers": lambda model, _: tier_failures(model),
     "kinds": kind_failures,

@@ -207,6 +207,50 @@ ANALYTICS_CASES = [
 ]
 
 
+CERTIFICATE = "111111111111:certificate/0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d"
+SERVICE_CASES = [
+    ("two services on one port", _set("platform.services.1.port", 8001),
+     "platform.services: two services share the port 8001"),
+    ("two services of one name", _set("platform.services.1.name", "user"),
+     "platform.services: two services share the name user"),
+    ("one path for two services", _set("platform.services.1.path_patterns", ["/api/agents/*"]),
+     "platform.services: two services route /api/agents/*"),
+    ("namespace nobody made", _set("platform.services.0.namespace", "web"),
+     "platform.services.0.namespace: web is not in platform.namespaces"),
+    ("GPU service without GPUs", _set("platform.services.0.gpu", True),
+     "platform.services.0.gpu: app's quota grants no GPUs"),
+    ("privileged port", _set("platform.services.0.port", 80),
+     "platform.services.0.port: Input should be greater than or equal to 1024"),
+    ("four path patterns", _set("platform.services.0.path_patterns", ["/a", "/b", "/c", "/d"]),
+     "platform.services.0.path_patterns: Tuple should have at most 3 items"),
+    ("path without its slash", _set("platform.services.0.path_patterns", ["api/*"]),
+     "platform.services.0.path_patterns.0: String should match"),
+    ("name outside the zone", _set("platform.ingress.domain_name", "api.other.org"),
+     "platform.ingress.domain_name: api.other.org is not in the zone example.com"),
+    ("certificate of another region", _set("platform.ingress.certificate_arn", f"arn:aws:acm:eu-west-1:{CERTIFICATE}"),
+     "platform.ingress.certificate_arn: must be in us-east-1"),
+    ("health check that outlasts its interval", _set("platform.ingress.health_check.timeout_seconds", 15),
+     "platform.ingress.health_check.timeout_seconds: must be shorter than interval_seconds (15)"),
+    ("unknown desync mode", _set("platform.ingress.desync_mitigation", "off"),
+     "platform.ingress.desync_mitigation: Input should be"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("label", "mutate", "expected"), SERVICE_CASES, ids=[c[0] for c in SERVICE_CASES])
+def test_bad_ingress_or_service_value(tmp_path: Path, label: str, mutate: Mutation, expected: str) -> None:
+    problems = _problems(tmp_path, "dev", mutate)
+    assert any(p.startswith(f"{tmp_path / 'dev.yaml'}: {expected}") for p in problems), problems
+
+
+def test_an_existing_certificate_replaces_the_generated_one(tmp_path: Path) -> None:
+    data = copy.deepcopy(_base("dev"))
+    data["platform"]["ingress"]["certificate_arn"] = f"arn:aws:acm:us-east-1:{CERTIFICATE}"
+    (tmp_path / "dev.yaml").write_text(yaml.safe_dump(data))
+    assert (
+        load_stage("dev", tmp_path).platform.ingress.certificate_arn == data["platform"]["ingress"]["certificate_arn"]
+    )
+
+
 @pytest.mark.parametrize(("label", "mutate", "expected"), ANALYTICS_CASES, ids=[c[0] for c in ANALYTICS_CASES])
 def test_bad_analytics_or_platform_value(tmp_path: Path, label: str, mutate: Mutation, expected: str) -> None:
     problems = _problems(tmp_path, "staging", mutate, base="staging")

@@ -11,7 +11,8 @@ from environments.schema.network import subnet_cidrs, tier_blocks
 from tests.support import logical_id, props, ref_id, resources
 from tests.synthesis import SynthesizedPlatform
 
-WORKLOAD_PORTS = (8001, 8005)
+WORKLOAD_PORTS = (8001, 8006)
+"""Seed 002's five services on 8001-8005 and seed 001's agent service on 8006, one contiguous range."""
 DATA_PORTS = {5432, 6379, 2049, 9098, 443}
 
 
