@@ -243,7 +243,14 @@ def test_web_acl_rules_logging_and_visibility(examples: SynthesizedPlatform, sta
         "AWSManagedRulesKnownBadInputsRuleSet",
         "AWSManagedRulesSQLiRuleSet",
         "AWSManagedRulesAmazonIpReputationList",
+        "AWSManagedRulesAdminProtectionRuleSet",  # seed 002: admin paths
     }
+    agents = rules["BadUserAgents"]  # seed 002
+    assert agents["Action"] == {"Block": {}}
+    match = agents["Statement"]["RegexMatchStatement"]
+    assert match["FieldToMatch"] == {"SingleHeader": {"Name": "user-agent"}}
+    assert match["TextTransformations"] == [{"Priority": 0, "Type": "LOWERCASE"}]
+    assert {"sqlmap", "nikto", "nmap"} <= set(match["RegexString"].split("|"))
     rate = rules["RateLimitPerIp"]
     assert rate["Action"] == {"Block": {}}
     assert rate["Statement"]["RateBasedStatement"] == {
