@@ -6,10 +6,12 @@ import aws_cdk as cdk
 from aws_cdk import aws_lambda_event_sources as sources
 from constructs import Construct
 from constructs.common.event_function import EventFunction
+from constructs.common.secure_bucket import access_log_bucket
 from constructs.compute.cluster_addons import ClusterAddons
 from constructs.compute.container_registries import ContainerRegistries
 from constructs.compute.eks_cluster import EksCluster
 from constructs.compute.fargate_jobs import FargateJobs
+from constructs.compute.ingress_load_balancer import IngressLoadBalancer
 from constructs.compute.karpenter import Karpenter
 from constructs.compute.tenancy import Tenancy
 
@@ -29,7 +31,8 @@ class PlatformComputeStack(PlatformStack):
             scope,
             construct_id,
             config=config,
-            description=f"{config.name}: EKS, Karpenter, add-ons, tenants, ECR, ECS Fargate, Lambda consumers",
+            description=f"{config.name}: EKS, ingress load balancer, Karpenter, add-ons, tenants, ECR, ECS Fargate, "
+            "Lambda consumers",
         )
         platform = config.platform
         groups = network.security_groups
@@ -73,6 +76,35 @@ class PlatformComputeStack(PlatformStack):
         )
         for manifest in (*self.tenancy.manifests.values(), self.karpenter.chart):
             manifest.node.add_dependency(system_nodes)
+        buckets = config.data.buckets
+        self.access_logs = access_log_bucket(
+            self,
+            "AccessLogs",
+            retention_days=buckets.access_log_retention_days,
+            versioned=buckets.versioned,
+            noncurrent_version_expiration_days=buckets.noncurrent_version_expiration_days,
+            removal_policy=self.stateful_removal_policy,
+        )
+        self.ingress = IngressLoadBalancer(
+            self,
+            "Ingress",
+            ingress=platform.ingress,
+            services=platform.services,
+            vpc=network.vpc,
+            subnets=network.public_subnets.subnets,
+            security_group=groups.alb,
+            web_acl_arn=network.web_acl_arn,
+            cluster=cluster,
+            buckets=buckets,
+            access_log_bucket=self.access_logs,
+            removal_policy=self.stateful_removal_policy,
+            deletion_protection=self.deletion_protection,
+        )
+        # A binding needs the controller's CRD and webhooks, and the namespace its Service lives in.
+        for service in platform.services:
+            self.ingress.bindings[service.name].node.add_dependency(
+                self.addons.charts["aws-load-balancer-controller"], self.tenancy.manifests[service.namespace]
+            )
         self.registries = ContainerRegistries(
             self,
             "Registries",

@@ -52,10 +52,6 @@ PEERING_ACCEPTANCE = "Custom::TransitGatewayPeeringAcceptance"
 """This app's accepter of a Transit Gateway peering (constructs/network/transit_peering.py): a peering
 carries traffic once one of these accepts it, and its `AttachmentId` attribute is that attachment."""
 KUBERNETES_RESOURCE = "Custom::AWSCDK-EKS-KubernetesResource"
-ELB_SUBNET_TAG = ("kubernetes.io/role/elb", "1")
-"""The tag the AWS Load Balancer Controller finds an internet-facing load balancer's subnets by."""
-INGRESS_DEFAULTS = ("kube-system", "platform-ingress-defaults", "albSecurityGroupId")
-"""The ConfigMap (namespace, name, key) in which the platform publishes the ingress load balancer's group."""
 
 
 # --- ranges ---------------------------------------------------------------------------------------------
@@ -966,7 +962,7 @@ class _Reader:
         return vpcs
 
     def placements(self, subnets: dict[ResourceId, Subnet], groups: dict[ResourceId, SecurityGroup]) -> list[Placement]:
-        found = [
+        return [
             *self._control_planes(),
             *self._node_groups(),
             *self._karpenter_nodes(subnets, groups),
@@ -977,7 +973,6 @@ class _Reader:
             *self._file_systems(),
             *self._nat_gateways(),
         ]
-        return found + self._ingress_load_balancers_until_one_is_in_a_template(found, subnets, groups)
 
     def _placement(
         self, kind: Kind, rid: ResourceId, subnets: Any, groups: Iterable[ResourceId], origin: str
@@ -1159,37 +1154,6 @@ class _Reader:
         for rid, p in self.t.resources("AWS::EC2::NatGateway"):
             origin = "a NAT gateway has no security group and takes no connection from outside"
             yield self._placement(Kind.NAT_GATEWAY, rid, [p["SubnetId"]], [], origin)
-
-    def _ingress_load_balancers_until_one_is_in_a_template(
-        self, found: list[Placement], subnets: dict[ResourceId, Subnet], groups: dict[ResourceId, SecurityGroup]
-    ) -> list[Placement]:
-        """THE INGRESS LOAD BALANCER while no template declares one. The AWS Load Balancer Controller creates
-        it at runtime, so until a template holds an AWS::ElasticLoadBalancingV2::LoadBalancer (a later change
-        adds one, and this function goes), it is placed where the controller will put it: the subnets of the
-        cluster's VPC tagged `kubernetes.io/role/elb` (the public tier), with the group the platform publishes
-        in `kube-system/platform-ingress-defaults` (`albSecurityGroupId`: the network stack's `alb` group)."""
-        declared = {p.region for p in found if p.kind is Kind.LOAD_BALANCER}
-        namespace, name, key = INGRESS_DEFAULTS
-        placed = []
-        for rid, p in self.t.resources(KUBERNETES_RESOURCE):
-            objects, tokens = _manifest_objects(p["Manifest"])
-            published = [
-                o["data"][key]
-                for o in objects
-                if o.get("kind") == "ConfigMap"
-                and (o["metadata"].get("namespace"), o["metadata"]["name"]) == (namespace, name)
-            ]
-            if not published or self.t.region(rid) in declared:
-                continue
-            group = self.t.identity(rid.stack, tokens.get(published[0], published[0]))
-            vpc = groups[cluster_security_group(self.t.identity(rid.stack, p["ClusterName"]))].vpc
-            public = tuple(sorted(s.id for s in subnets.values() if s.vpc == vpc and ELB_SUBNET_TAG in s.tags))
-            origin = f"the group {namespace}/{name} publishes as {key}, in the subnets tagged {ELB_SUBNET_TAG[0]}"
-            name_text = "the ingress load balancer (the AWS Load Balancer Controller creates it)"
-            placed.append(
-                Placement(Kind.LOAD_BALANCER, name_text, rid, self.t.region(rid), public, frozenset([group]), origin)
-            )
-        return placed
 
 
 # --- the model ------------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ CUSTOM_RESOURCES = {
     ("karpenter.k8s.aws/v1", "EC2NodeClass"),
     ("karpenter.sh/v1", "NodePool"),
     ("elbv2.k8s.aws/v1beta1", "IngressClassParams"),
+    ("elbv2.k8s.aws/v1beta1", "TargetGroupBinding"),
 }
 
 

@@ -1,0 +1,197 @@
+"""The ingress load balancer (seed 002's front door): an internet-facing ALB in the public tier behind the
+regional WAF, HTTPS with a TLS 1.3 policy (HTTP redirects to it), one IP target group per service whose pods
+the AWS Load Balancer Controller registers through a TargetGroupBinding, access logs, and an alias in the
+stage's zone that its certificate covers."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import aws_cdk as cdk
+from aws_cdk import aws_certificatemanager as acm
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_eks_v2 as eks
+from aws_cdk import aws_elasticloadbalancingv2 as elbv2
+from aws_cdk import aws_route53 as route53
+from aws_cdk import aws_route53_targets as route53_targets
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_wafv2 as wafv2
+from constructs import Construct
+from constructs.common.acknowledgments import acknowledge
+from constructs.common.secure_bucket import SecureBucket, log_expiry
+
+from environments.schema.compute import IngressConfig, ServiceConfig
+from environments.schema.data import BucketsConfig
+
+TLS_POLICY = elbv2.SslPolicy.TLS13_RES
+"""TLS 1.3, and TLS 1.2 with forward-secret AEAD ciphers only: CloudFront connects to origins over TLS 1.2."""
+SERVICE_LABEL = "app.kubernetes.io/name"
+"""The label each service's pods carry with the service's name (what its Kubernetes Service selects)."""
+DESYNC_MODES = {
+    "monitor": elbv2.DesyncMitigationMode.MONITOR,
+    "defensive": elbv2.DesyncMitigationMode.DEFENSIVE,
+    "strictest": elbv2.DesyncMitigationMode.STRICTEST,
+}
+RULE_PRIORITY_STEP = 10
+"""Listener rules are numbered 10, 20, ... in the order of platform.services."""
+LOG_PREFIX = "ingress"
+
+
+class IngressLoadBalancer(Construct):
+    """`load_balancer`, its `https_listener` and `http_listener` (a redirect), `target_groups` and `bindings`
+    (the TargetGroupBinding manifests) by service name, `certificate`, `alias` and its name `origin_hostname`
+    (what clients, or CloudFront, connect to), and `log_bucket`. The AWS Load Balancer Controller creates no
+    load balancer of its own: it only registers the services' pods in these target groups."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        ingress: IngressConfig,
+        services: Sequence[ServiceConfig],
+        vpc: ec2.IVpc,
+        subnets: Sequence[ec2.ISubnet],
+        security_group: ec2.ISecurityGroup,
+        web_acl_arn: str,
+        cluster: eks.ICluster,
+        buckets: BucketsConfig,
+        access_log_bucket: s3.IBucket,
+        removal_policy: cdk.RemovalPolicy,
+        deletion_protection: bool,
+    ) -> None:
+        """`subnets`: the public tier; `security_group`: the network's `alb` group, the only one it gets (its
+        rules live with the network); `access_log_bucket`: where the log bucket's own server access logs go."""
+        super().__init__(scope, construct_id)
+        zone = route53.HostedZone.from_hosted_zone_attributes(
+            self, "Zone", hosted_zone_id=ingress.hosted_zone_id, zone_name=ingress.hosted_zone_name
+        )
+        self.certificate: acm.ICertificate = (
+            acm.Certificate.from_certificate_arn(self, "Certificate", ingress.certificate_arn)
+            if ingress.certificate_arn
+            else acm.Certificate(
+                self,
+                "Certificate",
+                domain_name=ingress.domain_name,
+                validation=acm.CertificateValidation.from_dns(zone),
+            )
+        )
+        self.log_bucket = SecureBucket(
+            self,
+            "Logs",
+            encryption_key=None,
+            s3_managed_because="ELB delivers access logs only to buckets encrypted with S3-managed keys (SSE-S3).",
+            access_log_bucket=access_log_bucket,
+            versioned=buckets.versioned,
+            noncurrent_version_expiration_days=buckets.noncurrent_version_expiration_days,
+            removal_policy=removal_policy,
+            lifecycle_rules=[log_expiry(buckets.access_log_retention_days)],
+        ).bucket
+
+        self.load_balancer = elbv2.ApplicationLoadBalancer(
+            self,
+            "LoadBalancer",
+            vpc=vpc,
+            internet_facing=True,
+            vpc_subnets=ec2.SubnetSelection(subnets=list(subnets)),
+            security_group=security_group,
+            deletion_protection=deletion_protection,
+            idle_timeout=cdk.Duration.seconds(ingress.idle_timeout_seconds),
+            desync_mitigation_mode=DESYNC_MODES[ingress.desync_mitigation],
+            drop_invalid_header_fields=True,
+        )
+        self.load_balancer.log_access_logs(self.log_bucket, LOG_PREFIX)
+        if not deletion_protection:
+            acknowledge(
+                self.load_balancer,
+                "NIST.800.53.R5-ELBDeletionProtectionEnabled",
+                "This stage allows destroying its resources (allow_destroy); every other stage protects it.",
+            )
+        wafv2.CfnWebACLAssociation(
+            self, "WebAcl", resource_arn=self.load_balancer.load_balancer_arn, web_acl_arn=web_acl_arn
+        )
+
+        # open=False: the listeners add no rules to the group; the network stack owns who may connect.
+        self.http_listener = self.load_balancer.add_listener(
+            "Http",
+            port=80,
+            protocol=elbv2.ApplicationProtocol.HTTP,
+            open=False,
+            default_action=elbv2.ListenerAction.redirect(protocol="HTTPS", port="443", permanent=True),
+        )
+        acknowledge(
+            self.http_listener,
+            "NIST.800.53.R5-ELBv2ACMCertificateRequired",
+            "Port 80 serves nothing: it only redirects to the HTTPS listener, which has the ACM certificate.",
+        )
+        self.https_listener = self.load_balancer.add_listener(
+            "Https",
+            port=443,
+            protocol=elbv2.ApplicationProtocol.HTTPS,
+            open=False,
+            certificates=[elbv2.ListenerCertificate.from_certificate_manager(self.certificate)],
+            ssl_policy=TLS_POLICY,
+            default_action=elbv2.ListenerAction.fixed_response(
+                404, content_type="text/plain", message_body="Not found"
+            ),
+        )
+
+        self.target_groups: dict[str, elbv2.ApplicationTargetGroup] = {}
+        self.bindings: dict[str, eks.KubernetesManifest] = {}
+        check = ingress.health_check
+        for index, service in enumerate(services):
+            name = _id(service.name)
+            target_group = elbv2.ApplicationTargetGroup(
+                self,
+                f"{name}Targets",
+                vpc=vpc,
+                port=service.port,
+                protocol=elbv2.ApplicationProtocol.HTTP,
+                target_type=elbv2.TargetType.IP,
+                health_check=elbv2.HealthCheck(
+                    path=service.health_check_path,
+                    interval=cdk.Duration.seconds(check.interval_seconds),
+                    timeout=cdk.Duration.seconds(check.timeout_seconds),
+                    healthy_threshold_count=check.healthy_threshold,
+                    unhealthy_threshold_count=check.unhealthy_threshold,
+                    healthy_http_codes=check.healthy_http_codes,
+                ),
+            )
+            self.https_listener.add_action(
+                name,
+                priority=RULE_PRIORITY_STEP * (index + 1),
+                conditions=[elbv2.ListenerCondition.path_patterns(list(service.path_patterns))],
+                action=elbv2.ListenerAction.forward([target_group]),
+            )
+            self.target_groups[service.name] = target_group
+            self.bindings[service.name] = eks.KubernetesManifest(
+                self, f"{name}Binding", cluster=cluster, manifest=[target_group_binding(service, target_group)]
+            )
+
+        self.alias = route53.ARecord(
+            self,
+            "Alias",
+            zone=zone,
+            record_name=ingress.domain_name,
+            target=route53.RecordTarget.from_alias(route53_targets.LoadBalancerTarget(self.load_balancer)),
+        )
+        self.origin_hostname = self.alias.domain_name
+
+
+def target_group_binding(service: ServiceConfig, target_group: elbv2.ITargetGroup) -> dict[str, object]:
+    """The TargetGroupBinding that has the controller register the pods behind Service `service.name` (its
+    `service.port`) in `target_group`, by pod IP."""
+    return {
+        "apiVersion": "elbv2.k8s.aws/v1beta1",
+        "kind": "TargetGroupBinding",
+        "metadata": {"name": service.name, "namespace": service.namespace},
+        "spec": {
+            "serviceRef": {"name": service.name, "port": service.port},
+            "targetGroupARN": target_group.target_group_arn,
+            "targetType": "ip",
+        },
+    }
+
+
+def _id(name: str) -> str:
+    return "".join(part.capitalize() for part in name.split("-"))
