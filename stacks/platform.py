@@ -56,17 +56,6 @@ class PlatformComputeStack(PlatformStack):
         self.karpenter = Karpenter(
             self, "Karpenter", cluster=cluster, cluster_name=config.cluster_name, karpenter=platform.karpenter
         )
-        self.addons = ClusterAddons(
-            self,
-            "Addons",
-            cluster=cluster,
-            charts=platform.charts,
-            vpc_id=network.vpc.vpc_id,
-            alb_security_group_id=groups.alb.security_group_id,
-            web_acl_arn=network.web_acl_arn,
-            system_nodes=system_nodes,
-            gpu_nodes=self.karpenter.node_pools,
-        )
         self.tenancy = Tenancy(
             self,
             "Tenancy",
@@ -99,6 +88,16 @@ class PlatformComputeStack(PlatformStack):
             access_log_bucket=self.access_logs,
             removal_policy=self.stateful_removal_policy,
             deletion_protection=self.deletion_protection,
+        )
+        self.addons = ClusterAddons(
+            self,
+            "Addons",
+            cluster=cluster,
+            charts=platform.charts,
+            vpc_id=network.vpc.vpc_id,
+            target_group_arns=[group.target_group_arn for group in self.ingress.target_groups.values()],
+            system_nodes=system_nodes,
+            gpu_nodes=self.karpenter.node_pools,
         )
         # A binding needs the controller's CRD and webhooks, and the namespace its Service lives in.
         for service in platform.services:

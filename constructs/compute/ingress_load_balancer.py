@@ -24,7 +24,9 @@ from environments.schema.compute import IngressConfig, ServiceConfig
 from environments.schema.data import BucketsConfig
 
 TLS_POLICY = elbv2.SslPolicy.TLS13_RES
-"""TLS 1.3, and TLS 1.2 with forward-secret AEAD ciphers only: CloudFront connects to origins over TLS 1.2."""
+TLS_POLICY_NAME = "ELBSecurityPolicy-TLS13-1-2-Res-2021-06"
+"""TLS_POLICY as ELB names it: TLS 1.3, and TLS 1.2 with forward-secret AEAD ciphers only (CloudFront connects
+to origins over TLS 1.2)."""
 SERVICE_LABEL = "app.kubernetes.io/name"
 """The label each service's pods carry with the service's name (what its Kubernetes Service selects)."""
 DESYNC_MODES = {

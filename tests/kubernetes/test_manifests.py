@@ -20,7 +20,6 @@ KUBERNETES_VERSION = "1.36.0"
 CUSTOM_RESOURCES = {
     ("karpenter.k8s.aws/v1", "EC2NodeClass"),
     ("karpenter.sh/v1", "NodePool"),
-    ("elbv2.k8s.aws/v1beta1", "IngressClassParams"),
     ("elbv2.k8s.aws/v1beta1", "TargetGroupBinding"),
 }
 
@@ -45,7 +44,8 @@ def applied_objects(platform: SynthesizedPlatform, stage: str) -> list[dict[str,
 def test_every_applied_manifest_is_valid_kubernetes_1_36(platform: SynthesizedPlatform, stage: str) -> None:
     objects = applied_objects(platform, stage)
     kinds = {obj["kind"] for obj in objects}
-    assert {"Namespace", "ResourceQuota", "LimitRange", "NetworkPolicy", "PriorityClass", "IngressClass"} <= kinds
+    assert {"Namespace", "ResourceQuota", "LimitRange", "NetworkPolicy", "PriorityClass"} <= kinds
+    assert "IngressClass" not in kinds  # the controller only registers pods (TargetGroupBinding)
     for obj in objects:
         if (obj["apiVersion"], obj["kind"]) in CUSTOM_RESOURCES:
             continue

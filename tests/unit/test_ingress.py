@@ -10,7 +10,7 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_eks_v2 as eks
 from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Template
-from constructs.compute.ingress_load_balancer import SERVICE_LABEL, IngressLoadBalancer
+from constructs.compute.ingress_load_balancer import SERVICE_LABEL, TLS_POLICY_NAME, IngressLoadBalancer
 
 from environments.schema.stage import StageConfig
 from stacks.platform import PlatformComputeStack
@@ -102,7 +102,7 @@ def test_http_redirects_and_https_uses_tls_1_3_and_the_stages_certificate(
     }
     https = found[443]
     assert https["Protocol"] == "HTTPS"
-    assert https["SslPolicy"] == "ELBSecurityPolicy-TLS13-1-2-Res-2021-06"
+    assert https["SslPolicy"] == TLS_POLICY_NAME == "ELBSecurityPolicy-TLS13-1-2-Res-2021-06"
     (certificate,) = https["Certificates"]
     (issued,) = resources(tmpl, "AWS::CertificateManager::Certificate").items()
     assert ref_id(certificate["CertificateArn"]) == issued[0]
