@@ -40,10 +40,11 @@ LOG_PREFIX = "ingress"
 
 
 class IngressLoadBalancer(Construct):
-    """`load_balancer`, its `https_listener` and `http_listener` (a redirect), `target_groups` and `bindings`
-    (the TargetGroupBinding manifests) by service name, `certificate`, `alias` and its name `origin_hostname`
-    (what clients, or CloudFront, connect to), and `log_bucket`. The AWS Load Balancer Controller creates no
-    load balancer of its own: it only registers the services' pods in these target groups."""
+    """`load_balancer`, its `https_listener` and `http_listener` (a redirect); by service name its
+    `target_groups`, their CloudWatch `target_group_dimensions` and `bindings` (the TargetGroupBinding
+    manifests); `certificate`, `alias` and its name `origin_hostname` (what clients, or CloudFront, connect
+    to), and `log_bucket`. The AWS Load Balancer Controller creates no load balancer of its own: it only
+    registers the services' pods in these target groups."""
 
     def __init__(
         self,
@@ -140,6 +141,10 @@ class IngressLoadBalancer(Construct):
 
         self.target_groups: dict[str, elbv2.ApplicationTargetGroup] = {}
         self.bindings: dict[str, eks.KubernetesManifest] = {}
+        # CDK's target group metrics find the load balancer by splitting the listener's ARN, which in another
+        # stack splits an Fn::GetStackOutput (not among the functions Fn::Split takes); both full names are
+        # attributes of their own.
+        self.target_group_dimensions: dict[str, dict[str, str]] = {}
         check = ingress.health_check
         for index, service in enumerate(services):
             name = _id(service.name)
@@ -166,6 +171,10 @@ class IngressLoadBalancer(Construct):
                 action=elbv2.ListenerAction.forward([target_group]),
             )
             self.target_groups[service.name] = target_group
+            self.target_group_dimensions[service.name] = {
+                "LoadBalancer": self.load_balancer.load_balancer_full_name,
+                "TargetGroup": target_group.target_group_full_name,
+            }
             self.bindings[service.name] = eks.KubernetesManifest(
                 self, f"{name}Binding", cluster=cluster, manifest=[target_group_binding(service, target_group)]
             )

@@ -34,7 +34,7 @@ RETIRED_FIELDS = {
     "platform.admin_role_arn": "replaced by platform.cluster_admin_principals: the platform now creates the "
     "cluster-admin role itself; list the ARN patterns of the roles that may assume it",
 }
-"""Keys stage files used to have, with what to write instead (the loader prints this instead of "unknown key")."""
+"""Keys stage files used to have, with what to write instead."""
 
 
 class TaintConfig(ConfigModel):

@@ -265,6 +265,14 @@ def test_the_retired_admin_role_arn_says_what_replaces_it(tmp_path: Path) -> Non
     ]
 
 
+def test_the_load_balancer_dimension_is_derived_now(tmp_path: Path) -> None:
+    problems = _problems(tmp_path, "dev", _set("observability.load_balancer", "app/k8s-platform-dev/0000000000000000"))
+    assert problems == [
+        f"{tmp_path / 'dev.yaml'}: observability.load_balancer: derived now: the alarms and dashboards read the "
+        "ingress load balancer the platform stack creates (platform.ingress); remove this key"
+    ]
+
+
 def test_prod_analytics_rules(tmp_path: Path) -> None:
     problems = _problems(tmp_path, "prod", _set("analytics.msk.mode", "off"), base="prod")
     assert problems == [f"{tmp_path / 'prod.yaml'}: analytics.msk.mode: prod streams through Kafka (seed 000); "
@@ -368,7 +376,6 @@ def test_config_is_frozen() -> None:
 
 OBSERVABILITY_CASES = [
     ("sampling above 100 %", _set("observability.xray_sampling_rate", 1.5), "observability.xray_sampling_rate"),
-    ("load balancer dimension", _set("observability.load_balancer", "my-alb"), "observability.load_balancer"),
     ("bad alert e-mail", _set("observability.alerting.critical_emails", ["ops"]), "observability.alerting.critical"),
     ("pager without https", _set("observability.alerting.pager_https_endpoint", "http://x"), "observability.alerting"),
     (
