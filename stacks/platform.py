@@ -11,10 +11,11 @@ from constructs.compute.cluster_addons import ClusterAddons
 from constructs.compute.container_registries import ContainerRegistries
 from constructs.compute.eks_cluster import EksCluster
 from constructs.compute.fargate_jobs import FargateJobs
-from constructs.compute.ingress_load_balancer import IngressLoadBalancer
+from constructs.compute.ingress_load_balancer import IngressLoadBalancer, OriginVerification
 from constructs.compute.karpenter import Karpenter
 from constructs.compute.tenancy import Tenancy
 
+from environments.schema.edge import EDGE_REGION
 from environments.schema.stage import StageConfig
 from stacks.base import PlatformStack
 from stacks.data import DataStack
@@ -74,6 +75,20 @@ class PlatformComputeStack(PlatformStack):
             noncurrent_version_expiration_days=buckets.noncurrent_version_expiration_days,
             removal_policy=self.stateful_removal_policy,
         )
+        # With the edge on, CloudFront (in EDGE_REGION) sends this secret and the listener requires it.
+        self.origin_verification = (
+            OriginVerification(
+                self,
+                "OriginVerification",
+                secret_name=f"/{config.tags.project}/{config.name}/origin-verify",
+                encryption_key=data.keys.secrets,
+                versions=config.edge.origin_verify,
+                replica_region=EDGE_REGION if config.region != EDGE_REGION else None,
+                removal_policy=self.stateful_removal_policy,
+            )
+            if config.edge.enabled
+            else None
+        )
         self.ingress = IngressLoadBalancer(
             self,
             "Ingress",
@@ -84,6 +99,7 @@ class PlatformComputeStack(PlatformStack):
             security_group=groups.alb,
             web_acl_arn=network.web_acl_arn,
             cluster=cluster,
+            origin_verification=self.origin_verification,
             buckets=buckets,
             access_log_bucket=self.access_logs,
             removal_policy=self.stateful_removal_policy,

@@ -1,7 +1,8 @@
 """The ingress load balancer (seed 002's front door): an internet-facing ALB in the public tier behind the
 regional WAF, HTTPS with a TLS 1.3 policy (HTTP redirects to it), one IP target group per service whose pods
 the AWS Load Balancer Controller registers through a TargetGroupBinding, access logs, and an alias in the
-stage's zone that its certificate covers."""
+stage's zone that its certificate covers. With the edge on, only requests carrying CloudFront's origin
+verification secret are forwarded (OriginVerification)."""
 
 from __future__ import annotations
 
@@ -12,16 +13,19 @@ from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_eks_v2 as eks
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_route53 as route53
 from aws_cdk import aws_route53_targets as route53_targets
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
-from constructs.common.acknowledgments import acknowledge
+from constructs.common.acknowledgments import acknowledge, acknowledge_all
 from constructs.common.secure_bucket import SecureBucket, log_expiry
 
 from environments.schema.compute import IngressConfig, ServiceConfig
 from environments.schema.data import BucketsConfig
+from environments.schema.edge import OriginVerifyConfig
 
 TLS_POLICY = elbv2.SslPolicy.TLS13_RES
 TLS_POLICY_NAME = "ELBSecurityPolicy-TLS13-1-2-Res-2021-06"
@@ -37,6 +41,58 @@ DESYNC_MODES = {
 RULE_PRIORITY_STEP = 10
 """Listener rules are numbered 10, 20, ... in the order of platform.services."""
 LOG_PREFIX = "ingress"
+ORIGIN_VERIFY_HEADER = "X-Origin-Verify"
+
+
+class OriginVerification(Construct):
+    """The shared secret CloudFront sends in the ORIGIN_VERIFY_HEADER origin header and the listener rules
+    require, so that only requests through the edge reach the services: `secret` (generated, alphanumeric,
+    replicated to `replica_region` when given), `secret_name`, and as CloudFormation dynamic references `sent`
+    (what CloudFront sends) and `accepted` (what the listener takes: the value sent and, while a rotation
+    completes, the previous one). They name the secret rather than its ARN, so they resolve in any region that
+    holds it or its replica."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        secret_name: str,
+        encryption_key: kms.IKey,
+        versions: OriginVerifyConfig,
+        replica_region: str | None,
+        removal_policy: cdk.RemovalPolicy,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.secret_name = secret_name
+        self.secret = secretsmanager.Secret(
+            self,
+            "Secret",
+            secret_name=secret_name,
+            description="Origin verification: CloudFront sends it, the ingress load balancer requires it",
+            encryption_key=encryption_key,
+            # Header conditions treat * and ? as wildcards: letters and digits only.
+            generate_secret_string=secretsmanager.SecretStringGenerator(exclude_punctuation=True, password_length=64),
+            replica_regions=[secretsmanager.ReplicaRegion(region=replica_region)] if replica_region else None,
+            removal_policy=removal_policy,
+        )
+        rotation = (
+            "Rotated by hand (README): each value must reach the listener rules and then CloudFront, which only "
+            "a deploy of both does; a rotation function would leave one of them behind."
+        )
+        acknowledge_all(
+            self.secret,
+            [("AwsSolutions-SMG4", rotation), ("NIST.800.53.R5-SecretsManagerRotationEnabled", rotation)],
+        )
+        self.sent = self._value(versions.current_version_id)
+        self.accepted = [
+            self.sent,
+            *([self._value(versions.previous_version_id)] if versions.previous_version_id else []),
+        ]
+
+    def _value(self, version_id: str | None) -> str:
+        """The secret's value at `version_id` (its current one when None), resolved at deploy time."""
+        return cdk.SecretValue.secrets_manager(self.secret_name, version_id=version_id).unsafe_unwrap()
 
 
 class IngressLoadBalancer(Construct):
@@ -44,7 +100,7 @@ class IngressLoadBalancer(Construct):
     `target_groups`, their CloudWatch `target_group_dimensions` and `bindings` (the TargetGroupBinding
     manifests); `certificate`, `alias` and its name `origin_hostname` (what clients, or CloudFront, connect
     to), and `log_bucket`. The AWS Load Balancer Controller creates no load balancer of its own: it only
-    registers the services' pods in these target groups."""
+    registers the services' pods in these target groups. `rules` (by service) forward the service's paths."""
 
     def __init__(
         self,
@@ -58,13 +114,15 @@ class IngressLoadBalancer(Construct):
         security_group: ec2.ISecurityGroup,
         web_acl_arn: str,
         cluster: eks.ICluster,
+        origin_verification: OriginVerification | None,
         buckets: BucketsConfig,
         access_log_bucket: s3.IBucket,
         removal_policy: cdk.RemovalPolicy,
         deletion_protection: bool,
     ) -> None:
         """`subnets`: the public tier; `security_group`: the network's `alb` group, the only one it gets (its
-        rules live with the network); `access_log_bucket`: where the log bucket's own server access logs go."""
+        rules live with the network); `origin_verification`: with the edge on, what every rule requires;
+        `access_log_bucket`: where the log bucket's own server access logs go."""
         super().__init__(scope, construct_id)
         zone = route53.HostedZone.from_hosted_zone_attributes(
             self, "Zone", hosted_zone_id=ingress.hosted_zone_id, zone_name=ingress.hosted_zone_name
@@ -140,12 +198,18 @@ class IngressLoadBalancer(Construct):
         )
 
         self.target_groups: dict[str, elbv2.ApplicationTargetGroup] = {}
+        self.rules: dict[str, elbv2.ApplicationListenerRule] = {}
         self.bindings: dict[str, eks.KubernetesManifest] = {}
         # CDK's target group metrics find the load balancer by splitting the listener's ARN, which in another
         # stack splits an Fn::GetStackOutput (not among the functions Fn::Split takes); both full names are
         # attributes of their own.
         self.target_group_dimensions: dict[str, dict[str, str]] = {}
         check = ingress.health_check
+        verified = (
+            [elbv2.ListenerCondition.http_header(ORIGIN_VERIFY_HEADER, origin_verification.accepted)]
+            if origin_verification
+            else []
+        )
         for index, service in enumerate(services):
             name = _id(service.name)
             target_group = elbv2.ApplicationTargetGroup(
@@ -164,12 +228,17 @@ class IngressLoadBalancer(Construct):
                     healthy_http_codes=check.healthy_http_codes,
                 ),
             )
-            self.https_listener.add_action(
-                name,
+            self.rules[service.name] = elbv2.ApplicationListenerRule(
+                self,
+                f"{name}Rule",
+                listener=self.https_listener,
                 priority=RULE_PRIORITY_STEP * (index + 1),
-                conditions=[elbv2.ListenerCondition.path_patterns(list(service.path_patterns))],
+                conditions=[elbv2.ListenerCondition.path_patterns(list(service.path_patterns)), *verified],
                 action=elbv2.ListenerAction.forward([target_group]),
             )
+            if origin_verification:
+                # The rule names the secret, not its ARN: CloudFormation must create it before resolving it.
+                self.rules[service.name].node.add_dependency(origin_verification.secret)
             self.target_groups[service.name] = target_group
             self.target_group_dimensions[service.name] = {
                 "LoadBalancer": self.load_balancer.load_balancer_full_name,
@@ -186,7 +255,7 @@ class IngressLoadBalancer(Construct):
             record_name=ingress.domain_name,
             target=route53.RecordTarget.from_alias(route53_targets.LoadBalancerTarget(self.load_balancer)),
         )
-        self.origin_hostname = self.alias.domain_name
+        self.origin_hostname = ingress.domain_name
 
 
 def target_group_binding(service: ServiceConfig, target_group: elbv2.ITargetGroup) -> dict[str, object]:

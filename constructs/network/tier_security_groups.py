@@ -44,10 +44,13 @@ class TierSecurityGroups(Construct):
         *,
         vpc: ec2.IVpc,
         service_ports: Sequence[PortRange],
+        cloudfront_prefix_list_id: str | None = None,
         peer_app_block: str | None = None,
     ) -> None:
         """`service_ports`: where the services behind the load balancer listen (platform.services);
-        `peer_app_block`: the peered region's app tier, admitted to `workload` on those ports."""
+        `cloudfront_prefix_list_id`: with the edge on, `alb` admits only CloudFront, on 443 (without it, 80 and
+        443 from anywhere); `peer_app_block`: the peered region's app tier, admitted to `workload` on the
+        service ports."""
         super().__init__(scope, construct_id)
         workload_ports = [ec2.Port.tcp_range(first, last) for first, last in service_ports]
 
@@ -59,16 +62,23 @@ class TierSecurityGroups(Construct):
             description="EKS nodes, pods and ECS tasks: service ports from the ALB, all from each other",
             allow_all_outbound=True,
         )
-        for port in (80, 443):
-            self.alb.add_ingress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(port), f"Port {port} from the internet")
-        internet_facing = "The internet-facing load balancer must accept 80/443 from anywhere; the WAF filters it."
-        acknowledge_all(
-            self.alb,
-            [
-                (f, internet_facing)
-                for f in ("AwsSolutions-EC23", *(f"Platform-OpenIngress[tcp:{p}]" for p in (80, 443)))
-            ],
-        )
+        if cloudfront_prefix_list_id:
+            # The list counts as its 55 entries against the group's 60 inbound rules: this is the only one, and
+            # CloudFront reaches origins on HTTPS only, so 80 (another 55) is not admitted.
+            self.alb.add_ingress_rule(
+                ec2.Peer.prefix_list(cloudfront_prefix_list_id), ec2.Port.tcp(443), "HTTPS from CloudFront only"
+            )
+        else:
+            for port in (80, 443):
+                self.alb.add_ingress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(port), f"Port {port} from the internet")
+            internet_facing = "The internet-facing load balancer must accept 80/443 from anywhere; the WAF filters it."
+            acknowledge_all(
+                self.alb,
+                [
+                    (f, internet_facing)
+                    for f in ("AwsSolutions-EC23", *(f"Platform-OpenIngress[tcp:{p}]" for p in (80, 443)))
+                ],
+            )
         for ports in workload_ports:
             # The workload ingress and, since the ALB group has no open egress, the matching egress rule.
             self.workload.connections.allow_from(self.alb, ports, "Service ports from the ALB")

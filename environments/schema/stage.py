@@ -10,7 +10,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from environments.schema import compute, observability
+from environments.schema import compute, edge, observability
 from environments.schema.analytics import AnalyticsConfig, analytics_problems
 from environments.schema.base import (
     AZ_COUNT,
@@ -27,7 +27,7 @@ from environments.schema.network import NetworkConfig, network_problems
 from environments.schema.observability import ObservabilityConfig
 from environments.schema.regions import DisasterRecoveryConfig, region_problems
 
-RETIRED_FIELDS = {**compute.RETIRED_FIELDS, **observability.RETIRED_FIELDS}
+RETIRED_FIELDS = {**compute.RETIRED_FIELDS, **observability.RETIRED_FIELDS, **edge.RETIRED_FIELDS}
 """Every section's retired keys: the loader prints why one is gone instead of "unknown key"."""
 
 

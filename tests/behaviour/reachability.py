@@ -52,6 +52,8 @@ PEERING_ACCEPTANCE = "Custom::TransitGatewayPeeringAcceptance"
 """This app's accepter of a Transit Gateway peering (constructs/network/transit_peering.py): a peering
 carries traffic once one of these accepts it, and its `AttachmentId` attribute is that attachment."""
 KUBERNETES_RESOURCE = "Custom::AWSCDK-EKS-KubernetesResource"
+AWS_SDK_CALL = "Custom::AWS"
+"""An AwsCustomResource: a prefix list one of them looks up by name is named by that name."""
 
 
 # --- ranges ---------------------------------------------------------------------------------------------
@@ -795,8 +797,32 @@ class _Reader:
         return Hop.OTHER, None  # endpoints, interfaces, peering connections: not followed
 
     def _prefix_list_name(self, stack: str, value: Any) -> str:
+        """A prefix list by name: the one an AwsCustomResource looks up by name, else the resource's label or
+        the literal ID."""
         target = self.t.target(stack, value)
-        return self.t.label(target[0]) if target else str(self.t.literal(stack, value))
+        if target is None:
+            return str(self.t.literal(stack, value))
+        looked_up = self._looked_up_prefix_list(target[0]) if target[1] == "PrefixLists.0.PrefixListId" else None
+        return looked_up or self.t.label(target[0])
+
+    def _looked_up_prefix_list(self, rid: ResourceId) -> str | None:
+        """The name an AwsCustomResource (`Custom::AWS`) filters ec2:DescribeManagedPrefixLists by."""
+        resource = self.t.resource(rid)
+        create = resource.get("Properties", {}).get("Create")
+        if resource.get("Type") != AWS_SDK_CALL or not isinstance(create, str):
+            return None
+        call = json.loads(create)
+        if (call.get("service"), call.get("action")) != ("EC2", "describeManagedPrefixLists"):
+            return None
+        names = [
+            value
+            for condition in call.get("parameters", {}).get("Filters", [])
+            if condition.get("Name") == "prefix-list-name"
+            for value in condition.get("Values", [])
+        ]
+        if len(names) != 1:
+            raise ModelError(f"{rid} looks up {names or 'no'} prefix list by name; the model needs exactly one")
+        return str(names[0])
 
     def acls(self) -> dict[ResourceId, NetworkAcl]:
         entries: dict[ResourceId, list[AclEntry]] = defaultdict(list)

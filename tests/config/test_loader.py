@@ -413,7 +413,22 @@ def test_two_stages_in_one_account_cannot_both_own_account_wide_services(tmp_pat
 EDGE_CASES = [
     ("domain outside the zone", _set("edge.domain_name", "app.other.org"), "edge.domain_name: app.other.org is not in"),
     ("zone id", _set("edge.hosted_zone_id", "zone-1"), "edge.hosted_zone_id: String should match pattern"),
-    ("missing origin", _set("edge.origin_domain_name", ""), "edge.origin_domain_name: required when the edge"),
+    ("missing zone", _set("edge.hosted_zone_id", ""), "edge.hosted_zone_id: required when the edge"),
+    (
+        "viewer name is the origin's",
+        _set("edge.domain_name", "origin.app.example.com"),
+        "edge.domain_name: must differ from platform.ingress.domain_name",
+    ),
+    (
+        "previous version alone",
+        _set("edge.origin_verify.previous_version_id", "a" * 36),
+        "edge.origin_verify.previous_version_id: needs current_version_id",
+    ),
+    (
+        "one version twice",
+        lambda d: d["edge"].update(origin_verify={"current_version_id": "a" * 36, "previous_version_id": "a" * 36}),
+        "edge.origin_verify.previous_version_id: is current_version_id",
+    ),
 ]
 
 
@@ -470,12 +485,14 @@ def test_replication_needs_versioned_buckets(tmp_path: Path) -> None:
     ]
 
 
-def test_failover_needs_both_origin_targets(tmp_path: Path) -> None:
-    problems = _problems(tmp_path, "prod", _set("edge.secondary_origin_target", ""), base="prod")
-    assert problems == [
-        f"{tmp_path / 'prod.yaml'}: edge.secondary_origin_target: required when the edge and dr are enabled "
-        "(Route 53 fails over between them)"
-    ]
+@pytest.mark.parametrize("field", ["origin_domain_name", "primary_origin_target", "secondary_origin_target"])
+def test_the_origin_fields_are_derived_now(tmp_path: Path, field: str) -> None:
+    problems = _problems(
+        tmp_path, "prod", _set(f"edge.{field}", "k8s-platform-prod-0.us-east-1.elb.amazonaws.com"), base="prod"
+    )
+    assert len(problems) == 1
+    assert problems[0].startswith(f"{tmp_path / 'prod.yaml'}: edge.{field}: derived now: ")
+    assert problems[0].endswith("; remove this key")
 
 
 CHECKS_ACROSS_FIELDS = [

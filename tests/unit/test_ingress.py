@@ -8,10 +8,18 @@ from typing import Any
 import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_eks_v2 as eks
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Template
-from constructs.compute.ingress_load_balancer import SERVICE_LABEL, TLS_POLICY_NAME, IngressLoadBalancer
+from constructs.compute.ingress_load_balancer import (
+    ORIGIN_VERIFY_HEADER,
+    SERVICE_LABEL,
+    TLS_POLICY_NAME,
+    IngressLoadBalancer,
+    OriginVerification,
+)
 
+from environments.schema.edge import OriginVerifyConfig
 from environments.schema.stage import StageConfig
 from stacks.platform import PlatformComputeStack
 from tests.behaviour.reachability import with_placeholders
@@ -144,6 +152,18 @@ def test_one_ip_target_group_and_rule_per_service(examples: SynthesizedPlatform,
         assert ref_id(rule["ListenerArn"]) == logical_id(ingress.https_listener)
         paths = [c for c in rule["Conditions"] if c["Field"] == "path-pattern"]
         assert paths == [{"Field": "path-pattern", "PathPatternConfig": {"Values": list(service.path_patterns)}}]
+        headers = [c["HttpHeaderConfig"] for c in rule["Conditions"] if c["Field"] == "http-header"]
+        verification = platform_stack(examples, stage).origin_verification
+        if config.edge.enabled:  # only requests that came through CloudFront
+            assert verification is not None
+            accepted = platform_stack(examples, stage).resolve(verification.accepted)
+            assert headers == [{"HttpHeaderName": ORIGIN_VERIFY_HEADER, "Values": accepted}]
+            assert (
+                logical_id(verification.secret)
+                in tmpl["Resources"][logical_id(ingress.rules[service.name])]["DependsOn"]
+            )
+        else:
+            assert headers == [] and verification is None
 
 
 def test_seed_002_services_and_the_agent(examples: SynthesizedPlatform, stage: str) -> None:
@@ -187,7 +207,7 @@ def test_the_load_balancer_has_its_name_in_the_zone(examples: SynthesizedPlatfor
         ingress.hosted_zone_id,
     )
     assert ref_id(record["AliasTarget"]["DNSName"]["Fn::Join"][1][1]) == logical_id(construct.load_balancer)
-    assert platform_stack(examples, stage).resolve(construct.origin_hostname) == {"Ref": logical_id(construct.alias)}
+    assert construct.origin_hostname == ingress.domain_name  # what the certificate covers and CloudFront calls
 
 
 def _alone(config: StageConfig, **ingress: Any) -> Template:
@@ -213,6 +233,7 @@ def _alone(config: StageConfig, **ingress: Any) -> Template:
         cluster=eks.Cluster.from_cluster_attributes(
             stack, "Cluster", cluster_name="platform", kubectl_provider=kubectl
         ),
+        origin_verification=None,
         buckets=config.data.buckets,
         access_log_bucket=s3.Bucket(stack, "ServerAccessLogs"),
         removal_policy=cdk.RemovalPolicy.RETAIN,
@@ -226,3 +247,52 @@ def test_an_existing_certificate_is_used_instead_of_a_new_one(examples: Synthesi
     assert built.find_resources("AWS::CertificateManager::Certificate") == {}
     https = [r["Properties"] for r in built.find_resources(LISTENER).values() if r["Properties"]["Port"] == 443]
     assert [listener["Certificates"] for listener in https] == [[{"CertificateArn": CERTIFICATE_ARN}]]
+
+
+def _verification(
+    region: str, versions: OriginVerifyConfig, replica_region: str | None
+) -> tuple[OriginVerification, Template]:
+    stack = cdk.Stack(
+        cdk.App(builtin_cloud_formation_validation=False),
+        "Verify",
+        env=cdk.Environment(account="111111111111", region=region),
+    )
+    verification = OriginVerification(
+        stack,
+        "OriginVerification",
+        secret_name="/ai-platform/qa/origin-verify",
+        encryption_key=kms.Key(stack, "Key"),
+        versions=versions,
+        replica_region=replica_region,
+        removal_policy=cdk.RemovalPolicy.RETAIN,
+    )
+    return verification, Template.from_stack(stack)
+
+
+def test_the_origin_secret_is_generated_alphanumeric_and_kept(examples: SynthesizedPlatform) -> None:
+    verification = examples.stages["prod"].platform.origin_verification
+    assert verification is not None
+    tmpl = template(examples, "prod")
+    secret = tmpl["Resources"][logical_id(verification.secret)]
+    generated = secret["Properties"]["GenerateSecretString"]
+    assert (generated["ExcludePunctuation"], generated["PasswordLength"]) == (True, 64)
+    assert secret["Properties"]["Name"] == "/ai-platform/prod/origin-verify"
+    assert (secret["DeletionPolicy"], secret["UpdateReplacePolicy"]) == ("Retain", "Retain")
+    assert "ReplicaRegions" not in secret["Properties"]  # prod is in us-east-1, where CloudFront resolves it
+    assert verification.accepted == [verification.sent]  # no rotation under way
+
+
+def test_a_rotation_accepts_the_previous_value_and_sends_the_current_one() -> None:
+    current, previous = "a" * 8 + "-1111-2222-3333-" + "b" * 12, "c" * 8 + "-4444-5555-6666-" + "d" * 12
+    verification, built = _verification(
+        "eu-west-1", OriginVerifyConfig(current_version_id=current, previous_version_id=previous), "us-east-1"
+    )
+    stack, name = cdk.Stack.of(verification), "/ai-platform/qa/origin-verify"
+    sent = f"{{{{resolve:secretsmanager:{name}:SecretString:::{current}}}}}"
+    assert stack.resolve(verification.sent) == sent
+    assert stack.resolve(verification.accepted) == [
+        sent,
+        f"{{{{resolve:secretsmanager:{name}:SecretString:::{previous}}}}}",
+    ]
+    (secret,) = built.find_resources("AWS::SecretsManager::Secret").values()
+    assert secret["Properties"]["ReplicaRegions"] == [{"Region": "us-east-1"}]
