@@ -662,7 +662,7 @@ def rejoined(text: str, tokens: dict[str, Any]) -> dict[str, Any]:
     return {"Fn::Join": ["", [tokens.get(piece, piece) for piece in pieces if piece]]}
 
 
-def _manifest_objects(manifest: Any) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+def manifest_objects(manifest: Any) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """The objects of a KubernetesResource's manifest (tokens as placeholder strings) and the placeholders."""
     text, tokens = (manifest, {}) if isinstance(manifest, str) else with_placeholders(manifest)
     objects: list[dict[str, Any]] = json.loads(text)
@@ -1059,7 +1059,7 @@ class _Reader:
         """The nodes of each EC2NodeClass: the subnets and groups of the cluster's VPC its selector terms
         choose (terms are alternatives; a term's tags must all match; `id` names one resource)."""
         for rid, p in self.t.resources(KUBERNETES_RESOURCE):
-            objects, tokens = _manifest_objects(p["Manifest"])
+            objects, tokens = manifest_objects(p["Manifest"])
             for node_class in (o for o in objects if o.get("kind") == "EC2NodeClass"):
                 cluster = self.t.identity(rid.stack, p["ClusterName"])
                 vpc = groups[cluster_security_group(cluster)].vpc
