@@ -136,6 +136,7 @@ def test_one_ip_target_group_and_rule_per_service(examples: SynthesizedPlatform,
     ingress = platform_stack(examples, stage).ingress
     tmpl = template(examples, stage)
     rules = {ref_id(r["Actions"][0]["TargetGroupArn"]): r for r in props(tmpl, RULE)}
+    assert all("Name" not in group for group in props(tmpl, TARGET_GROUP))  # CloudFormation names them
     assert len(rules) == len(props(tmpl, TARGET_GROUP)) == len(config.platform.services)
     for index, service in enumerate(config.platform.services):
         group_id = logical_id(ingress.target_groups[service.name])
