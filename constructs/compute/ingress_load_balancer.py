@@ -47,7 +47,8 @@ ORIGIN_VERIFY_HEADER = "X-Origin-Verify"
 class OriginVerification(Construct):
     """The shared secret CloudFront sends in the ORIGIN_VERIFY_HEADER origin header and the listener rules
     require, so that only requests through the edge reach the services: `secret` (generated, alphanumeric,
-    replicated to `replica_region` when given), `secret_name`, and as CloudFormation dynamic references `sent`
+    replicated to `replica_region` when given, there under Secrets Manager's AWS-managed key, as the stage's
+    keys are regional), `secret_name`, and as CloudFormation dynamic references `sent`
     (what CloudFront sends) and `accepted` (what the listener takes: the value sent and, while a rotation
     completes, the previous one). They name the secret rather than its ARN, so they resolve in any region that
     holds it or its replica."""
