@@ -22,7 +22,7 @@ LAMBDA_POLICIES = ("service-role/AWSLambdaBasicExecutionRole", "service-role/AWS
 
 class CloudFrontPrefixList(Construct):
     """`prefix_list_id`: the id of CLOUDFRONT_ORIGIN_FACING in this stack's region, which an AwsCustomResource
-    reads with ec2:DescribeManagedPrefixLists when the stack is created or updated. The function runs in
+    reads with ec2:DescribeManagedPrefixLists when it is created (and again if the call changes). It runs in
     `subnets` (the app tier, which reaches the EC2 API through NAT)."""
 
     def __init__(
