@@ -8,11 +8,10 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import ValidationError
 
-from environments.schema.compute import RETIRED_FIELDS
 from environments.schema.observability import shared_account_problems
 from environments.schema.pipeline import PipelineConfig, pipeline_problems
 from environments.schema.regions import overlapping_networks
-from environments.schema.stage import StageConfig, cross_field_problems
+from environments.schema.stage import RETIRED_FIELDS, StageConfig, cross_field_problems
 
 _Config = TypeVar("_Config", StageConfig, PipelineConfig)
 

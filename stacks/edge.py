@@ -4,19 +4,28 @@ region (CloudFront's certificates and CLOUDFRONT-scope web ACLs live there)."""
 from __future__ import annotations
 
 from constructs import Construct
+from constructs.compute.ingress_load_balancer import ORIGIN_VERIFY_HEADER
 from constructs.edge.edge_distribution import EdgeDistribution
 
+from environments.schema.edge import EDGE_REGION
 from environments.schema.stage import StageConfig
 from stacks.base import PlatformStack
 from stacks.data import DataStack
-
-EDGE_REGION = "us-east-1"
+from stacks.platform import PlatformComputeStack
 
 
 class EdgeStack(PlatformStack):
-    """`edge` (EdgeDistribution) in front of the stage's ingress and images bucket."""
+    """`edge` (EdgeDistribution) in front of the stage's ingress load balancer and images bucket."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig, data: DataStack) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: StageConfig,
+        data: DataStack,
+        platform: PlatformComputeStack,
+    ) -> None:
         super().__init__(
             scope,
             construct_id,
@@ -24,14 +33,21 @@ class EdgeStack(PlatformStack):
             region=EDGE_REGION,
             description=f"{config.name}: CloudFront, global WAF, certificate and DNS (us-east-1)",
         )
+        verification = platform.origin_verification
+        assert verification is not None, "the platform creates the origin secret whenever the edge is enabled"
         self.edge = EdgeDistribution(
             self,
             "Edge",
             edge=config.edge,
             waf=config.network.waf,
             name_prefix=f"{config.tags.project}-{config.name}",
+            origin_hostname=platform.ingress.origin_hostname,
+            origin_headers={ORIGIN_VERIFY_HEADER: verification.sent},
             images_bucket_name=data.buckets.images.bucket_name,
             key_alias=f"alias/{config.tags.project}/{config.name}/edge-logs",
             deletion_window_days=config.kms.deletion_window_days,
             removal_policy=self.stateful_removal_policy,
         )
+        # The origin's name and its secret cross by name (both strings of the platform's construct): the
+        # platform's alias, certificate and secret (and its replica here) must exist first.
+        self.add_dependency(platform)

@@ -7,8 +7,9 @@ from aws_cdk import aws_ec2 as ec2
 from constructs import Construct
 from constructs.common.encryption_key import EncryptionKey
 from constructs.compute.karpenter import DISCOVERY_TAG
+from constructs.network.cloudfront_prefix_list import CloudFrontPrefixList
 from constructs.network.tier_network_acls import TierNetworkAcls
-from constructs.network.tier_security_groups import WORKLOAD_PORTS, TierSecurityGroups
+from constructs.network.tier_security_groups import TierSecurityGroups, port_ranges
 from constructs.network.tiered_vpc import TieredVpc
 from constructs.network.transit_hub import TransitHub
 from constructs.network.web_acl import WebAcl
@@ -60,12 +61,36 @@ class NetworkStack(PlatformStack):
         peer_app_block = str(tier_blocks(peer_cidr)["app"]) if peer_cidr else None
         self.peer_app_block = peer_app_block
         """The peered region's app tier, which calls the workloads here on the service ports; None without dr."""
-        self.security_groups = TierSecurityGroups(self, "SecurityGroups", vpc=self.vpc, peer_app_block=peer_app_block)
+        self.service_ports = port_ranges(service.port for service in config.platform.services)
+        # With the edge on, the load balancer takes connections from CloudFront only.
+        self.cloudfront_prefix_list = (
+            CloudFrontPrefixList(
+                self,
+                "CloudFrontPrefixList",
+                vpc=self.vpc,
+                subnets=self.app_subnets.subnets,
+                logs_key=self.log_key.key,
+                log_retention_days=network.flow_logs.retention_days,
+                removal_policy=self.stateful_removal_policy,
+            )
+            if config.edge.enabled
+            else None
+        )
+        self.security_groups = TierSecurityGroups(
+            self,
+            "SecurityGroups",
+            vpc=self.vpc,
+            service_ports=self.service_ports,
+            cloudfront_prefix_list_id=self.cloudfront_prefix_list.prefix_list_id
+            if self.cloudfront_prefix_list
+            else None,
+            peer_app_block=peer_app_block,
+        )
         self.network_acls = TierNetworkAcls(
             self,
             "NetworkAcls",
             tiered_vpc=self.tiered_vpc,
-            workload_ports=WORKLOAD_PORTS,
+            service_ports=self.service_ports,
             data_ports=self.security_groups.data_ports,
             peer_app_block=peer_app_block,
         )

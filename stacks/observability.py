@@ -70,7 +70,8 @@ class ObservabilityStack(PlatformStack):
                 cache_primary_node=f"{data.cache.replication_group.ref}-001",
                 queues={**data.messaging.queues, "ordered-tasks": data.messaging.ordered_tasks},
                 dead_letter_queues=[*data.messaging.dead_letter_queues, analytics.streaming.failure_queue],
-                load_balancer=observability.load_balancer,
+                load_balancer=platform.ingress.load_balancer.metrics,
+                target_groups=platform.ingress.target_group_dimensions,
                 cluster_name=config.cluster_name,
                 functions=functions,
                 stream_name=analytics.streaming.stream.stream_name,
@@ -89,6 +90,12 @@ class ObservabilityStack(PlatformStack):
             name_prefix=name,
             alarms=self.alarms.alarms,
             extra_metrics={
+                "infrastructure:Healthy targets": [
+                    cloudwatch.Metric(
+                        namespace="AWS/ApplicationELB", metric_name="HealthyHostCount", dimensions_map=group
+                    )
+                    for group in platform.ingress.target_group_dimensions.values()
+                ],
                 "infrastructure:ECS CPU": [
                     cloudwatch.Metric(
                         namespace="AWS/ECS",

@@ -7,17 +7,19 @@ import aws_cdk as cdk
 from aws_cdk import aws_lambda_event_sources as sources
 from constructs import Construct
 from constructs.common.event_function import EventFunction
+from constructs.common.secure_bucket import access_log_bucket
 from constructs.compute.cluster_addons import ClusterAddons
 from constructs.compute.container_registries import ContainerRegistries
 from constructs.compute.eks_cluster import EksCluster
 from constructs.compute.fargate_jobs import FargateJobs
 from constructs.compute.gitops import GitOps
+from constructs.compute.ingress_load_balancer import IngressLoadBalancer, OriginVerification
 from constructs.compute.karpenter import Karpenter
 from constructs.compute.secrets_store import SecretsStore
 from constructs.compute.shared_models import SharedModelsVolume
 from constructs.compute.tenancy import Tenancy, TenantNetwork
-from constructs.network.tier_security_groups import WORKLOAD_PORTS
 
+from environments.schema.edge import EDGE_REGION
 from environments.schema.stage import StageConfig
 from stacks.base import PlatformStack
 from stacks.data import DataStack
@@ -64,18 +66,6 @@ class PlatformComputeStack(PlatformStack):
             karpenter=platform.karpenter,
             node_groups=platform.node_groups,
         )
-        self.addons = ClusterAddons(
-            self,
-            "Addons",
-            cluster=cluster,
-            charts=platform.charts,
-            addon_versions=platform.addon_versions,
-            vpc_id=network.vpc.vpc_id,
-            alb_security_group_id=groups.alb.security_group_id,
-            web_acl_arn=network.web_acl_arn,
-            system_nodes=system_nodes,
-            gpu_nodes=self.karpenter.node_pools,
-        )
         self.tenancy = Tenancy(
             self,
             "Tenancy",
@@ -84,7 +74,7 @@ class PlatformComputeStack(PlatformStack):
             network=TenantNetwork(
                 vpc_cidr=config.network.cidr,
                 service_clients=(*subnets["public"], *filter(None, [network.peer_app_block])),
-                service_ports=WORKLOAD_PORTS,
+                service_ports=tuple(network.service_ports),
                 data_cidrs=tuple(subnets["data"]),
                 data_ports=tuple(groups.data_ports),
                 endpoint_cidrs=tuple(subnets["app"]),  # where TieredVpc puts the interface endpoints
@@ -93,6 +83,61 @@ class PlatformComputeStack(PlatformStack):
         )
         for manifest in (*self.tenancy.manifests.values(), self.karpenter.chart):
             manifest.node.add_dependency(system_nodes)
+        buckets = config.data.buckets
+        self.access_logs = access_log_bucket(
+            self,
+            "AccessLogs",
+            retention_days=buckets.access_log_retention_days,
+            versioned=buckets.versioned,
+            noncurrent_version_expiration_days=buckets.noncurrent_version_expiration_days,
+            removal_policy=self.stateful_removal_policy,
+        )
+        # With the edge on, CloudFront (in EDGE_REGION) sends this secret and the listener requires it.
+        self.origin_verification = (
+            OriginVerification(
+                self,
+                "OriginVerification",
+                secret_name=f"/{config.tags.project}/{config.name}/origin-verify",
+                encryption_key=data.keys.secrets,
+                versions=config.edge.origin_verify,
+                replica_region=EDGE_REGION if config.region != EDGE_REGION else None,
+                removal_policy=self.stateful_removal_policy,
+            )
+            if config.edge.enabled
+            else None
+        )
+        self.ingress = IngressLoadBalancer(
+            self,
+            "Ingress",
+            ingress=platform.ingress,
+            services=platform.services,
+            vpc=network.vpc,
+            subnets=network.public_subnets.subnets,
+            security_group=groups.alb,
+            web_acl_arn=network.web_acl_arn,
+            cluster=cluster,
+            origin_verification=self.origin_verification,
+            buckets=buckets,
+            access_log_bucket=self.access_logs,
+            removal_policy=self.stateful_removal_policy,
+            deletion_protection=self.deletion_protection,
+        )
+        self.addons = ClusterAddons(
+            self,
+            "Addons",
+            cluster=cluster,
+            charts=platform.charts,
+            addon_versions=platform.addon_versions,
+            vpc_id=network.vpc.vpc_id,
+            target_group_arns=[group.target_group_arn for group in self.ingress.target_groups.values()],
+            system_nodes=system_nodes,
+            gpu_nodes=self.karpenter.node_pools,
+        )
+        # A binding needs the controller's CRD and webhooks, and the namespace its Service lives in.
+        for service in platform.services:
+            self.ingress.bindings[service.name].node.add_dependency(
+                self.addons.charts["aws-load-balancer-controller"], self.tenancy.manifests[service.namespace]
+            )
         roles = {namespace.name: namespace.workload_role for namespace in platform.namespaces}
         self.secrets_store = SecretsStore(
             self,

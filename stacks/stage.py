@@ -68,7 +68,11 @@ class PlatformStage(cdk.Stage):
             platform=self.platform,
             analytics=self.analytics,
         )
-        self.edge = EdgeStack(self, "edge", config=config, data=self.data) if config.edge.enabled else None
+        self.edge = (
+            EdgeStack(self, "edge", config=config, data=self.data, platform=self.platform)
+            if config.edge.enabled
+            else None
+        )
         self._tag_generated_resources(tags)
 
     def _tag_generated_resources(self, tags: dict[str, str]) -> None:

@@ -139,7 +139,7 @@ def _synthesis(
     key = "shared" if session.shared() else kind
     if key not in session.built:
         needs = session.needs.get(kind, None)
-        cache = request.config.cache
+        cache = getattr(request.config, "cache", None)  # None under -p no:cacheprovider
         lint_cache = (
             (cache.mkdir("cfn-lint") if cache else tmp_path_factory.mktemp("cfn-lint")) if key != "examples" else None
         )

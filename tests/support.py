@@ -43,9 +43,12 @@ def ref_id(value: Any) -> str:
 
 
 def logical_id(construct: IConstruct) -> str:
-    """The logical id of a construct's CloudFormation resource (itself, or its default child)."""
-    element = construct if isinstance(construct, CfnElement) else construct.node.default_child
-    assert isinstance(element, CfnElement)
+    """The logical id of a construct's CloudFormation resource: itself, or its default child's (followed
+    down, as in a Helm chart whose default child is a custom resource)."""
+    element: IConstruct | None = construct
+    while element is not None and not isinstance(element, CfnElement):
+        element = element.node.default_child
+    assert isinstance(element, CfnElement), construct.node.path
     return Stack.of(construct).get_logical_id(element)
 
 

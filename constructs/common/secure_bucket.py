@@ -46,6 +46,9 @@ class SecureBucket(Construct):
     """`bucket`: public access blocked, TLS enforced, KMS (or S3-managed for log targets), access logs to
     `access_log_bucket`, incomplete uploads aborted, noncurrent versions expired.
 
+    A bucket without `encryption_key` is a log target that AWS delivers to only under S3-managed keys;
+    `s3_managed_because` names the service that requires it (it becomes the acknowledgment's reason).
+
     With `removal_policy` DESTROY the bucket also empties itself on delete (auto-delete), which only a
     stage whose config sets allow_destroy gets.
     """
@@ -67,8 +70,11 @@ class SecureBucket(Construct):
         replication_rules: Sequence[s3.ReplicationRule] = (),
         replication_role: iam.IRole | None = None,
         bucket_name: str | None = None,
+        s3_managed_because: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
+        if (encryption_key is None) != (s3_managed_because is not None):
+            raise ValueError(f"{construct_id}: s3_managed_because goes with a bucket without a KMS key, and only there")
         destroy = removal_policy == cdk.RemovalPolicy.DESTROY
         self.bucket = s3.Bucket(
             self,
@@ -129,13 +135,8 @@ class SecureBucket(Construct):
         if access_log_bucket is None:
             reason = "This is the server-access-log target: logging it into itself would loop."
             findings += [("AwsSolutions-S1", reason), ("NIST.800.53.R5-S3BucketLoggingEnabled", reason)]
-        if encryption_key is None:
-            findings.append(
-                (
-                    "NIST.800.53.R5-S3DefaultEncryptionKMS",
-                    "S3 server access logging delivers only to buckets encrypted with S3-managed keys (SSE-S3).",
-                )
-            )
+        if s3_managed_because is not None:
+            findings.append(("NIST.800.53.R5-S3DefaultEncryptionKMS", s3_managed_because))
         acknowledge_all(self.bucket, findings)
 
 
@@ -161,6 +162,12 @@ def access_log_bucket(
         versioned=versioned,
         noncurrent_version_expiration_days=noncurrent_version_expiration_days,
         removal_policy=removal_policy,
-        lifecycle_rules=[s3.LifecycleRule(id="expire-logs", expiration=cdk.Duration.days(retention_days))],
+        lifecycle_rules=[log_expiry(retention_days)],
         object_writer_acls=object_writer_acls,
+        s3_managed_because="S3 server access logging delivers only to buckets encrypted with S3-managed keys (SSE-S3).",
     ).bucket
+
+
+def log_expiry(retention_days: int) -> s3.LifecycleRule:
+    """Log objects expire after `retention_days`."""
+    return s3.LifecycleRule(id="expire-logs", expiration=cdk.Duration.days(retention_days))

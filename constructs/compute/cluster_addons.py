@@ -3,36 +3,37 @@ load balancing, metrics and GPUs."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
-from pathlib import Path
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_eks_v2 as eks
 from aws_cdk import aws_iam as iam
 from constructs import Construct, IDependable
-from constructs.common.acknowledgments import acknowledge_all
+from constructs.common.acknowledgments import acknowledge
 from constructs.common.pod_identity import PodIdentityRole
 from constructs.compute.eks_cluster import SYSTEM_NODE_SELECTOR, SYSTEM_TOLERATION
+from constructs.compute.ingress_load_balancer import TLS_POLICY_NAME
 
 from environments.schema.compute import ChartVersionsConfig
 
-ALB_CONTROLLER_POLICY = Path(__file__).parent / "policies" / "aws-load-balancer-controller-v2.17.1.json"
-"""The controller's upstream IAM policy (kubernetes-sigs/aws-load-balancer-controller, Apache-2.0), vendored
-as the file the controller's install guide publishes for this version."""
-ALB_CONTROLLER_WILDCARDS = (
-    "*",
-    "arn:aws:ec2:*:*:security-group/*",
-    *(f"arn:aws:elasticloadbalancing:*:*:{kind}/{lb}/*/*" for kind in ("loadbalancer",) for lb in ("app", "net")),
-    "arn:aws:elasticloadbalancing:*:*:targetgroup/*/*",
-    *(
-        f"arn:aws:elasticloadbalancing:*:*:{kind}/{lb}/*/*/*"
-        for kind in ("listener", "listener-rule")
-        for lb in ("app", "net")
-    ),
-)
-"""The resource patterns of the upstream policy, as cdk-nag names them."""
+TARGET_GROUP_BINDING_ONLY = {
+    # No Service reconciler (no NLBs for type LoadBalancer) and no Gateway API controllers.
+    "controllerConfig": {
+        "featureGates": {"EnableServiceController": False, "NLBGatewayAPI": False, "ALBGatewayAPI": False}
+    },
+    "enableServiceMutatorWebhook": False,
+    # The Ingress reconciler cannot be turned off: without an IngressClass for it and with the class
+    # annotation ignored, no Ingress reaches it (and its role could not create a load balancer anyway).
+    "createIngressClassResource": False,
+    "ingressClassParams": {"create": False},
+    "disableIngressClassAnnotation": True,
+    "enableBackendSecurityGroup": False,
+    # Otherwise ELBSecurityPolicy-2016-08, which allows TLS 1.0.
+    "defaultSSLPolicy": TLS_POLICY_NAME,
+}
+"""The AWS Load Balancer Controller's values for registering pods through TargetGroupBindings only: the
+platform's load balancer is CloudFormation's (constructs/compute/ingress_load_balancer.py)."""
 KUBE_SYSTEM = "kube-system"
 SYSTEM_PLACEMENT = {"tolerations": [SYSTEM_TOLERATION], "nodeSelector": SYSTEM_NODE_SELECTOR}
 
@@ -66,8 +67,7 @@ class ClusterAddons(Construct):
         charts: ChartVersionsConfig,
         addon_versions: Mapping[str, str],
         vpc_id: str,
-        alb_security_group_id: str,
-        web_acl_arn: str,
+        target_group_arns: Sequence[str],
         system_nodes: IDependable,
         gpu_nodes: IDependable,
     ) -> None:
@@ -101,22 +101,38 @@ class ClusterAddons(Construct):
             self.pod_identity_roles[name] = role
             addon(name).node.add_dependency(role.association)
 
+        # What registering pods through TargetGroupBindings calls: the webhooks and the reconciler describe the
+        # target groups and their targets, the reconciler reads the VPC's CIDRs (a pod IP outside them is
+        # registered for every AZ) and registers and deregisters pods, in these target groups only.
         alb_role = PodIdentityRole(
             self,
             "LoadBalancerControllerIdentity",
             cluster=cluster,
             namespace=KUBE_SYSTEM,
             service_account="aws-load-balancer-controller",
-            description="AWS Load Balancer Controller",
+            description="AWS Load Balancer Controller (TargetGroupBinding only)",
             statements=[
-                iam.PolicyStatement.from_json(s) for s in json.loads(ALB_CONTROLLER_POLICY.read_text())["Statement"]
+                iam.PolicyStatement(
+                    sid="Describe",
+                    actions=[
+                        "elasticloadbalancing:DescribeTargetGroups",
+                        "elasticloadbalancing:DescribeTargetHealth",
+                        "ec2:DescribeVpcs",
+                    ],
+                    resources=["*"],
+                ),
+                iam.PolicyStatement(
+                    sid="RegisterPods",
+                    actions=["elasticloadbalancing:RegisterTargets", "elasticloadbalancing:DeregisterTargets"],
+                    resources=list(target_group_arns),
+                ),
             ],
         )
-        upstream = (
-            "The controller's upstream policy: it creates and tags load balancers, target groups and security "
-            "groups whose ARNs do not exist yet; mutations are conditioned on the elbv2.k8s.aws/cluster tag."
+        acknowledge(
+            alb_role,
+            "AwsSolutions-IAM5[Resource::*]",
+            "DescribeTargetGroups, DescribeTargetHealth and ec2:DescribeVpcs have no resource-level permissions.",
         )
-        acknowledge_all(alb_role, [(f"AwsSolutions-IAM5[Resource::{r}]", upstream) for r in ALB_CONTROLLER_WILDCARDS])
         self.pod_identity_roles["aws-load-balancer-controller"] = alb_role
         self.charts = {
             "aws-load-balancer-controller": self._chart(
@@ -132,6 +148,7 @@ class ClusterAddons(Construct):
                     "serviceAccount": {"create": True, "name": "aws-load-balancer-controller"},
                     "replicaCount": 2,
                     "podDisruptionBudget": {"maxUnavailable": 1},
+                    **TARGET_GROUP_BINDING_ONLY,
                     **SYSTEM_PLACEMENT,
                 },
             ),
@@ -172,44 +189,6 @@ class ClusterAddons(Construct):
         for release in ("aws-load-balancer-controller", "metrics-server"):
             self.charts[release].node.add_dependency(system_nodes)
         self.charts["nvidia-device-plugin"].node.add_dependency(gpu_nodes)
-
-        # Ingress defaults: an internet-facing ALB behind the network stack's WAF web ACL. The security group
-        # is per Ingress in this controller (annotation), so its id is published for application charts.
-        self.ingress_manifests: list[dict[str, Any]] = [
-            {
-                "apiVersion": "elbv2.k8s.aws/v1beta1",
-                "kind": "IngressClassParams",
-                "metadata": {"name": "platform-alb"},
-                # IP targets: the ALB connects to pod IPs from the public subnets, which is what the tenants'
-                # NetworkPolicies admit (instance targets would arrive from node IPs through a NodePort).
-                "spec": {
-                    "scheme": "internet-facing",
-                    "ipAddressType": "ipv4",
-                    "targetType": "ip",
-                    "wafv2AclArn": web_acl_arn,
-                },
-            },
-            {
-                "apiVersion": "networking.k8s.io/v1",
-                "kind": "IngressClass",
-                "metadata": {
-                    "name": "platform-alb",
-                    "annotations": {"ingressclass.kubernetes.io/is-default-class": "true"},
-                },
-                "spec": {
-                    "controller": "ingress.k8s.aws/alb",
-                    "parameters": {"apiGroup": "elbv2.k8s.aws", "kind": "IngressClassParams", "name": "platform-alb"},
-                },
-            },
-            {
-                "apiVersion": "v1",
-                "kind": "ConfigMap",
-                "metadata": {"name": "platform-ingress-defaults", "namespace": KUBE_SYSTEM},
-                "data": {"albSecurityGroupId": alb_security_group_id, "wafv2AclArn": web_acl_arn},
-            },
-        ]
-        ingress = eks.KubernetesManifest(self, "IngressDefaults", cluster=cluster, manifest=self.ingress_manifests)
-        ingress.node.add_dependency(self.charts["aws-load-balancer-controller"])
 
     def _chart(
         self,

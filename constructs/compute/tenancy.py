@@ -43,7 +43,8 @@ class TenantNetwork:
 
     vpc_cidr: str
     service_clients: tuple[str, ...]
-    service_ports: tuple[int, int]
+    service_ports: tuple[tuple[int, int], ...]
+    """Inclusive port ranges, as the network's groups open them."""
     data_cidrs: tuple[str, ...]
     data_ports: tuple[int, ...]
     endpoint_cidrs: tuple[str, ...]
@@ -73,7 +74,6 @@ def _blocks(cidrs: tuple[str, ...]) -> list[dict[str, Any]]:
 def network_policies(namespace: str, network: TenantNetwork) -> list[dict[str, Any]]:
     """Default deny both ways, then each path a tenant pod needs (DNS, Pod Identity, the data tier, AWS APIs,
     its service clients, its own namespace)."""
-    first, last = network.service_ports
     return [
         _policy(namespace, "default-deny", policyTypes=["Ingress", "Egress"]),
         _policy(
@@ -127,7 +127,10 @@ def network_policies(namespace: str, network: TenantNetwork) -> list[dict[str, A
             ingress=[
                 {
                     "from": _blocks(network.service_clients),
-                    "ports": [{"protocol": "TCP", "port": first, "endPort": last}],
+                    "ports": [
+                        {"protocol": "TCP", "port": first, **({"endPort": last} if last > first else {})}
+                        for first, last in network.service_ports
+                    ],
                 }
             ],
         ),

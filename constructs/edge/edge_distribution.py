@@ -1,8 +1,10 @@
 """The edge (seeds 000, 002): CloudFront in front of the ingress load balancer and the images bucket,
 TLS 1.2+ with a DNS-validated certificate, security headers, a CLOUDFRONT-scope WAF web ACL with the
-regional one's rules, access logs, Route 53 aliases, an origin health check and optional Shield Advanced."""
+regional one's rules, access logs, Route 53 aliases and optional Shield Advanced."""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 import aws_cdk as cdk
 from aws_cdk import aws_certificatemanager as acm
@@ -22,12 +24,12 @@ from environments.schema.edge import EdgeConfig
 from environments.schema.network import WafConfig
 
 IMAGES_PATH = "/images/*"
-HEALTH_CHECK_PATH = "/healthz"
 
 
 class EdgeDistribution(Construct):
-    """`distribution`, `certificate`, `web_acl`, `records`, `health_checks` (by role), `failover_records`
-    (with a secondary region), `log_bucket`, and `protection` when Shield Advanced is on."""
+    """`distribution`, `certificate`, `web_acl`, `records`, `log_bucket`, and `protection` when Shield Advanced
+    is on. The default origin is `origin_hostname` (the ingress load balancer's name, which its certificate
+    covers) over HTTPS, sent `origin_headers` with every request."""
 
     def __init__(
         self,
@@ -37,6 +39,8 @@ class EdgeDistribution(Construct):
         edge: EdgeConfig,
         waf: WafConfig,
         name_prefix: str,
+        origin_hostname: str,
+        origin_headers: Mapping[str, str],
         images_bucket_name: str,
         key_alias: str,
         deletion_window_days: int,
@@ -111,9 +115,10 @@ class EdgeDistribution(Construct):
             log_file_prefix="cloudfront/",
             default_behavior=cloudfront.BehaviorOptions(
                 origin=origins.HttpOrigin(
-                    edge.origin_domain_name,
+                    origin_hostname,
                     protocol_policy=cloudfront.OriginProtocolPolicy.HTTPS_ONLY,
                     origin_ssl_protocols=[cloudfront.OriginSslPolicy.TLS_V1_2],
+                    custom_headers=dict(origin_headers),
                 ),
                 viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
                 allowed_methods=cloudfront.AllowedMethods.ALLOW_ALL,
@@ -147,52 +152,10 @@ class EdgeDistribution(Construct):
             route53.ARecord(self, "Ipv4", zone=zone, record_name=record_name, target=target),
             route53.AaaaRecord(self, "Ipv6", zone=zone, record_name=record_name, target=target),
         ]
-        self.health_checks: dict[str, route53.CfnHealthCheck] = {}
-        self.failover_records: list[route53.CfnRecordSet] = []
-        if edge.primary_origin_target and edge.secondary_origin_target:
-            # Active-passive (seed 002, phase 2): the origin name answers with the primary region's load
-            # balancer while its health check passes, and with the secondary region's when it fails.
-            for role, endpoint in (
-                ("PRIMARY", edge.primary_origin_target),
-                ("SECONDARY", edge.secondary_origin_target),
-            ):
-                check = self._health_check(role.title(), endpoint)
-                self.health_checks[role.lower()] = check
-                self.failover_records.append(
-                    route53.CfnRecordSet(
-                        self,
-                        f"{role.title()}Origin",
-                        hosted_zone_id=edge.hosted_zone_id,
-                        name=edge.origin_domain_name,
-                        type="CNAME",
-                        ttl="60",
-                        resource_records=[endpoint],
-                        set_identifier=role.lower(),
-                        failover=role,
-                        health_check_id=check.attr_health_check_id,
-                    )
-                )
-        else:
-            self.health_checks["primary"] = self._health_check("Origin", edge.origin_domain_name)
         self.protection = (
             shield.CfnProtection(
                 self, "Shield", name=f"{name_prefix}-cloudfront", resource_arn=self.distribution.distribution_arn
             )
             if edge.shield_advanced
             else None
-        )
-
-    def _health_check(self, construct_id: str, target: str) -> route53.CfnHealthCheck:
-        """HTTPS /healthz of one origin, every 30 seconds, unhealthy after 3 failures."""
-        return route53.CfnHealthCheck(
-            self,
-            f"{construct_id}Health",
-            health_check_config=route53.CfnHealthCheck.HealthCheckConfigProperty(
-                type="HTTPS",
-                fully_qualified_domain_name=target,
-                port=443,
-                resource_path=HEALTH_CHECK_PATH,
-                request_interval=30,
-                failure_threshold=3,
-            ),
         )

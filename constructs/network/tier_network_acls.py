@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from aws_cdk import aws_ec2 as ec2
 from constructs import Construct
 from constructs.common.acknowledgments import acknowledge
+from constructs.network.tier_security_groups import PortRange
 from constructs.network.tiered_vpc import TieredVpc
 
 EPHEMERAL_PORTS = ec2.AclTraffic.tcp_port_range(1024, 65535)
@@ -27,11 +28,12 @@ class TierNetworkAcls(Construct):
         construct_id: str,
         *,
         tiered_vpc: TieredVpc,
-        workload_ports: tuple[int, int],
+        service_ports: Sequence[PortRange],
         data_ports: Sequence[int],
         peer_app_block: str | None = None,
     ) -> None:
-        """`peer_app_block`: the peered region's app tier, admitted to this app tier's workload ports."""
+        """`service_ports`: the ranges the load balancer (public tier) reaches the services on in the app tier;
+        `peer_app_block`: the peered region's app tier, admitted to the same ports."""
         super().__init__(scope, construct_id)
         acknowledge(
             self,
@@ -40,8 +42,11 @@ class TierNetworkAcls(Construct):
             "groups); every rule is generated here from the tier plan, so they stay reviewable.",
         )
         blocks = {tier: ec2.AclCidr.ipv4(block) for tier, block in tiered_vpc.tier_blocks.items()}
-        workload = ec2.AclTraffic.tcp_port_range(*workload_ports)
+        workload = [
+            (_suffix(index), ec2.AclTraffic.tcp_port_range(*ports)) for index, ports in enumerate(service_ports)
+        ]
         everything = ec2.AclTraffic.all_traffic()
+        peer = ec2.AclCidr.ipv4(peer_app_block) if peer_app_block else None
 
         self.public_acl = self._acl(
             "Public",
@@ -63,10 +68,10 @@ class TierNetworkAcls(Construct):
             inbound=[
                 # Nodes, pods, the EKS control-plane ENIs and the interface endpoints share this tier.
                 ("WithinTier", blocks["app"], everything),
-                ("WorkloadFromPublic", blocks["public"], workload),
+                *((f"WorkloadFromPublic{suffix}", blocks["public"], ports) for suffix, ports in workload),
                 ("ReturnTraffic", ANYWHERE, EPHEMERAL_PORTS),
                 # Over the Transit Gateway peering; the data tier has no route to the peer at all.
-                *((("WorkloadFromPeer", ec2.AclCidr.ipv4(peer_app_block), workload),) if peer_app_block else ()),
+                *((f"WorkloadFromPeer{suffix}", peer, ports) for suffix, ports in workload if peer),
             ],
             outbound=[("Anywhere", ANYWHERE, everything)],
         )
@@ -110,3 +115,8 @@ class TierNetworkAcls(Construct):
                     rule_action=ec2.Action.ALLOW,
                 )
         return acl
+
+
+def _suffix(index: int) -> str:
+    """'' for the first of several entries, then '2', '3', ...: the first keeps its original construct id."""
+    return str(index + 1) if index else ""

@@ -6,15 +6,14 @@ stack. No group admits SSH: instances are reached through SSM Session Manager.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+
 from aws_cdk import aws_ec2 as ec2
 from constructs import Construct
 from constructs.common.acknowledgments import acknowledge, acknowledge_all
 
-from environments.schema.workloads import SERVICE_PORT_RANGE
-
-WORKLOAD_PORTS = SERVICE_PORT_RANGE
-"""The services behind the load balancer: seed 002's on 8001-8005, seed 001's agent on 8006 (the loader keeps
-every configured service port inside this range)."""
+PortRange = tuple[int, int]
+"""An inclusive range of TCP ports."""
 POSTGRES_PORT = 5432
 CACHE_PORT = 6379
 EFS_PORT = 2049
@@ -23,16 +22,37 @@ KAFKA_IAM_PORT = 9098
 HTTPS_PORT = 443
 
 
+def port_ranges(ports: Iterable[int]) -> list[PortRange]:
+    """`ports` as the fewest inclusive ranges (8001, 8002, 8003 -> 8001-8003): one rule per range."""
+    ranges: list[PortRange] = []
+    for port in sorted(set(ports)):
+        if ranges and port == ranges[-1][1] + 1:
+            ranges[-1] = (ranges[-1][0], port)
+        else:
+            ranges.append((port, port))
+    return ranges
+
+
 class TierSecurityGroups(Construct):
     """`alb`, `workload`, and the data-tier groups `postgres`, `cache`, `efs`, `kafka` and `search`, each
     admitting only `workload` on its one port."""
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, vpc: ec2.IVpc, peer_app_block: str | None = None
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        vpc: ec2.IVpc,
+        service_ports: Sequence[PortRange],
+        cloudfront_prefix_list_id: str | None = None,
+        peer_app_block: str | None = None,
     ) -> None:
-        """`peer_app_block`: the peered region's app tier, admitted to `workload` on the service ports."""
+        """`service_ports`: where the services behind the load balancer listen (platform.services);
+        `cloudfront_prefix_list_id`: with the edge on, `alb` admits only CloudFront, on 443 (without it, 80 and
+        443 from anywhere); `peer_app_block`: the peered region's app tier, admitted to `workload` on the
+        service ports."""
         super().__init__(scope, construct_id)
-        workload_ports = ec2.Port.tcp_range(*WORKLOAD_PORTS)
+        workload_ports = [ec2.Port.tcp_range(first, last) for first, last in service_ports]
 
         self.alb = self._group("Alb", vpc, "Application load balancer: HTTP/HTTPS from the internet")
         self.workload = ec2.SecurityGroup(
@@ -42,24 +62,33 @@ class TierSecurityGroups(Construct):
             description="EKS nodes, pods and ECS tasks: service ports from the ALB, all from each other",
             allow_all_outbound=True,
         )
-        for port in (80, 443):
-            self.alb.add_ingress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(port), f"Port {port} from the internet")
-        internet_facing = "The internet-facing load balancer must accept 80/443 from anywhere; the WAF filters it."
-        acknowledge_all(
-            self.alb,
-            [
-                (f, internet_facing)
-                for f in ("AwsSolutions-EC23", *(f"Platform-OpenIngress[tcp:{p}]" for p in (80, 443)))
-            ],
-        )
-        # Adds the workload ingress and, since the ALB group has no open egress, the matching egress rule.
-        self.workload.connections.allow_from(self.alb, workload_ports, "Service ports from the ALB")
+        if cloudfront_prefix_list_id:
+            # The list counts as its 55 entries against the group's 60 inbound rules: this is the only one, and
+            # CloudFront reaches origins on HTTPS only, so 80 (another 55) is not admitted.
+            self.alb.add_ingress_rule(
+                ec2.Peer.prefix_list(cloudfront_prefix_list_id), ec2.Port.tcp(443), "HTTPS from CloudFront only"
+            )
+        else:
+            for port in (80, 443):
+                self.alb.add_ingress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(port), f"Port {port} from the internet")
+            internet_facing = "The internet-facing load balancer must accept 80/443 from anywhere; the WAF filters it."
+            acknowledge_all(
+                self.alb,
+                [
+                    (f, internet_facing)
+                    for f in ("AwsSolutions-EC23", *(f"Platform-OpenIngress[tcp:{p}]" for p in (80, 443)))
+                ],
+            )
+        for ports in workload_ports:
+            # The workload ingress and, since the ALB group has no open egress, the matching egress rule.
+            self.workload.connections.allow_from(self.alb, ports, "Service ports from the ALB")
         self.workload.add_ingress_rule(self.workload, ec2.Port.all_traffic(), "Workloads talk to each other")
         if peer_app_block:
             # Over the Transit Gateway peering: the other region's services call these during failover.
-            self.workload.add_ingress_rule(
-                ec2.Peer.ipv4(peer_app_block), workload_ports, "Service ports from the peered region's app tier"
-            )
+            for ports in workload_ports:
+                self.workload.add_ingress_rule(
+                    ec2.Peer.ipv4(peer_app_block), ports, "Service ports from the peered region's app tier"
+                )
         acknowledge(
             self.workload,
             "NIST.800.53.R5-EC2RestrictedCommonPorts",

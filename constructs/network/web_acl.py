@@ -1,5 +1,6 @@
-"""A WAFv2 web ACL with AWS managed rules, a per-IP rate limit, optional geo-blocking and KMS-encrypted
-logging (seeds 001 and 002). Regional for load balancers; the same rules serve CloudFront."""
+"""A WAFv2 web ACL with AWS managed rules, a per-IP rate limit, optional geo-blocking, seed 002's bad user
+agents and admin paths, and KMS-encrypted logging (seeds 001 and 002). Regional for load balancers; the same
+rules serve CloudFront."""
 
 from __future__ import annotations
 
@@ -15,11 +16,16 @@ from environments.schema.network import WafConfig
 
 MANAGED_RULE_GROUPS = (
     "AWSManagedRulesAmazonIpReputationList",
+    "AWSManagedRulesAdminProtectionRuleSet",
     "AWSManagedRulesCommonRuleSet",
     "AWSManagedRulesKnownBadInputsRuleSet",
     "AWSManagedRulesSQLiRuleSet",
 )
-"""Evaluated in this order after the geo and rate rules: cheapest reputation check first."""
+"""Evaluated in this order after the geo, rate and user-agent rules: cheapest reputation check first. The
+admin-protection group is seed 002's rule for admin paths (`/admin` and the like are not served publicly),
+with AWS keeping the list of paths."""
+BAD_USER_AGENTS = ("sqlmap", "nikto", "nmap", "masscan", "zgrab", "nuclei", "gobuster", "dirbuster", "wpscan")
+"""Seed 002's bad user agents: scanners that announce themselves, blocked whatever the case they are sent in."""
 RATE_WINDOW_SECONDS = 300
 REDACTED_HEADERS = ("authorization", "cookie")
 """Credentials never reach the WAF logs."""
@@ -49,6 +55,12 @@ class WebAcl(Construct):
             aggregate_key_type="IP", limit=waf.rate_limit, evaluation_window_sec=RATE_WINDOW_SECONDS
         )
         entries.append(("RateLimitPerIp", wafv2.CfnWebACL.StatementProperty(rate_based_statement=rate), True))
+        user_agent = wafv2.CfnWebACL.RegexMatchStatementProperty(
+            field_to_match=wafv2.CfnWebACL.FieldToMatchProperty(single_header={"Name": "user-agent"}),
+            regex_string="|".join(BAD_USER_AGENTS),
+            text_transformations=[wafv2.CfnWebACL.TextTransformationProperty(priority=0, type="LOWERCASE")],
+        )
+        entries.append(("BadUserAgents", wafv2.CfnWebACL.StatementProperty(regex_match_statement=user_agent), True))
         for group in MANAGED_RULE_GROUPS:
             managed = wafv2.CfnWebACL.ManagedRuleGroupStatementProperty(vendor_name="AWS", name=group)
             entries.append((group, wafv2.CfnWebACL.StatementProperty(managed_rule_group_statement=managed), False))

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
+from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_lambda as lambda_
@@ -24,18 +26,24 @@ GTE = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD
 LT = cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD
 MINUTE = cdk.Duration.minutes(1)
 FIVE_MINUTES = cdk.Duration.minutes(5)
+ELB = "AWS/ApplicationELB"
+COUNT_PER_MINUTE: dict[str, Any] = {"period": MINUTE, "statistic": "Sum"}
+"""Options of a load balancer or target group count metric: the per-minute sum."""
 
 
 @dataclass(frozen=True)
 class AlarmTargets:
-    """What the alarms watch, by name or dimension value (resolved from the other stacks' constructs)."""
+    """What the alarms watch, by name or dimension value (resolved from the other stacks' constructs); the
+    ingress load balancer and its target groups by their metrics, which carry their own dimensions."""
 
     database_identifier: str
     database_is_cluster: bool
     cache_primary_node: str
     queues: Mapping[str, sqs.IQueue]
     dead_letter_queues: Sequence[sqs.IQueue]
-    load_balancer: str
+    load_balancer: elbv2.IApplicationLoadBalancerMetrics
+    target_groups: Mapping[str, Mapping[str, str]]
+    """Each service's target group, by its CloudWatch dimensions (LoadBalancer and TargetGroup)."""
     cluster_name: str
     functions: Mapping[str, lambda_.IFunction]
     stream_name: str
@@ -146,24 +154,30 @@ class PlatformAlarms(Construct):
                 f"{name}: oldest message older than 10 minutes (seed 002: HighQueueLength)",
             )
 
-        lb = {"LoadBalancer": watch.load_balancer}
-        errors = cloudwatch.MathExpression(
-            expression="100 * (elb + target) / MAX([requests, 1])",
-            using_metrics={
-                "elb": _metric("AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", lb, "Sum"),
-                "target": _metric("AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", lb, "Sum"),
-                "requests": _metric("AWS/ApplicationELB", "RequestCount", lb, "Sum"),
-            },
-            label="5xx %",
-            period=MINUTE,
+        lb = watch.load_balancer
+        self._alarm(
+            "Api5xxRate",
+            _error_rate(
+                {
+                    "elb": lb.http_code_elb(elbv2.HttpCodeElb.ELB_5XX_COUNT, **COUNT_PER_MINUTE),
+                    "target": lb.http_code_target(elbv2.HttpCodeTarget.TARGET_5XX_COUNT, **COUNT_PER_MINUTE),
+                },
+                lb.request_count(**COUNT_PER_MINUTE),
+            ),
+            5,
+            3,
+            GT,
+            "critical",
+            "More than 5 % 5xx for 3 minutes (seed 002)",
         )
-        self._alarm("Api5xxRate", errors, 5, 3, GT, "critical", "More than 5 % 5xx for 3 minutes (seed 002)")
-        for name, metric_name, statistic in (("RequestRate", "RequestCount", "Sum"),
-                                             ("Latency", "TargetResponseTime", "p90")):  # fmt: skip
+        for name, metric in (
+            ("RequestRate", lb.request_count(**COUNT_PER_MINUTE)),
+            ("Latency", lb.target_response_time(period=MINUTE, statistic="p90")),
+        ):
             anomaly = cloudwatch.AnomalyDetectionAlarm(
                 self,
                 f"{name}Anomaly",
-                metric=_metric("AWS/ApplicationELB", metric_name, lb, statistic),
+                metric=metric,
                 evaluation_periods=3,
                 std_devs=3,
                 comparison_operator=cloudwatch.ComparisonOperator.LESS_THAN_LOWER_OR_GREATER_THAN_UPPER_THRESHOLD,
@@ -172,6 +186,28 @@ class PlatformAlarms(Construct):
             )
             anomaly.add_alarm_action(actions.SnsAction(warning))
             self.alarms[f"{name}Anomaly"] = anomaly
+        for service, group in watch.target_groups.items():
+            self._alarm(
+                f"{_id(service)}Target5xxRate",
+                _error_rate(
+                    {"target": _metric(ELB, "HTTPCode_Target_5XX_Count", group, "Sum")},
+                    _metric(ELB, "RequestCount", group, "Sum"),
+                ),
+                5,
+                3,
+                GT,
+                "warning",
+                f"{service}: more than 5 % of its responses are 5xx for 3 minutes",
+            )
+            self._alarm(
+                f"{_id(service)}UnhealthyHosts",
+                _metric(ELB, "UnHealthyHostCount", group, "Maximum"),
+                0,
+                3,
+                GT,
+                "warning",
+                f"{service}: a pod fails the load balancer's health check for 3 minutes",
+            )
 
         node = {"ClusterName": watch.cluster_name}
         self._alarm(
@@ -304,6 +340,16 @@ class PlatformAlarms(Construct):
         self.alarms[construct_id] = alarm
         if severity == "critical":
             self.critical_alarms.append(alarm)
+
+
+def _error_rate(errors: Mapping[str, cloudwatch.IMetric], requests: cloudwatch.IMetric) -> cloudwatch.MathExpression:
+    """100 * the sum of `errors` (by name) / `requests`, each a per-minute count; 0 while there are no requests."""
+    return cloudwatch.MathExpression(
+        expression=f"100 * ({' + '.join(errors)}) / MAX([requests, 1])",
+        using_metrics={**errors, "requests": requests},
+        label="5xx %",
+        period=MINUTE,
+    )
 
 
 def _metric(namespace: str, name: str, dimensions: Mapping[str, str], statistic: str = "Average") -> cloudwatch.Metric:

@@ -17,13 +17,16 @@ if TYPE_CHECKING:
     from environments.schema.stage import StageConfig
 
 
+DomainName = Annotated[str, Field(pattern=r"^([a-z0-9-]+\.)+[a-z]{2,}$")]
+HostedZoneId = Annotated[str, Field(pattern=r"^Z[A-Z0-9]{8,31}$")]
+
 IamPrincipalPattern = Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:iam::\d{12}:(role|user)/[A-Za-z0-9+=,.@_/*?-]+$")]
 """An IAM role or user ARN, with the wildcards `*` and `?` that an ArnLike condition matches."""
 RETIRED_FIELDS = {
     "platform.admin_role_arn": "replaced by platform.cluster_admin_principals: the platform now creates the "
     "cluster-admin role itself; list the ARN patterns of the roles that may assume it",
 }
-"""Keys stage files used to have, with what to write instead (the loader prints this instead of "unknown key")."""
+"""Keys stage files used to have, with what to write instead."""
 
 
 def _known_instance_type(value: str) -> str:
@@ -126,6 +129,33 @@ class NamespaceConfig(ConfigModel):
 AddonVersion = Annotated[str, Field(pattern=r"^v\d+\.\d+\.\d+-eksbuild\.\d+$")]
 
 
+class HealthCheckConfig(ConfigModel):
+    """How the load balancer checks each service's pods (every target group)."""
+
+    interval_seconds: int = Field(ge=5, le=300)
+    timeout_seconds: int = Field(ge=2, le=120)
+    healthy_threshold: int = Field(ge=2, le=10)
+    unhealthy_threshold: int = Field(ge=2, le=10)
+    healthy_http_codes: str = Field(pattern=r"^[2-4]\d\d(-[2-4]\d\d)?(,[2-4]\d\d(-[2-4]\d\d)?)*$")
+
+
+class IngressConfig(ConfigModel):
+    """The ingress load balancer: its name in the stage's zone (CloudFront's origin when the edge is on), its
+    certificate and its listener settings (seed 002)."""
+
+    domain_name: DomainName = Field(description="the load balancer's alias in the zone, which its certificate covers")
+    hosted_zone_id: HostedZoneId
+    hosted_zone_name: DomainName
+    certificate_arn: str | None = Field(
+        default=None,
+        pattern=r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]{36}$",
+        description="an existing ACM certificate in the stage's region; without it, one DNS-validated in the zone",
+    )
+    idle_timeout_seconds: int = Field(ge=1, le=4000)
+    desync_mitigation: Literal["monitor", "defensive", "strictest"]
+    health_check: HealthCheckConfig
+
+
 class EcsTaskConfig(ConfigModel):
     """A Fargate task definition (seed 003)."""
 
@@ -152,12 +182,13 @@ class PlatformConfig(ConfigModel):
         description="EKS add-on -> pinned version; unpinned add-ons get EKS's default for kubernetes_version",
     )
     namespaces: Annotated[tuple[NamespaceConfig, ...], YamlList] = Field(min_length=1)
+    ingress: IngressConfig
+    services: Annotated[tuple[ServiceConfig, ...], YamlList] = Field(min_length=1)
     ecr_repositories: Annotated[tuple[K8sName, ...], YamlList] = Field(min_length=1)
     ecr_keep_images: int = Field(ge=1, le=10000)
     ecs_tasks: Annotated[tuple[EcsTaskConfig, ...], YamlList] = Field(min_length=1)
     consumer_reserved_concurrency: int = Field(ge=1, le=RESERVABLE_CONCURRENCY)
     log_retention_days: RetentionDays
-    services: Annotated[tuple[ServiceConfig, ...], YamlList] = ()
     gitops: GitOpsConfig | None = Field(default=None, description="Argo CD and what it deploys; off when absent")
 
 
@@ -193,6 +224,7 @@ def platform_problems(config: StageConfig) -> list[tuple[str, str]]:
     for index, namespace in enumerate(namespaces):
         if namespace.startswith("kube-") or namespace == "default":
             problems.append((f"platform.namespaces.{index}", f"{namespace} is reserved by Kubernetes"))
+    problems += _ingress_problems(config)
     if len(set(platform.ecr_repositories)) != len(platform.ecr_repositories):
         problems.append(("platform.ecr_repositories", "lists the same repository twice"))
     return problems + _version_problems(platform)
@@ -260,3 +292,26 @@ def _version_problems(platform: PlatformConfig) -> list[tuple[str, str]]:
         for field, table, component, version in pins
         if (problem := version_problem(table, component, version, platform.kubernetes_version))
     ]
+
+
+def _ingress_problems(config: StageConfig) -> list[tuple[str, str]]:
+    """The load balancer's name is in its zone, its certificate in its region, its checks time out in time."""
+    ingress = config.platform.ingress
+    problems = []
+    if not ingress.domain_name.endswith(f".{ingress.hosted_zone_name}"):
+        problems.append(
+            ("platform.ingress.domain_name", f"{ingress.domain_name} is not in the zone {ingress.hosted_zone_name}")
+        )
+    if ingress.certificate_arn and ingress.certificate_arn.split(":")[3] != config.region:
+        problems.append(
+            ("platform.ingress.certificate_arn", f"must be in {config.region}: a load balancer takes its region's")
+        )
+    check = ingress.health_check
+    if check.timeout_seconds >= check.interval_seconds:
+        problems.append(
+            (
+                "platform.ingress.health_check.timeout_seconds",
+                f"must be shorter than interval_seconds ({check.interval_seconds})",
+            )
+        )
+    return problems

@@ -13,6 +13,13 @@ if TYPE_CHECKING:
     from environments.schema.stage import StageConfig
 
 
+RETIRED_FIELDS = {
+    "observability.load_balancer": "derived now: the alarms and dashboards read the ingress load balancer the "
+    "platform stack creates (platform.ingress); remove this key",
+}
+"""Keys stage files used to have, with why they are gone."""
+
+
 Email = Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
 
 
@@ -40,10 +47,6 @@ class ObservabilityConfig(ConfigModel):
     """Alarms, dashboards, tracing, Prometheus, audit trail, threat detection and cost controls."""
 
     alerting: AlertingConfig
-    load_balancer: str = Field(
-        pattern=r"^app/[A-Za-z0-9-]+/[0-9a-f]{16}$",
-        description="the ingress ALB's CloudWatch dimension (app/<name>/<id>), set once the ingress exists",
-    )
     xray_sampling_rate: float = Field(ge=0, le=1)
     grafana: bool = False
     trail_data_events: bool

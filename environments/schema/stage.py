@@ -10,6 +10,7 @@ from typing import Annotated
 
 from pydantic import Field
 
+from environments.schema import compute, edge, observability
 from environments.schema.analytics import AnalyticsConfig, analytics_problems
 from environments.schema.base import (
     AZ_COUNT,
@@ -26,6 +27,9 @@ from environments.schema.network import NetworkConfig, network_problems
 from environments.schema.observability import ObservabilityConfig
 from environments.schema.regions import DisasterRecoveryConfig, region_problems
 from environments.schema.workloads import workload_problems
+
+RETIRED_FIELDS = {**compute.RETIRED_FIELDS, **observability.RETIRED_FIELDS, **edge.RETIRED_FIELDS}
+"""Every section's retired keys: the loader prints why one is gone instead of "unknown key"."""
 
 
 class StageConfig(ConfigModel):

@@ -14,11 +14,6 @@ if TYPE_CHECKING:
     from environments.schema.stage import StageConfig
 
 
-SERVICE_PORT_RANGE = (8001, 8006)
-"""The ports services listen on behind the load balancer: seed 002's five on 8001-8005 and seed 001's agent on
-8006. The network admits exactly this range from the load balancer (constructs/network/tier_security_groups.py)."""
-
-
 def git_revision(value: str) -> str:
     """A branch, tag or commit Git accepts as a ref name (git check-ref-format, the parts a config may need)."""
     parts = value.split("/")
@@ -29,7 +24,14 @@ def git_revision(value: str) -> str:
     return value
 
 
-PathPattern = Annotated[str, Field(pattern=r"^/[A-Za-z0-9_.~/*?-]*$", max_length=128)]
+ServiceName = Annotated[str, Field(pattern=r"^[a-z]([-a-z0-9]{0,30}[a-z0-9])?$")]
+"""A Kubernetes Service name (a DNS label that starts with a letter), short enough to name its load balancer
+resources after it."""
+PathPattern = Annotated[str, Field(pattern=r"^/[A-Za-z0-9_\-.$/~\"'@:+*?&]*$", max_length=128)]
+"""An ALB path-pattern value: case-sensitive, up to 128 characters, `*` and `?` as wildcards."""
+MAX_PATH_PATTERNS = 3
+"""An ALB rule condition takes at most three values, and a rule five in all: with the edge on, the origin
+header condition uses two of them (elasticloadbalancing/latest/application/listener-rules.html)."""
 
 
 class ServiceConfig(ConfigModel):
@@ -37,11 +39,11 @@ class ServiceConfig(ConfigModel):
     the ingress load balancer on `path_patterns` and checked on `health_check_path`; `gpu` services run on GPU
     nodes."""
 
-    name: K8sName
-    port: int = Field(ge=1, le=65535)
+    name: ServiceName
+    port: int = Field(ge=1024, le=65535)
     namespace: K8sName
-    path_patterns: Annotated[tuple[PathPattern, ...], YamlList] = Field(min_length=1, max_length=5)
-    health_check_path: str = Field(pattern=r"^/[A-Za-z0-9_.~/-]*$", max_length=1024)
+    path_patterns: Annotated[tuple[PathPattern, ...], YamlList] = Field(min_length=1, max_length=MAX_PATH_PATTERNS)
+    health_check_path: str = Field(pattern=r"^/[A-Za-z0-9_\-.~/]*$", max_length=1024)
     gpu: bool = False
 
 
@@ -68,31 +70,35 @@ class GitOpsConfig(ConfigModel):
 
 
 def workload_problems(config: StageConfig) -> list[tuple[str, str]]:
-    """Services in known namespaces on distinct names and ports the network admits; GPU services where the
+    """Services in known namespaces on distinct names, ports and paths; GPU services where the
     GPU role and quota are; and, with GitOps, an image per service, credentials under the stage's prefix and
     replicas the system nodes can spread."""
     platform = config.platform
     namespaces = {namespace.name: namespace for namespace in platform.namespaces}
     problems: list[tuple[str, str]] = []
-    for field in ("name", "port"):
-        values = [getattr(service, field) for service in platform.services]
-        if len(set(values)) != len(values):
-            problems.append(("platform.services", f"two services share a {field}"))
-    low, high = SERVICE_PORT_RANGE
+    for key in ("name", "port"):
+        values = [getattr(service, key) for service in platform.services]
+        problems += [
+            ("platform.services", f"two services share the {key} {value}")
+            for value in sorted({v for v in values if values.count(v) > 1}, key=str)
+        ]
+    patterns = [pattern for service in platform.services for pattern in service.path_patterns]
+    problems += [
+        ("platform.services", f"two services route {pattern}")
+        for pattern in sorted({p for p in patterns if patterns.count(p) > 1})
+    ]
     for index, service in enumerate(platform.services):
         where = f"platform.services.{index}"
-        if not low <= service.port <= high:
-            problems.append((f"{where}.port", f"{service.port} is outside {low}-{high}, the ports the network admits"))
         namespace = namespaces.get(service.namespace)
         if namespace is None:
-            problems.append((f"{where}.namespace", f"{service.namespace} is not one of platform.namespaces"))
-        elif service.gpu and (namespace.workload_role != "gpu" or namespace.gpu == 0):
-            problems.append((f"{where}.namespace", f"{service.namespace} has no GPU role or quota for a GPU service"))
+            problems.append((f"{where}.namespace", f"{service.namespace} is not in platform.namespaces"))
+        elif service.gpu and namespace.gpu == 0:
+            problems.append((f"{where}.gpu", f"{service.namespace}'s quota grants no GPUs (platform.namespaces)"))
+        elif service.gpu and namespace.workload_role != "gpu":
+            problems.append((f"{where}.gpu", f"{service.namespace}'s workload role is not gpu (platform.namespaces)"))
     gitops = platform.gitops
     if gitops is None:
         return problems
-    if not platform.services:
-        problems.append(("platform.gitops", "deploys platform.services, which lists none"))
     problems += [
         (f"platform.services.{index}.name", f"{service.name} has no ECR repository of its name in ecr_repositories")
         for index, service in enumerate(platform.services)

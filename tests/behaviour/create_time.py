@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -96,6 +96,8 @@ S3_NAME = (
     r"^(?!xn--|sthree-|amzn-s3-demo-)(?!\d+\.\d+\.\d+\.\d+$)(?!.*\.\.)[a-z0-9][a-z0-9.-]*[a-z0-9]"
     r"(?<!-s3alias)(?<!--ol-s3)(?<!\.mrap)(?<!--x-s3)(?<!--table-s3)$"
 )
+ELB_NAME = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$"
+"""Load balancer and target group names: letters, digits and inner hyphens."""
 ECR_NAME = r"^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$"
 NAME_RULES = (
     NameRule("AWS::IAM::Role", "RoleName", 64, IAM_NAME, "account", IAM_QUOTAS, case_insensitive=True),
@@ -160,6 +162,10 @@ NAME_RULES = (
              API + "amazondynamodb/latest/APIReference/API_CreateTable.html", min_length=3),
     NameRule("AWS::SecretsManager::Secret", "Name", 512, r"^[A-Za-z0-9/_+=.@-]+$", "region",
              API + "secretsmanager/latest/apireference/API_CreateSecret.html"),
+    NameRule("AWS::ElasticLoadBalancingV2::LoadBalancer", "Name", 32, rf"^(?!internal-){ELB_NAME}", "region",
+             API + "elasticloadbalancing/latest/APIReference/API_CreateLoadBalancer.html"),
+    NameRule("AWS::ElasticLoadBalancingV2::TargetGroup", "Name", 32, rf"^{ELB_NAME}", "region",
+             API + "elasticloadbalancing/latest/APIReference/API_CreateTargetGroup.html"),
     NameRule("AWS::CloudTrail::Trail", "TrailName", 128, r"^[A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9]$", "region",
              API + "awscloudtrail/latest/APIReference/API_CreateTrail.html", min_length=3),
 )  # fmt: skip
@@ -877,6 +883,130 @@ def cloudfront_region_problems(stacks: Sequence[StackTemplate]) -> list[str]:
     return problems
 
 
+# --- Elastic Load Balancing, security groups ---------------------------------------------------------------
+
+CONDITION_VALUES = 3
+RULE_VALUES = 5
+"""ALB listener rules: at most 3 values per condition and 5 in all conditions of a rule."""
+CONDITION_VALUE_KEYS = {
+    "host-header": ("HostHeaderConfig", "Values"),
+    "path-pattern": ("PathPatternConfig", "Values"),
+    "http-header": ("HttpHeaderConfig", "Values"),
+    "http-request-method": ("HttpRequestMethodConfig", "Values"),
+    "query-string": ("QueryStringConfig", "Values"),
+    "source-ip": ("SourceIpConfig", "Values"),
+}
+
+
+def listener_rule_problems(stacks: Sequence[StackTemplate]) -> list[str]:
+    """An ALB listener rule has at most 3 values per condition and 5 over all its conditions, and a priority
+    no other rule of its listener has (CreateRule fails with TooManyConditionValues or PriorityInUse)."""
+    problems = []
+    for stack in stacks:
+        priorities: dict[tuple[str, Any], str] = {}
+        for logical_id, props in stack.of_type("AWS::ElasticLoadBalancingV2::ListenerRule"):
+            where = stack.where(logical_id)
+            counts = []
+            for condition in props.get("Conditions", []):
+                config_key, values_key = CONDITION_VALUE_KEYS.get(condition.get("Field"), ("", "Values"))
+                values = condition.get(config_key, {}).get(values_key) or condition.get("Values", [])
+                counts.append(len(values))
+                if len(values) > CONDITION_VALUES:
+                    problems.append(f"{where}: a {condition.get('Field')} condition with {len(values)} values")
+            if sum(counts) > RULE_VALUES:
+                problems.append(f"{where}: {sum(counts)} condition values in one rule")
+            key = (_key(stack, props.get("ListenerArn"), stacks), props.get("Priority"))
+            if key in priorities:
+                problems.append(f"{where}: priority {props.get('Priority')} is also {priorities[key]}'s")
+            priorities.setdefault(key, where)
+    return problems
+
+
+def access_log_problems(stacks: Sequence[StackTemplate]) -> list[str]:
+    """A load balancer that logs to S3 writes to a bucket with S3-managed keys whose policy it depends on:
+    ELB checks it can write there when the attribute is set, and delivers to no SSE-KMS bucket."""
+    problems = []
+    for stack, logical_id, props in _all(stacks, "AWS::ElasticLoadBalancingV2::LoadBalancer"):
+        attributes = {a.get("Key"): a.get("Value") for a in props.get("LoadBalancerAttributes", [])}
+        if attributes.get("access_logs.s3.enabled") != "true":
+            continue
+        where = stack.where(logical_id)
+        bucket = target(stack, attributes.get("access_logs.s3.bucket"), stacks)
+        if bucket is None:
+            problems.append(f"{where}: logs to a bucket the app does not create; its policy cannot be checked")
+            continue
+        bucket_stack, bucket_id = bucket
+        encryption = bucket_stack.resources[bucket_id].get("Properties", {}).get("BucketEncryption", {})
+        algorithms = {
+            rule.get("ServerSideEncryptionByDefault", {}).get("SSEAlgorithm")
+            for rule in encryption.get("ServerSideEncryptionConfiguration", [])
+        }
+        if algorithms != {"AES256"}:
+            problems.append(f"{where}: its log bucket {bucket_stack.where(bucket_id)} is not SSE-S3 ({algorithms})")
+        policies = [
+            policy_id
+            for policy_id, policy in bucket_stack.of_type("AWS::S3::BucketPolicy")
+            if _key(bucket_stack, policy.get("Bucket"), stacks) == f"{bucket_stack.name}/{bucket_id}"
+        ]
+        if bucket_stack is not stack or not any(graph(stack).reaches(logical_id, {policy}) for policy in policies):
+            problems.append(f"{where}: does not depend on its log bucket's policy, which must let ELB write first")
+    return problems
+
+
+SECURITY_GROUP_RULES = 60
+"""Inbound, and outbound, rules per security group (the default quota)."""
+PREFIX_LIST_WEIGHTS = {"com.amazonaws.global.cloudfront.origin-facing": 55}
+"""What an AWS-managed prefix list counts as against that quota (vpc/latest/userguide/working-with-aws-managed-
+prefix-lists.html#aws-managed-prefix-list-weights)."""
+
+
+def _rule_weight(
+    stack: StackTemplate, rule: Mapping[str, Any], side: str, stacks: Sequence[StackTemplate]
+) -> int | str:
+    """How many rules `rule` counts as: 1, a prefix list's weight or max entries, or why it is unknown."""
+    value = rule.get(f"{side}PrefixListId")
+    if value is None:
+        return 1
+    found = target(stack, value, stacks)
+    if found is None:
+        return f"prefix list {json.dumps(value)} is not one the app creates or looks up"
+    owner, logical_id = found
+    props = owner.resources[logical_id].get("Properties", {})
+    if owner.type_of(logical_id) == "AWS::EC2::PrefixList":
+        return int(props.get("MaxEntries", 1))
+    call = json_text(props.get("Create")) if owner.type_of(logical_id) == "Custom::AWS" else None
+    filters = call.get("parameters", {}).get("Filters", []) if isinstance(call, dict) else []
+    names = [v for f in filters if f.get("Name") == "prefix-list-name" for v in f.get("Values", [])]
+    if len(names) == 1 and names[0] in PREFIX_LIST_WEIGHTS:
+        return PREFIX_LIST_WEIGHTS[names[0]]
+    return f"{owner.where(logical_id)} is a prefix list of unknown weight (PREFIX_LIST_WEIGHTS)"
+
+
+def security_group_quota_problems(stacks: Sequence[StackTemplate]) -> list[str]:
+    """A group's inbound rules, and its outbound rules, count to at most 60, a referenced prefix list counting
+    as its weight (CloudFront's origin-facing list: 55); more fail with RulesPerSecurityGroupLimitExceeded."""
+    counted: dict[tuple[str, str, str], list[int | str]] = defaultdict(list)
+    for stack, logical_id, props in _all(stacks, "AWS::EC2::SecurityGroup"):
+        for direction, side in (("Ingress", "Source"), ("Egress", "Destination")):
+            counted[(stack.name, logical_id, direction)] += [
+                _rule_weight(stack, rule, side, stacks) for rule in props.get(f"SecurityGroup{direction}", [])
+            ]
+    for direction, side in (("Ingress", "Source"), ("Egress", "Destination")):
+        for stack, _, props in _all(stacks, f"AWS::EC2::SecurityGroup{direction}"):
+            group = target(stack, props.get("GroupId"), stacks)
+            if group:
+                counted[(group[0].name, group[1], direction)].append(_rule_weight(stack, props, side, stacks))
+    by_name = {stack.name: stack for stack in stacks}
+    problems = []
+    for (stack_name, logical_id, direction), weights in counted.items():
+        where = by_name[stack_name].where(logical_id)
+        problems += [f"{where}: {w}" for w in weights if isinstance(w, str)]
+        total = sum(w for w in weights if isinstance(w, int))
+        if total > SECURITY_GROUP_RULES:
+            problems.append(f"{where}: {direction.lower()} rules count {total}, over {SECURITY_GROUP_RULES}")
+    return problems
+
+
 # --- Backup, ECR, ECS, Transit Gateway ----------------------------------------------------------------------
 
 
@@ -1184,6 +1314,30 @@ RULES = (
         "https://docs.aws.amazon.com/waf/latest/developerguide/how-aws-waf-works-resources.html; https://docs.aws.amazon.com/acm/latest/userguide/acm-regions.html",
         "stage",
         cloudfront_region_problems,
+    ),
+    Rule(
+        "elbv2-listener-rules",
+        "listener rules: 3 values per condition, 5 per rule, one priority each",
+        API + "elasticloadbalancing/latest/application/listener-rules.html",
+        "stage",
+        listener_rule_problems,
+    ),
+    Rule(
+        "elbv2-access-logs",
+        "access logs to an SSE-S3 bucket whose policy exists first",
+        API + "elasticloadbalancing/latest/application/enable-access-logging.html",
+        "stage",
+        access_log_problems,
+    ),
+    Rule(
+        "security-group-rules",
+        "60 rules per group and direction, a prefix list counting as its weight",
+        API
+        + "vpc/latest/userguide/amazon-vpc-limits.html#vpc-limits-security-groups; "
+        + API
+        + "vpc/latest/userguide/working-with-aws-managed-prefix-lists.html#aws-managed-prefix-list-weights",
+        "stage",
+        security_group_quota_problems,
     ),
     Rule(
         "backup-vault-lock",

@@ -52,10 +52,8 @@ PEERING_ACCEPTANCE = "Custom::TransitGatewayPeeringAcceptance"
 """This app's accepter of a Transit Gateway peering (constructs/network/transit_peering.py): a peering
 carries traffic once one of these accepts it, and its `AttachmentId` attribute is that attachment."""
 KUBERNETES_RESOURCE = "Custom::AWSCDK-EKS-KubernetesResource"
-ELB_SUBNET_TAG = ("kubernetes.io/role/elb", "1")
-"""The tag the AWS Load Balancer Controller finds an internet-facing load balancer's subnets by."""
-INGRESS_DEFAULTS = ("kube-system", "platform-ingress-defaults", "albSecurityGroupId")
-"""The ConfigMap (namespace, name, key) in which the platform publishes the ingress load balancer's group."""
+AWS_SDK_CALL = "Custom::AWS"
+"""An AwsCustomResource: a prefix list one of them looks up by name is named by that name."""
 
 
 # --- ranges ---------------------------------------------------------------------------------------------
@@ -664,7 +662,7 @@ def rejoined(text: str, tokens: dict[str, Any]) -> dict[str, Any]:
     return {"Fn::Join": ["", [tokens.get(piece, piece) for piece in pieces if piece]]}
 
 
-def _manifest_objects(manifest: Any) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+def manifest_objects(manifest: Any) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """The objects of a KubernetesResource's manifest (tokens as placeholder strings) and the placeholders."""
     text, tokens = (manifest, {}) if isinstance(manifest, str) else with_placeholders(manifest)
     objects: list[dict[str, Any]] = json.loads(text)
@@ -799,8 +797,32 @@ class _Reader:
         return Hop.OTHER, None  # endpoints, interfaces, peering connections: not followed
 
     def _prefix_list_name(self, stack: str, value: Any) -> str:
+        """A prefix list by name: the one an AwsCustomResource looks up by name, else the resource's label or
+        the literal ID."""
         target = self.t.target(stack, value)
-        return self.t.label(target[0]) if target else str(self.t.literal(stack, value))
+        if target is None:
+            return str(self.t.literal(stack, value))
+        looked_up = self._looked_up_prefix_list(target[0]) if target[1] == "PrefixLists.0.PrefixListId" else None
+        return looked_up or self.t.label(target[0])
+
+    def _looked_up_prefix_list(self, rid: ResourceId) -> str | None:
+        """The name an AwsCustomResource (`Custom::AWS`) filters ec2:DescribeManagedPrefixLists by."""
+        resource = self.t.resource(rid)
+        create = resource.get("Properties", {}).get("Create")
+        if resource.get("Type") != AWS_SDK_CALL or not isinstance(create, str):
+            return None
+        call = json.loads(create)
+        if (call.get("service"), call.get("action")) != ("EC2", "describeManagedPrefixLists"):
+            return None
+        names = [
+            value
+            for condition in call.get("parameters", {}).get("Filters", [])
+            if condition.get("Name") == "prefix-list-name"
+            for value in condition.get("Values", [])
+        ]
+        if len(names) != 1:
+            raise ModelError(f"{rid} looks up {names or 'no'} prefix list by name; the model needs exactly one")
+        return str(names[0])
 
     def acls(self) -> dict[ResourceId, NetworkAcl]:
         entries: dict[ResourceId, list[AclEntry]] = defaultdict(list)
@@ -966,7 +988,7 @@ class _Reader:
         return vpcs
 
     def placements(self, subnets: dict[ResourceId, Subnet], groups: dict[ResourceId, SecurityGroup]) -> list[Placement]:
-        found = [
+        return [
             *self._control_planes(),
             *self._node_groups(),
             *self._karpenter_nodes(subnets, groups),
@@ -977,7 +999,6 @@ class _Reader:
             *self._file_systems(),
             *self._nat_gateways(),
         ]
-        return found + self._ingress_load_balancers_until_one_is_in_a_template(found, subnets, groups)
 
     def _placement(
         self, kind: Kind, rid: ResourceId, subnets: Any, groups: Iterable[ResourceId], origin: str
@@ -1038,7 +1059,7 @@ class _Reader:
         """The nodes of each EC2NodeClass: the subnets and groups of the cluster's VPC its selector terms
         choose (terms are alternatives; a term's tags must all match; `id` names one resource)."""
         for rid, p in self.t.resources(KUBERNETES_RESOURCE):
-            objects, tokens = _manifest_objects(p["Manifest"])
+            objects, tokens = manifest_objects(p["Manifest"])
             for node_class in (o for o in objects if o.get("kind") == "EC2NodeClass"):
                 cluster = self.t.identity(rid.stack, p["ClusterName"])
                 vpc = groups[cluster_security_group(cluster)].vpc
@@ -1159,37 +1180,6 @@ class _Reader:
         for rid, p in self.t.resources("AWS::EC2::NatGateway"):
             origin = "a NAT gateway has no security group and takes no connection from outside"
             yield self._placement(Kind.NAT_GATEWAY, rid, [p["SubnetId"]], [], origin)
-
-    def _ingress_load_balancers_until_one_is_in_a_template(
-        self, found: list[Placement], subnets: dict[ResourceId, Subnet], groups: dict[ResourceId, SecurityGroup]
-    ) -> list[Placement]:
-        """THE INGRESS LOAD BALANCER while no template declares one. The AWS Load Balancer Controller creates
-        it at runtime, so until a template holds an AWS::ElasticLoadBalancingV2::LoadBalancer (a later change
-        adds one, and this function goes), it is placed where the controller will put it: the subnets of the
-        cluster's VPC tagged `kubernetes.io/role/elb` (the public tier), with the group the platform publishes
-        in `kube-system/platform-ingress-defaults` (`albSecurityGroupId`: the network stack's `alb` group)."""
-        declared = {p.region for p in found if p.kind is Kind.LOAD_BALANCER}
-        namespace, name, key = INGRESS_DEFAULTS
-        placed = []
-        for rid, p in self.t.resources(KUBERNETES_RESOURCE):
-            objects, tokens = _manifest_objects(p["Manifest"])
-            published = [
-                o["data"][key]
-                for o in objects
-                if o.get("kind") == "ConfigMap"
-                and (o["metadata"].get("namespace"), o["metadata"]["name"]) == (namespace, name)
-            ]
-            if not published or self.t.region(rid) in declared:
-                continue
-            group = self.t.identity(rid.stack, tokens.get(published[0], published[0]))
-            vpc = groups[cluster_security_group(self.t.identity(rid.stack, p["ClusterName"]))].vpc
-            public = tuple(sorted(s.id for s in subnets.values() if s.vpc == vpc and ELB_SUBNET_TAG in s.tags))
-            origin = f"the group {namespace}/{name} publishes as {key}, in the subnets tagged {ELB_SUBNET_TAG[0]}"
-            name_text = "the ingress load balancer (the AWS Load Balancer Controller creates it)"
-            placed.append(
-                Placement(Kind.LOAD_BALANCER, name_text, rid, self.t.region(rid), public, frozenset([group]), origin)
-            )
-        return placed
 
 
 # --- the model ------------------------------------------------------------------------------------------

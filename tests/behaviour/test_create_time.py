@@ -173,6 +173,25 @@ def _without_dependencies_on(*types: str, manifest_kinds: tuple[str, ...] = ()) 
     return edit
 
 
+def _too_many_rules(stack: StackTemplate, template: dict[str, Any]) -> bool:
+    """Port 80 from CloudFront as well, another 55 rules on a group that counts 55; without the edge, 61
+    rules on the first group."""
+    from_cloudfront = [
+        r for r in _of_type(template, "AWS::EC2::SecurityGroupIngress") if "SourcePrefixListId" in r["Properties"]
+    ]
+    groups = _of_type(template, "AWS::EC2::SecurityGroup")
+    if from_cloudfront:
+        template["Resources"]["MutationHttpFromCloudFront"] = _resource(
+            "AWS::EC2::SecurityGroupIngress", **{**from_cloudfront[0]["Properties"], "FromPort": 80, "ToPort": 80}
+        )
+    elif groups:
+        groups[0]["Properties"]["SecurityGroupIngress"] = [
+            {"IpProtocol": "tcp", "FromPort": port, "ToPort": port, "CidrIp": "10.0.0.0/8"}
+            for port in range(9000, 9061)
+        ]
+    return bool(from_cloudfront or groups)
+
+
 def _policy(characters: int) -> dict[str, Any]:
     """A policy document of about `characters` characters."""
     resources = [f"arn:aws:s3:::bucket-{i:04d}/*" for i in range(characters // 30)]
@@ -201,6 +220,9 @@ MUTATIONS: dict[str, Mutation] = {
                 ReplicationGroupId={"Fn::Join": ["-", ["cache", {"Ref": "AWS::Region"}, "x" * 20]]},
             ),
             "AwsAlias": _resource("AWS::KMS::Alias", AliasName="alias/aws/platform", TargetKeyId="x"),
+            # 33 characters, one too many for ELB; a target group name ending in a hyphen
+            "LongBalancer": _resource("AWS::ElasticLoadBalancingV2::LoadBalancer", Name="ingress-" + "x" * 25),
+            "HyphenatedTargets": _resource("AWS::ElasticLoadBalancingV2::TargetGroup", Name="targets-"),
         }
     ),
     "unique-names": _twin,
@@ -325,6 +347,40 @@ MUTATIONS: dict[str, Mutation] = {
     "cloudfront-us-east-1": _inject(
         {"EdgeAcl": _resource("AWS::WAFv2::WebACL", Scope="CLOUDFRONT", Name="edge")}, region="eu-central-1"
     ),
+    "elbv2-listener-rules": _inject(
+        {
+            f"Rule{index}": _resource(
+                "AWS::ElasticLoadBalancingV2::ListenerRule",
+                ListenerArn={"Ref": "Listener"},
+                Priority=10,
+                Conditions=[
+                    {"Field": "path-pattern", "PathPatternConfig": {"Values": ["/a", "/b", "/c", "/d"]}},
+                    {"Field": "http-header", "HttpHeaderConfig": {"HttpHeaderName": "x", "Values": ["1", "2"]}},
+                ],
+            )
+            for index in range(2)
+        }
+    ),
+    "elbv2-access-logs": _inject(
+        {
+            "KmsLogs": _resource(
+                "AWS::S3::Bucket",
+                BucketEncryption={
+                    "ServerSideEncryptionConfiguration": [
+                        {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}}
+                    ]
+                },
+            ),
+            "Balancer": _resource(
+                "AWS::ElasticLoadBalancingV2::LoadBalancer",
+                LoadBalancerAttributes=[
+                    {"Key": "access_logs.s3.enabled", "Value": "true"},
+                    {"Key": "access_logs.s3.bucket", "Value": {"Ref": "KmsLogs"}},
+                ],
+            ),
+        }
+    ),
+    "security-group-rules": lambda stacks: _edited(stacks, _too_many_rules),
     "backup-vault-lock": _inject(
         {
             "Vault": _resource(

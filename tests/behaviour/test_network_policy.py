@@ -38,7 +38,7 @@ class NetworkFacts:
     subnets: dict[str, list[str]]
     """Tier -> its subnets' CIDRs."""
     data_ports: list[int]
-    service_ports: tuple[int, int]
+    service_ports: tuple[tuple[int, int], ...]
     peer_service_clients: list[str]
     """CIDRs the workload group admits on the service ports besides the load balancer (a peered region)."""
     endpoint_subnets: list[str]
@@ -53,7 +53,11 @@ def network_facts(network: dict[str, Any], workload_group: str, alb_group: str) 
             tags = {t["Key"]: t["Value"] for t in resource["Properties"]["Tags"]}
             subnets.setdefault(tags["aws-cdk:subnet-name"], []).append(resource["Properties"]["CidrBlock"])
             cidr_of[key] = resource["Properties"]["CidrBlock"]
-    rules = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::EC2::SecurityGroupIngress"]
+    rules = [
+        r["Properties"]
+        for r in resources.values()
+        if r["Type"] == "AWS::EC2::SecurityGroupIngress" and "SourceSecurityGroupId" in r["Properties"]
+    ]
     inline = resources[workload_group]["Properties"].get("SecurityGroupIngress", [])
 
     def group(value: Any) -> str:
@@ -65,11 +69,14 @@ def network_facts(network: dict[str, Any], workload_group: str, alb_group: str) 
         if group(rule["SourceSecurityGroupId"]) == workload_group and group(rule["GroupId"]) != workload_group
         for port in range(rule["FromPort"], rule["ToPort"] + 1)
     )
-    (from_alb,) = [
-        r for r in rules if group(r["SourceSecurityGroupId"]) == alb_group and group(r["GroupId"]) == workload_group
-    ]
-    service_ports = (from_alb["FromPort"], from_alb["ToPort"])
-    peers = [r["CidrIp"] for r in inline if (r["FromPort"], r["ToPort"]) == service_ports]
+    service_ports = tuple(
+        sorted(
+            (r["FromPort"], r["ToPort"])
+            for r in rules
+            if group(r["SourceSecurityGroupId"]) == alb_group and group(r["GroupId"]) == workload_group
+        )
+    )
+    peers = sorted({r["CidrIp"] for r in inline if (r["FromPort"], r["ToPort"]) in service_ports})
     endpoint_subnets = sorted(
         {
             cidr_of[subnet["Ref"]]
@@ -101,7 +108,8 @@ def pod_paths(cluster: ClusterTemplate, facts: NetworkFacts) -> dict[str, tuple[
     karpenter = Endpoint(
         "the Karpenter controller", host(app[0], 6), "kube-system", {"app.kubernetes.io/name": "karpenter"}
     )
-    first, last = facts.service_ports
+    first = facts.service_ports[0][0]
+    range_ends = sorted({port for ports in facts.service_ports for port in ports})
     paths = {}
     for index, tenant in enumerate(tenants):
         pod = Endpoint(f"a {tenant} pod", host(app[index % len(app)], 20 + index), tenant, {"app": "service"})
@@ -116,7 +124,7 @@ def pod_paths(cluster: ClusterTemplate, facts: NetworkFacts) -> dict[str, tuple[
               for cidr in facts.endpoint_subnets),
             ("S3/DynamoDB via the gateway endpoints", pod, AWS_PUBLIC_ADDRESS, 443, "TCP"),
             *((f"load balancer in {cidr} -> service port {port}", Endpoint(cidr, host(cidr)), pod, port, "TCP")
-              for cidr in facts.subnets["public"] for port in (first, last)),
+              for cidr in facts.subnets["public"] for port in range_ends),
             *((f"peered region {cidr} -> service port {first}", Endpoint(cidr, host(cidr)), pod, first, "TCP")
               for cidr in facts.peer_service_clients),
             ("same namespace, any port", pod, peer, 8080, "TCP"),
@@ -158,17 +166,14 @@ def network_policy_problems(stage: str, cluster: ClusterTemplate, facts: Network
 
 
 def _ingress_targets_pods(stage: str, cluster: ClusterTemplate) -> list[str]:
-    """The default IngressClass's parameters send the load balancer to pod IPs, the source the policies admit."""
-    params = {obj["metadata"]["name"]: obj["spec"] for obj in cluster.objects_of("IngressClassParams")}
-    problems = []
-    for ingress_class in cluster.objects_of("IngressClass"):
-        annotations = ingress_class["metadata"].get("annotations", {})
-        if annotations.get("ingressclass.kubernetes.io/is-default-class") == "true":
-            target = params[ingress_class["spec"]["parameters"]["name"]].get("targetType")
-            if target != "ip":
-                problems.append(f"{stage}: IngressClass {ingress_class['metadata']['name']}: targetType {target!r}, "
-                                "not 'ip': the load balancer would reach pods from node addresses")  # fmt: skip
-    return problems
+    """Every TargetGroupBinding registers pod IPs (targetType ip), the source the policies admit: instance
+    targets would reach pods from node addresses through a NodePort."""
+    return [
+        f"{stage}: TargetGroupBinding {binding['metadata']['name']}: targetType "
+        f"{binding['spec'].get('targetType')!r}, not 'ip': the load balancer would reach pods from node addresses"
+        for binding in cluster.objects_of("TargetGroupBinding")
+        if binding["spec"].get("targetType") != "ip"
+    ]
 
 
 def _facts(platform: SynthesizedPlatform, stage: str) -> NetworkFacts:
@@ -215,7 +220,7 @@ def _without_data_port(spec: dict[str, Any], port: int = 5432) -> None:
 
 
 def _instance_targets(obj: dict[str, Any]) -> None:
-    if obj["kind"] == "IngressClassParams":
+    if obj["kind"] == "TargetGroupBinding":
         obj["spec"]["targetType"] = "instance"
 
 
@@ -250,7 +255,7 @@ MUTATIONS: dict[str, tuple[Callable[[dict[str, Any]], dict[str, Any]], str]] = {
     ),
     "instance targets": (
         lambda t: with_objects(t, _instance_targets),
-        "{stage}: IngressClass platform-alb: targetType",
+        "{stage}: TargetGroupBinding ",
     ),
 }
 

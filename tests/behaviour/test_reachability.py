@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from constructs.network.cloudfront_prefix_list import CLOUDFRONT_ORIGIN_FACING
 
 from environments.schema.stage import StageConfig
-from environments.schema.workloads import SERVICE_PORT_RANGE
 from tests.behaviour.reachability import (
     ClusterDns,
     GroupPeer,
@@ -46,6 +46,29 @@ from tests.synthesis import SynthesizedPlatform, read_template
 EKS_SECURITY_GROUPS = "https://docs.aws.amazon.com/eks/latest/userguide/sec-group-reqs.html"
 README_NETWORK = "README, The network"
 README_SECONDARY = "README, The secondary region and recovery"
+README_EDGE = "README, The edge"
+CLOUDFRONT = Service("CloudFront", CLOUDFRONT_ORIGIN_FACING)
+
+
+TrafficOf = tuple[Traffic, ...] | Callable[[StageConfig], tuple[Traffic, ...]]
+"""The traffic a path is about: fixed, or what the stage's config makes of it."""
+
+
+def service_traffic(config: StageConfig) -> tuple[Traffic, ...]:
+    """Each port a service behind the load balancer listens on (platform.services)."""
+    return tuple(Traffic.tcp(service.port) for service in config.platform.services)
+
+
+def always(_: StageConfig) -> bool:
+    return True
+
+
+def with_edge(config: StageConfig) -> bool:
+    return config.edge.enabled
+
+
+def without_edge(config: StageConfig) -> bool:
+    return not config.edge.enabled
 
 
 @dataclass(frozen=True)
@@ -53,8 +76,10 @@ class RequiredPath:
     name: str
     source: Selector
     destination: Selector
-    traffic: tuple[Traffic, ...]
+    traffic: TrafficOf
     reference: str
+    applies: Callable[[StageConfig], bool] = always
+    """Whether the stage has this path at all (the load balancer is open to the internet or to CloudFront)."""
 
 
 @dataclass(frozen=True)
@@ -66,6 +91,7 @@ class ForbiddenPath:
     held_by: tuple[Layer, ...]
     """Each of these layers must deny it on its own: the defence in depth the reference promises."""
     reference: str
+    applies: Callable[[StageConfig], bool] = always
 
 
 def of(*kinds: Kind) -> Placed:
@@ -107,10 +133,14 @@ EXPECTED_TIER = {
 """Seed 001's tiers: load balancers and NAT public; compute, and the endpoints it calls, app; data stores data."""
 
 REQUIRED = (
-    RequiredPath("internet -> load balancer", Internet(), LOAD_BALANCER, (Traffic.tcp(443),),
-                 f"seed 002's chain ALB -> workloads; {README_NETWORK}: alb admits 443 from anywhere"),
-    RequiredPath("load balancer -> workloads", LOAD_BALANCER, SERVING, (Traffic.tcp(*SERVICE_PORT_RANGE),),
-                 "seed 002: the services listen on 8001-8005 behind the load balancer, seed 001's agent on 8006"),
+    RequiredPath("internet -> load balancer", Internet(), LOAD_BALANCER, (Traffic.tcp(443), Traffic.tcp(80)),
+                 f"seed 002's chain ALB -> workloads; {README_NETWORK}: without the edge, alb admits 80 and 443 "
+                 "from anywhere", applies=without_edge),
+    RequiredPath("CloudFront -> load balancer", CLOUDFRONT, LOAD_BALANCER, (Traffic.tcp(443),),
+                 f"{README_EDGE}: CloudFront connects to its origin over HTTPS from its origin-facing prefix list",
+                 applies=with_edge),
+    RequiredPath("load balancer -> workloads", LOAD_BALANCER, SERVING, service_traffic,
+                 "seed 002: the services listen behind the load balancer (platform.services)"),
     RequiredPath("nodes -> control plane", NODES, CONTROL_PLANE, (Traffic.tcp(443),), EKS_SECURITY_GROUPS),
     RequiredPath("control plane -> kubelet", CONTROL_PLANE, NODES, (Traffic.tcp(10250),), EKS_SECURITY_GROUPS),
     RequiredPath("control plane -> webhooks on nodes", CONTROL_PLANE, NODES, (Traffic.tcp(443),),
@@ -145,12 +175,15 @@ REQUIRED = (
                  "from S3); the data lake and buckets"),
     RequiredPath("app tier -> DynamoDB", APP_TIER, Service("DynamoDB", "pl-dynamodb"), (Traffic.tcp(443),),
                  "seed 001's tables; seed 000's stream state"),
-    RequiredPath("peer region's app tier -> workloads", Tier("app", peer=True), SERVING,
-                 (Traffic.tcp(*SERVICE_PORT_RANGE),),
+    RequiredPath("peer region's app tier -> workloads", Tier("app", peer=True), SERVING, service_traffic,
                  f"seed 000: Transit Gateways peered between the regions; {README_SECONDARY}"),
 )  # fmt: skip
 
 FORBIDDEN = (
+    ForbiddenPath("internet -> load balancer, past CloudFront", Internet(), LOAD_BALANCER, ANY_TRAFFIC,
+                  (Layer.SECURITY_GROUPS,),
+                  f"{README_EDGE}: with the edge, alb admits CloudFront's origin-facing prefix list only",
+                  applies=with_edge),
     ForbiddenPath("internet -> app tier", Internet(), Placed(tier="app"), ANY_TRAFFIC,
                   (Layer.ROUTES, Layer.SECURITY_GROUPS),
                   f"seed 001; {README_NETWORK}: only the public tier routes to the internet gateway"),
@@ -206,24 +239,30 @@ def pairs(model: VpcModel, region: str, path: RequiredPath | ForbiddenPath) -> I
     return itertools.product(model.parties(region, path.source), model.parties(region, path.destination))
 
 
-def required_failures(model: VpcModel) -> list[Failure]:
+def traffic_of(path: RequiredPath, config: StageConfig) -> tuple[Traffic, ...]:
+    return path.traffic(config) if callable(path.traffic) else path.traffic
+
+
+def required_failures(model: VpcModel, config: StageConfig) -> list[Failure]:
     return [
         Failure(model.stage, region, path.name, str(source), str(destination), str(traffic), path.reference,
                 tuple(map(str, problems)))
         for region in model.regions
         for path in REQUIRED
+        if path.applies(config)
         for source, destination in pairs(model, region, path)
-        for traffic in path.traffic
+        for traffic in traffic_of(path, config)
         if (problems := model.required(source, destination, traffic))
     ]  # fmt: skip
 
 
-def forbidden_failures(model: VpcModel) -> list[Failure]:
+def forbidden_failures(model: VpcModel, config: StageConfig) -> list[Failure]:
     return [
         Failure(model.stage, region, path.name, str(source), str(destination), str(traffic), path.reference,
                 tuple(f"{problem} (must deny it on its own)" for problem in problems))
         for region in model.regions
         for path in FORBIDDEN
+        if path.applies(config)
         for source, destination in pairs(model, region, path)
         for traffic in path.traffic
         if (problems := model.forbidden(source, destination, traffic, path.held_by))
@@ -322,12 +361,12 @@ def model(stage_stacks: Callable[[str], list[StackTemplate]], stage: str) -> Vpc
     return VpcModel(stage, stage_stacks(stage))
 
 
-def test_every_required_path_holds(model: VpcModel) -> None:
-    assert not (failures := required_failures(model)), report(failures)
+def test_every_required_path_holds(model: VpcModel, platform: SynthesizedPlatform, stage: str) -> None:
+    assert not (failures := required_failures(model, platform.configs[stage])), report(failures)
 
 
-def test_no_forbidden_path_is_open(model: VpcModel) -> None:
-    assert not (failures := forbidden_failures(model)), report(failures)
+def test_no_forbidden_path_is_open(model: VpcModel, platform: SynthesizedPlatform, stage: str) -> None:
+    assert not (failures := forbidden_failures(model, platform.configs[stage])), report(failures)
 
 
 def test_every_placement_sits_in_its_tier(model: VpcModel) -> None:
@@ -482,6 +521,27 @@ def move_an_interface_endpoint_into_the_data_tier(model: VpcModel, stacks: Stack
     properties["SubnetIds"] = [{"Ref": subnet.logical_id} for subnet in data]
 
 
+def open_the_load_balancer_to_the_internet(model: VpcModel, stacks: Stacks, region: str) -> None:
+    for group in placed(model, region, Kind.LOAD_BALANCER)[0].groups:
+        resources(stacks, group)["MutationHttpsFromAnywhere"] = {
+            "Type": "AWS::EC2::SecurityGroupIngress",
+            "Properties": {
+                "GroupId": {"Fn::GetAtt": [group.logical_id, "GroupId"]},
+                "IpProtocol": "tcp",
+                "FromPort": 443,
+                "ToPort": 443,
+                "CidrIp": "0.0.0.0/0",
+            },
+        }
+
+
+def remove_the_load_balancers_https_ingress(model: VpcModel, stacks: Stacks, region: str) -> None:
+    for group in placed(model, region, Kind.LOAD_BALANCER)[0].groups:
+        for rule in reversed(model.groups[group].ingress):  # inline rules by index: the last first
+            if rule.ports[0] <= 443 <= rule.ports[1]:
+                remove_rule(stacks, group, rule, "Ingress")
+
+
 def remove_the_file_system_mount_targets(model: VpcModel, stacks: Stacks, region: str) -> None:
     for file_system in placed(model, region, Kind.FILE_SYSTEM):
         stack = resources(stacks, file_system.resource)
@@ -530,23 +590,34 @@ MUTATIONS = (
              frozenset({"peer region's app tier -> workloads"}), "has no route to"),
     Mutation("an interface endpoint's tier", move_an_interface_endpoint_into_the_data_tier, "tiers",
              frozenset({IN_ITS_TIER}), "sits in data"),
+    Mutation("0.0.0.0/0 on the load balancer's group", open_the_load_balancer_to_the_internet, "forbidden",
+             frozenset({"internet -> load balancer, past CloudFront"}), "from 0.0.0.0/0"),
+    Mutation("the load balancer's HTTPS ingress", remove_the_load_balancers_https_ingress, "required",
+             frozenset({"internet -> load balancer", "CloudFront -> load balancer"}),
+             "no ingress rule of network/SecurityGroups/Alb"),
     Mutation("the EFS mount targets", remove_the_file_system_mount_targets, "kinds",
              frozenset({FOUND_AS_CONFIGURED}), "EFS mount targets"),
 )  # fmt: skip
 
 
 CONTRACTS: dict[str, Callable[[VpcModel, StageConfig], list[Failure]]] = {
-    "required": lambda model, _: required_failures(model),
-    "forbidden": lambda model, _: forbidden_failures(model),
+    "required": required_failures,
+    "forbidden": forbidden_failures,
     "tiers": lambda model, _: tier_failures(model),
     "kinds": kind_failures,
 }
 
 
-def evaluated_paths(model: VpcModel) -> set[str]:
+def evaluated_paths(model: VpcModel, config: StageConfig) -> set[str]:
     """The paths this stage has at least one pair of parties for, and the two placement contracts."""
     paths: tuple[RequiredPath | ForbiddenPath, ...] = (*REQUIRED, *FORBIDDEN)
-    found = {path.name for path in paths for region in model.regions if any(pairs(model, region, path))}
+    found = {
+        path.name
+        for path in paths
+        if path.applies(config)
+        for region in model.regions
+        if any(pairs(model, region, path))
+    }
     return found | {IN_ITS_TIER, FOUND_AS_CONFIGURED}
 
 
@@ -559,7 +630,7 @@ def test_each_contract_reports_exactly_what_a_mutation_breaks(
     stage: str,
 ) -> None:
     config = platform.configs[stage]
-    expected = mutation.paths & evaluated_paths(model)
+    expected = mutation.paths & evaluated_paths(model, config)
     if not expected:
         pytest.skip(f"{stage} has none of the paths that depend on {mutation.breaks}")
     contract = CONTRACTS[mutation.contract]

@@ -253,17 +253,36 @@ ANALYTICS_CASES = [
 ]
 
 
-WORKLOAD_CASES = [
+CERTIFICATE = "111111111111:certificate/0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d"
+SERVICE_CASES = [
     ("two services on one port", _set("platform.services.1.port", 8001),
-     "platform.services: two services share a port"),
-    ("service port the network does not admit", _set("platform.services.0.port", 9000),
-     "platform.services.0.port: 9000 is outside 8001-8006, the ports the network admits"),
-    ("service in an unknown namespace", _set("platform.services.0.namespace", "web"),
-     "platform.services.0.namespace: web is not one of platform.namespaces"),
-    ("GPU service without the GPU role", _set("platform.services.0.gpu", True),
-     "platform.services.0.namespace: app has no GPU role or quota for a GPU service"),
-    ("path pattern without a slash", _set("platform.services.0.path_patterns", ["api/*"]),
-     "platform.services.0.path_patterns.0: String should match pattern"),
+     "platform.services: two services share the port 8001"),
+    ("two services of one name", _set("platform.services.1.name", "user"),
+     "platform.services: two services share the name user"),
+    ("one path for two services", _set("platform.services.1.path_patterns", ["/api/agents/*"]),
+     "platform.services: two services route /api/agents/*"),
+    ("namespace nobody made", _set("platform.services.0.namespace", "web"),
+     "platform.services.0.namespace: web is not in platform.namespaces"),
+    ("GPU service without GPUs", _set("platform.services.0.gpu", True),
+     "platform.services.0.gpu: app's quota grants no GPUs"),
+    ("privileged port", _set("platform.services.0.port", 80),
+     "platform.services.0.port: Input should be greater than or equal to 1024"),
+    ("four path patterns", _set("platform.services.0.path_patterns", ["/a", "/b", "/c", "/d"]),
+     "platform.services.0.path_patterns: Tuple should have at most 3 items"),
+    ("path without its slash", _set("platform.services.0.path_patterns", ["api/*"]),
+     "platform.services.0.path_patterns.0: String should match"),
+    ("name outside the zone", _set("platform.ingress.domain_name", "api.other.org"),
+     "platform.ingress.domain_name: api.other.org is not in the zone example.com"),
+    ("certificate of another region", _set("platform.ingress.certificate_arn", f"arn:aws:acm:eu-west-1:{CERTIFICATE}"),
+     "platform.ingress.certificate_arn: must be in us-east-1"),
+    ("health check that outlasts its interval", _set("platform.ingress.health_check.timeout_seconds", 15),
+     "platform.ingress.health_check.timeout_seconds: must be shorter than interval_seconds (15)"),
+    ("unknown desync mode", _set("platform.ingress.desync_mitigation", "off"),
+     "platform.ingress.desync_mitigation: Input should be"),
+]  # fmt: skip
+
+
+WORKLOAD_CASES = [
     ("service without an image repository", _set("platform.ecr_repositories", ["user", "payment"]),
      "platform.services.2.name: generation has no ECR repository of its name"),
     ("GitOps over SSH", _set("platform.gitops.repository_url", "git@github.com:example-org/ai-platform.git"),
@@ -280,13 +299,13 @@ WORKLOAD_CASES = [
      "platform.gitops.image_tag: String should match pattern"),
     ("more Argo CD replicas than system nodes", _set("platform.gitops.replicas", 3),
      "platform.gitops.replicas: 3 is more than the system group's 2 nodes"),
-    ("GitOps without services", _set("platform.services", []),
-     "platform.gitops: deploys platform.services, which lists none"),
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize(("label", "mutate", "expected"), WORKLOAD_CASES, ids=[c[0] for c in WORKLOAD_CASES])
-def test_bad_service_or_gitops_value(tmp_path: Path, label: str, mutate: Mutation, expected: str) -> None:
+@pytest.mark.parametrize(
+    ("label", "mutate", "expected"), SERVICE_CASES + WORKLOAD_CASES, ids=[c[0] for c in SERVICE_CASES + WORKLOAD_CASES]
+)
+def test_bad_ingress_service_or_gitops_value(tmp_path: Path, label: str, mutate: Mutation, expected: str) -> None:
     problems = _problems(tmp_path, "dev", mutate)
     assert any(p.startswith(f"{tmp_path / 'dev.yaml'}: {expected}") for p in problems), problems
 
@@ -305,6 +324,15 @@ def test_gitops_is_off_when_absent(tmp_path: Path) -> None:
     assert load_stage("dev", tmp_path).platform.gitops is None
 
 
+def test_an_existing_certificate_replaces_the_generated_one(tmp_path: Path) -> None:
+    data = copy.deepcopy(_base("dev"))
+    data["platform"]["ingress"]["certificate_arn"] = f"arn:aws:acm:us-east-1:{CERTIFICATE}"
+    (tmp_path / "dev.yaml").write_text(yaml.safe_dump(data))
+    assert (
+        load_stage("dev", tmp_path).platform.ingress.certificate_arn == data["platform"]["ingress"]["certificate_arn"]
+    )
+
+
 @pytest.mark.parametrize(("label", "mutate", "expected"), ANALYTICS_CASES, ids=[c[0] for c in ANALYTICS_CASES])
 def test_bad_analytics_or_platform_value(tmp_path: Path, label: str, mutate: Mutation, expected: str) -> None:
     problems = _problems(tmp_path, "staging", mutate, base="staging")
@@ -316,6 +344,14 @@ def test_the_retired_admin_role_arn_says_what_replaces_it(tmp_path: Path) -> Non
     assert problems == [
         f"{tmp_path / 'dev.yaml'}: platform.admin_role_arn: replaced by platform.cluster_admin_principals: the "
         "platform now creates the cluster-admin role itself; list the ARN patterns of the roles that may assume it"
+    ]
+
+
+def test_the_load_balancer_dimension_is_derived_now(tmp_path: Path) -> None:
+    problems = _problems(tmp_path, "dev", _set("observability.load_balancer", "app/k8s-platform-dev/0000000000000000"))
+    assert problems == [
+        f"{tmp_path / 'dev.yaml'}: observability.load_balancer: derived now: the alarms and dashboards read the "
+        "ingress load balancer the platform stack creates (platform.ingress); remove this key"
     ]
 
 
@@ -422,7 +458,6 @@ def test_config_is_frozen() -> None:
 
 OBSERVABILITY_CASES = [
     ("sampling above 100 %", _set("observability.xray_sampling_rate", 1.5), "observability.xray_sampling_rate"),
-    ("load balancer dimension", _set("observability.load_balancer", "my-alb"), "observability.load_balancer"),
     ("bad alert e-mail", _set("observability.alerting.critical_emails", ["ops"]), "observability.alerting.critical"),
     ("pager without https", _set("observability.alerting.pager_https_endpoint", "http://x"), "observability.alerting"),
     (
@@ -460,7 +495,22 @@ def test_two_stages_in_one_account_cannot_both_own_account_wide_services(tmp_pat
 EDGE_CASES = [
     ("domain outside the zone", _set("edge.domain_name", "app.other.org"), "edge.domain_name: app.other.org is not in"),
     ("zone id", _set("edge.hosted_zone_id", "zone-1"), "edge.hosted_zone_id: String should match pattern"),
-    ("missing origin", _set("edge.origin_domain_name", ""), "edge.origin_domain_name: required when the edge"),
+    ("missing zone", _set("edge.hosted_zone_id", ""), "edge.hosted_zone_id: required when the edge"),
+    (
+        "viewer name is the origin's",
+        _set("edge.domain_name", "origin.app.example.com"),
+        "edge.domain_name: must differ from platform.ingress.domain_name",
+    ),
+    (
+        "previous version alone",
+        _set("edge.origin_verify.previous_version_id", "a" * 36),
+        "edge.origin_verify.previous_version_id: needs current_version_id",
+    ),
+    (
+        "one version twice",
+        lambda d: d["edge"].update(origin_verify={"current_version_id": "a" * 36, "previous_version_id": "a" * 36}),
+        "edge.origin_verify.previous_version_id: is current_version_id",
+    ),
 ]
 
 
@@ -517,12 +567,14 @@ def test_replication_needs_versioned_buckets(tmp_path: Path) -> None:
     ]
 
 
-def test_failover_needs_both_origin_targets(tmp_path: Path) -> None:
-    problems = _problems(tmp_path, "prod", _set("edge.secondary_origin_target", ""), base="prod")
-    assert problems == [
-        f"{tmp_path / 'prod.yaml'}: edge.secondary_origin_target: required when the edge and dr are enabled "
-        "(Route 53 fails over between them)"
-    ]
+@pytest.mark.parametrize("field", ["origin_domain_name", "primary_origin_target", "secondary_origin_target"])
+def test_the_origin_fields_are_derived_now(tmp_path: Path, field: str) -> None:
+    problems = _problems(
+        tmp_path, "prod", _set(f"edge.{field}", "k8s-platform-prod-0.us-east-1.elb.amazonaws.com"), base="prod"
+    )
+    assert len(problems) == 1
+    assert problems[0].startswith(f"{tmp_path / 'prod.yaml'}: edge.{field}: derived now: ")
+    assert problems[0].endswith("; remove this key")
 
 
 CHECKS_ACROSS_FIELDS = [

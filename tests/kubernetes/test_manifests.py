@@ -20,8 +20,8 @@ KUBERNETES_VERSION = "1.36.0"
 CUSTOM_RESOURCES = {
     ("karpenter.k8s.aws/v1", "EC2NodeClass"),
     ("karpenter.sh/v1", "NodePool"),
-    ("elbv2.k8s.aws/v1beta1", "IngressClassParams"),
     ("secrets-store.csi.x-k8s.io/v1", "SecretProviderClass"),
+    ("elbv2.k8s.aws/v1beta1", "TargetGroupBinding"),
 }
 GITOPS_RESOURCES = {("argoproj.io/v1alpha1", "AppProject"), ("argoproj.io/v1alpha1", "ApplicationSet")}
 """Applied only where platform.gitops is set (their shape: tests/unit/test_gitops.py)."""
@@ -41,7 +41,8 @@ def applied_objects(platform: SynthesizedPlatform, stage: str) -> list[dict[str,
 def test_every_applied_manifest_is_valid_kubernetes_1_36(platform: SynthesizedPlatform, stage: str) -> None:
     objects = applied_objects(platform, stage)
     kinds = {obj["kind"] for obj in objects}
-    assert {"Namespace", "ResourceQuota", "LimitRange", "NetworkPolicy", "PriorityClass", "IngressClass"} <= kinds
+    assert {"Namespace", "ResourceQuota", "LimitRange", "NetworkPolicy", "PriorityClass"} <= kinds
+    assert "IngressClass" not in kinds  # the controller only registers pods (TargetGroupBinding)
     for obj in objects:
         if (obj["apiVersion"], obj["kind"]) in CUSTOM_RESOURCES | GITOPS_RESOURCES:
             continue

@@ -35,7 +35,7 @@ def test_distribution(examples: SynthesizedPlatform) -> None:
     assert "Bucket" in settings["Logging"]
     origins = {o["Id"]: o for o in settings["Origins"]}
     custom = next(o for o in origins.values() if "CustomOriginConfig" in o)
-    assert custom["DomainName"] == config.origin_domain_name
+    assert custom["DomainName"] == examples.configs["prod"].platform.ingress.domain_name == "origin.app.example.com"
     assert custom["CustomOriginConfig"]["OriginProtocolPolicy"] == "https-only"
     assert custom["CustomOriginConfig"]["OriginSSLProtocols"] == ["TLSv1.2"]
     (images,) = settings["CacheBehaviors"]
@@ -88,26 +88,25 @@ def test_data_stack_grants_cloudfront_only_with_an_edge(examples: SynthesizedPla
         assert ("cloudfront.amazonaws.com" in data) is examples.configs[stage].edge.enabled
 
 
-def test_origin_fails_over_between_the_regions(examples: SynthesizedPlatform) -> None:
-    config = examples.configs["prod"].edge
-    tmpl = edge_template(examples)
-    checks = {ref: p["HealthCheckConfig"] for ref, p in ((k, v["Properties"]) for k, v in
-              resources(tmpl, "AWS::Route53::HealthCheck").items())}  # fmt: skip
-    failover = {r["Failover"]: r for r in props(tmpl, "AWS::Route53::RecordSet") if "Failover" in r}
-    assert set(failover) == {"PRIMARY", "SECONDARY"}
-    for role, target in (("PRIMARY", config.primary_origin_target), ("SECONDARY", config.secondary_origin_target)):
-        record = failover[role]
-        assert (record["Name"], record["Type"], record["ResourceRecords"]) == (
-            config.origin_domain_name,
-            "CNAME",
-            [target],
-        )
-        check = checks[record["HealthCheckId"]["Fn::GetAtt"][0]]
-        assert (check["FullyQualifiedDomainName"], check["ResourcePath"], check["Type"]) == (
-            target,
-            "/healthz",
-            "HTTPS",
-        )
-    (distribution,) = props(tmpl, "AWS::CloudFront::Distribution")
-    origins = distribution["DistributionConfig"]["Origins"]
-    assert any(o["DomainName"] == config.origin_domain_name for o in origins)
+def test_the_origin_is_the_platforms_load_balancer_and_proves_it_came_through_cloudfront(
+    examples: SynthesizedPlatform,
+) -> None:
+    """CloudFront sends the origin-verification secret (by name: it resolves from the replica in us-east-1
+    when the stage is elsewhere); the edge deploys after the platform stack, which owns both."""
+    stage = examples.stages["prod"]
+    assert stage.edge is not None and stage.platform in stage.edge.dependencies
+    verification = stage.platform.origin_verification
+    assert verification is not None
+    (distribution,) = props(edge_template(examples), "AWS::CloudFront::Distribution")
+    (custom,) = [o for o in distribution["DistributionConfig"]["Origins"] if "CustomOriginConfig" in o]
+    assert custom["OriginCustomHeaders"] == [
+        {
+            "HeaderName": "X-Origin-Verify",
+            "HeaderValue": "{{resolve:secretsmanager:/ai-platform/prod/origin-verify:SecretString:::}}",
+        }
+    ]
+    assert verification.secret_name == "/ai-platform/prod/origin-verify"
+    # No Route 53 failover or health checks: no secondary region runs a platform stack (and so an origin)
+    # yet, and Route 53's checkers could not reach a load balancer that admits only CloudFront.
+    assert not resources(edge_template(examples), "AWS::Route53::HealthCheck")
+    assert not [r for r in props(edge_template(examples), "AWS::Route53::RecordSet") if "Failover" in r]

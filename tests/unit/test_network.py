@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 from typing import Any
 
 from aws_cdk import aws_ec2 as ec2
@@ -12,6 +13,7 @@ from tests.support import logical_id, props, ref_id, resources
 from tests.synthesis import SynthesizedPlatform
 
 WORKLOAD_PORTS = (8001, 8006)
+"""Seed 002's five services on 8001-8005 and seed 001's agent service on 8006, one contiguous range."""
 DATA_PORTS = {5432, 6379, 2049, 9098, 443}
 
 
@@ -186,10 +188,20 @@ def test_security_group_chain(examples: SynthesizedPlatform, stage: str) -> None
     ids = _security_groups(examples, stage)
 
     alb_in = _ingress(template, ids["alb"])
-    assert sorted((r["CidrIp"], r["FromPort"], r["ToPort"]) for r in alb_in) == [
-        ("0.0.0.0/0", 80, 80),
-        ("0.0.0.0/0", 443, 443),
-    ]
+    lookup = examples.stages[stage].network.cloudfront_prefix_list
+    if examples.configs[stage].edge.enabled:  # CloudFront's origin-facing servers only, on HTTPS
+        assert lookup is not None
+        ((rule,),) = [alb_in]
+        assert (rule["FromPort"], rule["ToPort"], "CidrIp" in rule) == (443, 443, False)
+        assert rule["SourcePrefixListId"] == {
+            "Fn::GetAtt": [logical_id(lookup.node.find_child("Lookup")), "PrefixLists.0.PrefixListId"]
+        }
+    else:
+        assert lookup is None
+        assert sorted((r["CidrIp"], r["FromPort"], r["ToPort"]) for r in alb_in) == [
+            ("0.0.0.0/0", 80, 80),
+            ("0.0.0.0/0", 443, 443),
+        ]
     alb = template["Resources"][ids["alb"]]["Properties"]
     alb_egress = [p for p in props(template, "AWS::EC2::SecurityGroupEgress") if ref_id(p["GroupId"]) == ids["alb"]]
     assert [(ref_id(e["DestinationSecurityGroupId"]), e["FromPort"], e["ToPort"]) for e in alb_egress] == [
@@ -223,6 +235,30 @@ def test_no_ssh_and_no_open_ingress_except_the_alb(examples: SynthesizedPlatform
                 assert not rule["FromPort"] <= 22 <= rule["ToPort"], f"SSH open on {group_id}"
             if rule.get("CidrIp") == "0.0.0.0/0" or rule.get("CidrIpv6") == "::/0":
                 assert group_id == alb_id and rule["FromPort"] in (80, 443)
+                assert not examples.configs[stage].edge.enabled
+
+
+def test_the_cloudfront_prefix_list_is_looked_up_by_name_at_deploy_time(examples: SynthesizedPlatform) -> None:
+    """Its id differs per region and synth looks nothing up: a custom resource asks EC2 for it by name, with
+    a role that may do that and nothing else, in the app tier."""
+    for stack_id in ("network", "network-dr"):
+        template = network(examples, "prod") if stack_id == "network" else examples.template_json("prod", stack_id)
+        (lookup,) = props(template, "Custom::AWS")
+        call = json.loads(lookup["Create"])
+        assert (call["service"], call["action"]) == ("EC2", "describeManagedPrefixLists")
+        assert call["parameters"] == {
+            "Filters": [{"Name": "prefix-list-name", "Values": ["com.amazonaws.global.cloudfront.origin-facing"]}]
+        }
+        assert json.loads(lookup["Update"]) == call and lookup["InstallLatestAwsSdk"] is False
+        function = template["Resources"][ref_id(lookup["ServiceToken"])]["Properties"]
+        role = {"Ref": ref_id(function["Role"])}
+        (policy,) = [p for p in props(template, "AWS::IAM::ManagedPolicy") if p["Roles"] == [role]]
+        assert "VpcConfig" in function
+        assert policy["PolicyDocument"]["Statement"] == [
+            {"Action": "ec2:DescribeManagedPrefixLists", "Effect": "Allow", "Resource": "*"}
+        ]
+    for stage in ("dev", "staging"):  # no edge: nothing to look up
+        assert not props(network(examples, stage), "Custom::AWS")
 
 
 def test_web_acl_rules_logging_and_visibility(examples: SynthesizedPlatform, stage: str) -> None:
@@ -242,7 +278,14 @@ def test_web_acl_rules_logging_and_visibility(examples: SynthesizedPlatform, sta
         "AWSManagedRulesKnownBadInputsRuleSet",
         "AWSManagedRulesSQLiRuleSet",
         "AWSManagedRulesAmazonIpReputationList",
+        "AWSManagedRulesAdminProtectionRuleSet",  # seed 002: admin paths
     }
+    agents = rules["BadUserAgents"]  # seed 002
+    assert agents["Action"] == {"Block": {}}
+    match = agents["Statement"]["RegexMatchStatement"]
+    assert match["FieldToMatch"] == {"SingleHeader": {"Name": "user-agent"}}
+    assert match["TextTransformations"] == [{"Priority": 0, "Type": "LOWERCASE"}]
+    assert {"sqlmap", "nikto", "nmap"} <= set(match["RegexString"].split("|"))
     rate = rules["RateLimitPerIp"]
     assert rate["Action"] == {"Block": {}}
     assert rate["Statement"]["RateBasedStatement"] == {

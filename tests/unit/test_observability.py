@@ -84,7 +84,13 @@ def test_seed_002_alarm_rules(examples: SynthesizedPlatform, stage: str) -> None
     assert (errors["Threshold"], errors["EvaluationPeriods"]) == (5, 3)
     expression = next(m for m in errors["Metrics"] if "Expression" in m)
     assert "elb + target" in expression["Expression"]
-    assert json.dumps(errors["Metrics"]).count(examples.configs[stage].observability.load_balancer) == 3
+    dimensions = [m["MetricStat"]["Metric"]["Dimensions"] for m in errors["Metrics"] if "MetricStat" in m]
+    load_balancer = logical_id(examples.stages[stage].platform.ingress.load_balancer)
+    assert len(dimensions) == 3
+    for (dimension,) in dimensions:  # the platform's load balancer, read from its stack: no name in config
+        assert dimension["Name"] == "LoadBalancer"
+        output = output_of(dimension["Value"])
+        assert load_balancer in output and "LoadBalancerFullName" in output
     restarts = _alarm(examples, stage, "PodRestarts")
     assert (restarts["Threshold"], [ref_id(a) for a in restarts["AlarmActions"]]) == (5, [warning])
     assert _alarm(examples, stage, "NodeCpu")["Threshold"] == 90
@@ -98,6 +104,27 @@ def test_seed_002_alarm_rules(examples: SynthesizedPlatform, stage: str) -> None
     assert ("DatabaseCapacity" in names) is (examples.configs[stage].data.database.engine == "aurora-serverless-v2")
     assert ("DatabaseStorage" in names) is (examples.configs[stage].data.database.engine == "rds")
     assert ("KafkaDisk" in names) is (examples.configs[stage].analytics.msk.mode == "provisioned")
+
+
+def test_each_services_target_group_is_watched(examples: SynthesizedPlatform, stage: str) -> None:
+    """5xx rate and unhealthy hosts per target group, on the target group's and load balancer's dimensions."""
+    warning = _topic_id(examples, stage, "warning")
+    ingress = examples.stages[stage].platform.ingress
+    for service in examples.configs[stage].platform.services:
+        name = "".join(part.capitalize() for part in service.name.split("-"))
+        group = logical_id(ingress.target_groups[service.name])
+        unhealthy = _alarm(examples, stage, f"{name}UnhealthyHosts")
+        assert (unhealthy["MetricName"], unhealthy["Threshold"], unhealthy["EvaluationPeriods"]) == (
+            "UnHealthyHostCount",
+            0,
+            3,
+        )
+        assert {d["Name"] for d in unhealthy["Dimensions"]} == {"LoadBalancer", "TargetGroup"}
+        assert any(group in output_of(d["Value"]) for d in unhealthy["Dimensions"])
+        assert [ref_id(a) for a in unhealthy["AlarmActions"]] == [warning]
+        errors = _alarm(examples, stage, f"{name}Target5xxRate")
+        assert (errors["Threshold"], errors["EvaluationPeriods"]) == (5, 3)
+        assert group in json.dumps(errors["Metrics"])
 
 
 def test_every_dead_letter_queue_and_queue_age_is_watched(examples: SynthesizedPlatform, stage: str) -> None:

@@ -9,6 +9,7 @@ from constructs.compute.cluster_addons import ADDON_SERVICE_ACCOUNTS, ADDONS_WIT
 from constructs.compute.karpenter import INTERRUPTION_EVENTS
 
 from stacks.platform import PlatformComputeStack
+from tests.behaviour.reachability import with_placeholders
 from tests.behaviour.templates import json_text
 from tests.support import logical_id, output_of, props, ref_id, resources
 from tests.synthesis import SynthesizedPlatform
@@ -250,14 +251,36 @@ def test_the_file_system_admits_the_iam_mounts_of_the_efs_driver(examples: Synth
     assert ("kube-system", "efs-csi-controller-sa") in associations
 
 
-def test_ingress_defaults_point_at_the_network_alb_group_and_web_acl(examples: SynthesizedPlatform, stage: str) -> None:
-    addons = platform_stack(examples, stage).addons
-    params, ingress_class, defaults = addons.ingress_manifests
-    network = examples.stages[stage].network
-    assert params["kind"] == "IngressClassParams" and ingress_class["kind"] == "IngressClass"
-    resolved = platform_stack(examples, stage).resolve(defaults["data"])
-    assert logical_id(network.security_groups.alb) in json.dumps(resolved["albSecurityGroupId"])
-    assert logical_id(network.web_acl.web_acl) in json.dumps(resolved["wafv2AclArn"])
+def test_the_load_balancer_controller_only_registers_pods(examples: SynthesizedPlatform, stage: str) -> None:
+    """TargetGroupBinding-only: no Service or Gateway controllers, no IngressClass, a TLS 1.3 default policy,
+    and a role that can register and deregister targets in the platform's target groups and nothing more."""
+    tmpl = template(examples, stage)
+    stack = platform_stack(examples, stage)
+    (chart,) = [p for p in props(tmpl, "Custom::AWSCDK-EKS-HelmChart") if p["Chart"] == "aws-load-balancer-controller"]
+    values = json.loads(with_placeholders(chart["Values"])[0])
+    assert values["controllerConfig"] == {
+        "featureGates": {"EnableServiceController": False, "NLBGatewayAPI": False, "ALBGatewayAPI": False}
+    }
+    assert values["enableServiceMutatorWebhook"] is False and values["enableBackendSecurityGroup"] is False
+    assert (values["createIngressClassResource"], values["ingressClassParams"]) == (False, {"create": False})
+    assert values["disableIngressClassAnnotation"] is True
+    assert values["defaultSSLPolicy"] == "ELBSecurityPolicy-TLS13-1-2-Res-2021-06"
+    role = stack.addons.pod_identity_roles["aws-load-balancer-controller"]
+    (policy,) = [
+        p["PolicyDocument"]["Statement"]
+        for p in props(tmpl, "AWS::IAM::ManagedPolicy")
+        if ref_id(p["Roles"][0]) == logical_id(role.role)
+    ]
+    statements = {s["Sid"]: s for s in policy}
+    assert set(statements) == {"Describe", "RegisterPods"}
+    assert statements["Describe"]["Resource"] == "*"
+    assert all(a.split(":")[1].startswith("Describe") for a in statements["Describe"]["Action"])
+    assert sorted(statements["RegisterPods"]["Action"]) == [
+        "elasticloadbalancing:DeregisterTargets",
+        "elasticloadbalancing:RegisterTargets",
+    ]
+    groups = stack.ingress.target_groups.values()
+    assert sorted(ref_id(r) for r in statements["RegisterPods"]["Resource"]) == sorted(logical_id(g) for g in groups)
 
 
 # --- Karpenter ----------------------------------------------------------------------------------------

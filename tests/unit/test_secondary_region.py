@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 
-from constructs.network.tier_security_groups import WORKLOAD_PORTS
-
 from environments.schema.network import subnet_cidrs, tier_blocks
 from tests.support import logical_id, output_of, props, ref_id, resources
 from tests.synthesis import SynthesizedPlatform
@@ -143,12 +141,14 @@ def test_each_region_has_a_transit_gateway_routing_the_other_vpc(examples: Synth
 
 def test_peer_app_tier_reaches_workloads_and_nothing_else(examples: SynthesizedPlatform) -> None:
     config = examples.configs["prod"]
+    (service_ports,) = examples.stages["prod"].network.service_ports  # seed 002's 8001-8005, seed 001's 8006
+    assert service_ports == (8001, 8006)
     for stack, peer_cidr in (("network", config.dr.cidr), ("network-dr", config.network.cidr)):
         peer_app = str(tier_blocks(peer_cidr)["app"])
         template = examples.template_json("prod", stack)
         entries = [e for e in props(template, "AWS::EC2::NetworkAclEntry") if e["CidrBlock"] == peer_app]
         assert [(e["Egress"], e["PortRange"], e["RuleAction"]) for e in entries] == [
-            (False, {"From": WORKLOAD_PORTS[0], "To": WORKLOAD_PORTS[1]}, "allow")
+            (False, {"From": service_ports[0], "To": service_ports[1]}, "allow")
         ]
         rules = [
             rule
@@ -156,7 +156,7 @@ def test_peer_app_tier_reaches_workloads_and_nothing_else(examples: SynthesizedP
             for rule in group.get("SecurityGroupIngress", [])
             if rule.get("CidrIp") == peer_app
         ]
-        assert [(r["FromPort"], r["ToPort"]) for r in rules] == [WORKLOAD_PORTS]
+        assert [(r["FromPort"], r["ToPort"]) for r in rules] == [service_ports]
     for other in ("dev", "staging"):
         assert not props(examples.template_json(other, "network"), "AWS::EC2::TransitGateway")
 
