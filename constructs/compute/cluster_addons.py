@@ -112,8 +112,11 @@ class ClusterAddons(Construct):
             ],
         )
         upstream = (
-            "The controller's upstream policy: it creates and tags load balancers, target groups and security "
-            "groups whose ARNs do not exist yet; mutations are conditioned on the elbv2.k8s.aws/cluster tag."
+            "The controller's upstream policy, as vendored: it creates and tags load balancers, target groups and "
+            "security groups whose ARNs do not exist yet. Upstream keys most changes to the presence of an "
+            "elbv2.k8s.aws/cluster tag (any cluster's) and leaves security-group ingress, CreateSecurityGroup, "
+            "listeners and their tags, rules, certificates, target registration, and WAF and Shield associations "
+            "unconditioned."
         )
         acknowledge_all(alb_role, [(f"AwsSolutions-IAM5[Resource::{r}]", upstream) for r in ALB_CONTROLLER_WILDCARDS])
         self.pod_identity_roles["aws-load-balancer-controller"] = alb_role
