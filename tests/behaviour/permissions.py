@@ -640,10 +640,12 @@ Caller = Principal | Service
 @dataclass(frozen=True)
 class Target:
     """What a request is about: a resource by identity, the ARN the request names (an object in the bucket, a
-    path in the domain), and the tags it carries."""
+    path in the domain), and the tags it carries: the template's, or `tags` for what is created at run time
+    (an instance Karpenter launches; `id` is then the resource that owns it, such as its cluster)."""
 
     id: ResourceId
     arn: str
+    tags: Mapping[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -950,7 +952,8 @@ class PermissionModel:
             context["aws:sourcearn"] = (caller.source_arn,)
             context["aws:sourceaccount"] = (caller.account,)
             context["aws:principalservicename"] = (caller.name,)
-        context.update({f"aws:resourcetag/{k.lower()}": (v,) for k, v in self.symbols.tags(target.id).items()})
+        tags = self.symbols.tags(target.id) if target.tags is None else target.tags
+        context.update({f"aws:resourcetag/{k.lower()}": (v,) for k, v in tags.items()})
         for key, value in (extra or {}).items():
             context[key.lower()] = (value,) if isinstance(value, str) else tuple(value)
         return context

@@ -3,7 +3,8 @@ stage's templates (every region):
 
 - flows: every data flow the seeds describe, as (principal, actions, resource), is allowed: the principal's
   identity policies allow it (or the resource policy names it), no resource policy or identity policy denies it,
-  and the key the resource is encrypted with lets the principal (or the service acting for it) use it;
+  and the key the resource is encrypted with lets the principal (or the service acting for it) use it; and what
+  must stay denied is (Karpenter on what its tags do not mark, a workload on another's data);
 - least privilege, the other way round: no principal may change anything on `*` unless a condition scopes it to
   the cluster or the stage, or the action takes no resource; no role trusts a whole account where a named
   principal would do; service principals on queues, topics, keys and buckets carry their source;
@@ -19,17 +20,20 @@ import copy
 import dataclasses
 import json
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
 import pytest
+from constructs.compute.karpenter import NAMESPACE as KARPENTER_NAMESPACE
+from constructs.compute.karpenter import SERVICE_ACCOUNT as KARPENTER_SERVICE_ACCOUNT
 from constructs.compute.tenancy import WORKLOAD_SERVICE_ACCOUNT
 from constructs.data.workload_identities import DB_USER
 
 from environments.schema.base import PRODUCTION_STAGE
+from environments.schema.compute import GPU_BURST_POOL
 from environments.schema.stage import StageConfig
 from tests.behaviour.permissions import (
     OBJECT,
@@ -117,6 +121,15 @@ def rotation(model: PermissionModel, config: StageConfig) -> list[Caller]:
     return found
 
 
+def pod_identity(namespace: str, service_account: str) -> Callers:
+    """The roles Pod Identity associations give `namespace`/`service_account`."""
+
+    def find(model: PermissionModel, config: StageConfig) -> list[Caller]:
+        return list(model.pod_identity(namespace, service_account))
+
+    return find
+
+
 def service(name: str, source: Targets) -> Callers:
     """An AWS service acting for each `source` resource (its ARN as aws:SourceArn)."""
 
@@ -134,6 +147,15 @@ def at(*paths: str, suffix: str = "") -> Targets:
 
     def find(model: PermissionModel, config: StageConfig) -> list[Target]:
         return [Target(rid, model.symbols.arn(rid) + suffix) for path in paths for rid in model.at(path)]
+
+    return find
+
+
+def at_once(*selectors: Targets) -> Targets:
+    """What each of `selectors` finds."""
+
+    def find(model: PermissionModel, config: StageConfig) -> list[Target]:
+        return [target for select in selectors for target in select(model, config)]
 
     return find
 
@@ -270,6 +292,46 @@ def secrets_granted(principals: Callers) -> Targets:
     return find
 
 
+def runtime(shape: str, tags: Callable[[StageConfig], Mapping[str, str]] = lambda config: {}) -> Targets:
+    """What the cluster's controllers create or use at run time (`shape`, with {region} and {account}), owned by
+    the cluster, with the tags it carries."""
+
+    def find(model: PermissionModel, config: StageConfig) -> list[Target]:
+        return [
+            Target(rid, shape.format(region=stack.region, account=stack.account) + OBJECT, tags(config))
+            for rid, _ in model.symbols.each("AWS::EKS::Cluster")
+            if (stack := model.symbols.stacks[rid.stack])
+        ]
+
+    return find
+
+
+def karpenter_tags(config: StageConfig, *, pool: bool = True) -> dict[str, str]:
+    """The tags Karpenter puts on what it launches for a NodePool (without `pool`: what a managed node group's
+    instance carries)."""
+    name = config.cluster_name
+    return {f"kubernetes.io/cluster/{name}": "owned", "eks:eks-cluster-name": name,
+            **({"karpenter.sh/nodepool": GPU_BURST_POOL} if pool else {})}  # fmt: skip
+
+
+def profile_tags(config: StageConfig) -> dict[str, str]:
+    """The tags Karpenter puts on an instance profile it creates for an EC2NodeClass."""
+    name = config.cluster_name
+    return {f"kubernetes.io/cluster/{name}": "owned", "eks:eks-cluster-name": name,
+            "karpenter.k8s.aws/ec2nodeclass": GPU_BURST_POOL,
+            "topology.kubernetes.io/region": config.region}  # fmt: skip
+
+
+def requesting(tags: Callable[[StageConfig], Mapping[str, str]]) -> Callable[[StageConfig], dict[str, Any]]:
+    """A request that tags what it creates with `tags`."""
+
+    def context(config: StageConfig) -> dict[str, Any]:
+        found = tags(config)
+        return {**{f"aws:RequestTag/{k}": v for k, v in found.items()}, "aws:TagKeys": list(found)}
+
+    return context
+
+
 # --- the flows --------------------------------------------------------------------------------------------
 
 
@@ -286,6 +348,8 @@ class Flow:
     """Why the row is expected to fail until another branch merges (a strict xfail)."""
     caller_for: Callable[[PermissionModel, Target], Caller] | None = None
     """The one caller of each resource, where it depends on the resource (the topic that delivers to a queue)."""
+    context: Callable[[StageConfig], Mapping[str, str | Sequence[str]]] | None = None
+    """What the request carries besides TLS and its caller: request tags, the service a role is passed to."""
 
 
 DECRYPT, ENCRYPT = ("kms:Decrypt",), ("kms:GenerateDataKey",)
@@ -328,6 +392,14 @@ REPLICATION = role_of("AWS::S3::Bucket", "ReplicationConfiguration.Role")
 ACCEPTER = role_of("AWS::Lambda::Function", "Role", path="peering-dr/Acceptance/Accept/")
 WAITER = role_of("AWS::Lambda::Function", "Role", path="peering-dr/Acceptance/WaitUntilAvailable/")
 CLOUDFRONT = service("cloudfront.amazonaws.com", at("edge/Edge/Distribution"))
+KARPENTER = pod_identity(KARPENTER_NAMESPACE, KARPENTER_SERVICE_ACCOUNT)
+LAUNCH = ("ec2:RunInstances", "ec2:CreateFleet")
+CREATED = at_once(*(runtime(f"arn:aws:ec2:{{region}}:{{account}}:{kind}/")
+                    for kind in ("instance", "volume", "network-interface", "fleet")))  # fmt: skip
+INSTANCES = runtime("arn:aws:ec2:{region}:{account}:instance/", karpenter_tags)
+REFERENCED = at_once(runtime("arn:aws:ec2:{region}:{account}:subnet/"),
+                     runtime("arn:aws:ec2:{region}:{account}:security-group/"),
+                     runtime("arn:aws:ec2:{region}::image/"))  # fmt: skip
 STREAM = at("analytics/Streaming/Stream")
 PROCESSOR = fed_by(STREAM)
 ACTION_REQUESTS = at("data/Messaging/ActionRequestsQueue")
@@ -414,6 +486,23 @@ FLOWS = (
          at("data/SharedModels/FileSystem"), "seed 002: Read Models from EFS"),
     Flow("CloudFront reads images (origin access control)", CLOUDFRONT, ("s3:GetObject",), objects(IMAGES),
          "seed 002: S3 images behind CloudFront", with_edge),
+    # seed 002: Karpenter provisions (Spot GPU) nodes for the cluster and removes them
+    Flow("Karpenter launches nodes tagged for this cluster", KARPENTER, LAUNCH, CREATED, "seed 002: Karpenter",
+         context=requesting(karpenter_tags)),
+    Flow("Karpenter launches from its launch templates", KARPENTER, LAUNCH,
+         runtime("arn:aws:ec2:{region}:{account}:launch-template/", karpenter_tags), "seed 002: Karpenter"),
+    Flow("Karpenter launches into the subnets and groups with AWS's images", KARPENTER, LAUNCH, REFERENCED,
+         "seed 002: Karpenter"),
+    Flow("Karpenter terminates its own nodes", KARPENTER, ("ec2:TerminateInstances",), INSTANCES,
+         "seed 002: Karpenter (consolidation, expiry)"),
+    Flow("Karpenter creates instance profiles for its node classes", KARPENTER, ("iam:CreateInstanceProfile",),
+         runtime("arn:aws:iam::{account}:instance-profile/"), "seed 002: Karpenter", context=requesting(profile_tags)),
+    Flow("Karpenter puts the node role in its instance profiles", KARPENTER, ("iam:AddRoleToInstanceProfile",),
+         runtime("arn:aws:iam::{account}:instance-profile/", profile_tags), "seed 002: Karpenter"),
+    Flow("Karpenter passes the node role to EC2", KARPENTER, ("iam:PassRole",), at("platform/Karpenter/NodeRole/Role"),
+         "seed 002: Karpenter", context=lambda config: {"iam:PassedToService": "ec2.amazonaws.com"}),
+    Flow("Karpenter reads its interruption queue", KARPENTER, ("sqs:ReceiveMessage", "sqs:DeleteMessage"),
+         at("platform/Karpenter/InterruptionQueue"), "seed 002: Spot GPU capacity (interruption notices)"),
     # seed 000: Kinesis, EventBridge, MSK, OpenSearch and the processors; seed 004: pods publish to MSK
     Flow("app workloads put records on the stream", APP, STREAM_PRODUCER, STREAM,
          "seed 000: collectors -> Kinesis Data Streams"),
@@ -522,7 +611,10 @@ def flow_problems(model: PermissionModel, config: StageConfig, flow: Flow) -> li
     problems = []
     for caller, target in pairs:
         for action in flow.actions:
-            context = REQUEST_CONTEXT.get(action.split(":")[0])
+            context = {
+                **REQUEST_CONTEXT.get(action.split(":")[0], {}),
+                **(flow.context(config) if flow.context else {}),
+            }
             found = model.check(caller, action, target, context) + key_problems(model, caller, action, target)
             problems += [f"{caller}: {model.symbols.readable(problem)}" for problem in found]
     return problems
@@ -564,6 +656,41 @@ def flow_failures(model: PermissionModel, config: StageConfig, flows: Sequence[F
         for flow in flows
         if flow.enabled(config) and (problems := flow_problems(model, config, flow))
     ]
+
+
+FORBIDDEN = (
+    Flow("Karpenter terminates a managed node group's instance", KARPENTER, ("ec2:TerminateInstances",),
+         runtime("arn:aws:ec2:{region}:{account}:instance/", lambda config: karpenter_tags(config, pool=False)),
+         "the managed minimum outlives Karpenter (README, The platform); upstream's AllowScopedDeletion"),
+    Flow("Karpenter launches instances without this cluster's tags", KARPENTER, LAUNCH, CREATED,
+         "upstream's AllowScopedEC2InstanceActionsWithTags"),
+    Flow("Karpenter passes the node role to another service", KARPENTER, ("iam:PassRole",),
+         at("platform/Karpenter/NodeRole/Role"), "upstream's AllowPassingInstanceRole",
+         context=lambda config: {"iam:PassedToService": "lambda.amazonaws.com"}),
+    Flow("the app workloads write the model weights", APP, ("s3:PutObject",), objects(MODELS),
+         "seed 002: the GPU workers read the models"),
+    Flow("the GPU workers read the application secrets", GPU, SECRET_READER, APP_SECRETS,
+         "seed 001: the agents' API keys are the app's"),
+)  # fmt: skip
+"""What must stay denied: each caller may do none of the actions on any of the resources."""
+
+
+def forbidden_failures(model: PermissionModel, config: StageConfig) -> list[Failure]:
+    failures = []
+    for flow in FORBIDDEN:
+        callers, targets = flow.principals(model, config), flow.resources(model, config)
+        context = flow.context(config) if flow.context else None
+        allowed = [
+            f"{caller} may call {action} on {model.symbols.readable(t.arn)}"
+            for caller in callers
+            for t in targets
+            for action in flow.actions
+            if not model.check(caller, action, t, context)
+        ]
+        if allowed or not (callers and targets):
+            found = tuple(allowed) or ("the model found no caller or resource for it in the templates",)
+            failures.append(Failure(model.stage, "forbidden", flow.name, flow.seed, found))
+    return failures
 
 
 # --- least privilege --------------------------------------------------------------------------------------
@@ -853,6 +980,10 @@ def test_every_flow_the_seeds_describe_is_allowed(model: PermissionModel, config
     assert not (failures := flow_failures(model, config, [flow])), report(failures)
 
 
+def test_no_forbidden_flow_is_allowed(model: PermissionModel, config: StageConfig) -> None:
+    assert not (failures := forbidden_failures(model, config)), report(failures)
+
+
 def test_every_workload_role_trusts_the_service_that_runs_it(model: PermissionModel, config: StageConfig) -> None:
     assert not (failures := binding_failures(model, config)), report(failures)
 
@@ -957,6 +1088,13 @@ def widen_karpenters_deletion_to_everything(model: PermissionModel, broken: Brok
             del statement["Condition"]
 
 
+def key_karpenters_deletion_to_the_cluster_tag_alone(model: PermissionModel, broken: Broken) -> None:
+    """The hand-written policy's TerminateOwned: any instance of the cluster, managed node groups' included."""
+    for statement in broken.statements(the(model, "platform/Karpenter/ControllerIdentity/NodeLifecyclePolicy")):
+        if statement.get("Sid") == "AllowScopedDeletion":
+            del statement["Condition"]["StringLike"]
+
+
 def trust_the_whole_account_with_the_app_role(model: PermissionModel, broken: Broken) -> None:
     role = the(model, "data/WorkloadRoles/App/Role")
     account = model.symbols.stacks[role.stack].account
@@ -1008,6 +1146,7 @@ SETTLED = tuple(flow for flow in FLOWS if not flow.pending)
 CONTRACTS: dict[str, Callable[[PermissionModel, StageConfig], list[Failure]]] = {
     "flows": lambda model, config: flow_failures(model, config, SETTLED),
     "bindings": binding_failures,
+    "forbidden": forbidden_failures,
     "mutations": mutation_failures,
     "trust": trust_failures,
     "sources": source_failures,
@@ -1031,6 +1170,9 @@ MUTATIONS = (
     Mutation("a Karpenter statement widened to * without conditions", widen_karpenters_deletion_to_everything,
              "mutations", frozenset({"platform/Karpenter/ControllerIdentity/Role/Role"}),
              "ec2:TerminateInstances on *"),
+    Mutation("Karpenter's deletion keyed to the cluster tag alone", key_karpenters_deletion_to_the_cluster_tag_alone,
+             "forbidden", frozenset({"Karpenter terminates a managed node group's instance"}),
+             "may call ec2:TerminateInstances"),
     Mutation("a role trusting its whole account", trust_the_whole_account_with_the_app_role, "trust",
              frozenset({"data/WorkloadRoles/App/Role"}), ":root"),
     Mutation("the source of a topic's delivery", let_any_topic_deliver_to_a_queue, "sources",
