@@ -115,6 +115,13 @@ class AnalyticsStack(PlatformStack):
             encryption_key=keys.storage,
             logs_key=keys.logs,
             log_retention_days=analytics.log_retention_days,
+            admin_principals=config.platform.cluster_admin_principals,
             removal_policy=self.stateful_removal_policy,
         )
+        # The app workloads' grants on this stack's resources (seeds 000, 004), written here where the resources
+        # are: the role lives in the data stack, which cannot name them.
+        app_role = data.workload_roles.app_role
+        self.streaming.grant_producers(app_role)
+        self.kafka.grant_clients(app_role)
+        self.search.grant_http(app_role)
         cdk.CfnOutput(self, "SearchEndpoint", value=self.search.domain_endpoint)

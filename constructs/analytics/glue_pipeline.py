@@ -221,27 +221,18 @@ class GluePipeline(Construct):
                     resources=[storage_key.key_arn, logs_key.key_arn],
                 ),
                 iam.PolicyStatement(sid="EncryptedLogs", actions=["logs:AssociateKmsKey"], resources=[glue_logs]),
-                iam.PolicyStatement(
-                    sid="QualityRulesets",
-                    actions=["glue:GetDataQualityRuleset", "glue:PublishDataQuality"],
-                    resources=["*"],
-                ),
             ],
         )
         acknowledge(
             role,
             "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSGlueServiceRole]",
-            "The AWS-managed Glue service-role policy: catalog, its own logs and metrics, ENIs for jobs.",
+            "The AWS-managed Glue service-role policy: the catalog and data quality (glue:*), its own logs and "
+            "metrics, ENIs for jobs.",
         )
         for bucket in buckets:
             logical_id = stack.get_logical_id(bucket.node.default_child)  # type: ignore[arg-type]
             acknowledge(role, f"AwsSolutions-IAM5[Resource::<{logical_id}.Arn>/*]", "Jobs read and write lake objects.")
         acknowledge(role, f"AwsSolutions-IAM5[Resource::{glue_logs}]", "Glue names its log groups /aws-glue/...")
-        acknowledge(
-            role,
-            "AwsSolutions-IAM5[Resource::*]",
-            "Data-quality result publishing has no resource-level permissions (glue:PublishDataQuality).",
-        )
         return role.role
 
     def _job(

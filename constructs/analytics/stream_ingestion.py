@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import aws_cdk as cdk
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kinesis as kinesis
 from aws_cdk import aws_kinesisfirehose as firehose
 from aws_cdk import aws_kms as kms
@@ -51,6 +52,7 @@ class StreamIngestion(Construct):
         removal_policy: cdk.RemovalPolicy,
     ) -> None:
         super().__init__(scope, construct_id)
+        self._stream_key = stream_key
         self.stream = kinesis.Stream(
             self,
             "Stream",
@@ -160,3 +162,27 @@ class StreamIngestion(Construct):
                 f"AwsSolutions-IAM5[{finding}]",
                 "CDK's table write grant: data keys for the state table's KMS key only.",
             )
+
+    def grant_producers(self, role: iam.IRole) -> None:
+        """Let `role` put records on the stream (seed 000's collectors), encrypting them with its key."""
+        via_kinesis = {"StringEquals": {"kms:ViaService": f"kinesis.{cdk.Stack.of(self).region}.amazonaws.com"}}
+        iam.ManagedPolicy(
+            self,
+            "ProducerPolicy",
+            roles=[role],
+            statements=[
+                iam.PolicyStatement(
+                    sid="PutRecords",
+                    actions=[
+                        "kinesis:PutRecord", "kinesis:PutRecords", "kinesis:ListShards", "kinesis:DescribeStreamSummary"
+                    ],
+                    resources=[self.stream.stream_arn],
+                ),
+                iam.PolicyStatement(
+                    sid="StreamKey",
+                    actions=["kms:GenerateDataKey"],
+                    resources=[self._stream_key.key_arn],
+                    conditions=via_kinesis,
+                ),
+            ],
+        )  # fmt: skip

@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import aws_cdk as cdk
+import jsii
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_events as events
-from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
@@ -305,7 +305,7 @@ class PlatformAlarms(Construct):
                 detail_type=["Glue Job State Change"],
                 detail={"jobName": list(watch.glue_jobs), "state": ["FAILED", "TIMEOUT", "STOPPED"]},
             ),
-            targets=[targets.SnsTopic(critical)],
+            targets=[PublishedTopic(critical)],
         )
         self.degraded = cloudwatch.CompositeAlarm(
             self,
@@ -360,3 +360,15 @@ def _metric(namespace: str, name: str, dimensions: Mapping[str, str], statistic:
 
 def _id(name: str) -> str:
     return "".join(part.capitalize() for part in name.replace("_", "-").split("-"))
+
+
+@jsii.implements(events.IRuleTarget)
+class PublishedTopic:
+    """A rule target for a topic whose policy and key already admit this account's EventBridge rules (AlertRouting):
+    CDK's SnsTopic target would add an events.amazonaws.com grant on both without a source condition."""
+
+    def __init__(self, topic: sns.ITopic) -> None:
+        self._topic = topic
+
+    def bind(self, rule: object, id: str | None = None) -> events.RuleTargetConfig:
+        return events.RuleTargetConfig(arn=self._topic.topic_arn)

@@ -378,7 +378,16 @@ def test_workload_accounts_are_bound_to_least_privilege_roles(examples: Synthesi
         ref_id(p["Roles"][0]): p["PolicyDocument"]["Statement"] for p in props(data_template, "AWS::IAM::ManagedPolicy")
     }
     app = {s["Sid"]: s for s in policies[logical_id(data.workload_roles.app_role)]}
-    assert set(app) >= {"Secrets", "Tables", "DocumentsObjects", "Publish", "Consume", "Database"}
+    assert set(app) >= {
+        "Secrets",
+        "CacheAuthToken",
+        "Tables",
+        "AppDataObjects",
+        "Publish",
+        "Consume",
+        "Events",
+        "Database",
+    }
     assert app["Database"]["Action"] == "rds-db:connect"
     gpu = {s["Sid"]: s for s in policies[logical_id(data.workload_roles.gpu_role)]}
     assert gpu["ModelsObjects"]["Action"] == "s3:GetObject"
