@@ -37,6 +37,7 @@ class AnalyticsStack(PlatformStack):
         keys = data.keys
         groups = network.security_groups
         name = f"{config.tags.project}-{config.name}"
+        self.metrics_namespace = f"{config.tags.project}/{config.name}/lake"  # quarantined records, alarmed on
         buckets = config.data.buckets
         versioned = buckets.versioned
         self.access_logs = access_log_bucket(
@@ -63,6 +64,7 @@ class AnalyticsStack(PlatformStack):
             glue_config=analytics.glue,
             database_name=f"{config.name.replace('-', '_')}_data_lake_catalog",
             name_prefix=name,
+            metrics_namespace=self.metrics_namespace,
             lake=self.lake,
             storage_key=keys.storage,
             logs_key=keys.logs,
@@ -90,6 +92,7 @@ class AnalyticsStack(PlatformStack):
             security_group=groups.workload,
             reserved_concurrency=analytics.streaming.processor_reserved_concurrency,
             log_retention_days=analytics.log_retention_days,
+            metrics_namespace=self.metrics_namespace,
             deletion_protection=self.deletion_protection,
             removal_policy=self.stateful_removal_policy,
         )
