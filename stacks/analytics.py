@@ -10,6 +10,7 @@ from constructs import Construct
 from constructs.analytics.data_lake import DataLake
 from constructs.analytics.glue_pipeline import GluePipeline
 from constructs.analytics.kafka_cluster import KafkaCluster
+from constructs.analytics.lake_job_roles import LakeJobRoles
 from constructs.analytics.query_workgroup import QueryWorkgroup
 from constructs.analytics.search_domain import SearchDomain
 from constructs.analytics.stream_ingestion import StreamIngestion
@@ -22,7 +23,8 @@ from stacks.network import NetworkStack
 
 
 class AnalyticsStack(PlatformStack):
-    """`lake`, `glue`, `athena`, `streaming`, `kafka` and `search`."""
+    """`lake`, `glue`, `job_roles` (the ECS data jobs' roles and work queue), `athena`, `streaming`, `kafka`
+    and `search`."""
 
     def __init__(
         self, scope: Construct, construct_id: str, *, config: StageConfig, network: NetworkStack, data: DataStack
@@ -68,6 +70,15 @@ class AnalyticsStack(PlatformStack):
             lake=self.lake,
             storage_key=keys.storage,
             logs_key=keys.logs,
+        )
+        self.job_roles = LakeJobRoles(
+            self,
+            "JobRoles",
+            tasks=config.platform.ecs_tasks,
+            lake=self.lake,
+            storage_key=keys.storage,
+            queue_key=keys.messaging,
+            removal_policy=self.stateful_removal_policy,
         )
         self.athena = QueryWorkgroup(
             self,

@@ -71,7 +71,11 @@ class ObservabilityStack(PlatformStack):
                 database_is_cluster=database.cluster is not None,
                 cache_primary_node=f"{data.cache.replication_group.ref}-001",
                 queues={**data.messaging.queues, "ordered-tasks": data.messaging.ordered_tasks},
-                dead_letter_queues=[*data.messaging.dead_letter_queues, analytics.streaming.failure_queue],
+                dead_letter_queues=[
+                    *data.messaging.dead_letter_queues,
+                    analytics.streaming.failure_queue,
+                    *analytics.job_roles.dead_letter_queues.values(),
+                ],
                 load_balancer=observability.load_balancer,
                 cluster_name=config.cluster_name,
                 functions=functions,

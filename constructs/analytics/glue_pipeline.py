@@ -106,7 +106,7 @@ class Access:
 
 
 class GluePipeline(Construct):
-    """`database`, `tables` (LakeTables), `security_configuration`, `crawlers` (raw), `etl_job`,
+    """`database` (named `database_name`), `tables` (LakeTables), `security_configuration`, `crawlers` (raw), `etl_job`,
     `aggregates_job`, `quality_rulesets` by table, `quality_job`, `failure_job`, the `roles` by job, and
     `workflow` with its `triggers`."""
 
@@ -126,6 +126,7 @@ class GluePipeline(Construct):
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
         self._lake, self._storage_key, self._logs_key = lake, storage_key, logs_key
+        self.database_name = database_name
         self.database = glue.CfnDatabase(
             self,
             "Database",

@@ -106,8 +106,12 @@ def test_every_dead_letter_queue_and_queue_age_is_watched(examples: SynthesizedP
     alarms = observability(examples, stage).alarms.alarms
     watched = json.dumps([template(examples, stage)["Resources"][logical_id(a)] for n, a in alarms.items()
                           if n.startswith("DeadLetters")])  # fmt: skip
-    dead_letter_queues = [*stack.data.messaging.dead_letter_queues, stack.analytics.streaming.failure_queue]
-    assert sum(n.startswith("DeadLetters") for n in alarms) == len(dead_letter_queues) == 6
+    dead_letter_queues = [
+        *stack.data.messaging.dead_letter_queues,
+        stack.analytics.streaming.failure_queue,
+        *stack.analytics.job_roles.dead_letter_queues.values(),  # the ECS data-processing service's work
+    ]
+    assert sum(n.startswith("DeadLetters") for n in alarms) == len(dead_letter_queues) == 7
     for queue in dead_letter_queues:
         assert logical_id(queue) in watched
     assert sum(n.startswith("QueueAge") for n in alarms) == 5
