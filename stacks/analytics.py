@@ -1,6 +1,7 @@
 """The analytics stack: data lake, Glue, Athena, streaming ingestion, Kafka and search.
 
-It takes the network and data stacks and never the platform stack, so the two deploy in parallel.
+It takes the network and data stacks and never the platform stack; the platform stack reads it (the ECS data
+jobs run with the roles made here, beside the lake they use).
 """
 
 from __future__ import annotations
