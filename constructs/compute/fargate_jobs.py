@@ -39,9 +39,6 @@ SPOT_FIRST = (
     ("FARGATE_SPOT", 0, 3),
 )
 """(capacity provider, base, weight): one task on demand, then three of every four on Spot."""
-QUEUE_RETENTION = cdk.Duration.days(4)
-DLQ_RETENTION = cdk.Duration.days(14)
-MAX_RECEIVES = 5
 
 
 @dataclass(frozen=True)
