@@ -29,8 +29,13 @@ from lambdas.stream_processor import event_schema
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPTS = REPO / "glue_jobs"
-LIBRARIES = (SCRIPTS / "lake_transforms.py", SCRIPTS / "lake_jobs.py", Path(event_schema.__file__))
-"""What the Spark jobs import, shipped as --extra-py-files: the transforms, the job steps, the event schema."""
+LIBRARIES = {
+    "JobLibrary": (SCRIPTS, ("lake_transforms.py", "lake_jobs.py")),
+    "SchemaLibrary": (Path(event_schema.__file__).parent, ("event_schema.py",)),
+}
+"""What the Spark jobs import, shipped as --extra-py-files: the transforms, the job steps and the event
+schema, each zip holding just those modules under their own names (a single-file asset is named after its
+hash, and Glue imports a .py extra file by its file name)."""
 QUALITY_RESULTS_PREFIX = "quality-results/"
 FRESHNESS_HOURS = 36
 """The newest processed event may be this old: a daily run, plus a run's worth of slack."""
@@ -106,9 +111,9 @@ class Access:
 
 
 class GluePipeline(Construct):
-    """`database` (named `database_name`), `tables` (LakeTables), `security_configuration`, `crawlers` (raw), `etl_job`,
-    `aggregates_job`, `quality_rulesets` by table, `quality_job`, `failure_job`, the `roles` by job, and
-    `workflow` with its `triggers`."""
+    """`database` (named `database_name`), `tables` (LakeTables), `security_configuration`, `crawlers`
+    (raw), `etl_job` and `aggregates_job` (importing the zips in `libraries`), `quality_rulesets` by table,
+    `quality_job`, `failure_job`, the `roles` by job, and `workflow` with its `triggers`."""
 
     def __init__(
         self,
@@ -160,9 +165,11 @@ class GluePipeline(Construct):
             name=f"{name_prefix}-lake",
             description="register raw partitions -> ETL -> aggregates -> data quality; on failure, report",
         )
-        libraries = [
-            assets.Asset(self, f"{path.stem.title().replace('_', '')}Library", path=str(path)) for path in LIBRARIES
+        self.libraries = [
+            assets.Asset(self, construct_name, path=str(folder), exclude=["*", *(f"!{module}" for module in modules)])
+            for construct_name, (folder, modules) in LIBRARIES.items()
         ]
+        libraries = self.libraries
         raw_prefixes = tuple(spec.prefix for spec in RAW_TABLES)
         zone_prefixes = {zone: tuple(s.prefix for s in TABLES if s.zone == zone) for zone in ("processed", "curated")}
         self.roles: dict[str, iam.IRole] = {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from constructs.analytics.glue_pipeline import RULESETS
@@ -109,7 +110,11 @@ def test_glue_jobs_and_quality(examples: SynthesizedPlatform, stage: str) -> Non
         arguments = spark["DefaultArguments"]
         assert arguments["--enable-glue-datacatalog"] == "true"
         libraries = json.dumps(arguments["--extra-py-files"])
-        assert libraries.count(".py") == 3  # the transforms, the job steps, the event schema
+        assert libraries.count(".zip") == 2 and ".py" not in libraries
+    # Each zip holds exactly the modules the jobs import, under the names they import them by.
+    outdir = Path(examples.stages[stage].outdir)
+    staged = [sorted(p.name for p in (outdir / library.asset_path).iterdir()) for library in glue.libraries]
+    assert staged == [["lake_jobs.py", "lake_transforms.py"], ["event_schema.py"]]
     etl = tmpl["Resources"][logical_id(glue.etl_job)]["Properties"]["DefaultArguments"]
     assert etl["--lookback_days"] == str(config.lookback_days)
     rulesets = {p["TargetTable"]["TableName"]: p for p in props(tmpl, "AWS::Glue::DataQualityRuleset")}
