@@ -1,6 +1,6 @@
 """The platform's alarms (seed 002's alert rules in CloudWatch terms), each routed to `critical` or
 `warning`, a composite "platform degraded" alarm, anomaly detection on traffic (the replacement for seed
-000's Lookout for Metrics), and Glue job failures through EventBridge."""
+000's Lookout for Metrics)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import aws_cdk as cdk
-import jsii
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
-from aws_cdk import aws_events as events
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
@@ -49,11 +47,11 @@ class AlarmTargets:
     stream_name: str
     kafka_cluster_name: str | None
     search_domain: str
-    glue_jobs: Sequence[str]
 
 
 class PlatformAlarms(Construct):
-    """`alarms` by name, `critical_alarms`, `degraded` (composite) and `glue_failures` (EventBridge rule)."""
+    """`alarms` by name, `critical_alarms` and `degraded` (composite). The data platform's alerts (Glue,
+    data quality, ECS jobs) are constructs/analytics/lake_alerts.py."""
 
     def __init__(
         self,
@@ -296,17 +294,6 @@ class PlatformAlarms(Construct):
             "OpenSearch has less than 20 GiB free on a node",
         )
 
-        self.glue_failures = events.Rule(
-            self,
-            "GlueJobFailures",
-            description="Glue jobs of the data lake that failed, timed out or stopped",
-            event_pattern=events.EventPattern(
-                source=["aws.glue"],
-                detail_type=["Glue Job State Change"],
-                detail={"jobName": list(watch.glue_jobs), "state": ["FAILED", "TIMEOUT", "STOPPED"]},
-            ),
-            targets=[PublishedTopic(critical)],
-        )
         self.degraded = cloudwatch.CompositeAlarm(
             self,
             "PlatformDegraded",
@@ -360,15 +347,3 @@ def _metric(namespace: str, name: str, dimensions: Mapping[str, str], statistic:
 
 def _id(name: str) -> str:
     return "".join(part.capitalize() for part in name.replace("_", "-").split("-"))
-
-
-@jsii.implements(events.IRuleTarget)
-class PublishedTopic:
-    """A rule target for a topic whose policy and key already admit this account's EventBridge rules (AlertRouting):
-    CDK's SnsTopic target would add an events.amazonaws.com grant on both without a source condition."""
-
-    def __init__(self, topic: sns.ITopic) -> None:
-        self._topic = topic
-
-    def bind(self, rule: object, id: str | None = None) -> events.RuleTargetConfig:
-        return events.RuleTargetConfig(arn=self._topic.topic_arn)

@@ -57,9 +57,6 @@ from tests.synthesis import SynthesizedPlatform
 
 Callers = Callable[[PermissionModel, StageConfig], list[Caller]]
 Targets = Callable[[PermissionModel, StageConfig], list[Target]]
-LAKE_PENDING = (
-    "branch lake builds the ECS task roles' and the Glue role's grants (seed 003); merging it turns this row on"
-)
 UPSTREAM_POLICIES = REPO_ROOT / "constructs" / "compute" / "policies"
 """Upstream IAM policies the platform vendors as published (what upstream leaves unscoped is upstream's call)."""
 
@@ -344,8 +341,6 @@ class Flow:
     seed: str
     enabled: Callable[[StageConfig], bool] = lambda config: True
     """Whether the stage's config builds the resource (off: the row skips)."""
-    pending: str | None = None
-    """Why the row is expected to fail until another branch merges (a strict xfail)."""
     caller_for: Callable[[PermissionModel, Target], Caller] | None = None
     """The one caller of each resource, where it depends on the resource (the topic that delivers to a queue)."""
     context: Callable[[StageConfig], Mapping[str, str | Sequence[str]]] | None = None
@@ -454,6 +449,67 @@ def no_principal(model: PermissionModel, config: StageConfig) -> list[Caller]:
     return []
 
 
+RAW, PROCESSED, CURATED = LAKE
+OBJECT_WRITE = ("s3:PutObject",)
+
+
+def secrets_named(task: str) -> Targets:
+    """The secrets the ECS task definition under platform/Jobs/<task>Task names in its containers' `Secrets`."""
+
+    def find(model: PermissionModel, config: StageConfig) -> list[Target]:
+        found: dict[ResourceId, Target] = {}
+        for rid, props in model.symbols.each("AWS::ECS::TaskDefinition"):
+            if not model.symbols.path(rid).startswith(f"platform/Jobs/{task}Task"):
+                continue
+            for container in props.get("ContainerDefinitions", []):
+                for secret in container.get("Secrets", []):
+                    named = model.symbols.identity(rid.stack, secret["ValueFrom"])
+                    if named is not None:
+                        found[named] = Target(named, model.symbols.arn(named))
+        return list(found.values())
+
+    return find
+
+
+def objects_under(path: str, prefix: str) -> Targets:
+    """Any object under `prefix` in the bucket at `path`."""
+    return at(path, suffix=f"/{prefix}{OBJECT}")
+
+
+def glue_job_role(job: str) -> Callers:
+    """The role of the Glue job `job` (its construct is `<job>Role`)."""
+    return role_of("AWS::Glue::Job", "Role", path=f"analytics/Glue/{job}")
+
+
+def ecs_task_flows(task: str) -> list[Flow]:
+    """The ECS task's role reads (and, where its config writes, writes) the lake zones the config names; its
+    execution role reads the secrets the task names (ECS injects them as it starts the container)."""
+    role = role_of("AWS::ECS::TaskDefinition", "TaskRoleArn", path=f"platform/Jobs/{task}Task")
+    execution = role_of("AWS::ECS::TaskDefinition", "ExecutionRoleArn", path=f"platform/Jobs/{task}Task")
+    name = "-".join(part.lower() for part in re.findall(r"[A-Z][a-z]*", task))
+
+    def zones(kind: str) -> Targets:
+        def find(model: PermissionModel, config: StageConfig) -> list[Target]:
+            (spec,) = [t for t in config.platform.ecs_tasks if t.name == name]
+            used = getattr(spec, kind) if kind == "writes" else (*spec.reads, *spec.writes)
+            return objects(*(ZONE_PATHS[zone] for zone in used))(model, config)
+
+        return find
+
+    return [
+        Flow(f"the {name} task reads its lake zones", role, ("s3:GetObject",), zones("reads"),
+             "seed 003: data processing and Spark tasks (S3 access)"),
+        Flow(f"the {name} task writes its lake zones", role, OBJECT_WRITE, zones("writes"),
+             "seed 003: data processing and Spark tasks (S3 access)"),
+        Flow(f"the {name} task's execution role reads the secrets it names", execution, SECRET_READER,
+             secrets_named(task), "seed 003: Secrets Manager credentials for the tasks",
+             enabled=lambda config: any(t.name == name and t.secrets for t in config.platform.ecs_tasks)),
+    ]  # fmt: skip
+
+
+ZONE_PATHS = dict(zip(("raw", "processed", "curated"), LAKE, strict=True))
+
+
 FLOWS = (
     # seed 001: an agent pod calls Secrets Manager, RDS, DynamoDB, S3, the cache and SNS/SQS ([4a]-[4f])
     Flow("app workloads read the application secrets", APP, SECRET_READER, APP_SECRETS, "seed 001 [4a]"),
@@ -537,16 +593,26 @@ FLOWS = (
          peering_attachment, "seed 000: Transit Gateway between regions", with_dr),
     Flow("the peering waiter watches the attachment", WAITER, ("ec2:DescribeTransitGatewayPeeringAttachments",),
          unscoped(peering_attachment), "seed 000: Transit Gateway between regions", with_dr),
-    # seed 003: the lake, Glue and the ECS tasks (task roles and Glue role: S3, Secrets Manager)
-    Flow("Glue reads and writes the lake zones", GLUE, OBJECT_READ_WRITE, objects(*LAKE), "seed 003: Glue ETL"),
-    Flow("Glue lists the lake zones", GLUE, ("s3:ListBucket",), at(*LAKE), "seed 003: Glue crawlers"),
+    # seed 003: the lake, Glue and the ECS tasks. Each job's role reaches the zones and prefixes its job uses.
+    Flow("Glue's ETL reads the raw deliveries", glue_job_role("RawToProcessed"), ("s3:GetObject",),
+         objects_under(RAW, "events/"), "seed 003: ETL job (raw -> processed)"),
+    Flow("Glue's ETL writes clean events and the quarantine", glue_job_role("RawToProcessed"), OBJECT_WRITE,
+         at_once(objects_under(PROCESSED, "events/"), objects_under(RAW, "quarantine/")),
+         "seed 003: ETL job (raw -> processed)"),
+    Flow("Glue's aggregates read clean events", glue_job_role("ProcessedAggregates"), ("s3:GetObject",),
+         objects_under(PROCESSED, "events/"), "seed 003: processed daily/hourly/real-time"),
+    Flow("Glue's aggregates write the aggregates and curated datasets", glue_job_role("ProcessedAggregates"),
+         OBJECT_WRITE, at_once(objects_under(PROCESSED, "daily/"), objects_under(PROCESSED, "hourly/"),
+                               objects_under(PROCESSED, "real-time/"), objects_under(CURATED, "analytics/"),
+                               objects_under(CURATED, "reporting/"), objects_under(CURATED, "ml/")),
+         "seed 003: processed and curated zones"),
+    Flow("Glue's quality job reads processed and curated", glue_job_role("QualityJob"), ("s3:GetObject",),
+         at_once(objects_under(PROCESSED, "events/"), objects_under(CURATED, "analytics/")),
+         "seed 003: data quality jobs"),
+    Flow("Glue lists the lake zones it reads", glue_job_role("RawToProcessed"), ("s3:ListBucket",), at(RAW, PROCESSED),
+         "seed 003: Glue ETL"),
     Flow("Glue keeps the catalog", GLUE, CATALOG, glue_catalog, "seed 003: Data Catalog"),
-    Flow("Glue reads its secrets", GLUE, SECRET_READER, secrets_granted(GLUE), "seed 003: Glue service role",
-         pending=LAKE_PENDING),
-    Flow("ECS tasks read and write the lake zones", TASKS, OBJECT_READ_WRITE, objects(*LAKE),
-         "seed 003: data processing and Spark tasks (S3 access)", pending=LAKE_PENDING),
-    Flow("ECS tasks read their secrets", TASKS, SECRET_READER, secrets_granted(TASKS), "seed 003: ECS task role",
-         pending=LAKE_PENDING),
+    *(task_flow for task in ("DataProcessing", "Spark") for task_flow in ecs_task_flows(task)),
 )  # fmt: skip
 """Every data flow the seeds describe, as (principal by what it is, actions, resource by identity, source)."""
 
@@ -968,12 +1034,7 @@ def config(platform: SynthesizedPlatform, stage: str) -> StageConfig:
 # --- the contracts, over every stage -----------------------------------------------------------------------
 
 
-def _flow_param(flow: Flow) -> Any:
-    marks = [pytest.mark.xfail(strict=True, reason=flow.pending)] if flow.pending else []
-    return pytest.param(flow, id=flow.name, marks=marks)
-
-
-@pytest.mark.parametrize("flow", [_flow_param(flow) for flow in FLOWS])
+@pytest.mark.parametrize("flow", [pytest.param(flow, id=flow.name) for flow in FLOWS])
 def test_every_flow_the_seeds_describe_is_allowed(model: PermissionModel, config: StageConfig, flow: Flow) -> None:
     if not flow.enabled(config):
         pytest.skip(f"{config.name}'s config does not build what '{flow.name}' reaches")
@@ -1142,9 +1203,8 @@ class Mutation:
     """What every reported failure must name."""
 
 
-SETTLED = tuple(flow for flow in FLOWS if not flow.pending)
 CONTRACTS: dict[str, Callable[[PermissionModel, StageConfig], list[Failure]]] = {
-    "flows": lambda model, config: flow_failures(model, config, SETTLED),
+    "flows": lambda model, config: flow_failures(model, config, FLOWS),
     "bindings": binding_failures,
     "forbidden": forbidden_failures,
     "mutations": mutation_failures,
