@@ -7,7 +7,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cloudwatch
 from constructs import Construct
 from constructs.common.secure_bucket import access_log_bucket
-from constructs.observability.alert_routing import AlertRouting
+from constructs.observability.alert_routing import AlertRouting, AlertTarget
 from constructs.observability.audit_trail import AuditTrail
 from constructs.observability.cost_controls import CostControls
 from constructs.observability.platform_alarms import AlarmTargets, PlatformAlarms
@@ -171,6 +171,7 @@ class ObservabilityStack(PlatformStack):
             access_log_bucket=self.access_logs,
             versioned=config.data.buckets.versioned,
             removal_policy=self.stateful_removal_policy,
+            findings_target=AlertTarget(self.alerts.critical),
         )
         self.costs = CostControls(
             self,

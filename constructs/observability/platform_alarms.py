@@ -13,11 +13,11 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_events as events
-from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
+from constructs.observability.alert_routing import AlertTarget
 
 from environments.schema.data import DataConfig
 
@@ -305,7 +305,7 @@ class PlatformAlarms(Construct):
                 detail_type=["Glue Job State Change"],
                 detail={"jobName": list(watch.glue_jobs), "state": ["FAILED", "TIMEOUT", "STOPPED"]},
             ),
-            targets=[targets.SnsTopic(critical)],
+            targets=[AlertTarget(critical)],
         )
         self.degraded = cloudwatch.CompositeAlarm(
             self,

@@ -47,6 +47,60 @@ def test_alert_topics_are_encrypted_and_open_to_the_publishing_services(
     assert all(service in key_policy for service in PUBLISHERS)
 
 
+def open_publishers(topic_policy: dict[str, Any]) -> list[str]:
+    """The statements of a topic policy that let a service publish without naming this account (and, for
+    EventBridge, this account's rules): a confused deputy could publish on another account's behalf."""
+    found = []
+    for statement in topic_policy["PolicyDocument"]["Statement"]:
+        if statement["Effect"] != "Allow" or "Service" not in statement.get("Principal", {}):
+            continue
+        services = statement["Principal"]["Service"]
+        conditions = statement.get("Condition", {})
+        unbound = "aws:SourceAccount" not in conditions.get("StringEquals", {})
+        events = "events.amazonaws.com" in (services if isinstance(services, list) else [services])
+        if unbound or (events and "aws:SourceArn" not in conditions.get("ArnLike", {})):
+            found.append(statement.get("Sid", "?"))
+    return found
+
+
+def test_alert_topics_admit_publishers_only_for_this_account(examples: SynthesizedPlatform, stage: str) -> None:
+    tmpl = template(examples, stage)
+    policies = props(tmpl, "AWS::SNS::TopicPolicy")
+    assert len(policies) == 2
+    for policy in policies:
+        assert not open_publishers(policy)
+        rules = next(s for s in policy["PolicyDocument"]["Statement"] if s.get("Sid") == "AllowEventRules")
+        assert ":rule/*" in json.dumps(rules["Condition"]["ArnLike"]["aws:SourceArn"])
+    # What CDK's SnsTopic target adds: EventBridge, for any account's rule.
+    broken = json.loads(json.dumps(policies[0]))
+    broken["PolicyDocument"]["Statement"].append(
+        {"Action": "sns:Publish", "Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"}, "Sid": "2"}
+    )
+    assert open_publishers(broken) == ["2"]
+
+
+def test_high_and_critical_findings_reach_the_critical_topic(examples: SynthesizedPlatform, stage: str) -> None:
+    tmpl = template(examples, stage)
+    detection = observability(examples, stage).detection
+    critical = _topic_id(examples, stage, "critical")
+    rules = {
+        service: tmpl["Resources"][logical_id(rule)]["Properties"] for service, rule in detection.finding_rules.items()
+    }
+    config = examples.configs[stage].observability.detection
+    assert set(rules) == {s for s in ("guardduty", "security_hub") if getattr(config, s)}
+    for rule in rules.values():
+        assert [ref_id(target["Arn"]) for target in rule["Targets"]] == [critical]
+    if "guardduty" in rules:
+        pattern = rules["guardduty"]["EventPattern"]
+        assert pattern["detail-type"] == ["GuardDuty Finding"]
+        assert pattern["detail"]["severity"] == [{"numeric": [">=", 7]}]
+    if "security_hub" in rules:
+        finding = rules["security_hub"]["EventPattern"]["detail"]["findings"]
+        assert finding["Severity"]["Label"] == ["HIGH", "CRITICAL"]
+        assert finding["Workflow"]["Status"] == ["NEW"] and finding["RecordState"] == ["ACTIVE"]
+        assert ("ProductName" in finding) is config.guardduty  # GuardDuty's findings once, not twice
+
+
 def test_alert_subscriptions_follow_config() -> None:
     stack = cdk.Stack(
         cdk.App(builtin_cloud_formation_validation=False),
