@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from environments.schema.observability import shared_account_problems
 from environments.schema.pipeline import PipelineConfig, pipeline_problems
-from environments.schema.regions import overlapping_networks
+from environments.schema.regions import PRIMARY_FIELDS, overlapping_networks, primary_field_path
 from environments.schema.stage import RETIRED_FIELDS, StageConfig, cross_field_problems
 
 _Config = TypeVar("_Config", StageConfig, PipelineConfig)
@@ -88,9 +88,36 @@ def load_stage(name: str, config_dir: Path = CONFIG_DIR) -> StageConfig:
     raw = _read_yaml(path)
     if "name" in raw:
         raise ConfigError([f"{path}: name: the stage name comes from the file name; remove this key"])
-    config = _validate(path, StageConfig, {**raw, "name": name})
-    _raise_problems(path, cross_field_problems(config))
+    network = raw.get("network")
+    written = [
+        field
+        for field in PRIMARY_FIELDS
+        if field in raw or (field.startswith("network.") and isinstance(network, dict) and field[8:] in network)
+    ]
+    if written:
+        moved = "set in regions (the first entry is the primary region); remove this key"
+        raise ConfigError([f"{path}: {field}: {moved}" for field in written])
+    try:
+        config = _validate(path, StageConfig, {**raw, "name": name})
+    except ConfigError as error:
+        raise ConfigError(_primary_named(error.problems, path)) from None
+    problems = cross_field_problems(config)
+    _raise_problems(path, list(dict.fromkeys((primary_field_path(field), message) for field, message in problems)))
     return config
+
+
+def _primary_named(problems: list[str], path: Path) -> list[str]:
+    """Validation problems of the fields filled in from `regions.0`, named there, each once; none of them
+    when `regions` itself is what is wrong."""
+    prefix = f"{path}: "
+    fields = [line.removeprefix(prefix).split(": ", 1) for line in problems]
+    regions_broken = any(field == "regions" for field, _ in fields)
+    named = [
+        f"{prefix}{primary_field_path(field)}: {message}"
+        for field, message in fields
+        if not (regions_broken and primary_field_path(field) != field)
+    ]
+    return list(dict.fromkeys(named))
 
 
 def load_pipeline(config_dir: Path = CONFIG_DIR) -> PipelineConfig:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import aws_cdk as cdk
 from aws_cdk import aws_backup as backup
 from aws_cdk import aws_ec2 as ec2
@@ -10,7 +12,7 @@ from constructs import Construct
 from constructs.data.app_secrets import AppSecrets
 from constructs.data.app_tables import AppTables
 from constructs.data.backup_plans import BackupPlans
-from constructs.data.data_buckets import DataBuckets, cloudfront_conditions
+from constructs.data.data_buckets import BucketReplicas, DataBuckets, cloudfront_conditions
 from constructs.data.data_keys import DataKeys
 from constructs.data.messaging import Messaging
 from constructs.data.postgres_database import PostgresDatabase
@@ -40,14 +42,15 @@ class DataStack(PlatformStack):
         *,
         config: StageConfig,
         network: NetworkStack,
-        replica: DataReplicaStack | None = None,
+        replicas: Sequence[DataReplicaStack] = (),
     ) -> None:
+        """`replicas`: the stacks holding this stage's replica keys and buckets, one per secondary region."""
         super().__init__(
             scope,
             construct_id,
             config=config,
             description=f"{config.name}: keys, PostgreSQL, Valkey, DynamoDB, S3, EFS, secrets, messaging, backups",
-            cross_region_references=replica is not None,
+            cross_region_references=bool(replicas),
         )
         data = config.data
         prefix = f"{config.tags.project}/{config.name}"
@@ -80,7 +83,7 @@ class DataStack(PlatformStack):
             deletion_protection=self.deletion_protection,
             removal_policy=self.stateful_removal_policy,
             snapshot_removal_policy=self.snapshot_removal_policy,
-            global_database=replica is not None and data.database.engine == "aurora-serverless-v2",
+            global_database=bool(replicas) and data.database.engine == "aurora-serverless-v2",
         )
         self.cache = ValkeyCache(
             self,
@@ -101,8 +104,11 @@ class DataStack(PlatformStack):
             encryption_key=self.keys.dynamodb,
             deletion_protection=self.deletion_protection,
             removal_policy=self.stateful_removal_policy,
-            replicas={table: {replica.region: replica.replica_key.key_arn} for table in config.dr.replicate_tables}
-            if replica
+            replicas={
+                table: {replica.region: replica.replica_key.key_arn for replica in replicas}
+                for table in config.recovery.replicate_tables
+            }
+            if replicas
             else None,
         )
         self.buckets = DataBuckets(
@@ -112,18 +118,21 @@ class DataStack(PlatformStack):
             storage_key=self.keys.storage,
             trail_name=config.trail_name,
             removal_policy=self.stateful_removal_policy,
-            replicas={
-                name: s3.Bucket.from_bucket_attributes(
-                    self,
-                    f"{name}-replica",
-                    bucket_name=replica_bucket_name(config, name),
-                    region=config.dr.region,
+            replicas=[
+                BucketReplicas(
+                    buckets={
+                        name: s3.Bucket.from_bucket_attributes(
+                            self,
+                            f"{name}-replica-{replica.region}",
+                            bucket_name=replica_bucket_name(config, name, replica.region),
+                            region=replica.region,
+                        )
+                        for name in config.recovery.replicate_buckets
+                    },
+                    key=replica.replica_key,
                 )
-                for name in config.dr.replicate_buckets
-            }
-            if replica
-            else None,
-            replica_key=replica.replica_key if replica else None,
+                for replica in replicas
+            ],
         )
         if config.edge.enabled:
             self.buckets.allow_cloudfront_images()

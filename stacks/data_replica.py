@@ -1,26 +1,37 @@
-"""The data stack's counterpart in the secondary region: the replicas' key and the buckets the data
-stack replicates into."""
+"""The data stack's counterpart in each secondary region: the replicas' key and the buckets the data
+stack replicates into, with their sources' lifecycle."""
 
 from __future__ import annotations
 
+from aws_cdk import aws_s3 as s3
 from constructs import Construct
 from constructs.common.encryption_key import EncryptionKey
 from constructs.common.secure_bucket import SecureBucket, access_log_bucket
-from constructs.data.data_buckets import construct_name
+from constructs.data.data_buckets import construct_name, lifecycle
 
 from environments.schema.stage import StageConfig
 from stacks.base import PlatformStack
 
 
-def replica_bucket_name(config: StageConfig, bucket: str) -> str:
-    """The fixed name of a bucket's replica: the primary region's replication rules name it directly. S3 names
-    are global and a retained replica keeps its name, so the name carries the account and the region."""
-    return f"{config.tags.project}-{config.name}-{bucket.replace('_', '-')}-{config.account}-{config.dr.region}"
+def replica_bucket_name(config: StageConfig, bucket: str, region: str) -> str:
+    """The fixed name of a bucket's replica in `region`: the primary region's replication rules name it
+    directly. S3 names are global and a retained replica keeps its name, so it carries the account and the
+    region, short (`apse1`: bucket names end at 63 characters, and `ap-southeast-1` alone takes 14)."""
+    return f"{config.tags.project}-{config.name}-{bucket.replace('_', '-')}-{config.account}-{short_region(region)}"
+
+
+DIRECTIONS = {"northeast": "ne", "northwest": "nw", "southeast": "se", "southwest": "sw", "central": "c"}
+
+
+def short_region(region: str) -> str:
+    """`us-east-1` -> `use1`, `ap-southeast-1` -> `apse1`, `us-gov-west-1` -> `usgovw1`."""
+    *area, direction, number = region.split("-")
+    return "".join(area) + DIRECTIONS.get(direction, direction[0]) + number
 
 
 class DataReplicaStack(PlatformStack):
-    """`replica_key` (table and bucket replicas in this, the secondary, region) and `replica_buckets` by
-    the name of the bucket they mirror."""
+    """`replica_key` (table and bucket replicas in this, a secondary, region) and `replica_buckets` by
+    the name of the bucket they mirror, each with that bucket's lifecycle (`lifecycle`)."""
 
     def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig) -> None:
         super().__init__(
@@ -43,16 +54,20 @@ class DataReplicaStack(PlatformStack):
             noncurrent_version_expiration_days=buckets.noncurrent_version_expiration_days,
             removal_policy=self.stateful_removal_policy,
         )
-        self.replica_buckets = {
-            name: SecureBucket(
-                self,
-                construct_name(name),
-                encryption_key=self.replica_key,
-                access_log_bucket=self.access_logs,
-                versioned=True,
-                noncurrent_version_expiration_days=buckets.noncurrent_version_expiration_days,
-                removal_policy=self.stateful_removal_policy,
-                bucket_name=replica_bucket_name(config, name),
-            ).bucket
-            for name in config.dr.replicate_buckets
-        }
+        self.replica_buckets = {name: self._replica(name) for name in config.recovery.replicate_buckets}
+
+    def _replica(self, name: str) -> s3.IBucket:
+        buckets = self.config.data.buckets
+        rules, tiering = lifecycle(name, buckets)
+        return SecureBucket(
+            self,
+            construct_name(name),
+            encryption_key=self.replica_key,
+            access_log_bucket=self.access_logs,
+            versioned=True,
+            noncurrent_version_expiration_days=buckets.noncurrent_version_expiration_days,
+            removal_policy=self.stateful_removal_policy,
+            bucket_name=replica_bucket_name(self.config, name, self.config.region),
+            lifecycle_rules=rules,
+            intelligent_tiering=tiering,
+        ).bucket

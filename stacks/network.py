@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
 from constructs import Construct
@@ -27,10 +29,10 @@ class NetworkStack(PlatformStack):
     """
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, config: StageConfig, peer_cidr: str | None = None
+        self, scope: Construct, construct_id: str, *, config: StageConfig, peer_cidrs: Sequence[str] = ()
     ) -> None:
-        """`peer_cidr` is the other region's VPC when the stage has a secondary region: this region then
-        gets a Transit Gateway routing to it, and the peer's app tier may reach the workloads here."""
+        """`peer_cidrs` are the stage's other regions' VPCs: this region then gets a Transit Gateway routing
+        to them, and their app tiers may reach the workloads here."""
         super().__init__(
             scope, construct_id, config=config, description=f"{config.name}: VPC, tiers, security groups and WAF"
         )
@@ -58,9 +60,8 @@ class NetworkStack(PlatformStack):
         self.app_subnets = self.tiered_vpc.app_subnets
         self.data_subnets = self.tiered_vpc.data_subnets
 
-        peer_app_block = str(tier_blocks(peer_cidr)["app"]) if peer_cidr else None
-        self.peer_app_block = peer_app_block
-        """The peered region's app tier, which calls the workloads here on the service ports; None without dr."""
+        self.peer_app_blocks = [str(tier_blocks(peer_cidr)["app"]) for peer_cidr in peer_cidrs]
+        """The peered regions' app tiers, which call the workloads here on the service ports."""
         self.service_ports = port_ranges(service.port for service in config.platform.services)
         # With the edge on, the load balancer takes connections from CloudFront only.
         self.cloudfront_prefix_list = (
@@ -84,7 +85,7 @@ class NetworkStack(PlatformStack):
             cloudfront_prefix_list_id=self.cloudfront_prefix_list.prefix_list_id
             if self.cloudfront_prefix_list
             else None,
-            peer_app_block=peer_app_block,
+            peer_app_blocks=self.peer_app_blocks,
         )
         self.network_acls = TierNetworkAcls(
             self,
@@ -92,7 +93,7 @@ class NetworkStack(PlatformStack):
             tiered_vpc=self.tiered_vpc,
             service_ports=self.service_ports,
             data_ports=self.security_groups.data_ports,
-            peer_app_block=peer_app_block,
+            peer_app_blocks=self.peer_app_blocks,
         )
         self.transit_hub = (
             TransitHub(
@@ -102,9 +103,9 @@ class NetworkStack(PlatformStack):
                 vpc=self.vpc,
                 attachment_subnets=self.app_subnets,
                 amazon_side_asn=network.transit_gateway_asn,
-                peer_cidr=peer_cidr,
+                peer_cidrs=peer_cidrs,
             )
-            if peer_cidr
+            if peer_cidrs
             else None
         )
 

@@ -84,7 +84,7 @@ class PlatformComputeStack(PlatformStack):
             namespaces=platform.namespaces,
             network=TenantNetwork(
                 vpc_cidr=config.network.cidr,
-                service_clients=(*subnets["public"], *filter(None, [network.peer_app_block])),
+                service_clients=(*subnets["public"], *network.peer_app_blocks),
                 service_ports=tuple(network.service_ports),
                 data_cidrs=tuple(subnets["data"]),
                 data_ports=tuple(groups.data_ports),

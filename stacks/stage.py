@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from itertools import combinations
+
 import aws_cdk as cdk
 from constructs import Construct
 
+from environments.schema.regions import RegionConfig
 from environments.schema.stage import StageConfig
 from stacks.analytics import AnalyticsStack
 from stacks.data import DataStack
@@ -31,32 +34,43 @@ class PlatformStage(cdk.Stage):
         tags = {"project": config.tags.project, "stage": config.name, "cost-center": config.tags.cost_center}
         for key, value in tags.items():
             cdk.Tags.of(self).add(key, value, exclude_resource_types=UNTAGGABLE_TYPES)
-        dr_config = config.in_dr_region()
-        self.network = NetworkStack(
-            self, "network", config=config, peer_cidr=config.dr.cidr if config.dr.enabled else None
-        )
-        # The secondary region: its own network (same tiers, groups and WAF, another CIDR) and the keys of
-        # the replicas the data stack places there.
-        self.network_dr = (
-            NetworkStack(self, "network-dr", config=dr_config, peer_cidr=config.network.cidr)
-            if config.dr.enabled
-            else None
-        )
-        self.peering = self._peer_regions(config, dr_config, self.network_dr) if self.network_dr else None
-        self.data_dr = DataReplicaStack(self, "data-dr", config=dr_config) if config.dr.enabled else None
-        self.data = DataStack(self, "data", config=config, network=self.network, replica=self.data_dr)
-        self.database_dr = (
-            DatabaseReplicaStack(
+        # Every region gets its own network (same tiers, groups and WAF, its own CIDR), peered with every
+        # other region; the primary's stacks keep their plain ids, a secondary's carry its region.
+        self.networks = {
+            region.region: NetworkStack(
                 self,
-                "database-dr",
-                config=dr_config,
-                network=self.network_dr,
-                replica=self.data_dr,
-                global_cluster_identifier=self.data.database.global_cluster_identifier,
+                stack_id("network", config, region),
+                config=config.in_region(region),
+                peer_cidrs=[other.cidr for other in config.regions if other != region],
             )
-            if self.network_dr and self.data_dr and self.data.database.global_cluster_identifier
-            else None
+            for region in config.regions
+        }
+        self.network = self.networks[config.region]
+        self.peerings = [
+            self._peer_regions(self.networks[first.region], self.networks[second.region])
+            for first, second in combinations(config.regions, 2)
+        ]
+        # The keys and buckets of the replicas the data stack places in each secondary region.
+        self.replicas = {
+            region.region: DataReplicaStack(self, stack_id("data", config, region), config=config.in_region(region))
+            for region in config.secondaries
+        }
+        self.data = DataStack(
+            self, "data", config=config, network=self.network, replicas=list(self.replicas.values())
         )
+        global_cluster = self.data.database.global_cluster_identifier
+        self.database_replicas = {
+            region.region: DatabaseReplicaStack(
+                self,
+                stack_id("database", config, region),
+                config=config.in_region(region),
+                network=self.networks[region.region],
+                replica=self.replicas[region.region],
+                global_cluster_identifier=global_cluster,
+            )
+            for region in config.secondaries
+            if global_cluster
+        }
         self.analytics = AnalyticsStack(self, "analytics", config=config, network=self.network, data=self.data)
         self.platform = PlatformComputeStack(
             self, "platform", config=config, network=self.network, data=self.data, analytics=self.analytics
@@ -86,14 +100,32 @@ class PlatformStage(cdk.Stage):
                 construct.add_property_override("Tags", rendered)
 
     def _peer_regions(
-        self, config: StageConfig, dr_config: StageConfig, network_dr: NetworkStack
+        self, requester: NetworkStack, accepter: NetworkStack
     ) -> tuple[PeeringRequestStack, PeeringAcceptStack, PeeringRoutesStack]:
-        """The Transit Gateway peering between the regions: request, accept (and route), route."""
-        request = PeeringRequestStack(self, "peering", config=config, network=self.network, peer=network_dr)
+        """The Transit Gateway peering between two regions: request, accept (and route), route."""
+        pair = f"{requester.region}-{accepter.region}"
+        request = PeeringRequestStack(
+            self, f"peering-{pair}", config=requester.config, network=requester, peer=accepter
+        )
         accept = PeeringAcceptStack(
-            self, "peering-dr", config=dr_config, network=network_dr, requester=self.network, request=request
+            self,
+            f"peering-accept-{pair}",
+            config=accepter.config,
+            network=accepter,
+            requester=requester,
+            request=request,
         )
         routes = PeeringRoutesStack(
-            self, "peering-routes", config=config, network=self.network, request=request, acceptance=accept
+            self,
+            f"peering-routes-{pair}",
+            config=requester.config,
+            network=requester,
+            request=request,
+            acceptance=accept,
         )
         return request, accept, routes
+
+
+def stack_id(stack: str, config: StageConfig, region: RegionConfig) -> str:
+    """`stack` in the primary region (ids of a single-region stage are unchanged), `stack-<region>` elsewhere."""
+    return stack if region == config.primary else f"{stack}-{region.region}"

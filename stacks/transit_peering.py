@@ -1,6 +1,7 @@
-"""The Transit Gateway peering between the stage's two regions, as three stacks because CloudFormation
-cannot accept a peering in the other region: request (primary), accept and route (secondary), route
-(primary). Stack dependencies order them; `cdk deploy '<stage>/*'` runs them in that order."""
+"""The Transit Gateway peering between two of the stage's regions (every pair is peered), as three stacks
+because CloudFormation cannot accept a peering in the other region: request (the earlier region of the
+pair in `regions`), accept and route (the later), route (the earlier). Stack dependencies order them;
+`cdk deploy '<stage>/*'` runs them in that order."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ def _hub(network: NetworkStack) -> TransitHub:
 
 
 class PeeringRequestStack(PlatformStack):
-    """In the primary region: the peering attachment from its Transit Gateway to the secondary one."""
+    """In the requesting region: the peering attachment from its Transit Gateway to the peer's."""
 
     def __init__(
         self, scope: Construct, construct_id: str, *, config: StageConfig, network: NetworkStack, peer: NetworkStack
@@ -44,7 +45,7 @@ class PeeringRequestStack(PlatformStack):
 
 
 class PeeringAcceptStack(PlatformStack):
-    """In the secondary region: accepts the peering, waits for it, and routes the primary VPC through it."""
+    """In the accepting region: accepts the peering, waits for it, and routes the requester's VPC through it."""
 
     def __init__(
         self,
@@ -56,7 +57,7 @@ class PeeringAcceptStack(PlatformStack):
         requester: NetworkStack,
         request: PeeringRequestStack,
     ) -> None:
-        """`config` is the stage as seen from the secondary region (`StageConfig.in_dr_region`)."""
+        """`config` is the stage as seen from the accepting region (`StageConfig.in_region`)."""
         super().__init__(
             scope,
             construct_id,
@@ -79,7 +80,7 @@ class PeeringAcceptStack(PlatformStack):
         )
         TransitPeerRoute(
             self,
-            "RouteToPrimary",
+            "RouteToRequester",
             route_table_id=hub.route_table_id,
             attachment_id=self.acceptance.accepted_attachment_id,
             peer_cidr=requester.config.network.cidr,
@@ -87,7 +88,7 @@ class PeeringAcceptStack(PlatformStack):
 
 
 class PeeringRoutesStack(PlatformStack):
-    """In the primary region, after acceptance: routes the secondary VPC through the peering."""
+    """In the requesting region, after acceptance: routes the accepter's VPC through the peering."""
 
     def __init__(
         self,
@@ -110,8 +111,8 @@ class PeeringRoutesStack(PlatformStack):
         self.add_stack_dependency(acceptance, "the peering must be accepted before it can be routed")
         TransitPeerRoute(
             self,
-            "RouteToSecondary",
+            "RouteToAccepter",
             route_table_id=_hub(network).route_table_id,
             attachment_id=request.request.attachment_id,
-            peer_cidr=config.dr.cidr,
+            peer_cidr=acceptance.config.network.cidr,
         )

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import cast
 
 import aws_cdk as cdk
@@ -14,6 +15,29 @@ from constructs.common.acknowledgments import acknowledge
 from constructs.common.secure_bucket import SecureBucket, access_log_bucket, tiering_rule
 
 from environments.schema.data import BucketsConfig, TransitionConfig
+
+
+@dataclass(frozen=True)
+class BucketReplicas:
+    """One secondary region's copies of the replicated buckets (by attribute name) and the key they use."""
+
+    buckets: Mapping[str, s3.IBucket]
+    key: kms.IKey
+
+
+def lifecycle(attribute: str, buckets: BucketsConfig) -> tuple[tuple[s3.LifecycleRule, ...], bool]:
+    """The lifecycle rules of bucket `attribute` (`images`, ...) and whether it uses Intelligent-Tiering:
+    the same on the source and on each of its replicas, so a failover keeps the retention it had."""
+    if attribute == "user_uploads":
+        expire = s3.LifecycleRule(id="expire-uploads", expiration=cdk.Duration.days(buckets.user_uploads_expiration_days))
+        return (expire,), False
+    if attribute == "backups":
+        return (tiering_rule("tiering", buckets.backups_transitions),), False
+    if attribute == "images":
+        return (tiering_rule("tiering", buckets.images_transitions),), False
+    if attribute == "models":
+        return (tiering_rule("intelligent-tiering", _ALL_TO_TIERING),), True
+    return (), False
 
 
 class DataBuckets(Construct):
@@ -29,13 +53,15 @@ class DataBuckets(Construct):
         storage_key: kms.IKey,
         trail_name: str,
         removal_policy: cdk.RemovalPolicy,
-        replicas: Mapping[str, s3.IBucket] | None = None,
-        replica_key: kms.IKey | None = None,
+        replicas: Sequence[BucketReplicas] = (),
     ) -> None:
-        """`replicas` maps bucket attribute names (`images`, ...) to their copy in the secondary region,
-        encrypted there with `replica_key`; those buckets replicate every object and delete marker."""
+        """`replicas`: each secondary region's copies of the buckets they name, which replicate every object
+        and delete marker to each of them (one rule per region, by priority)."""
         super().__init__(scope, construct_id)
-        destinations = {construct_name(name): bucket for name, bucket in (replicas or {}).items()}
+        destinations: dict[str, list[tuple[s3.IBucket, kms.IKey]]] = {}
+        for region in replicas:
+            for name, replica in region.buckets.items():
+                destinations.setdefault(construct_name(name), []).append((replica, region.key))
         self.replication_role = (
             iam.Role(self, "ReplicationRole", assumed_by=iam.ServicePrincipal("s3.amazonaws.com"))
             if destinations
@@ -43,13 +69,9 @@ class DataBuckets(Construct):
         )
 
         def bucket(
-            name: str,
-            *,
-            versioned: bool = buckets.versioned,
-            rules: tuple[s3.LifecycleRule, ...] = (),
-            lock: s3.ObjectLockRetention | None = None,
-            tiering: bool = False,
+            name: str, *, versioned: bool = buckets.versioned, lock: s3.ObjectLockRetention | None = None
         ) -> s3.Bucket:
+            rules, tiering = lifecycle(attribute_name(name), buckets)
             return SecureBucket(
                 self,
                 name,
@@ -64,15 +86,14 @@ class DataBuckets(Construct):
                 intelligent_tiering=tiering,
                 replication_rules=[
                     s3.ReplicationRule(
-                        destination=destinations[name],
-                        kms_key=replica_key,
+                        destination=destination,
+                        kms_key=key,
                         sse_kms_encrypted_objects=True,
                         delete_marker_replication=True,
-                        priority=1,
+                        priority=priority,
                     )
-                ]
-                if name in destinations
-                else (),
+                    for priority, (destination, key) in enumerate(destinations.get(name, ()), start=1)
+                ],
                 replication_role=self.replication_role.without_policy_updates()
                 if self.replication_role and name in destinations
                 else None,
@@ -88,15 +109,8 @@ class DataBuckets(Construct):
         )
         self.knowledge_documents = bucket("KnowledgeDocuments", versioned=True)
         self.document_chunks = bucket("DocumentChunks")
-        self.user_uploads = bucket(
-            "UserUploads",
-            rules=(
-                s3.LifecycleRule(
-                    id="expire-uploads", expiration=cdk.Duration.days(buckets.user_uploads_expiration_days)
-                ),
-            ),
-        )
-        self.backups = bucket("Backups", rules=(tiering_rule("tiering", buckets.backups_transitions),))
+        self.user_uploads = bucket("UserUploads")
+        self.backups = bucket("Backups")
         lock = buckets.audit_logs_object_lock
         self.audit_logs = bucket(
             "AuditLogs",
@@ -105,18 +119,19 @@ class DataBuckets(Construct):
             else s3.ObjectLockRetention.governance(cdk.Duration.days(lock.retention_days)),
         )
         self._allow_cloudtrail(trail_name)
-        self.images = bucket("Images", rules=(tiering_rule("tiering", buckets.images_transitions),))
-        self.models = bucket("Models", tiering=True, rules=(tiering_rule("intelligent-tiering", _ALL_TO_TIERING),))
-        if self.replication_role and replica_key:
-            self._replication_policy(destinations, storage_key, replica_key)
+        self.images = bucket("Images")
+        self.models = bucket("Models")
+        if self.replication_role:
+            self._replication_policy(destinations, storage_key)
 
     def _replication_policy(
-        self, destinations: Mapping[str, s3.IBucket], storage_key: kms.IKey, replica_key: kms.IKey
+        self, destinations: Mapping[str, Sequence[tuple[s3.IBucket, kms.IKey]]], storage_key: kms.IKey
     ) -> None:
         """What S3 needs to copy the marked buckets, written out (the bucket L2 would write wildcards inline)."""
         assert self.replication_role is not None
         stack = cdk.Stack.of(self)
         sources = [cast(s3.Bucket, self.node.find_child(name).node.find_child("Bucket")) for name in destinations]
+        replicas = [replica for region in destinations.values() for replica in region]
         policy = iam.ManagedPolicy(
             self,
             "ReplicationPolicy",
@@ -137,17 +152,19 @@ class DataBuckets(Construct):
                 iam.PolicyStatement(
                     sid="WriteReplicas",
                     actions=["s3:ReplicateObject", "s3:ReplicateDelete", "s3:ReplicateTags"],
-                    resources=[b.arn_for_objects("*") for b in destinations.values()],
+                    resources=[b.arn_for_objects("*") for b, _ in replicas],
                 ),
                 iam.PolicyStatement(sid="DecryptSource", actions=["kms:Decrypt"], resources=[storage_key.key_arn]),
-                iam.PolicyStatement(sid="EncryptReplica", actions=["kms:Encrypt"], resources=[replica_key.key_arn]),
+                iam.PolicyStatement(
+                    sid="EncryptReplica", actions=["kms:Encrypt"], resources=list(dict.fromkeys(k.key_arn for _, k in replicas))
+                ),
             ],
         )  # fmt: skip
         reason = "Replication reads every object version of its source bucket and writes its replica bucket."
         for bucket in sources:
             logical_id = stack.get_logical_id(cast(cdk.CfnElement, bucket.node.default_child))
             acknowledge(policy, f"AwsSolutions-IAM5[Resource::<{logical_id}.Arn>/*]", reason)
-        for destination in destinations.values():
+        for destination, _ in replicas:
             acknowledge(
                 policy, f"AwsSolutions-IAM5[Resource::{stack.resolve(destination.arn_for_objects('*'))}]", reason
             )
@@ -195,6 +212,11 @@ class DataBuckets(Construct):
 def construct_name(attribute: str) -> str:
     """`user_uploads` -> `UserUploads`: a bucket's construct id from its attribute name."""
     return "".join(part.capitalize() for part in attribute.split("_"))
+
+
+def attribute_name(construct: str) -> str:
+    """`UserUploads` -> `user_uploads`: the inverse of `construct_name`."""
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in construct).removeprefix("_")
 
 
 def cloudfront_conditions(stack: cdk.Stack) -> dict[str, dict[str, str]]:

@@ -30,10 +30,10 @@ class TierNetworkAcls(Construct):
         tiered_vpc: TieredVpc,
         service_ports: Sequence[PortRange],
         data_ports: Sequence[int],
-        peer_app_block: str | None = None,
+        peer_app_blocks: Sequence[str] = (),
     ) -> None:
         """`service_ports`: the ranges the load balancer (public tier) reaches the services on in the app tier;
-        `peer_app_block`: the peered region's app tier, admitted to the same ports."""
+        `peer_app_blocks`: the peered regions' app tiers, admitted to the same ports."""
         super().__init__(scope, construct_id)
         acknowledge(
             self,
@@ -46,7 +46,7 @@ class TierNetworkAcls(Construct):
             (_suffix(index), ec2.AclTraffic.tcp_port_range(*ports)) for index, ports in enumerate(service_ports)
         ]
         everything = ec2.AclTraffic.all_traffic()
-        peer = ec2.AclCidr.ipv4(peer_app_block) if peer_app_block else None
+        peers = [(f"Peer{index + 1}" if index else "Peer", ec2.AclCidr.ipv4(block)) for index, block in enumerate(peer_app_blocks)]
 
         self.public_acl = self._acl(
             "Public",
@@ -71,7 +71,7 @@ class TierNetworkAcls(Construct):
                 *((f"WorkloadFromPublic{suffix}", blocks["public"], ports) for suffix, ports in workload),
                 ("ReturnTraffic", ANYWHERE, EPHEMERAL_PORTS),
                 # Over the Transit Gateway peering; the data tier has no route to the peer at all.
-                *((f"WorkloadFromPeer{suffix}", peer, ports) for suffix, ports in workload if peer),
+                *((f"WorkloadFrom{name}{suffix}", peer, ports) for name, peer in peers for suffix, ports in workload),
             ],
             outbound=[("Anywhere", ANYWHERE, everything)],
         )

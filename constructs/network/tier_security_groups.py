@@ -45,11 +45,11 @@ class TierSecurityGroups(Construct):
         vpc: ec2.IVpc,
         service_ports: Sequence[PortRange],
         cloudfront_prefix_list_id: str | None = None,
-        peer_app_block: str | None = None,
+        peer_app_blocks: Sequence[str] = (),
     ) -> None:
         """`service_ports`: where the services behind the load balancer listen (platform.services);
         `cloudfront_prefix_list_id`: with the edge on, `alb` admits only CloudFront, on 443 (without it, 80 and
-        443 from anywhere); `peer_app_block`: the peered region's app tier, admitted to `workload` on the
+        443 from anywhere); `peer_app_blocks`: the peered regions' app tiers, admitted to `workload` on the
         service ports."""
         super().__init__(scope, construct_id)
         workload_ports = [ec2.Port.tcp_range(first, last) for first, last in service_ports]
@@ -83,8 +83,8 @@ class TierSecurityGroups(Construct):
             # The workload ingress and, since the ALB group has no open egress, the matching egress rule.
             self.workload.connections.allow_from(self.alb, ports, "Service ports from the ALB")
         self.workload.add_ingress_rule(self.workload, ec2.Port.all_traffic(), "Workloads talk to each other")
-        if peer_app_block:
-            # Over the Transit Gateway peering: the other region's services call these during failover.
+        for peer_app_block in peer_app_blocks:
+            # Over the Transit Gateway peering: the other regions' services call these during failover.
             for ports in workload_ports:
                 self.workload.add_ingress_rule(
                     ec2.Peer.ipv4(peer_app_block), ports, "Service ports from the peered region's app tier"

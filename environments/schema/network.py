@@ -58,14 +58,14 @@ class WafConfig(ConfigModel):
 class NetworkConfig(ConfigModel):
     """The VPC, its three tiers, egress and private access to AWS services."""
 
-    cidr: Cidr
+    cidr: Cidr = Field(description="the region's VPC: filled in from regions (StageConfig)")
     subnet_prefix: SubnetPrefixConfig
     nat_gateways: int = Field(ge=1)
     interface_endpoints: Annotated[tuple[EndpointService, ...], YamlList] = Field(min_length=1)
     flow_logs: FlowLogConfig
     waf: WafConfig
     transit_gateway_asn: PrivateAsn = Field(
-        default=64512, description="the Transit Gateway's ASN; built only when dr is enabled (seed 000)"
+        default=64512, description="the region's Transit Gateway ASN, from regions; built only with peers (seed 000)"
     )
 
 

@@ -1,13 +1,23 @@
-"""The `dr:` section: the stage's secondary region, its VPC, Transit Gateway ASN and what replicates there."""
+"""The `regions:` list (the primary first, then any secondaries: each a VPC, Transit Gateway ASN and role) and
+the `recovery:` section (what replicates to the secondaries), with the checks that span regions and stages."""
 
 from __future__ import annotations
 
 import ipaddress
-from typing import TYPE_CHECKING, Annotated, Literal
+from itertools import combinations
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field
 
-from environments.schema.base import AZ_COUNT, ConfigModel, PrivateAsn, YamlList, availability_zone_problems, cidr
+from environments.schema.base import (
+    AZ_COUNT,
+    Cidr,
+    ConfigModel,
+    PrivateAsn,
+    YamlList,
+    availability_zone_problems,
+)
+from environments.schema.network import network_problems
 
 if TYPE_CHECKING:
     from environments.schema.stage import StageConfig
@@ -17,61 +27,118 @@ ReplicableBucket = Literal[
     "knowledge_documents", "document_chunks", "user_uploads", "backups", "images", "models"
 ]  # fmt: skip
 
+RegionRole = Literal["active", "standby"]
+"""`active` serves traffic (latency records, full capacity); `standby` keeps minimum capacity until failover."""
 
-class DisasterRecoveryConfig(ConfigModel):
-    """A secondary region for the stage (seed 000: eu-west-1 with 10.1.0.0/16; seed 002: active-passive)."""
+PRIMARY_FIELDS = {
+    "region": "region",
+    "availability_zones": "availability_zones",
+    "network.cidr": "cidr",
+    "network.transit_gateway_asn": "transit_gateway_asn",
+}
+"""Where the primary region's entry lands in the stage model (field path -> key of `regions.0`): every
+construct reads the region it is built in from these, so a secondary is the same stage with them replaced."""
 
-    enabled: bool
-    region: str = Field(default="", pattern=r"^$|^[a-z]{2}(-gov)?-[a-z]+-\d$")
-    availability_zones: Annotated[tuple[str, ...], YamlList] = ()
-    cidr: str = Field(default="", description="the secondary VPC's CIDR; must not overlap the stage's others")
+
+class RegionConfig(ConfigModel):
+    """One region the stage runs in (seed 000: us-east-1, eu-west-1, ap-southeast-1, each its own /16)."""
+
+    region: str = Field(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
+    availability_zones: Annotated[tuple[str, ...], YamlList]
+    cidr: Cidr
     transit_gateway_asn: PrivateAsn = Field(
-        default=64513, description="the secondary region's Transit Gateway ASN; peers need distinct ASNs"
+        default=64512, description="this region's Transit Gateway ASN; built only with peers, which need distinct ones"
     )
+    role: RegionRole = "active"
+
+    @property
+    def key(self) -> str:
+        """What names this region's stacks and constructs: the region itself."""
+        return self.region
+
+
+class RecoveryConfig(ConfigModel):
+    """What replicates from the primary to every secondary region."""
+
     replicate_tables: Annotated[tuple[Literal["conversations", "sessions"], ...], YamlList] = Field(
-        default=(), description="DynamoDB tables made global tables with a replica in the secondary region"
+        default=(), description="DynamoDB tables made global tables with a replica in every secondary region"
     )
     replicate_buckets: Annotated[tuple[ReplicableBucket, ...], YamlList] = Field(
-        default=(), description="S3 buckets replicated (cross-region replication) to the secondary region"
+        default=(), description="S3 buckets replicated (cross-region replication) to every secondary region"
     )
+
+
+def with_primary_fields(data: Any) -> Any:
+    """The raw stage with `regions.0` copied into the fields the constructs read (PRIMARY_FIELDS)."""
+    if not isinstance(data, dict):
+        return data
+    regions = data.get("regions")
+    if not (isinstance(regions, list | tuple) and regions and isinstance(regions[0], dict)):
+        return data
+    primary = regions[0]
+    data = dict(data)
+    network = dict(data["network"]) if isinstance(data.get("network"), dict) else None
+    for path, key in PRIMARY_FIELDS.items():
+        if key not in primary:
+            continue
+        if path.startswith("network."):
+            if network is not None:
+                network[path.removeprefix("network.")] = primary[key]
+        else:
+            data[path] = primary[key]
+    if network is not None:
+        data["network"] = network
+    return data
+
+
+def primary_field_path(field: str) -> str:
+    """A problem found on a PRIMARY_FIELDS path, named where the author wrote it (`regions.0.<key>`)."""
+    for path, key in PRIMARY_FIELDS.items():
+        if field == path or field.startswith(f"{path}."):
+            return f"regions.0.{key}{field.removeprefix(path)}"
+    return field
 
 
 def region_problems(config: StageConfig) -> list[tuple[str, str]]:
-    dr = config.dr
-    if not dr.enabled:
-        return []
-    problems = [
-        (f"dr.{field}", "required when dr is enabled") for field in ("region", "cidr") if not getattr(dr, field)
-    ]
-    if dr.replicate_buckets and not config.data.buckets.versioned:
-        problems.append(("dr.replicate_buckets", "replication needs versioned buckets (data.buckets.versioned)"))
-    if dr.region == config.region:
-        problems.append(("dr.region", f"must differ from the stage's region {config.region}"))
-    if len(dr.availability_zones) != AZ_COUNT:
-        problems.append(("dr.availability_zones", f"expected {AZ_COUNT} availability zones"))
-    if dr.region:
-        problems += availability_zone_problems("dr.region", dr.region, "dr.availability_zones", dr.availability_zones)
-    if dr.cidr:
-        try:
-            cidr(dr.cidr)
-        except ValueError as error:
-            problems.append(("dr.cidr", str(error)))
-        else:
-            if ipaddress.IPv4Network(dr.cidr).overlaps(ipaddress.IPv4Network(config.network.cidr)):
-                problems.append(("dr.cidr", f"{dr.cidr} overlaps the stage's VPC {config.network.cidr}"))
-    if dr.transit_gateway_asn == config.network.transit_gateway_asn:
-        problems.append(
-            ("dr.transit_gateway_asn", f"{dr.transit_gateway_asn} is network.transit_gateway_asn; peers need two")
-        )
+    """Each secondary's AZs and subnet plan; distinct regions and ASNs, disjoint VPCs; what replicates."""
+    regions = config.regions
+    problems: list[tuple[str, str]] = []
+    if regions[0].role != "active":
+        problems.append(("regions.0.role", "the primary region serves traffic; it must be active"))
+    for index, region in enumerate(regions[1:], start=1):
+        field = f"regions.{index}"
+        azs = region.availability_zones
+        if len(azs) != AZ_COUNT:
+            problems.append((f"{field}.availability_zones", f"expected {AZ_COUNT} availability zones, got {len(azs)}"))
+        if len(set(azs)) != len(azs):
+            problems.append((f"{field}.availability_zones", "lists the same availability zone twice"))
+        problems += availability_zone_problems(f"{field}.region", region.region, f"{field}.availability_zones", azs)
+        problems += [
+            (path, message.replace(config.network.cidr, region.cidr))
+            for path, message in network_problems(config.in_region(region))
+            if path.startswith("network.subnet_prefix")
+        ]
+    for (i, first), (j, second) in combinations(enumerate(regions), 2):
+        if first.region == second.region:
+            problems.append((f"regions.{j}.region", f"{second.region} is regions.{i} already"))
+        if ipaddress.IPv4Network(first.cidr).overlaps(ipaddress.IPv4Network(second.cidr)):
+            problems.append((f"regions.{j}.cidr", f"{second.cidr} overlaps regions.{i}.cidr {first.cidr}"))
+        if first.transit_gateway_asn == second.transit_gateway_asn:
+            problems.append(
+                (f"regions.{j}.transit_gateway_asn", f"{second.transit_gateway_asn} is regions.{i}'s; peers need distinct ASNs")
+            )
+    recovery = config.recovery
+    for name in ("replicate_tables", "replicate_buckets"):
+        if getattr(recovery, name) and len(regions) == 1:
+            problems.append((f"recovery.{name}", "nothing to replicate to: the stage has one region"))
+    if recovery.replicate_buckets and not config.data.buckets.versioned:
+        problems.append(("recovery.replicate_buckets", "replication needs versioned buckets (data.buckets.versioned)"))
     return problems
 
 
 def stage_networks(config: StageConfig) -> list[tuple[str, str, str]]:
-    """(field, region, CIDR) of every VPC the stage builds: its own and its secondary region's."""
-    networks = [("network.cidr", config.region, config.network.cidr)]
-    if config.dr.enabled and config.dr.cidr:
-        networks.append(("dr.cidr", config.dr.region, config.dr.cidr))
-    return networks
+    """(field, region, CIDR) of every VPC the stage builds, one per region."""
+    return [(f"regions.{index}.cidr", region.region, region.cidr) for index, region in enumerate(config.regions)]
 
 
 def overlapping_networks(configs: list[StageConfig]) -> list[tuple[str, str, str, bool]]:

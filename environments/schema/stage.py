@@ -6,9 +6,9 @@ against the region, prod rules), one section module at a time."""
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from environments.schema import compute, edge, observability
 from environments.schema.analytics import AnalyticsConfig, analytics_problems
@@ -25,15 +25,24 @@ from environments.schema.data import DataConfig, KmsConfig, data_problems
 from environments.schema.edge import EdgeConfig, edge_problems
 from environments.schema.network import NetworkConfig, network_problems
 from environments.schema.observability import ObservabilityConfig, observability_problems
-from environments.schema.regions import DisasterRecoveryConfig, region_problems
+from environments.schema.regions import RecoveryConfig, RegionConfig, region_problems, with_primary_fields
 from environments.schema.workloads import workload_problems
 
-RETIRED_FIELDS = {**compute.RETIRED_FIELDS, **observability.RETIRED_FIELDS, **edge.RETIRED_FIELDS}
+RETIRED_FIELDS = {
+    **compute.RETIRED_FIELDS,
+    **observability.RETIRED_FIELDS,
+    **edge.RETIRED_FIELDS,
+    "dr": "replaced by regions: (the primary first, then each secondary with its role) and recovery: "
+    "(replicate_tables, replicate_buckets); remove this key",
+}
 """Every section's retired keys: the loader prints why one is gone instead of "unknown key"."""
 
 
 class StageConfig(ConfigModel):
-    """One deployable stage: where it goes, how it is tagged and protected, and what it contains."""
+    """One deployable stage: where it goes, how it is tagged and protected, and what it contains.
+
+    `region`, `availability_zones`, `network.cidr` and `network.transit_gateway_asn` are the primary's
+    (`regions.0`), filled in from it: a stage file writes them only in `regions`."""
 
     name: str = Field(pattern=r"^[a-z][a-z0-9-]{1,19}$")
     account: str = Field(pattern=r"^\d{12}$")
@@ -48,20 +57,39 @@ class StageConfig(ConfigModel):
     analytics: AnalyticsConfig
     observability: ObservabilityConfig
     edge: EdgeConfig = EdgeConfig(enabled=False)
-    dr: DisasterRecoveryConfig = DisasterRecoveryConfig(enabled=False)
+    regions: Annotated[tuple[RegionConfig, ...], YamlList] = Field(min_length=1)
+    recovery: RecoveryConfig = RecoveryConfig()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fill_primary(cls, data: Any) -> Any:
+        return with_primary_fields(data)
 
     @property
     def is_production(self) -> bool:
         return self.name == PRODUCTION_STAGE
 
-    def in_dr_region(self) -> StageConfig:
-        """The same stage as seen from its secondary region: that region, its AZs and its VPC CIDR."""
+    @property
+    def primary(self) -> RegionConfig:
+        return self.regions[0]
+
+    @property
+    def secondaries(self) -> tuple[RegionConfig, ...]:
+        return self.regions[1:]
+
+    @property
+    def region_config(self) -> RegionConfig:
+        """The entry of `regions` this config is built in (see `in_region`)."""
+        return next(region for region in self.regions if region.region == self.region)
+
+    def in_region(self, region: RegionConfig) -> StageConfig:
+        """The same stage as seen from one of its regions: that region, its AZs, VPC CIDR and ASN."""
         return self.model_copy(
             update={
-                "region": self.dr.region,
-                "availability_zones": self.dr.availability_zones,
+                "region": region.region,
+                "availability_zones": region.availability_zones,
                 "network": self.network.model_copy(
-                    update={"cidr": self.dr.cidr, "transit_gateway_asn": self.dr.transit_gateway_asn}
+                    update={"cidr": region.cidr, "transit_gateway_asn": region.transit_gateway_asn}
                 ),
             }
         )
