@@ -8,6 +8,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_backup as backup
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 from constructs.data.app_secrets import AppSecrets
 from constructs.data.app_tables import AppTables
@@ -55,6 +56,11 @@ class DataStack(PlatformStack):
         data = config.data
         prefix = f"{config.tags.project}/{config.name}"
         groups = network.security_groups
+        # Every secret the workloads read is replicated to each secondary region, under its replica key.
+        secret_replicas = [
+            secretsmanager.ReplicaRegion(region=replica.region, encryption_key=replica.replica_key)
+            for replica in replicas
+        ]
         data_subnets = ec2.SubnetSelection(subnets=network.data_subnets.subnets)
         app_subnets = ec2.SubnetSelection(subnets=network.app_subnets.subnets)
 
@@ -84,6 +90,7 @@ class DataStack(PlatformStack):
             removal_policy=self.stateful_removal_policy,
             snapshot_removal_policy=self.snapshot_removal_policy,
             global_database=bool(replicas) and data.database.engine == "aurora-serverless-v2",
+            secret_replicas=secret_replicas,
         )
         self.cache = ValkeyCache(
             self,
@@ -97,6 +104,7 @@ class DataStack(PlatformStack):
             secret_name=f"/{prefix}/cache-auth-token",
             removal_policy=self.stateful_removal_policy,
             snapshot_removal_policy=self.snapshot_removal_policy,
+            secret_replicas=secret_replicas,
         )
         self.tables = AppTables(
             self,
@@ -158,6 +166,7 @@ class DataStack(PlatformStack):
             name_prefix=f"/{prefix}/",
             encryption_key=self.keys.secrets,
             removal_policy=self.stateful_removal_policy,
+            replicas=secret_replicas,
         )
         self.messaging = Messaging(
             self,

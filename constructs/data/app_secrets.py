@@ -8,6 +8,7 @@ never sees a real value, and later deploys do not overwrite it.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
 import aws_cdk as cdk
 from aws_cdk import aws_kms as kms
@@ -36,8 +37,12 @@ class AppSecrets(Construct):
         name_prefix: str,
         encryption_key: kms.IKey,
         removal_policy: cdk.RemovalPolicy,
+        replicas: Sequence[secretsmanager.ReplicaRegion] = (),
     ) -> None:
+        """`replicas`: the regions (and keys) every secret is replicated to: workloads that fail over read
+        them in their own region."""
         super().__init__(scope, construct_id)
+        self._replicas = list(replicas) or None
         self.by_name: dict[str, secretsmanager.Secret] = {}
         self.names: dict[str, str] = {}
         for name, (secret_id, description, fields) in THIRD_PARTY.items():
@@ -88,6 +93,7 @@ class AppSecrets(Construct):
             encryption_key=encryption_key,
             generate_secret_string=generator,
             removal_policy=removal_policy,
+            replica_regions=self._replicas,
         )
         short_name = secret_name.rsplit("/", 1)[-1]
         self.by_name[short_name] = secret

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from collections.abc import Sequence
+
 import aws_cdk as cdk
 from aws_cdk import aws_backup as backup
 from aws_cdk import aws_ec2 as ec2
@@ -57,13 +59,21 @@ class PostgresDatabase(Construct):
         removal_policy: cdk.RemovalPolicy,
         snapshot_removal_policy: cdk.RemovalPolicy,
         global_database: bool = False,
+        secret_replicas: Sequence[secretsmanager.ReplicaRegion] = (),
     ) -> None:
+        """`secret_replicas`: the regions (and keys) the master secret is replicated to, so a promoted
+        secondary finds its credentials in its own region."""
         super().__init__(scope, construct_id)
         self.identifier = identifier
         aurora = database.engine == "aurora-serverless-v2"
         major = database.engine_version.split(".")[0]
         self.master_secret = rds.DatabaseSecret(
-            self, "MasterSecret", username=MASTER_USERNAME, secret_name=secret_name, encryption_key=secrets_key
+            self,
+            "MasterSecret",
+            username=MASTER_USERNAME,
+            secret_name=secret_name,
+            encryption_key=secrets_key,
+            replica_regions=list(secret_replicas) or None,
         )
         self.master_secret.apply_removal_policy(removal_policy)
         credentials = rds.Credentials.from_secret(self.master_secret)

@@ -57,7 +57,7 @@ class StageConfig(ConfigModel):
     analytics: AnalyticsConfig
     observability: ObservabilityConfig
     edge: EdgeConfig = EdgeConfig(enabled=False)
-    regions: Annotated[tuple[RegionConfig, ...], YamlList] = Field(min_length=1)
+    regions: Annotated[tuple[RegionConfig, ...], YamlList]
     recovery: RecoveryConfig = RecoveryConfig()
 
     @model_validator(mode="before")

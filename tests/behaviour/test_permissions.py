@@ -255,11 +255,11 @@ def glue_catalog(model: PermissionModel, config: StageConfig) -> list[Target]:
 
 
 def peering_attachment(model: PermissionModel, config: StageConfig) -> list[Target]:
-    """The Transit Gateway peering attachment, as the accepter's region names it."""
+    """Each Transit Gateway peering attachment, as its accepter's region names it."""
     return [
-        Target(rid, f"arn:aws:ec2:{config.dr.region}:{model.symbols.stacks[rid.stack].account}:"
+        Target(rid, f"arn:aws:ec2:{props['PeerRegion']}:{model.symbols.stacks[rid.stack].account}:"
                     f"transit-gateway-attachment/{model.symbols.text(rid.stack, {'Ref': rid.logical_id})}")
-        for rid, _ in model.symbols.each("AWS::EC2::TransitGatewayPeeringAttachment")
+        for rid, props in model.symbols.each("AWS::EC2::TransitGatewayPeeringAttachment")
     ]  # fmt: skip
 
 
@@ -434,7 +434,7 @@ def with_kafka(config: StageConfig) -> bool:
 
 
 def with_replicas(config: StageConfig) -> bool:
-    return config.dr.enabled and bool(config.dr.replicate_buckets)
+    return bool(config.secondaries and config.recovery.replicate_buckets)
 
 
 def with_edge(config: StageConfig) -> bool:
@@ -442,7 +442,7 @@ def with_edge(config: StageConfig) -> bool:
 
 
 def with_dr(config: StageConfig) -> bool:
-    return config.dr.enabled
+    return bool(config.secondaries)
 
 
 def no_principal(model: PermissionModel, config: StageConfig) -> list[Caller]:

@@ -318,8 +318,8 @@ def expected_placements(config: StageConfig) -> dict[str, dict[Kind, int | None]
             Kind.SCRAPER: 1,  # Managed Prometheus's collector for the cluster
         }
     }
-    if config.dr.enabled:  # no platform there yet: endpoints, NAT, the peering accepter, the Aurora secondary
-        expected[config.dr.region] = {
+    for secondary in config.secondaries:  # endpoints, NAT, the peering accepters, the Aurora secondary
+        expected[secondary.region] = {
             Kind.INTERFACE_ENDPOINT: len(network.interface_endpoints),
             Kind.NAT_GATEWAY: network.nat_gateways,
             Kind.PROVIDER_FUNCTION: None,

@@ -30,7 +30,7 @@ def test_bad_config_is_one_line_per_problem_and_writes_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     data = yaml.safe_load((EXAMPLE_CONFIG / "dev.yaml").read_text())
-    data["network"]["cidr"] = "10.0.0.0/33"
+    data["regions"][0]["cidr"] = "10.0.0.0/33"
     data["account"] = "12345"
     config_dir = tmp_path / "environments"
     config_dir.mkdir()
@@ -43,7 +43,7 @@ def test_bad_config_is_one_line_per_problem_and_writes_nothing(
     assert "Traceback" not in stderr
     assert stderr.splitlines() == [
         f"{config_dir / 'dev.yaml'}: account: String should match pattern '^\\d{{12}}$' (got '12345')",
-        f"{config_dir / 'dev.yaml'}: network.cidr: 10.0.0.0/33 is not a valid CIDR",
+        f"{config_dir / 'dev.yaml'}: regions.0.cidr: 10.0.0.0/33 is not a valid CIDR",
     ]
     assert not outdir.exists() or not any(outdir.iterdir())
 

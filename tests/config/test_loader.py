@@ -53,26 +53,38 @@ CASES = [
     ("unknown key", _set("network.cidrr", "10.0.0.0/16"), "network.cidrr: unknown key"),
     ("unknown top-level key", _set("colour", "blue"), "colour: unknown key"),
     ("wrong type", _set("network.nat_gateways", "two"), "network.nat_gateways: Input should be a valid integer"),
-    ("wrong type for a list", _set("availability_zones", "us-east-1a"), "availability_zones: Input should be"),
-    ("invalid CIDR", _set("network.cidr", "10.0.0.0/33"), "network.cidr: 10.0.0.0/33 is not a valid CIDR"),
-    ("CIDR with host bits", _set("network.cidr", "10.0.0.1/16"), "network.cidr: 10.0.0.1/16 is not a valid CIDR"),
-    ("VPC too large", _set("network.cidr", "10.0.0.0/8"), "network.cidr: 10.0.0.0/8: a VPC CIDR must be"),
+    (
+        "wrong type for a list",
+        _set("regions.0.availability_zones", "us-east-1a"),
+        "regions.0.availability_zones: Input should be",
+    ),
+    ("invalid CIDR", _set("regions.0.cidr", "10.0.0.0/33"), "regions.0.cidr: 10.0.0.0/33 is not a valid CIDR"),
+    ("CIDR with host bits", _set("regions.0.cidr", "10.0.0.1/16"), "regions.0.cidr: 10.0.0.1/16 is not a valid CIDR"),
+    ("VPC too large", _set("regions.0.cidr", "10.0.0.0/8"), "regions.0.cidr: 10.0.0.0/8: a VPC CIDR must be"),
     (
         "subnet plan that does not fit",
         _set("network.subnet_prefix.app", 19),
         "network.subnet_prefix.app: 3 subnets of /19 do not fit in the app tier's quarter (10.10.64.0/18)",
     ),
-    ("too few AZs", _set("availability_zones", ["us-east-1a", "us-east-1b"]), "availability_zones: expected 3"),
+    (
+        "too few AZs",
+        _set("regions.0.availability_zones", ["us-east-1a", "us-east-1b"]),
+        "regions.0.availability_zones: expected 3",
+    ),
     (
         "AZ outside the region",
-        _set("availability_zones", ["us-east-1a", "us-east-1b", "eu-west-1a"]),
-        "availability_zones.2: eu-west-1a is not an availability zone of us-east-1",
+        _set("regions.0.availability_zones", ["us-east-1a", "us-east-1b", "eu-west-1a"]),
+        "regions.0.availability_zones.2: eu-west-1a is not an availability zone of us-east-1",
     ),
     (
         "duplicate AZ",
-        _set("availability_zones", ["us-east-1a", "us-east-1a", "us-east-1b"]),
-        "availability_zones: lists the same availability zone twice",
+        _set("regions.0.availability_zones", ["us-east-1a", "us-east-1a", "us-east-1b"]),
+        "regions.0.availability_zones: lists the same availability zone twice",
     ),
+    ("no region", _set("regions", []), "regions.0.region: required key is missing"),
+    ("the retired dr block", _set("dr", {"enabled": False}), "dr: replaced by regions: "),
+    ("the primary outside regions", _set("region", "us-east-1"), "region: set in regions (the first entry"),
+    ("its CIDR outside regions", _set("network.cidr", "10.10.0.0/16"), "network.cidr: set in regions (the first"),
     ("account not 12 digits", _set("account", "12345"), "account: String should match pattern"),
     ("account unquoted", _set("account", 111111111111), "account: Input should be a valid string"),
     ("more NAT gateways than AZs", _set("network.nat_gateways", 4), "network.nat_gateways: 4 NAT gateways but only 3"),
@@ -462,7 +474,7 @@ def test_prod_critical_alerts_reach_someone(tmp_path: Path) -> None:
 def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
     def many(data: dict[str, Any]) -> None:
         data["account"] = "1"
-        data["network"]["cidr"] = "nope"
+        data["regions"][0]["cidr"] = "nope"
         data["extra"] = 1
 
     problems = _problems(tmp_path, "dev", many)
@@ -567,46 +579,86 @@ def test_an_edge_left_off_needs_no_fields(tmp_path: Path) -> None:
     assert load_stage("dev", EXAMPLE_CONFIG).edge.enabled is False
 
 
-DR_CASES = [
+def _region(region: str, cidr: str, asn: int, role: str = "active") -> dict[str, Any]:
+    return {"region": region, "availability_zones": [f"{region}{letter}" for letter in "abc"], "cidr": cidr,
+            "transit_gateway_asn": asn, "role": role}  # fmt: skip
+
+
+REGION_CASES = [
     (
         "overlapping VPCs",
-        _set("dr.cidr", "10.0.128.0/17"),
-        "dr.cidr: 10.0.128.0/17 overlaps the stage's VPC 10.0.0.0/16",
+        _set("regions.1.cidr", "10.0.128.0/17"),
+        "regions.1.cidr: 10.0.128.0/17 overlaps regions.0.cidr 10.0.0.0/16",
     ),
-    ("same region", _set("dr.region", "us-east-1"), "dr.region: must differ from the stage's region us-east-1"),
+    (
+        "overlap between two secondaries",
+        _set("regions.2.cidr", "10.1.0.0/17"),
+        "regions.2.cidr: 10.1.0.0/17 overlaps regions.1.cidr 10.1.0.0/16",
+    ),
+    ("same region twice", _set("regions.2.region", "eu-west-1"), "regions.2.region: eu-west-1 is regions.1 already"),
     (
         "AZ of another region",
-        _set("dr.availability_zones", ["eu-west-1a", "eu-west-1b", "eu-west-2c"]),
-        "dr.availability_zones.2: eu-west-2c is not an availability zone of eu-west-1",
+        _set("regions.1.availability_zones", ["eu-west-1a", "eu-west-1b", "eu-west-2c"]),
+        "regions.1.availability_zones.2: eu-west-2c is not an availability zone of eu-west-1",
     ),
-    ("bad CIDR", _set("dr.cidr", "10.1.0.0/40"), "dr.cidr: 10.1.0.0/40 is not a valid CIDR"),
     (
-        "one ASN for both Transit Gateways",
-        _set("dr.transit_gateway_asn", 64512),
-        "dr.transit_gateway_asn: 64512 is network.transit_gateway_asn; peers need two",
+        "too few AZs in a secondary",
+        _set("regions.2.availability_zones", ["ap-southeast-1a"]),
+        "regions.2.availability_zones: expected 3 availability zones, got 1",
+    ),
+    ("bad CIDR", _set("regions.1.cidr", "10.1.0.0/40"), "regions.1.cidr: 10.1.0.0/40 is not a valid CIDR"),
+    (
+        "a secondary's subnet plan that does not fit",
+        _set("regions.2.cidr", "10.2.0.0/20"),
+        "network.subnet_prefix.public: 3 subnets of /20 do not fit in the public tier's quarter (10.2.0.0/22) of "
+        "10.2.0.0/20",
+    ),
+    (
+        "one ASN for two Transit Gateways",
+        _set("regions.2.transit_gateway_asn", 64512),
+        "regions.2.transit_gateway_asn: 64512 is regions.0's; peers need distinct ASNs",
     ),
     (
         "public ASN",
-        _set("network.transit_gateway_asn", 16509),
-        "network.transit_gateway_asn: 16509 is not a private ASN (64512-65534 or 4200000000-4294967294)",
+        _set("regions.0.transit_gateway_asn", 16509),
+        "regions.0.transit_gateway_asn: 16509 is not a private ASN (64512-65534 or 4200000000-4294967294)",
+    ),
+    ("a standby primary", _set("regions.0.role", "standby"), "regions.0.role: the primary region serves traffic"),
+    ("an unknown role", _set("regions.1.role", "passive"), "regions.1.role: Input should be 'active' or 'standby'"),
+    (
+        "replication with one region",
+        lambda d: d.update(regions=d["regions"][:1]),
+        "recovery.replicate_tables: nothing to replicate to: the stage has one region",
     ),
 ]
 
 
-@pytest.mark.parametrize(("label", "mutate", "expected"), DR_CASES, ids=[c[0] for c in DR_CASES])
-def test_bad_dr_value(tmp_path: Path, label: str, mutate: Mutation, expected: str) -> None:
+@pytest.mark.parametrize(("label", "mutate", "expected"), REGION_CASES, ids=[c[0] for c in REGION_CASES])
+def test_bad_region_value(tmp_path: Path, label: str, mutate: Mutation, expected: str) -> None:
     problems = _problems(tmp_path, "prod", mutate, base="prod")
     assert any(p.startswith(f"{tmp_path / 'prod.yaml'}: {expected}") for p in problems), problems
+    assert len(problems) == len(set(problems)), problems
+
+
+def test_a_stage_may_add_regions(tmp_path: Path) -> None:
+    """Any number of secondaries: a fourth region is one more entry."""
+    data = _base("prod")
+    data["regions"].append(_region("us-west-2", "10.3.0.0/16", 64515, "standby"))
+    (tmp_path / "prod.yaml").write_text(yaml.safe_dump(data))
+    config = load_stage("prod", tmp_path)
+    assert [r.region for r in config.secondaries] == ["eu-west-1", "ap-southeast-1", "us-west-2"]
+    assert config.in_region(config.secondaries[2]).network.cidr == "10.3.0.0/16"
 
 
 def test_replication_needs_versioned_buckets(tmp_path: Path) -> None:
     def unversioned_with_replication(data: dict[str, Any]) -> None:
-        data["dr"] = {"enabled": True, "region": "us-west-2", "availability_zones": ["us-west-2a", "us-west-2b",
-                      "us-west-2c"], "cidr": "10.11.0.0/16", "replicate_buckets": ["images"]}  # fmt: skip
+        data["regions"].append(_region("us-west-2", "10.11.0.0/16", 64513))
+        data["recovery"] = {"replicate_buckets": ["images"]}
 
     problems = _problems(tmp_path, "dev", unversioned_with_replication)
     assert problems == [
-        f"{tmp_path / 'dev.yaml'}: dr.replicate_buckets: replication needs versioned buckets (data.buckets.versioned)"
+        f"{tmp_path / 'dev.yaml'}: recovery.replicate_buckets: replication needs versioned buckets "
+        "(data.buckets.versioned)"
     ]
 
 
@@ -623,13 +675,13 @@ def test_the_origin_fields_are_derived_now(tmp_path: Path, field: str) -> None:
 CHECKS_ACROSS_FIELDS = [
     (
         "AZ letter the region lacks",
-        _set("availability_zones", ["us-east-1a", "us-east-1b", "us-east-1g"]),
-        "availability_zones.2: us-east-1g is not an availability zone of us-east-1 (us-east-1a, ",
+        _set("regions.0.availability_zones", ["us-east-1a", "us-east-1b", "us-east-1g"]),
+        "regions.0.availability_zones.2: us-east-1g is not an availability zone of us-east-1 (us-east-1a, ",
     ),
     (
         "unknown region",
-        lambda d: d.update(region="us-east-7", availability_zones=["us-east-7a", "us-east-7b", "us-east-7c"]),
-        "region: us-east-7 is not a region this project knows",
+        lambda d: d["regions"][0].update(region="us-east-7", availability_zones=["us-east-7a", "us-east-7b", "us-east-7c"]),
+        "regions.0.region: us-east-7 is not a region this project knows",
     ),
     (
         "cron with five fields",
@@ -700,8 +752,8 @@ def test_overlapping_stages_in_one_account_are_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as raised:
         load_stages(config_dir=tmp_path)
     assert raised.value.problems == [
-        f"{tmp_path / 'qa.yaml'}: network.cidr: 10.10.0.0/16 (us-east-1) overlaps dev's network.cidr 10.10.0.0/16 "
-        "in the same account"
+        f"{tmp_path / 'qa.yaml'}: regions.0.cidr: 10.10.0.0/16 (us-east-1) overlaps dev's regions.0.cidr "
+        "10.10.0.0/16 in the same account"
     ]
 
 
@@ -713,7 +765,7 @@ def test_overlapping_stages_in_other_accounts_and_unpromoted_stages_are_warned_a
     configs = load_stages(config_dir=tmp_path)
     pipeline = load_pipeline(EXAMPLE_CONFIG)
     assert config_warnings(configs, pipeline, tmp_path) == [
-        f"warning: {tmp_path / 'qa.yaml'}: network.cidr: 10.10.0.0/16 (us-east-1) overlaps dev's network.cidr "
+        f"warning: {tmp_path / 'qa.yaml'}: regions.0.cidr: 10.10.0.0/16 (us-east-1) overlaps dev's regions.0.cidr "
         "10.10.0.0/16 in account 111111111111",
         f"warning: {tmp_path / 'qa.yaml'}: not promoted by {tmp_path / 'pipeline.yaml'} "
         "(stages: dev, staging, prod); the pipeline will not deploy it",
@@ -730,7 +782,7 @@ def test_bad_config_stops_the_test_session_with_one_line_per_problem(tmp_path: P
     )
     shutil.copytree(REPO_ROOT, copy_of_repo, ignore=ignored)
     data = _base("dev")
-    data["network"]["cidr"] = "10.0.0.0/33"
+    data["regions"][0]["cidr"] = "10.0.0.0/33"
     (copy_of_repo / "environments" / "dev.yaml").write_text(yaml.safe_dump(data))
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/config"],
@@ -739,6 +791,6 @@ def test_bad_config_stops_the_test_session_with_one_line_per_problem(tmp_path: P
     output = (result.stdout + result.stderr).strip().splitlines()
     assert result.returncode == 1, output
     assert output == [
-        "environments/dev.yaml: network.cidr: 10.0.0.0/33 is not a valid CIDR",
+        "environments/dev.yaml: regions.0.cidr: 10.0.0.0/33 is not a valid CIDR",
         "Exit: the configuration above is invalid; nothing was synthesized",
     ]

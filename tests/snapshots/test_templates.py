@@ -28,9 +28,19 @@ def test_template_snapshot(
     assert normalise(examples.template_json(stage, stack_id)) == json_snapshot
 
 
-@pytest.mark.parametrize(
-    "stack_id", ["edge", "network-dr", "data-dr", "database-dr", "peering", "peering-dr", "peering-routes"]
+PROD_ONLY = (
+    "edge",
+    *(f"{stack}-{region}" for region in ("eu-west-1", "ap-southeast-1") for stack in ("network", "data", "database")),
+    *(
+        f"{stack}-{pair}"
+        for pair in ("us-east-1-eu-west-1", "us-east-1-ap-southeast-1", "eu-west-1-ap-southeast-1")
+        for stack in ("peering", "peering-accept", "peering-routes")
+    ),
 )
+"""The stacks of prod's secondary regions (seed 000) and the peering of every pair of regions."""
+
+
+@pytest.mark.parametrize("stack_id", PROD_ONLY)
 def test_prod_only_stack_snapshot(
     examples: SynthesizedPlatform, json_snapshot: SnapshotAssertion, stack_id: str
 ) -> None:

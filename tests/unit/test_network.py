@@ -79,10 +79,10 @@ def test_nat_gateways_per_config_and_only_public_tier_reaches_the_internet(
     assert len(nat_routes) == 3  # one per app subnet; data subnets have no default route
     internet_routes = igw_routes + nat_routes
     assert all(r["DestinationCidrBlock"] == "0.0.0.0/0" for r in internet_routes)
-    # Everything else is the peered region's VPC over the Transit Gateway (stages with dr only).
+    # Everything else is the peered regions' VPCs over the Transit Gateway (stages with several regions).
     config = examples.configs[stage]
     other = [r for r in routes if r not in internet_routes]
-    assert [r["DestinationCidrBlock"] for r in other] == ([config.dr.cidr] * 3 if config.dr.enabled else [])
+    assert [r["DestinationCidrBlock"] for r in other] == [peer.cidr for peer in config.secondaries for _ in range(3)]
 
 
 def test_flow_logs_capture_all_traffic_into_an_encrypted_log_group(examples: SynthesizedPlatform, stage: str) -> None:
@@ -214,9 +214,9 @@ def test_security_group_chain(examples: SynthesizedPlatform, stage: str) -> None
     assert sorted((ref_id(r["SourceSecurityGroupId"]), r["IpProtocol"], r.get("FromPort")) for r in from_groups) == (
         sorted([(ids["alb"], "tcp", WORKLOAD_PORTS[0]), (ids["workload"], "-1", None)])
     )
-    # The one address-range rule: the peered region's app tier (stages with dr; test_secondary_region).
+    # The only address-range rules: the peered regions' app tiers (test_secondary_region).
     config = examples.configs[stage]
-    peer_app = [str(tier_blocks(config.dr.cidr)["app"])] if config.dr.enabled else []
+    peer_app = [str(tier_blocks(peer.cidr)["app"]) for peer in config.secondaries]
     assert [r["CidrIp"] for r in workload_in if r not in from_groups] == peer_app
 
     for name, port in (("postgres", 5432), ("cache", 6379), ("efs", 2049), ("kafka", 9098), ("search", 443)):
@@ -241,7 +241,7 @@ def test_no_ssh_and_no_open_ingress_except_the_alb(examples: SynthesizedPlatform
 def test_the_cloudfront_prefix_list_is_looked_up_by_name_at_deploy_time(examples: SynthesizedPlatform) -> None:
     """Its id differs per region and synth looks nothing up: a custom resource asks EC2 for it by name, with
     a role that may do that and nothing else, in the app tier."""
-    for stack_id in ("network", "network-dr"):
+    for stack_id in ("network", *(f"network-{r.region}" for r in examples.configs["prod"].secondaries)):
         template = network(examples, "prod") if stack_id == "network" else examples.template_json("prod", stack_id)
         (lookup,) = props(template, "Custom::AWS")
         call = json.loads(lookup["Create"])

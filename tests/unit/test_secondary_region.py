@@ -1,47 +1,81 @@
-"""The secondary region (issue: edge and multiple regions, the network part)."""
+"""Every secondary region (issue: every region a working copy): its network, replicas, Aurora secondary and
+the Transit Gateway peering of every pair of regions."""
 
 from __future__ import annotations
 
 import json
+from itertools import combinations
+
+import pytest
 
 from environments.schema.network import subnet_cidrs, tier_blocks
+from environments.schema.regions import RegionConfig
+from stacks.data_replica import short_region
+from stacks.stage import PlatformStage
 from tests.support import logical_id, output_of, props, ref_id, resources
 from tests.synthesis import SynthesizedPlatform
 
+SECONDARIES = ("eu-west-1", "ap-southeast-1")
+"""The example prod's secondary regions (seed 000)."""
 
-def test_prod_has_a_network_in_its_secondary_region(examples: SynthesizedPlatform) -> None:
+
+def _region(examples: SynthesizedPlatform, region: str) -> RegionConfig:
+    return next(r for r in examples.configs["prod"].regions if r.region == region)
+
+
+def test_prod_runs_seed_000s_three_regions(examples: SynthesizedPlatform) -> None:
     config = examples.configs["prod"]
-    network = examples.stages["prod"].network_dr
-    assert network is not None
-    assert (network.region, network.stack_name) == ("eu-west-1", "prod-network-dr")  # seed 000
-    assert network.availability_zones == list(config.dr.availability_zones)
-    template = examples.template_json("prod", "network-dr")
+    assert [(r.region, r.cidr, r.role) for r in config.regions] == [
+        ("us-east-1", "10.0.0.0/16", "active"),
+        ("eu-west-1", "10.1.0.0/16", "active"),
+        ("ap-southeast-1", "10.2.0.0/16", "standby"),
+    ]
+    assert [r.region for r in config.secondaries] == list(SECONDARIES)
+
+
+@pytest.mark.parametrize("region", SECONDARIES)
+def test_prod_has_a_network_in_each_secondary_region(examples: SynthesizedPlatform, region: str) -> None:
+    secondary = _region(examples, region)
+    network = examples.stages["prod"].networks[region]
+    assert (network.region, network.stack_name) == (region, f"prod-network-{region}")
+    assert network.availability_zones == list(secondary.availability_zones)
+    template = examples.template_json("prod", f"network-{region}")
     (vpc,) = props(template, "AWS::EC2::VPC")
-    assert vpc["CidrBlock"] == "10.1.0.0/16"
+    assert vpc["CidrBlock"] == secondary.cidr
     subnets = props(template, "AWS::EC2::Subnet")
     assert len(subnets) == 9
-    assert {s["AvailabilityZone"] for s in subnets} == set(config.dr.availability_zones)
+    assert {s["AvailabilityZone"] for s in subnets} == set(secondary.availability_zones)
     assert sorted(s["CidrBlock"] for s in subnets) == sorted(
-        cidr for tier in ("public", "app", "data") for cidr in subnet_cidrs("10.1.0.0/16", tier, 20, 3)
+        cidr for tier in ("public", "app", "data") for cidr in subnet_cidrs(secondary.cidr, tier, 20, 3)
     )
     assert props(template, "AWS::WAFv2::WebACL")[0]["Scope"] == "REGIONAL"
 
 
-def test_only_stages_with_dr_get_one(examples: SynthesizedPlatform) -> None:
-    for stage in examples.configs:
-        assert (examples.stages[stage].network_dr is not None) is examples.configs[stage].dr.enabled
+def test_single_region_stages_build_only_the_primary_stacks(examples: SynthesizedPlatform) -> None:
+    """dev and staging have one region: the stacks (and, by their snapshots, the templates) they had."""
+    for stage in ("dev", "staging"):
+        built: PlatformStage = examples.stages[stage]
+        assert list(built.networks) == [examples.configs[stage].region]
+        assert not built.replicas and not built.database_replicas and not built.peerings
+        assert {s.node.id for s in examples.stacks(stage)} == {
+            "network", "data", "analytics", "platform", "observability"
+        }  # fmt: skip
 
 
-def test_marked_tables_are_global_tables_with_a_replica_there(examples: SynthesizedPlatform) -> None:
+@pytest.mark.parametrize("region", SECONDARIES)
+def test_marked_tables_are_global_tables_with_a_replica_in_each_region(
+    examples: SynthesizedPlatform, region: str
+) -> None:
     config = examples.configs["prod"]
     stage = examples.stages["prod"]
-    assert stage.data_dr is not None and stage.data_dr.region == config.dr.region
-    replica_key = logical_id(stage.data_dr.replica_key)
+    replica_stack = stage.replicas[region]
+    assert replica_stack.region == region
+    replica_key = logical_id(replica_stack.replica_key)
     template = examples.template_json("prod", "data")
     for table in (stage.data.tables.conversations, stage.data.tables.sessions):
         replicas = template["Resources"][logical_id(table)]["Properties"]["Replicas"]
-        assert sorted(r["Region"] for r in replicas) == sorted([config.region, config.dr.region])
-        (remote,) = [r for r in replicas if r["Region"] == config.dr.region]
+        assert sorted(r["Region"] for r in replicas) == sorted(r.region for r in config.regions)
+        (remote,) = [r for r in replicas if r["Region"] == region]
         assert replica_key in output_of(remote["SSESpecification"]["KMSMasterKeyId"])
         assert remote["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
         assert remote["DeletionProtectionEnabled"] is True
@@ -50,25 +84,34 @@ def test_marked_tables_are_global_tables_with_a_replica_there(examples: Synthesi
         assert all(len(t["Replicas"]) == 1 for t in tables)
 
 
-def test_marked_buckets_replicate_to_named_encrypted_replicas(examples: SynthesizedPlatform) -> None:
+@pytest.mark.parametrize("region", SECONDARIES)
+def test_marked_buckets_replicate_to_named_encrypted_replicas_with_their_lifecycle(
+    examples: SynthesizedPlatform, region: str
+) -> None:
     config = examples.configs["prod"]
     stage = examples.stages["prod"]
-    assert stage.data_dr is not None
+    replica_stack = stage.replicas[region]
     data = examples.template_json("prod", "data")
-    replica_stack = examples.template_json("prod", "data-dr")
-    replica_key = logical_id(stage.data_dr.replica_key)
-    for name in config.dr.replicate_buckets:
+    replicas = examples.template_json("prod", f"data-{region}")
+    replica_key = logical_id(replica_stack.replica_key)
+    for name in config.recovery.replicate_buckets:
         source = data["Resources"][logical_id(getattr(stage.data.buckets, name))]["Properties"]
-        (rule,) = source["ReplicationConfiguration"]["Rules"]
-        replica_name = f"ai-platform-prod-{name.replace('_', '-')}-333333333333-eu-west-1"
-        assert json.dumps(rule["Destination"]["Bucket"]).endswith(f':::{replica_name}"')
+        rules = source["ReplicationConfiguration"]["Rules"]
+        assert sorted(r["Priority"] for r in rules) == list(range(1, len(config.secondaries) + 1))
+        replica_name = f"ai-platform-prod-{name.replace('_', '-')}-333333333333-{short_region(region)}"
+        (rule,) = [r for r in rules if json.dumps(r["Destination"]["Bucket"]).endswith(f':::{replica_name}"')]
         assert replica_key in output_of(rule["Destination"]["EncryptionConfiguration"]["ReplicaKmsKeyID"])
         assert rule["SourceSelectionCriteria"]["SseKmsEncryptedObjects"]["Status"] == "Enabled"
         assert rule["DeleteMarkerReplication"]["Status"] == "Enabled"
-        replica = replica_stack["Resources"][logical_id(stage.data_dr.replica_buckets[name])]
+        replica = replicas["Resources"][logical_id(replica_stack.replica_buckets[name])]
         assert replica["Properties"]["BucketName"] == replica_name
         assert replica["Properties"]["VersioningConfiguration"]["Status"] == "Enabled"
         assert replica["DeletionPolicy"] == "Retain"
+        # A failover keeps the retention the source had: the same lifecycle rules on the replica.
+        assert replica["Properties"].get("LifecycleConfiguration") == source.get("LifecycleConfiguration")
+        assert replica["Properties"].get("IntelligentTieringConfigurations") == source.get(
+            "IntelligentTieringConfigurations"
+        )
     unmarked = data["Resources"][logical_id(stage.data.buckets.document_chunks)]["Properties"]
     assert "ReplicationConfiguration" not in unmarked
     assert all(
@@ -76,7 +119,8 @@ def test_marked_buckets_replicate_to_named_encrypted_replicas(examples: Synthesi
     )
 
 
-def test_aurora_global_database_with_a_secondary_there(examples: SynthesizedPlatform) -> None:
+@pytest.mark.parametrize("region", SECONDARIES)
+def test_aurora_global_database_with_a_secondary_in_each_region(examples: SynthesizedPlatform, region: str) -> None:
     config = examples.configs["prod"]
     stage = examples.stages["prod"]
     data = examples.template_json("prod", "data")
@@ -84,34 +128,33 @@ def test_aurora_global_database_with_a_secondary_there(examples: SynthesizedPlat
     assert global_cluster["GlobalClusterIdentifier"] == "ai-platform-prod-postgres-global"
     assert global_cluster["SourceDBClusterIdentifier"].endswith(":cluster:ai-platform-prod-postgres")
     assert global_cluster["DeletionProtection"] is True
-    secondary_stack = stage.database_dr
-    assert secondary_stack is not None and secondary_stack.region == config.dr.region
-    secondary = examples.template_json("prod", "database-dr")
+    secondary_stack = stage.database_replicas[region]
+    assert secondary_stack.region == region
+    secondary = examples.template_json("prod", f"database-{region}")
     (cluster_resource,) = [r for r in secondary["Resources"].values() if r["Type"] == "AWS::RDS::DBCluster"]
     cluster = cluster_resource["Properties"]
     assert "GlobalClusterIdentifier" in json.dumps(cluster)
     assert (cluster["Engine"], cluster["EngineVersion"]) == ("aurora-postgresql", config.data.database.engine_version)
     assert cluster["StorageEncrypted"] is True and cluster["EnableIAMDatabaseAuthentication"] is True
     assert cluster["DeletionProtection"] is True and cluster_resource["DeletionPolicy"] == "Snapshot"
-    assert logical_id(stage.network_dr.security_groups.postgres) in output_of(cluster["VpcSecurityGroupIds"][0])  # type: ignore[union-attr]
+    assert logical_id(stage.networks[region].security_groups.postgres) in output_of(cluster["VpcSecurityGroupIds"][0])
     (parameters,) = props(secondary, "AWS::RDS::DBClusterParameterGroup")
     assert parameters["Parameters"] == {"rds.force_ssl": "1"}
     (reader,) = props(secondary, "AWS::RDS::DBInstance")
     assert reader["DBInstanceClass"] == "db.serverless"
     for other in ("dev", "staging"):
-        assert examples.stages[other].database_dr is None
+        assert not examples.stages[other].database_replicas
         assert not props(examples.template_json(other, "data"), "AWS::RDS::GlobalCluster")
 
 
-def test_each_region_has_a_transit_gateway_routing_the_other_vpc(examples: SynthesizedPlatform) -> None:
+def test_each_region_has_a_transit_gateway_routing_every_other_vpc(examples: SynthesizedPlatform) -> None:
     config = examples.configs["prod"]
     stage = examples.stages["prod"]
-    for stack, own_cidr, peer_cidr, asn in (
-        ("network", config.network.cidr, config.dr.cidr, config.network.transit_gateway_asn),
-        ("network-dr", config.dr.cidr, config.network.cidr, config.dr.transit_gateway_asn),
-    ):
-        network = stage.network if stack == "network" else stage.network_dr
-        assert network is not None and network.transit_hub is not None
+    for index, region in enumerate(config.regions):
+        stack = "network" if index == 0 else f"network-{region.region}"
+        network = stage.networks[region.region]
+        own_cidr, asn = region.cidr, region.transit_gateway_asn
+        assert network.transit_hub is not None
         template = examples.template_json("prod", stack)
         ((gateway_id, gateway),) = resources(template, "AWS::EC2::TransitGateway").items()
         assert gateway["Properties"]["AmazonSideAsn"] == asn
@@ -125,16 +168,20 @@ def test_each_region_has_a_transit_gateway_routing_the_other_vpc(examples: Synth
         (association,) = props(template, "AWS::EC2::TransitGatewayRouteTableAssociation")
         (propagation,) = props(template, "AWS::EC2::TransitGatewayRouteTablePropagation")
         assert ref_id(association["TransitGatewayRouteTableId"]) == ref_id(propagation["TransitGatewayRouteTableId"])
-        # The app tier routes the peer VPC to the gateway; the data tier gets no route out.
-        peer_routes = [r for r in props(template, "AWS::EC2::Route") if r.get("DestinationCidrBlock") == peer_cidr]
-        assert len(peer_routes) == len(app_subnets)
-        assert all(ref_id(r["TransitGatewayId"]) == gateway_id for r in peer_routes)
+        # The app tier routes every peer VPC to the gateway; the data tier gets no route out.
         app_route_tables = {
             ref_id(a["RouteTableId"])
             for a in props(template, "AWS::EC2::SubnetRouteTableAssociation")
             if ref_id(a["SubnetId"]) in app_subnets
         }
-        assert {ref_id(r["RouteTableId"]) for r in peer_routes} == app_route_tables
+        for peer in config.regions:
+            if peer == region:
+                continue
+            routes = props(template, "AWS::EC2::Route")
+            peer_routes = [r for r in routes if r.get("DestinationCidrBlock") == peer.cidr]
+            assert len(peer_routes) == len(app_subnets)
+            assert all(ref_id(r["TransitGatewayId"]) == gateway_id for r in peer_routes)
+            assert {ref_id(r["RouteTableId"]) for r in peer_routes} == app_route_tables
         (vpc,) = props(template, "AWS::EC2::VPC")
         assert vpc["CidrBlock"] == own_cidr
 
@@ -143,9 +190,10 @@ def test_peer_app_tier_reaches_workloads_and_nothing_else(examples: SynthesizedP
     config = examples.configs["prod"]
     (service_ports,) = examples.stages["prod"].network.service_ports  # seed 002's 8001-8005, seed 001's 8006
     assert service_ports == (8001, 8006)
-    for stack, peer_cidr in (("network", config.dr.cidr), ("network-dr", config.network.cidr)):
-        peer_app = str(tier_blocks(peer_cidr)["app"])
-        template = examples.template_json("prod", stack)
+    pairs = [(first, second) for first in config.regions for second in config.regions if first != second]
+    for own, peer in pairs:
+        peer_app = str(tier_blocks(peer.cidr)["app"])
+        template = examples.template_json("prod", "network" if own == config.primary else f"network-{own.region}")
         entries = [e for e in props(template, "AWS::EC2::NetworkAclEntry") if e["CidrBlock"] == peer_app]
         assert [(e["Egress"], e["PortRange"], e["RuleAction"]) for e in entries] == [
             (False, {"From": service_ports[0], "To": service_ports[1]}, "allow")
@@ -161,36 +209,40 @@ def test_peer_app_tier_reaches_workloads_and_nothing_else(examples: SynthesizedP
         assert not props(examples.template_json(other, "network"), "AWS::EC2::TransitGateway")
 
 
-def test_peering_is_requested_accepted_then_routed_in_that_order(examples: SynthesizedPlatform) -> None:
+@pytest.mark.parametrize("pair", list(combinations(("us-east-1", *SECONDARIES), 2)), ids="-".join)
+def test_peering_is_requested_accepted_then_routed_in_that_order(
+    examples: SynthesizedPlatform, pair: tuple[str, str]
+) -> None:
     config = examples.configs["prod"]
     stage = examples.stages["prod"]
-    assert stage.peering is not None
-    request, accept, routes = stage.peering
-    assert (request.region, accept.region, routes.region) == (config.region, config.dr.region, config.region)
+    requester, accepter = (_region(examples, region) for region in pair)
+    (request, accept, routes) = next(p for p in stage.peerings if (p[0].region, p[1].region) == pair)
+    assert (request.region, accept.region, routes.region) == (requester.region, accepter.region, requester.region)
     # `cdk deploy 'prod/*'` follows stack dependencies: both networks, request, accept, then routes.
-    assert {stage.network, stage.network_dr} <= set(request.dependencies)
+    assert {stage.networks[requester.region], stage.networks[accepter.region]} <= set(request.dependencies)
     assert request in accept.dependencies and accept in routes.dependencies
 
-    (peering,) = props(examples.template_json("prod", "peering"), "AWS::EC2::TransitGatewayPeeringAttachment")
-    assert (peering["PeerRegion"], peering["PeerAccountId"]) == (config.dr.region, config.account)
-    # The peer's gateway ID crosses regions through CDK's cross-region references (SSM in eu-west-1).
+    name = "-".join(pair)
+    (peering,) = props(examples.template_json("prod", f"peering-{name}"), "AWS::EC2::TransitGatewayPeeringAttachment")
+    assert (peering["PeerRegion"], peering["PeerAccountId"]) == (accepter.region, config.account)
+    # The peer's gateway ID crosses regions through CDK's cross-region references.
     assert "TransitGateway" in json.dumps(peering["PeerTransitGatewayId"])
 
-    accepter = examples.template_json("prod", "peering-dr")
-    ((acceptance_id, acceptance),) = resources(accepter, "Custom::TransitGatewayPeeringAcceptance").items()
+    accepter_template = examples.template_json("prod", f"peering-accept-{name}")
+    ((acceptance_id, acceptance),) = resources(accepter_template, "Custom::TransitGatewayPeeringAcceptance").items()
     assert set(acceptance["Properties"]) >= {
         "AttachmentId",
         "RequesterTransitGatewayId",
         "AccepterTransitGatewayId",
     }
-    (waiter,) = props(accepter, "AWS::StepFunctions::StateMachine")
+    (waiter,) = props(accepter_template, "AWS::StepFunctions::StateMachine")
     assert waiter["LoggingConfiguration"]["Level"] == "ALL"
-    routes_template = examples.template_json("prod", "peering-routes")
-    for template, peer_cidr in ((accepter, config.network.cidr), (routes_template, config.dr.cidr)):
+    routes_template = examples.template_json("prod", f"peering-routes-{name}")
+    for template, peer_cidr in ((accepter_template, requester.cidr), (routes_template, accepter.cidr)):
         ((association_id, _),) = resources(template, "AWS::EC2::TransitGatewayRouteTableAssociation").items()
         (route,) = resources(template, "AWS::EC2::TransitGatewayRoute").values()
         assert route["Properties"]["DestinationCidrBlock"] == peer_cidr
         assert route["DependsOn"] == [association_id]
-    # The secondary side routes through the attachment ID the acceptance reports, once it is available.
-    (accepted_route,) = props(accepter, "AWS::EC2::TransitGatewayRoute")
+    # The accepting side routes through the attachment ID the acceptance reports, once it is available.
+    (accepted_route,) = props(accepter_template, "AWS::EC2::TransitGatewayRoute")
     assert accepted_route["TransitGatewayAttachmentId"] == {"Fn::GetAtt": [acceptance_id, "AttachmentId"]}
