@@ -21,9 +21,10 @@ from constructs.data.shared_file_system import SharedFileSystem
 from constructs.data.valkey_cache import ValkeyCache
 from constructs.data.workload_identities import WorkloadRoles
 
+from environments.schema.regions import replica_bucket_name
 from environments.schema.stage import StageConfig
 from stacks.base import PlatformStack
-from stacks.data_replica import DataReplicaStack, replica_bucket_name
+from stacks.data_replica import DataReplicaStack
 from stacks.network import NetworkStack
 
 

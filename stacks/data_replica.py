@@ -9,24 +9,9 @@ from constructs.common.encryption_key import EncryptionKey
 from constructs.common.secure_bucket import SecureBucket, access_log_bucket
 from constructs.data.data_buckets import construct_name, lifecycle
 
+from environments.schema.regions import replica_bucket_name
 from environments.schema.stage import StageConfig
 from stacks.base import PlatformStack
-
-
-def replica_bucket_name(config: StageConfig, bucket: str, region: str) -> str:
-    """The fixed name of a bucket's replica in `region`: the primary region's replication rules name it
-    directly. S3 names are global and a retained replica keeps its name, so it carries the account and the
-    region, short (`apse1`: bucket names end at 63 characters, and `ap-southeast-1` alone takes 14)."""
-    return f"{config.tags.project}-{config.name}-{bucket.replace('_', '-')}-{config.account}-{short_region(region)}"
-
-
-DIRECTIONS = {"northeast": "ne", "northwest": "nw", "southeast": "se", "southwest": "sw", "central": "c"}
-
-
-def short_region(region: str) -> str:
-    """`us-east-1` -> `use1`, `ap-southeast-1` -> `apse1`, `us-gov-west-1` -> `usgovw1`."""
-    *area, direction, number = region.split("-")
-    return "".join(area) + DIRECTIONS.get(direction, direction[0]) + number
 
 
 class DataReplicaStack(PlatformStack):

@@ -55,9 +55,7 @@ class PlatformStage(cdk.Stage):
             region.region: DataReplicaStack(self, stack_id("data", config, region), config=config.in_region(region))
             for region in config.secondaries
         }
-        self.data = DataStack(
-            self, "data", config=config, network=self.network, replicas=list(self.replicas.values())
-        )
+        self.data = DataStack(self, "data", config=config, network=self.network, replicas=list(self.replicas.values()))
         global_cluster = self.data.database.global_cluster_identifier
         self.database_replicas = {
             region.region: DatabaseReplicaStack(

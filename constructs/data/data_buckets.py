@@ -29,7 +29,9 @@ def lifecycle(attribute: str, buckets: BucketsConfig) -> tuple[tuple[s3.Lifecycl
     """The lifecycle rules of bucket `attribute` (`images`, ...) and whether it uses Intelligent-Tiering:
     the same on the source and on each of its replicas, so a failover keeps the retention it had."""
     if attribute == "user_uploads":
-        expire = s3.LifecycleRule(id="expire-uploads", expiration=cdk.Duration.days(buckets.user_uploads_expiration_days))
+        expire = s3.LifecycleRule(
+            id="expire-uploads", expiration=cdk.Duration.days(buckets.user_uploads_expiration_days)
+        )
         return (expire,), False
     if attribute == "backups":
         return (tiering_rule("tiering", buckets.backups_transitions),), False
@@ -156,7 +158,9 @@ class DataBuckets(Construct):
                 ),
                 iam.PolicyStatement(sid="DecryptSource", actions=["kms:Decrypt"], resources=[storage_key.key_arn]),
                 iam.PolicyStatement(
-                    sid="EncryptReplica", actions=["kms:Encrypt"], resources=list(dict.fromkeys(k.key_arn for _, k in replicas))
+                    sid="EncryptReplica",
+                    actions=["kms:Encrypt"],
+                    resources=list(dict.fromkeys(key.key_arn for _, key in replicas)),
                 ),
             ],
         )  # fmt: skip

@@ -46,7 +46,10 @@ class TierNetworkAcls(Construct):
             (_suffix(index), ec2.AclTraffic.tcp_port_range(*ports)) for index, ports in enumerate(service_ports)
         ]
         everything = ec2.AclTraffic.all_traffic()
-        peers = [(f"Peer{index + 1}" if index else "Peer", ec2.AclCidr.ipv4(block)) for index, block in enumerate(peer_app_blocks)]
+        peers = [
+            (f"Peer{index + 1}" if index else "Peer", ec2.AclCidr.ipv4(block))
+            for index, block in enumerate(peer_app_blocks)
+        ]
 
         self.public_acl = self._acl(
             "Public",

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import aws_cdk as cdk
 from collections.abc import Sequence
 
+import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
 from constructs import Construct
 

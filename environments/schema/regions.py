@@ -68,6 +68,19 @@ class RecoveryConfig(ConfigModel):
     )
 
 
+BUCKET_SLUGS = {"knowledge_documents": "knowledge-docs", "document_chunks": "doc-chunks", "user_uploads": "uploads"}
+"""Shorter words for the longer bucket names in replica names (S3 names end at 63 characters)."""
+
+BUCKET_NAME_LENGTH = 63
+
+
+def replica_bucket_name(config: StageConfig, bucket: str, region: str) -> str:
+    """The fixed name of a bucket's replica in `region`: the primary region's replication rules name it
+    directly. S3 names are global and a retained replica keeps its name, so it carries account and region."""
+    slug = BUCKET_SLUGS.get(bucket, bucket.replace("_", "-"))
+    return f"{config.tags.project}-{config.name}-{slug}-{config.account}-{region}"
+
+
 def with_primary_fields(data: Any) -> Any:
     """The raw stage with `regions.0` copied into the fields the constructs read (PRIMARY_FIELDS)."""
     if not isinstance(data, dict):
@@ -125,12 +138,23 @@ def region_problems(config: StageConfig) -> list[tuple[str, str]]:
             problems.append((f"regions.{j}.cidr", f"{second.cidr} overlaps regions.{i}.cidr {first.cidr}"))
         if first.transit_gateway_asn == second.transit_gateway_asn:
             problems.append(
-                (f"regions.{j}.transit_gateway_asn", f"{second.transit_gateway_asn} is regions.{i}'s; peers need distinct ASNs")
+                (
+                    f"regions.{j}.transit_gateway_asn",
+                    f"{second.transit_gateway_asn} is regions.{i}'s; peers need distinct ASNs",
+                )
             )
     recovery = config.recovery
     for name in ("replicate_tables", "replicate_buckets"):
         if getattr(recovery, name) and len(regions) == 1:
             problems.append((f"recovery.{name}", "nothing to replicate to: the stage has one region"))
+    for bucket in recovery.replicate_buckets:
+        for region in config.secondaries:
+            name = replica_bucket_name(config, bucket, region.region)
+            if len(name) > BUCKET_NAME_LENGTH:
+                problems.append(
+                    ("recovery.replicate_buckets", f"the replica name {name} is longer than S3's 63 characters; "
+                     "shorten tags.project")
+                )  # fmt: skip
     if recovery.replicate_buckets and not config.data.buckets.versioned:
         problems.append(("recovery.replicate_buckets", "replication needs versioned buckets (data.buckets.versioned)"))
     return problems

@@ -77,11 +77,6 @@ class StageConfig(ConfigModel):
     def secondaries(self) -> tuple[RegionConfig, ...]:
         return self.regions[1:]
 
-    @property
-    def region_config(self) -> RegionConfig:
-        """The entry of `regions` this config is built in (see `in_region`)."""
-        return next(region for region in self.regions if region.region == self.region)
-
     def in_region(self, region: RegionConfig) -> StageConfig:
         """The same stage as seen from one of its regions: that region, its AZs, VPC CIDR and ASN."""
         return self.model_copy(

@@ -79,17 +79,36 @@ def role_of(resource_type: str, *properties: str, path: str | None = None) -> Ca
     """The roles `resource_type` resources name in `properties` (dotted), those under construct `path` only."""
 
     def find(model: PermissionModel, config: StageConfig) -> list[Caller]:
-        found: dict[ResourceId, Caller] = {}
-        for rid, props in model.symbols.each(resource_type):
-            if path and not model.symbols.path(rid).startswith(path):
-                continue
-            for value in (dig(props, dotted) for dotted in properties):
-                if value is not None:
-                    principal = model.principal(rid.stack, value)
-                    found[principal.id] = principal
-        return list(found.values())
+        return roles_named(model, resource_type, properties, path)
 
     return find
+
+
+def roles_named(
+    model: PermissionModel, resource_type: str, properties: Sequence[str], path: str | None
+) -> list[Caller]:
+    found: dict[ResourceId, Caller] = {}
+    for rid, props in model.symbols.each(resource_type):
+        if path and not model.symbols.path(rid).startswith(path):
+            continue
+        for value in (dig(props, dotted) for dotted in properties):
+            if value is not None:
+                principal = model.principal(rid.stack, value)
+                found[principal.id] = principal
+    return list(found.values())
+
+
+def peering_function(construct: str) -> Callable[[PermissionModel, Target], Caller]:
+    """The role of the accepting stack's function `construct` for a peering attachment: each pair of regions
+    has its own accepter (`peering-accept-<pair>`), which must manage that pair's attachment."""
+
+    def caller(model: PermissionModel, target: Target) -> Caller:
+        pair = model.symbols.path(target.id).split("/", 1)[0].removeprefix("peering-")
+        path = f"peering-accept-{pair}/Acceptance/{construct}/"
+        (role,) = roles_named(model, "AWS::Lambda::Function", ("Role",), path)
+        return role
+
+    return caller
 
 
 def fed_by(source: Targets) -> Callers:
@@ -384,8 +403,7 @@ PROXY = role_of("AWS::RDS::DBProxy", "RoleArn")
 FIREHOSE_SOURCE = role_of("AWS::KinesisFirehose::DeliveryStream", "KinesisStreamSourceConfiguration.RoleARN")
 FIREHOSE_DESTINATION = role_of("AWS::KinesisFirehose::DeliveryStream", "ExtendedS3DestinationConfiguration.RoleARN")
 REPLICATION = role_of("AWS::S3::Bucket", "ReplicationConfiguration.Role")
-ACCEPTER = role_of("AWS::Lambda::Function", "Role", path="peering-dr/Acceptance/Accept/")
-WAITER = role_of("AWS::Lambda::Function", "Role", path="peering-dr/Acceptance/WaitUntilAvailable/")
+ACCEPTER, WAITER = (peering_function(construct) for construct in ("Accept", "WaitUntilAvailable"))
 CLOUDFRONT = service("cloudfront.amazonaws.com", at("edge/Edge/Distribution"))
 KARPENTER = pod_identity(KARPENTER_NAMESPACE, KARPENTER_SERVICE_ACCOUNT)
 LAUNCH = ("ec2:RunInstances", "ec2:CreateFleet")
@@ -589,10 +607,10 @@ FLOWS = (
          with_replicas),
     Flow("replication writes the replicas", REPLICATION, ("s3:ReplicateObject", "s3:ReplicateDelete"),
          replicas("replica"), "seed 000: a second region", with_replicas),
-    Flow("the peering accepter accepts the attachment", ACCEPTER, ("ec2:AcceptTransitGatewayPeeringAttachment",),
-         peering_attachment, "seed 000: Transit Gateway between regions", with_dr),
-    Flow("the peering waiter watches the attachment", WAITER, ("ec2:DescribeTransitGatewayPeeringAttachments",),
-         unscoped(peering_attachment), "seed 000: Transit Gateway between regions", with_dr),
+    Flow("the peering accepter accepts the attachment", no_principal, ("ec2:AcceptTransitGatewayPeeringAttachment",),
+         peering_attachment, "seed 000: Transit Gateway between regions", with_dr, caller_for=ACCEPTER),
+    Flow("the peering waiter watches the attachment", no_principal, ("ec2:DescribeTransitGatewayPeeringAttachments",),
+         unscoped(peering_attachment), "seed 000: Transit Gateway between regions", with_dr, caller_for=WAITER),
     # seed 003: the lake, Glue and the ECS tasks. Each job's role reaches the zones and prefixes its job uses.
     Flow("Glue's ETL reads the raw deliveries", glue_job_role("RawToProcessed"), ("s3:GetObject",),
          objects_under(RAW, "events/"), "seed 003: ETL job (raw -> processed)"),

@@ -626,6 +626,12 @@ REGION_CASES = [
     ("a standby primary", _set("regions.0.role", "standby"), "regions.0.role: the primary region serves traffic"),
     ("an unknown role", _set("regions.1.role", "passive"), "regions.1.role: Input should be 'active' or 'standby'"),
     (
+        "a replica name S3 refuses",
+        _set("tags.project", "ai-platform-of-the-company"),
+        "recovery.replicate_buckets: the replica name "
+        "ai-platform-of-the-company-prod-knowledge-docs-333333333333-eu-west-1 is longer",
+    ),
+    (
         "replication with one region",
         lambda d: d.update(regions=d["regions"][:1]),
         "recovery.replicate_tables: nothing to replicate to: the stage has one region",
@@ -680,7 +686,7 @@ CHECKS_ACROSS_FIELDS = [
     ),
     (
         "unknown region",
-        lambda d: d["regions"][0].update(region="us-east-7", availability_zones=["us-east-7a", "us-east-7b", "us-east-7c"]),
+        lambda d: d["regions"][0].update(region="us-east-7", availability_zones=[f"us-east-7{x}" for x in "abc"]),
         "regions.0.region: us-east-7 is not a region this project knows",
     ),
     (

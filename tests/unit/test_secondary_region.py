@@ -10,7 +10,6 @@ import pytest
 
 from environments.schema.network import subnet_cidrs, tier_blocks
 from environments.schema.regions import RegionConfig
-from stacks.data_replica import short_region
 from stacks.stage import PlatformStage
 from tests.support import logical_id, output_of, props, ref_id, resources
 from tests.synthesis import SynthesizedPlatform
@@ -98,7 +97,8 @@ def test_marked_buckets_replicate_to_named_encrypted_replicas_with_their_lifecyc
         source = data["Resources"][logical_id(getattr(stage.data.buckets, name))]["Properties"]
         rules = source["ReplicationConfiguration"]["Rules"]
         assert sorted(r["Priority"] for r in rules) == list(range(1, len(config.secondaries) + 1))
-        replica_name = f"ai-platform-prod-{name.replace('_', '-')}-333333333333-{short_region(region)}"
+        slug = {"knowledge_documents": "knowledge-docs", "user_uploads": "uploads"}.get(name, name)
+        replica_name = f"ai-platform-prod-{slug}-333333333333-{region}"
         (rule,) = [r for r in rules if json.dumps(r["Destination"]["Bucket"]).endswith(f':::{replica_name}"')]
         assert replica_key in output_of(rule["Destination"]["EncryptionConfiguration"]["ReplicaKmsKeyID"])
         assert rule["SourceSelectionCriteria"]["SseKmsEncryptedObjects"]["Status"] == "Enabled"
