@@ -58,10 +58,11 @@ class DataStack(PlatformStack):
         prefix = f"{config.tags.project}/{config.name}"
         groups = network.security_groups
         # Every secret the workloads read is replicated to each secondary region, under its replica key.
-        secret_replicas = [
+        self.secret_replicas = secret_replicas = [
             secretsmanager.ReplicaRegion(region=replica.region, encryption_key=replica.replica_key)
             for replica in replicas
         ]
+        """Where (and under which key) secrets are replicated; other stacks' secrets use it too."""
         data_subnets = ec2.SubnetSelection(subnets=network.data_subnets.subnets)
         app_subnets = ec2.SubnetSelection(subnets=network.app_subnets.subnets)
 
@@ -188,6 +189,7 @@ class DataStack(PlatformStack):
             ],
             weekly_resources=[backup.BackupResource.from_efs_file_system(self.file_system.file_system)],
             removal_policy=self.stateful_removal_policy,
+            copy_to=[replica.backup_vault for replica in replicas],
         )
         self.workload_roles = WorkloadRoles(
             self,

@@ -7,6 +7,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 from constructs.common.encryption_key import EncryptionKey
 from constructs.common.secure_bucket import SecureBucket, access_log_bucket
+from constructs.data.backup_plans import backup_vault
 from constructs.data.data_buckets import construct_name, lifecycle
 
 from environments.schema.regions import replica_bucket_name
@@ -15,8 +16,9 @@ from stacks.base import PlatformStack
 
 
 class DataReplicaStack(PlatformStack):
-    """`replica_key` (table and bucket replicas in this, a secondary, region) and `replica_buckets` by
-    the name of the bucket they mirror, each with that bucket's lifecycle (`lifecycle`)."""
+    """`replica_key` (table, bucket and secret replicas in this, a secondary, region), `replica_buckets` by
+    the name of the bucket they mirror, each with that bucket's lifecycle (`lifecycle`), and `backup_vault`
+    (copies of the primary's recovery points, locked like the primary's vault)."""
 
     def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig) -> None:
         super().__init__(
@@ -40,6 +42,14 @@ class DataReplicaStack(PlatformStack):
             removal_policy=self.stateful_removal_policy,
         )
         self.replica_buckets = {name: self._replica(name) for name in config.recovery.replicate_buckets}
+        # The primary's backup plans copy every recovery point here, so this region restores on its own.
+        self.backup_vault = backup_vault(
+            self,
+            "BackupCopies",
+            backup_config=config.data.backup,
+            encryption_key=self.replica_key,
+            removal_policy=self.stateful_removal_policy,
+        )
 
     def _replica(self, name: str) -> s3.IBucket:
         buckets = self.config.data.buckets

@@ -48,6 +48,8 @@ class PlatformComputeStack(PlatformStack):
             construct_id,
             config=config,
             description=f"{config.name}: EKS, Karpenter, add-ons, tenants, ECR, ECS Fargate, Lambda consumers",
+            # Its secrets' replicas name the secondary regions' keys.
+            cross_region_references=bool(data.secret_replicas),
         )
         platform = config.platform
         groups = network.security_groups
@@ -200,6 +202,7 @@ class PlatformComputeStack(PlatformStack):
                 nodes=system_nodes,
                 secrets_store=self.secrets_store.provider,
                 removal_policy=self.stateful_removal_policy,
+                secret_replicas=data.secret_replicas,
             )
             if platform.gitops
             else None

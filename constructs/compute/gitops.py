@@ -79,7 +79,9 @@ class GitOps(Construct):
         nodes: IDependable,
         secrets_store: IDependable,
         removal_policy: cdk.RemovalPolicy,
+        secret_replicas: Sequence[secretsmanager.ReplicaRegion] = (),
     ) -> None:
+        """`secret_replicas`: the regions (and keys) the repository credentials are replicated to."""
         super().__init__(scope, construct_id)
         region = cdk.Stack.of(self).region
         self.credentials = secretsmanager.Secret(
@@ -94,6 +96,7 @@ class GitOps(Construct):
                 exclude_punctuation=True,
             ),
             removal_policy=removal_policy,
+            replica_regions=list(secret_replicas) or None,
         )
         issued = "The Git host issues the token; it is rotated there and then stored here."
         acknowledge_all(

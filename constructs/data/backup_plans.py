@@ -1,4 +1,5 @@
-"""AWS Backup (seed 002): a KMS-encrypted vault, daily backups of databases and tables, weekly EFS."""
+"""AWS Backup (seed 002): a KMS-encrypted vault, daily backups of databases and tables, weekly EFS, each
+recovery point copied to a vault in every secondary region."""
 
 from __future__ import annotations
 
@@ -16,8 +17,34 @@ from environments.schema.data import BackupConfig
 VAULT_LOCK_MIN_RETENTION = cdk.Duration.days(7)
 
 
+def backup_vault(
+    scope: Construct,
+    construct_id: str,
+    *,
+    backup_config: BackupConfig,
+    encryption_key: kms.IKey,
+    removal_policy: cdk.RemovalPolicy,
+) -> backup.BackupVault:
+    """A vault under `encryption_key`, locked when the config says so: the primary's and the copies' alike."""
+    max_retention = max(backup_config.daily_retention_days, backup_config.efs_weekly_retention_days)
+    return backup.BackupVault(
+        scope,
+        construct_id,
+        encryption_key=encryption_key,
+        removal_policy=removal_policy,
+        # Governance-mode lock: recovery points cannot be deleted early, but the lock itself can be
+        # removed by an administrator (no changeable_for, so it never hardens into compliance mode).
+        lock_configuration=backup.LockConfiguration(
+            min_retention=VAULT_LOCK_MIN_RETENTION, max_retention=cdk.Duration.days(max_retention)
+        )
+        if backup_config.vault_lock
+        else None,
+    )
+
+
 class BackupPlans(Construct):
-    """`vault`, `daily_plan` (databases, tables) and `weekly_plan` (file systems)."""
+    """`vault`, `daily_plan` (databases, tables) and `weekly_plan` (file systems); each rule copies its
+    recovery points to `copy_to` (a vault per secondary region), kept as long as the originals."""
 
     def __init__(
         self,
@@ -29,21 +56,12 @@ class BackupPlans(Construct):
         daily_resources: Sequence[backup.BackupResource],
         weekly_resources: Sequence[backup.BackupResource],
         removal_policy: cdk.RemovalPolicy,
+        copy_to: Sequence[backup.IBackupVault] = (),
     ) -> None:
         super().__init__(scope, construct_id)
-        max_retention = max(backup_config.daily_retention_days, backup_config.efs_weekly_retention_days)
-        self.vault = backup.BackupVault(
-            self,
-            "Vault",
-            encryption_key=encryption_key,
-            removal_policy=removal_policy,
-            # Governance-mode lock: recovery points cannot be deleted early, but the lock itself can be
-            # removed by an administrator (no changeable_for, so it never hardens into compliance mode).
-            lock_configuration=backup.LockConfiguration(
-                min_retention=VAULT_LOCK_MIN_RETENTION, max_retention=cdk.Duration.days(max_retention)
-            )
-            if backup_config.vault_lock
-            else None,
+        self._copy_to = list(copy_to)
+        self.vault = backup_vault(
+            self, "Vault", backup_config=backup_config, encryption_key=encryption_key, removal_policy=removal_policy
         )
         self.daily_plan = self._plan(
             "Daily",
@@ -72,6 +90,13 @@ class BackupPlans(Construct):
                     delete_after=cdk.Duration.days(retention_days),
                     start_window=cdk.Duration.hours(1),
                     completion_window=cdk.Duration.hours(4),
+                    copy_actions=[
+                        backup.BackupPlanCopyActionProps(
+                            destination_backup_vault=vault, delete_after=cdk.Duration.days(retention_days)
+                        )
+                        for vault in self._copy_to
+                    ]
+                    or None,
                 )
             ],
         )

@@ -734,6 +734,24 @@ def binding_failures(model: PermissionModel, config: StageConfig) -> list[Failur
     return failures
 
 
+def replica_failures(model: PermissionModel, config: StageConfig) -> list[Failure]:
+    """Every secret a workload role may read is replicated to each of the stage's other regions: a workload
+    that fails over reads its secrets in its own region, not across an ocean from the region that failed."""
+    others = {region.region for region in config.regions}
+    properties = dict(model.symbols.each("AWS::SecretsManager::Secret"))
+    failures = []
+    for resource_type, dotted, _ in BINDINGS:
+        for principal in role_of(resource_type, dotted)(model, config):
+            for secret in secrets_granted(lambda model, config, principal=principal: [principal])(model, config):
+                home = model.symbols.stacks[secret.id.stack].region
+                replicas = {r["Region"] for r in properties[secret.id].get("ReplicaRegions", [])}
+                if missing := sorted(others - {home} - replicas):
+                    problem = f"{principal} reads it; no replica in {', '.join(missing)}"
+                    failures.append(Failure(model.stage, "replica", model.symbols.label(secret.id),
+                                            "issue: every region a working copy", (problem,)))  # fmt: skip
+    return failures
+
+
 def flow_failures(model: PermissionModel, config: StageConfig, flows: Sequence[Flow] = FLOWS) -> list[Failure]:
     return [
         Failure(model.stage, "flow", flow.name, flow.seed, tuple(problems))
@@ -1079,6 +1097,12 @@ def test_service_principals_carry_their_source(model: PermissionModel, config: S
     assert not (failures := source_failures(model, config)), report(failures)
 
 
+def test_every_secret_a_workload_reads_has_a_replica_in_every_region(
+    model: PermissionModel, config: StageConfig
+) -> None:
+    assert not (failures := replica_failures(model, config)), report(failures)
+
+
 def test_every_acknowledgment_reason_is_true(model: PermissionModel, config: StageConfig) -> None:
     assert not (failures := acknowledgment_failures(model, config)), report(failures)
 
@@ -1204,6 +1228,10 @@ def write_through_a_read_only_acknowledgment(model: PermissionModel, broken: Bro
             statement["Action"] = ["ssm:GetParameter", "ssm:PutParameter"]
 
 
+def keep_the_signing_key_in_one_region(model: PermissionModel, broken: Broken) -> None:
+    broken.resource(the(model, "data/Secrets/JwtSigningKey"))["Properties"].pop("ReplicaRegions")
+
+
 def acknowledge_a_wildcard_nobody_has(model: PermissionModel, broken: Broken) -> None:
     broken.acknowledgments.append(
         Acknowledgment("", "data/WorkloadRoles/App", "AwsSolutions-IAM5[Resource::arn:aws:s3:::nobody/*]", "Stale.")
@@ -1229,6 +1257,7 @@ CONTRACTS: dict[str, Callable[[PermissionModel, StageConfig], list[Failure]]] = 
     "trust": trust_failures,
     "sources": source_failures,
     "acknowledgments": acknowledgment_failures,
+    "replicas": replica_failures,
 }
 
 MUTATIONS = (
@@ -1264,6 +1293,8 @@ MUTATIONS = (
     Mutation("an acknowledgment that excuses nothing", acknowledge_a_wildcard_nobody_has, "acknowledgments",
              frozenset({"data/WorkloadRoles/App AwsSolutions-IAM5[Resource::arn:aws:s3:::nobody/*]"}),
              "excuses nothing"),
+    Mutation("a secret the app reads left in one region", keep_the_signing_key_in_one_region, "replicas",
+             frozenset({"data/Secrets/JwtSigningKey"}), "no replica in"),
 )  # fmt: skip
 
 
@@ -1279,6 +1310,8 @@ def test_each_contract_reports_what_a_mutation_breaks(
     config: StageConfig,
     stage: str,
 ) -> None:
+    if mutation.contract == "replicas" and not config.secondaries:
+        pytest.skip(f"{stage} has one region: nothing to replicate to")
     contract = CONTRACTS[mutation.contract]
     assert not contract(model, config), "the unbroken templates must pass first"
     original = inputs(stage)
