@@ -161,6 +161,7 @@ class DataStack(PlatformStack):
             security_group=groups.efs,
             encryption_key=self.keys.storage,
             removal_policy=self.stateful_removal_policy,
+            replicate_to=next((r.file_system.file_system for r in replicas if r.file_system), None),
         )
         self.secrets = AppSecrets(
             self,

@@ -3,24 +3,32 @@ stack replicates into, with their sources' lifecycle."""
 
 from __future__ import annotations
 
+from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
+from constructs.common.acknowledgments import acknowledge
 from constructs.common.encryption_key import EncryptionKey
 from constructs.common.secure_bucket import SecureBucket, access_log_bucket
 from constructs.data.backup_plans import backup_vault
 from constructs.data.data_buckets import construct_name, lifecycle
+from constructs.data.shared_file_system import SharedFileSystem
 
 from environments.schema.regions import replica_bucket_name
 from environments.schema.stage import StageConfig
 from stacks.base import PlatformStack
+from stacks.network import NetworkStack
 
 
 class DataReplicaStack(PlatformStack):
     """`replica_key` (table, bucket and secret replicas in this, a secondary, region), `replica_buckets` by
-    the name of the bucket they mirror, each with that bucket's lifecycle (`lifecycle`), and `backup_vault`
-    (copies of the primary's recovery points, locked like the primary's vault)."""
+    the name of the bucket they mirror, each with that bucket's lifecycle (`lifecycle`), `backup_vault`
+    (copies of the primary's recovery points, locked like the primary's vault) and, in the region that holds
+    it, `file_system` (the shared-models file system's replica)."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: StageConfig, network: NetworkStack, models: bool
+    ) -> None:
+        """`models`: this region holds the replica of the shared-models file system (`file_system`)."""
         super().__init__(
             scope, construct_id, config=config, description=f"{config.name}: replica keys ({config.region})"
         )
@@ -42,6 +50,28 @@ class DataReplicaStack(PlatformStack):
             removal_policy=self.stateful_removal_policy,
         )
         self.replica_buckets = {name: self._replica(name) for name in config.recovery.replicate_buckets}
+        self.file_system = (
+            SharedFileSystem(
+                self,
+                "SharedModels",
+                efs_config=config.data.efs,
+                vpc=network.vpc,
+                subnets=ec2.SubnetSelection(subnets=network.data_subnets.subnets),
+                security_group=network.security_groups.efs,
+                encryption_key=self.replica_key,
+                removal_policy=self.stateful_removal_policy,
+                replica=True,
+            )
+            if models
+            else None
+        )
+        if self.file_system:
+            acknowledge(
+                self.file_system.file_system,
+                "NIST.800.53.R5-EFSInBackupPlan",
+                "A read-only replication copy of the primary's file system, whose weekly AWS Backup recovery "
+                "points are copied into this region's BackupCopies vault.",
+            )
         # The primary's backup plans copy every recovery point here, so this region restores on its own.
         self.backup_vault = backup_vault(
             self,

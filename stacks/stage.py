@@ -50,10 +50,18 @@ class PlatformStage(cdk.Stage):
             self._peer_regions(self.networks[first.region], self.networks[second.region])
             for first, second in combinations(config.regions, 2)
         ]
-        # The keys and buckets of the replicas the data stack places in each secondary region.
+        # The keys and buckets of the replicas the data stack places in each secondary region. EFS replicates
+        # to one destination: the first secondary holds the models file system's copy (the models bucket
+        # reaches every region).
         self.replicas = {
-            region.region: DataReplicaStack(self, stack_id("data", config, region), config=config.in_region(region))
-            for region in config.secondaries
+            region.region: DataReplicaStack(
+                self,
+                stack_id("data", config, region),
+                config=config.in_region(region),
+                network=self.networks[region.region],
+                models=index == 0,
+            )
+            for index, region in enumerate(config.secondaries)
         }
         self.data = DataStack(self, "data", config=config, network=self.network, replicas=list(self.replicas.values()))
         global_cluster = self.data.database.global_cluster_identifier

@@ -26,7 +26,10 @@ IA_AFTER_DAYS = {
 
 
 class SharedFileSystem(Construct):
-    """`file_system` (encrypted, elastic throughput, IA after N days) and `models_access_point`."""
+    """`file_system` (encrypted, elastic throughput, IA after N days) and `models_access_point`.
+
+    `replicate_to`: the file system in another region EFS keeps a read-only copy in (EFS replicates to one
+    destination); `replica`: this one is such a copy, so EFS may overwrite it."""
 
     def __init__(
         self,
@@ -39,6 +42,8 @@ class SharedFileSystem(Construct):
         security_group: ec2.ISecurityGroup,
         encryption_key: kms.IKey,
         removal_policy: cdk.RemovalPolicy,
+        replicate_to: efs.IFileSystem | None = None,
+        replica: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
         self.file_system = efs.FileSystem(
@@ -56,6 +61,10 @@ class SharedFileSystem(Construct):
             # AWS Backup (the weekly plan in the data stack) replaces EFS's own default backup.
             enable_automatic_backups=False,
             removal_policy=removal_policy,
+            replication_configuration=efs.ReplicationConfiguration.existing_file_system(replicate_to)
+            if replicate_to
+            else None,
+            replication_overwrite_protection=efs.ReplicationOverwriteProtection.DISABLED if replica else None,
         )
         self.models_access_point = self.file_system.add_access_point(
             "ModelsAccessPoint",

@@ -734,6 +734,13 @@ def binding_failures(model: PermissionModel, config: StageConfig) -> list[Failur
     return failures
 
 
+def only(caller: Caller) -> Callers:
+    def find(model: PermissionModel, config: StageConfig) -> list[Caller]:
+        return [caller]
+
+    return find
+
+
 def replica_failures(model: PermissionModel, config: StageConfig) -> list[Failure]:
     """Every secret a workload role may read is replicated to each of the stage's other regions: a workload
     that fails over reads its secrets in its own region, not across an ocean from the region that failed."""
@@ -742,7 +749,7 @@ def replica_failures(model: PermissionModel, config: StageConfig) -> list[Failur
     failures = []
     for resource_type, dotted, _ in BINDINGS:
         for principal in role_of(resource_type, dotted)(model, config):
-            for secret in secrets_granted(lambda model, config, principal=principal: [principal])(model, config):
+            for secret in secrets_granted(only(principal))(model, config):
                 home = model.symbols.stacks[secret.id.stack].region
                 replicas = {r["Region"] for r in properties[secret.id].get("ReplicaRegions", [])}
                 if missing := sorted(others - {home} - replicas):

@@ -246,3 +246,42 @@ def test_peering_is_requested_accepted_then_routed_in_that_order(
     # The accepting side routes through the attachment ID the acceptance reports, once it is available.
     (accepted_route,) = props(accepter_template, "AWS::EC2::TransitGatewayRoute")
     assert accepted_route["TransitGatewayAttachmentId"] == {"Fn::GetAtt": [acceptance_id, "AttachmentId"]}
+
+
+def test_every_backup_plan_copies_to_a_locked_vault_in_each_secondary_region(examples: SynthesizedPlatform) -> None:
+    config = examples.configs["prod"]
+    stage = examples.stages["prod"]
+    plans = props(examples.template_json("prod", "data"), "AWS::Backup::BackupPlan")
+    assert len(plans) == 2
+    for plan in plans:
+        (rule,) = plan["BackupPlan"]["BackupPlanRule"]
+        copies = rule["CopyActions"]
+        assert {c["DestinationBackupVaultArn"]["Fn::GetStackOutput"]["Region"] for c in copies} == set(SECONDARIES)
+        # Copies are kept as long as the originals.
+        assert {c["Lifecycle"]["DeleteAfterDays"] for c in copies} == {rule["Lifecycle"]["DeleteAfterDays"]}
+    for region in SECONDARIES:
+        vault_id = logical_id(stage.replicas[region].backup_vault)
+        vault = examples.template_json("prod", f"data-{region}")["Resources"][vault_id]
+        assert vault["Properties"]["LockConfiguration"]["MinRetentionDays"] == 7  # config.data.backup.vault_lock
+        assert vault["DeletionPolicy"] == "Retain"
+        assert logical_id(stage.replicas[region].replica_key) in json.dumps(vault["Properties"]["EncryptionKeyArn"])
+    assert config.data.backup.vault_lock
+    for other in ("dev", "staging"):
+        for plan in props(examples.template_json(other, "data"), "AWS::Backup::BackupPlan"):
+            assert "CopyActions" not in plan["BackupPlan"]["BackupPlanRule"][0]
+
+
+def test_the_models_file_system_replicates_to_the_first_secondary_region(examples: SynthesizedPlatform) -> None:
+    """EFS replicates to one destination: the first secondary; the models bucket reaches every region."""
+    stage = examples.stages["prod"]
+    first, *rest = SECONDARIES
+    replica = stage.replicas[first].file_system
+    assert replica is not None and all(stage.replicas[region].file_system is None for region in rest)
+    (source,) = props(examples.template_json("prod", "data"), "AWS::EFS::FileSystem")
+    (destination,) = source["ReplicationConfiguration"]["Destinations"]
+    assert destination["Region"] == first
+    assert logical_id(replica.file_system) in output_of(destination["FileSystemId"])
+    target = examples.template_json("prod", f"data-{first}")["Resources"][logical_id(replica.file_system)]
+    assert target["Properties"]["FileSystemProtection"]["ReplicationOverwriteProtection"] == "DISABLED"
+    assert target["Properties"]["Encrypted"] is True and target["DeletionPolicy"] == "Retain"
+    assert "models" in examples.configs["prod"].recovery.replicate_buckets
