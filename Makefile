@@ -28,7 +28,8 @@ CDK_FLAGS := --no-notices
 SELECT_STAGES = $(if $(STAGE),-c stages=$(STAGE))
 ONE_STAGE = $(or $(STAGE),dev)
 
-.PHONY: synth ls test snapshots lint bench pin-stateful-ids diff deploy deploy-pipeline runtime-deps deps lock clean
+.PHONY: synth ls test snapshots lint bench pin-stateful-ids diff deploy deploy-pipeline runtime-deps deps lock clean \
+	cost prices diagram preflight bootstrap bootstrap-pipeline destroy
 
 synth: runtime-deps
 	rm -rf cdk.out
@@ -58,6 +59,21 @@ lint: deps
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+
+# The deploy tooling (tools/, one module per command). Each reads cdk.out/, synthesizing first when it is
+# missing, lacks the stage or is older than the sources. CONFIG_DIR=environments/examples prices the examples.
+CONFIG_DIR ?= environments
+TOOL_CONFIG = $(if $(filter-out environments,$(CONFIG_DIR)),--config-dir $(CONFIG_DIR))
+REQUIRE_STAGE = $(if $(STAGE),,$(error $@ needs STAGE=<stage>, e.g. make $@ STAGE=dev))
+
+# The monthly estimate per stack and component (DETAIL=1: every line item); no credentials.
+cost: runtime-deps
+	$(REQUIRE_STAGE)
+	@$(PY) -m tools.cost --stage $(STAGE) $(TOOL_CONFIG) $(if $(DETAIL),--detail)
+
+# Refresh docs/prices/<region>.json from the AWS Price List API: needs AWS credentials (any account).
+prices: runtime-deps
+	@$(PY) -m tools.prices
 
 # These need AWS credentials for the stage's (or the tooling) account; synth and test never do.
 diff: runtime-deps
