@@ -76,11 +76,21 @@ prices: runtime-deps
 	@$(PY) -m tools.prices
 
 # These need AWS credentials for the stage's (or the tooling) account; synth and test never do.
+# Everything that would make a deploy of STAGE fail or do nothing useful, one line each; exit 1 when any
+# blocks. Checks in AWS run when the credentials in use are the stage's account's, and are listed as
+# unchecked otherwise. diff and deploy run it first (there, credentials of the stage's account are required),
+# then act on the very assembly it checked.
+preflight: runtime-deps
+	$(REQUIRE_STAGE)
+	@$(PY) -m tools.preflight --stage $(STAGE) $(TOOL_CONFIG)
+
 diff: runtime-deps
-	cdk diff $(CDK_FLAGS) -c stages=$(ONE_STAGE) '$(ONE_STAGE)/*'
+	@$(PY) -m tools.preflight --stage $(ONE_STAGE) --for diff
+	cdk diff $(CDK_FLAGS) --app cdk.out '$(ONE_STAGE)/*'
 
 deploy: runtime-deps
-	cdk deploy $(CDK_FLAGS) -c stages=$(ONE_STAGE) '$(ONE_STAGE)/*'
+	@$(PY) -m tools.preflight --stage $(ONE_STAGE) --for deploy
+	cdk deploy $(CDK_FLAGS) --app cdk.out '$(ONE_STAGE)/*'
 
 # Once, in the tooling account; afterwards the pipeline updates itself from the repository.
 deploy-pipeline: runtime-deps

@@ -71,6 +71,10 @@ class Stack:
     dependencies: tuple[str, ...]
     """Artifact ids of the stacks this one deploys after."""
     termination_protection: bool
+    bootstrap_version: int = 0
+    """The bootstrap stack version the deploy needs (0: none named)."""
+    bootstrap_parameter: str = ""
+    """The SSM parameter that holds the bootstrapped version in the stack's account and region."""
 
     @property
     def construct_id(self) -> str:
@@ -174,6 +178,8 @@ def _stacks(directory: Path, manifest: dict[str, Any]) -> Iterator[Stack]:
             template_file=directory / properties["templateFile"],
             dependencies=tuple(d for d in artifact.get("dependencies", ()) if not d.endswith(".assets")),
             termination_protection=bool(properties.get("terminationProtection", False)),
+            bootstrap_version=int(properties.get("requiresBootstrapStackVersion", 0)),
+            bootstrap_parameter=str(properties.get("bootstrapStackVersionSsmParameter", "")),
         )
 
 

@@ -84,3 +84,54 @@ def account_mismatch(expected: str, actual: Identity, what: str, config_file: Pa
     return (
         f"the credentials in use are {actual.arn} in account {actual.account}, not {what}'s account {expected} — {fix}"
     )
+
+
+class Boto3View:
+    """tools/preflight.py's questions, asked of the stage's account through `session` (boto3)."""
+
+    def __init__(self, session: Any) -> None:
+        self.session = session
+
+    def _missing(self, error: Exception, *codes: str) -> bool:
+        return getattr(error, "response", {}).get("Error", {}).get("Code") in codes
+
+    def bootstrap_version(self, region: str, parameter: str) -> int | None:
+        import botocore.exceptions
+
+        try:
+            answer = self.session.client("ssm", region_name=region).get_parameter(Name=parameter)
+        except botocore.exceptions.ClientError as error:
+            if self._missing(error, "ParameterNotFound"):
+                return None
+            raise
+        return int(answer["Parameter"]["Value"])
+
+    def secret_versions(self, region: str, name: str) -> int | None:
+        import botocore.exceptions
+
+        try:
+            answer = self.session.client("secretsmanager", region_name=region).describe_secret(SecretId=name)
+        except botocore.exceptions.ClientError as error:
+            if self._missing(error, "ResourceNotFoundException"):
+                return None
+            raise
+        return len(answer.get("VersionIdsToStages", {}))
+
+    def role_exists(self, name: str) -> bool:
+        import botocore.exceptions
+
+        try:
+            self.session.client("iam").get_role(RoleName=name)
+        except botocore.exceptions.ClientError as error:
+            if self._missing(error, "NoSuchEntity"):
+                return False
+            raise
+        return True
+
+    def shield_subscribed(self) -> bool:
+        state = self.session.client("shield", region_name="us-east-1").get_subscription_state()
+        return bool(state["SubscriptionState"] == "ACTIVE")
+
+    def cost_tag_active(self, key: str) -> bool:
+        answer = self.session.client("ce", region_name="us-east-1").list_cost_allocation_tags(TagKeys=[key])
+        return any(tag.get("Status") == "Active" for tag in answer.get("CostAllocationTags", []))

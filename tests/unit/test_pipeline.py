@@ -191,3 +191,15 @@ def test_missing_pipeline_file(tmp_path: Path) -> None:
     assert raised.value.problems == [
         f"{tmp_path / 'pipeline.yaml'}: missing (the pipeline's account, region and source)"
     ]
+
+
+def test_preflight_runs_before_each_stages_approval_and_deploy(pipeline_template: dict[str, Any]) -> None:
+    """`make preflight STAGE=<stage>` on the synthesized assembly, before the approval (where there is one)
+    and before any stack of the stage deploys."""
+    stages = {s["Name"]: s["Actions"] for s in _pipeline(pipeline_template)["Stages"]}
+    for name in PROMOTION:
+        (preflight,) = [a for a in stages[name] if a["Name"] == f"Preflight-{name}"]
+        later = [a for a in stages[name] if a["ActionTypeId"]["Category"] in ("Deploy", "Approval")]
+        assert preflight["RunOrder"] < min(a["RunOrder"] for a in later), name
+        assert len(preflight["InputArtifacts"]) == 2, "the source and the synthesized cdk.out"
+        assert f"make preflight STAGE={name}" in _buildspec(pipeline_template, f"make preflight STAGE={name}")
