@@ -71,6 +71,10 @@ cost: runtime-deps
 	$(REQUIRE_STAGE)
 	@$(PY) -m tools.cost --stage $(STAGE) $(TOOL_CONFIG) $(if $(DETAIL),--detail)
 
+# docs/diagrams/<stage>.svg for every stage, from the templates (commit them; the tests fail when stale).
+diagram: runtime-deps
+	@$(PY) -m tools.diagram
+
 # Refresh docs/prices/<region>.json from the AWS Price List API: needs AWS credentials (any account).
 prices: runtime-deps
 	@$(PY) -m tools.prices
