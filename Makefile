@@ -96,6 +96,21 @@ deploy: runtime-deps
 	@$(PY) -m tools.preflight --stage $(ONE_STAGE) --for deploy
 	cdk deploy $(CDK_FLAGS) --app cdk.out '$(ONE_STAGE)/*'
 
+# Bootstrap every account/region pair STAGE's assembly deploys to, trusting pipeline.yaml's tooling account;
+# bootstrap-pipeline: the tooling account's own pairs. Both need credentials for the account bootstrapped.
+bootstrap: runtime-deps
+	$(REQUIRE_STAGE)
+	@$(PY) -m tools.bootstrap --stage $(STAGE) $(TOOL_CONFIG)
+
+bootstrap-pipeline: runtime-deps
+	@$(PY) -m tools.bootstrap --pipeline
+
+# Tear STAGE down in reverse deploy order after typing its name (or CONFIRM=<stage>), then list what survives
+# by design. Refused unless the stage file sets allow_destroy: true; needs the stage's credentials.
+destroy: runtime-deps
+	$(REQUIRE_STAGE)
+	@$(PY) -m tools.destroy --stage $(STAGE) $(TOOL_CONFIG) $(if $(CONFIRM),--confirm $(CONFIRM))
+
 # Once, in the tooling account; afterwards the pipeline updates itself from the repository.
 deploy-pipeline: runtime-deps
 	cdk deploy $(CDK_FLAGS) pipeline
