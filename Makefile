@@ -1,6 +1,7 @@
 # make synth / make test work on a fresh clone with only python3, npm and make: they install uv (pinned and
 # hash-checked) into .tools/, .venv from the hash-locked requirements*.lock, and Node and the CDK CLI from
-# package.json. No target needs AWS credentials except diff and the deploys, which talk to CloudFormation.
+# package.json. No target needs AWS credentials except prices, bootstrap, diff, deploy, destroy and
+# deploy-pipeline; each of those says so in one line and stops when they are missing.
 
 PYTHON ?= python3
 # The interpreter that installs uv (with its pip) and that .venv is made from: the base one even where a venv
