@@ -167,9 +167,9 @@ def _pipeline_problems(tmp_path: Path, mutate: Any) -> list[str]:
 @pytest.mark.parametrize(
     ("mutate", "expected"),
     [
-        (lambda d: d["source"].update(connection_arn="arn:aws:s3:::bucket"), "source.connection_arn: String should"),
-        (lambda d: d["source"].update(repository="no-owner"), "source.repository: String should match"),
-        (lambda d: d.update(account="4444"), "account: String should match pattern"),
+        (lambda d: d["source"].update(connection_arn="arn:aws:s3:::b"), "source.connection_arn: arn:aws:s3:::b is not"),
+        (lambda d: d["source"].update(repository="no-owner"), "source.repository: no-owner is not owner/name"),
+        (lambda d: d.update(account="4444"), "account: 4444 is not a 12-digit AWS account id"),
         (lambda d: d.update(stages=["dev", "qa", "prod"]), "stages.1: qa has no environments/qa.yaml"),
         (lambda d: d.update(stages=["dev", "dev", "prod"]), "stages: lists the same stage twice"),
         (lambda d: d.update(manual_approval_before=[]), "manual_approval_before: prod must be behind a manual"),
