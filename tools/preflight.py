@@ -350,8 +350,12 @@ def main(argv: list[str] | None = None) -> int:
         print(error, file=sys.stderr)
         return 1
     try:
-        session = aws.session_with_credentials("preflight")
+        session = aws.session_with_credentials(f"make {args.purpose}")
     except aws.NoCredentials:
+        if args.purpose != "check":  # deploy and diff cannot start: one line, not the whole list
+            print(f"make {args.purpose} needs AWS credentials for {args.stage}'s account {config.account} and found"
+                  f" none — {_profile_fix(config.account)}", file=sys.stderr)  # fmt: skip
+            return 1
         session = None
     findings = run(config, args.config_dir, stage, session, args.purpose != "check")
     for finding in findings:

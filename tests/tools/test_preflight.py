@@ -11,7 +11,7 @@ import pytest
 from environments.loader import load_stage
 from tests.stage_files import EXAMPLE_CONFIG, LIVE_CONFIG
 from tests.synthesis import SynthesizedPlatform
-from tools import preflight
+from tools import aws, preflight
 from tools.assembly import CloudAssembly
 
 PLACEHOLDER_FIELDS = {
@@ -138,3 +138,22 @@ def test_with_the_stages_account_missing_prerequisites_are_found(examples: Synth
 )  # fmt: skip
 def test_placeholder_detection(value: str, found: bool) -> None:
     assert bool(list(preflight.placeholders("f.yaml", {"x": value}))) == found
+
+
+def _no_credentials(_: str) -> Any:
+    raise aws.NoCredentials("none")
+
+
+def test_make_preflight_exits_1_on_the_examples_and_deploy_says_one_line(
+    examples: SynthesizedPlatform, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(aws, "session_with_credentials", _no_credentials)
+    monkeypatch.setattr(preflight, "ensure", lambda stages, config_dir: CloudAssembly.read(examples.outdir))
+    assert preflight.main(["--stage", "dev", "--config-dir", str(EXAMPLE_CONFIG)]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out[-1] == "preflight dev: 7 blocking, 7 warnings"
+    assert preflight.main(["--stage", "dev", "--for", "deploy", "--config-dir", str(EXAMPLE_CONFIG)]) == 1
+    captured = capsys.readouterr()
+    assert not captured.out
+    (line,) = captured.err.splitlines()
+    assert line.startswith("make deploy needs AWS credentials for dev's account 111111111111")
