@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from environments.loader import load_stages
 from stacks.app_settings import new_app
@@ -72,14 +73,8 @@ def test_readme_shows_the_lean_example_estimate(tmp_path: Path) -> None:
     result = cost.estimate(_stage(tmp_path, "dev-lean"))
     assert not result.unpriced
     assert _readme_figures().get("dev-lean") == round(result.total), f"`dev-lean` | ${result.total:,.0f}"
-    dev = yaml_load(REPO_ROOT / "environments" / "dev.yaml")
+    dev = yaml.safe_load((REPO_ROOT / "environments" / "dev.yaml").read_text())
     assert dev["analytics"]["msk"]["mode"] != "off", "the lean example differs from dev by its toggles"
-
-
-def yaml_load(path: Path) -> Any:
-    import yaml
-
-    return yaml.safe_load(path.read_text())
 
 
 def _stack(tmp_path: Path, resources: dict[str, Any], region: str = "us-east-1") -> StageAssembly:
