@@ -203,6 +203,13 @@ def stale(outdir: Path, stages: Iterable[str], sources: Iterable[Path] | None = 
     return None
 
 
+def _present(outdir: Path) -> list[str]:
+    try:
+        return list(CloudAssembly.read(outdir).stages)
+    except (AssemblyError, OSError, ValueError, KeyError):
+        return []
+
+
 def _source_files() -> Iterator[Path]:
     for name in SOURCES:
         path = REPO_ROOT / name
@@ -227,8 +234,10 @@ def ensure(stages: list[str] | None, config_dir: Path = LIVE_CONFIG) -> CloudAss
     wanted = stages if stages is not None else available_stages(config_dir)
     reason = stale(outdir, wanted)
     if reason is not None:
-        print(f"synthesizing {', '.join(wanted)} first: {outdir.relative_to(REPO_ROOT)}/ {reason}", flush=True)
-        selection = ["-c", f"stages={','.join(wanted)}"] if stages is not None else []
+        # The stages already there are built again too, so switching between stages does not rebuild each time.
+        build = sorted(set(wanted) | (set(_present(outdir)) & set(available_stages(config_dir))))
+        print(f"synthesizing {', '.join(build)} first: {outdir.relative_to(REPO_ROOT)}/ {reason}", flush=True)
+        selection = ["-c", f"stages={','.join(build)}"] if stages is not None else []
         if outdir != DEFAULT_OUTDIR:
             selection += ["-c", f"config_dir={config_dir}"]
         command = ["cdk", "synth", "--quiet", "--no-notices", "--output", str(outdir), *selection]
