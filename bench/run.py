@@ -5,7 +5,9 @@ targets; prints a table and exits 1 when a target is missed. Takes about 4 minut
 - floor: `cdk synth` of a one-bucket app in the project's App and cdk.json (bench/floor_app.py)
 - full synth (every stage and the pipeline) <= 4x the floor; one stage (`-c stages=dev`) <= 2.5x the floor
 - the network tests of one stage (`STAGES=dev pytest tests/unit/test_network.py`) <= 1.5x that stage's synth
-- `make test` <= 3x the full synth (cfn-lint's cache is warm from the second run on)
+- `make test` without the Spark tests <= 3x the full synth (cfn-lint's cache is warm from the second run on)
+- the Spark tests (`pytest tests/lake`: a local Spark session and the lake's jobs) <= 120 s, a cost of their
+  own (the JVM and the jobs), which the synth does not bound
 - `make synth` in a fresh clone of HEAD with an empty HOME (no uv, npm or jsii cache) <= 2x a warm `make synth`
 - peak memory of the whole process tree, in every run, <= 2 GB
 
@@ -32,6 +34,7 @@ PY = str(ROOT / ".venv" / "bin" / "python")
 MAKE_SYNTH = ["make", "--no-print-directory", "synth"]
 RUNS = 3
 PEAK_LIMIT_GB = 2.0
+LAKE_TESTS_LIMIT_S = 120
 CACHE_VARIABLES = ("XDG_CACHE_HOME", "XDG_CONFIG_HOME", "UV_CACHE_DIR", "npm_config_cache")
 """Caches that would otherwise live outside the fresh clone's empty HOME."""
 
@@ -159,7 +162,8 @@ def main() -> int:
     if shutil.which("node") != str(ROOT / "node_modules" / ".bin" / "node"):
         sys.exit("bench/run.py: run it through `make bench`, which puts the pinned Node first on PATH")
     network_tests = Command([PY, "-m", "pytest", "tests/unit/test_network.py"], env={**os.environ, "STAGES": "dev"})
-    make_test = Command(["make", "--no-print-directory", "test"], env=shell_env())
+    make_test = Command(["make", "--no-print-directory", "test", "PYTEST_ARGS=--ignore=tests/lake"], env=shell_env())
+    lake_tests = Command([PY, "-m", "pytest", "tests/lake"], env=shell_env())
     warm_synth = Command(MAKE_SYNTH, env=shell_env())
     runs = measure(
         [
@@ -167,12 +171,13 @@ def main() -> int:
             Bench("full synth", "every stage and the pipeline", cdk_synth),
             Bench("one stage", "cdk synth -c stages=dev", lambda: cdk_synth("-c", "stages=dev")),
             Bench("network tests", "STAGES=dev pytest test_network.py", lambda: plain(network_tests)),
-            Bench("make test", "the whole suite", lambda: plain(make_test)),
+            Bench("make test", "the whole suite but tests/lake", lambda: plain(make_test)),
+            Bench("lake tests", "pytest tests/lake (Spark)", lambda: plain(lake_tests)),
             Bench("warm make synth", "everything installed", lambda: plain(warm_synth)),
             Bench("fresh make synth", "new clone, empty HOME", fresh_clone),
         ]
     )
-    floor, full, stage, network, test, warm, fresh = runs
+    floor, full, stage, network, test, lake, warm, fresh = runs
     print(f"{f'run (median of {RUNS})':52} {'seconds':>8} {'peak GB':>8}")
     for run in runs:
         print(f"{run.name + ': ' + run.detail:52} {run.seconds:8.1f} {run.peak_gb:8.2f}")
@@ -185,6 +190,9 @@ def main() -> int:
         seconds = f"{measured.seconds:.1f} / {base.seconds:.1f}"
         verdict = "ok" if ratio <= limit else "MISSED"
         print(f"{measured.name + ' / ' + base.name:36} {seconds:>15} {ratio:6.2f}  <= {limit:<5} {verdict}")
+    missed += lake.seconds > LAKE_TESTS_LIMIT_S
+    verdict = "ok" if lake.seconds <= LAKE_TESTS_LIMIT_S else "MISSED"
+    print(f"{'lake tests (s)':36} {lake.seconds:15.1f} {'':6}  <= {LAKE_TESTS_LIMIT_S:<5} {verdict}")
     peak = max(run.peak_gb for run in runs)
     missed += peak > PEAK_LIMIT_GB
     verdict = "ok" if peak <= PEAK_LIMIT_GB else "MISSED"

@@ -1,6 +1,7 @@
 """The analytics stack: data lake, Glue, Athena, streaming ingestion, Kafka and search.
 
-It takes the network and data stacks and never the platform stack, so the two deploy in parallel.
+It takes the network and data stacks and never the platform stack; the platform stack reads it (the ECS data
+jobs run with the roles made here, beside the lake they use).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from constructs import Construct
 from constructs.analytics.data_lake import DataLake
 from constructs.analytics.glue_pipeline import GluePipeline
 from constructs.analytics.kafka_cluster import KafkaCluster
+from constructs.analytics.lake_job_roles import LakeJobRoles
 from constructs.analytics.query_workgroup import QueryWorkgroup
 from constructs.analytics.search_domain import SearchDomain
 from constructs.analytics.stream_ingestion import StreamIngestion
@@ -22,7 +24,8 @@ from stacks.network import NetworkStack
 
 
 class AnalyticsStack(PlatformStack):
-    """`lake`, `glue`, `athena`, `streaming`, `kafka` and `search`."""
+    """`lake`, `glue`, `job_roles` (the ECS data jobs' roles and work queue), `athena`, `streaming`, `kafka`
+    and `search`."""
 
     def __init__(
         self, scope: Construct, construct_id: str, *, config: StageConfig, network: NetworkStack, data: DataStack
@@ -37,6 +40,7 @@ class AnalyticsStack(PlatformStack):
         keys = data.keys
         groups = network.security_groups
         name = f"{config.tags.project}-{config.name}"
+        self.metrics_namespace = f"{config.tags.project}/{config.name}/lake"  # quarantined records, alarmed on
         buckets = config.data.buckets
         versioned = buckets.versioned
         self.access_logs = access_log_bucket(
@@ -63,9 +67,19 @@ class AnalyticsStack(PlatformStack):
             glue_config=analytics.glue,
             database_name=f"{config.name.replace('-', '_')}_data_lake_catalog",
             name_prefix=name,
+            metrics_namespace=self.metrics_namespace,
             lake=self.lake,
             storage_key=keys.storage,
             logs_key=keys.logs,
+        )
+        self.job_roles = LakeJobRoles(
+            self,
+            "JobRoles",
+            tasks=config.platform.ecs_tasks,
+            lake=self.lake,
+            storage_key=keys.storage,
+            queue_key=keys.messaging,
+            removal_policy=self.stateful_removal_policy,
         )
         self.athena = QueryWorkgroup(
             self,
@@ -90,6 +104,7 @@ class AnalyticsStack(PlatformStack):
             security_group=groups.workload,
             reserved_concurrency=analytics.streaming.processor_reserved_concurrency,
             log_retention_days=analytics.log_retention_days,
+            metrics_namespace=self.metrics_namespace,
             deletion_protection=self.deletion_protection,
             removal_policy=self.stateful_removal_policy,
         )
@@ -115,6 +130,13 @@ class AnalyticsStack(PlatformStack):
             encryption_key=keys.storage,
             logs_key=keys.logs,
             log_retention_days=analytics.log_retention_days,
+            admin_principals=config.platform.cluster_admin_principals,
             removal_policy=self.stateful_removal_policy,
         )
+        # The app workloads' grants on this stack's resources (seeds 000, 004), written here where the resources
+        # are: the role lives in the data stack, which cannot name them.
+        app_role = data.workload_roles.app_role
+        self.streaming.grant_producers(app_role)
+        self.kafka.grant_clients(app_role)
+        self.search.grant_http(app_role)
         cdk.CfnOutput(self, "SearchEndpoint", value=self.search.domain_endpoint)

@@ -175,6 +175,7 @@ class DataStack(PlatformStack):
             "WorkloadRoles",
             keys=self.keys,
             secrets=self.secrets,
+            cache_token=self.cache.auth_secret,
             tables=self.tables,
             buckets=self.buckets,
             messaging=self.messaging,

@@ -6,6 +6,8 @@ from __future__ import annotations
 import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cloudwatch
 from constructs import Construct
+from constructs.analytics.glue_pipeline import RULESETS
+from constructs.analytics.lake_alerts import LakeAlerts, LakeWatch
 from constructs.common.secure_bucket import access_log_bucket
 from constructs.observability.alert_routing import AlertRouting
 from constructs.observability.audit_trail import AuditTrail
@@ -24,7 +26,7 @@ from stacks.platform import PlatformComputeStack
 
 
 class ObservabilityStack(PlatformStack):
-    """`alerts`, `alarms`, `dashboards`, `tracing`, `trail`, `detection` and `costs`."""
+    """`alerts`, `alarms`, `lake_alerts`, `dashboards`, `tracing`, `trail`, `detection` and `costs`."""
 
     def __init__(
         self,
@@ -69,7 +71,11 @@ class ObservabilityStack(PlatformStack):
                 database_is_cluster=database.cluster is not None,
                 cache_primary_node=f"{data.cache.replication_group.ref}-001",
                 queues={**data.messaging.queues, "ordered-tasks": data.messaging.ordered_tasks},
-                dead_letter_queues=[*data.messaging.dead_letter_queues, analytics.streaming.failure_queue],
+                dead_letter_queues=[
+                    *data.messaging.dead_letter_queues,
+                    analytics.streaming.failure_queue,
+                    *analytics.job_roles.dead_letter_queues.values(),
+                ],
                 load_balancer=platform.ingress.load_balancer.metrics,
                 target_groups=platform.ingress.target_group_dimensions,
                 cluster_name=config.cluster_name,
@@ -77,9 +83,23 @@ class ObservabilityStack(PlatformStack):
                 stream_name=analytics.streaming.stream.stream_name,
                 kafka_cluster_name=name if config.analytics.msk.mode == "provisioned" else None,
                 search_domain=name,
-                glue_jobs=[analytics.glue.etl_job.ref, analytics.glue.quality_job.ref],
             ),
             data=config.data,
+            critical=self.alerts.critical,
+            warning=self.alerts.warning,
+        )
+        glue = analytics.glue
+        self.lake_alerts = LakeAlerts(
+            self,
+            "LakeAlerts",
+            watch=LakeWatch(
+                crawlers=[crawler.ref for crawler in glue.crawlers.values()],
+                jobs=[job.ref for job in (glue.etl_job, glue.aggregates_job, glue.quality_job, glue.failure_job)],
+                rulesets={str(glue.quality_rulesets[ruleset.table].name): ruleset.severity for ruleset in RULESETS},
+                ecs_cluster_arn=platform.jobs.cluster.cluster_arn,
+                metrics_namespace=analytics.metrics_namespace,
+                workflow=str(glue.workflow.name),
+            ),
             critical=self.alerts.critical,
             warning=self.alerts.warning,
         )

@@ -1,5 +1,7 @@
 """The platform stack: EKS with its node groups, add-ons, Karpenter and tenants, secrets and shared models for
-pods, Argo CD; ECR; ECS; Lambda."""
+pods, Argo CD; ECR; ECS; Lambda.
+
+It reads the analytics stack (the lake's buckets and catalog, for the ECS jobs); analytics never reads it."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from constructs.common.secure_bucket import access_log_bucket
 from constructs.compute.cluster_addons import ClusterAddons
 from constructs.compute.container_registries import ContainerRegistries
 from constructs.compute.eks_cluster import EksCluster
-from constructs.compute.fargate_jobs import FargateJobs
+from constructs.compute.fargate_jobs import FargateJobs, LakeAccess
 from constructs.compute.gitops import GitOps
 from constructs.compute.ingress_load_balancer import IngressLoadBalancer, OriginVerification
 from constructs.compute.karpenter import Karpenter
@@ -21,6 +23,7 @@ from constructs.compute.tenancy import Tenancy, TenantNetwork
 
 from environments.schema.edge import EDGE_REGION
 from environments.schema.stage import StageConfig
+from stacks.analytics import AnalyticsStack
 from stacks.base import PlatformStack
 from stacks.data import DataStack
 from stacks.network import NetworkStack
@@ -30,7 +33,14 @@ class PlatformComputeStack(PlatformStack):
     """Compute for every workload kind, wired to the network's tiers and the data stack's resources."""
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, config: StageConfig, network: NetworkStack, data: DataStack
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: StageConfig,
+        network: NetworkStack,
+        data: DataStack,
+        analytics: AnalyticsStack,
     ) -> None:
         super().__init__(
             scope,
@@ -192,7 +202,16 @@ class PlatformComputeStack(PlatformStack):
             subnets=app_subnets,
             security_group=groups.workload,
             tasks=platform.ecs_tasks,
+            image_tag=platform.ecs_image_tag,
             repositories=dict(self.registries.repositories),
+            lake=LakeAccess(
+                zones=analytics.lake.zones,
+                database_name=analytics.glue.database_name,
+                task_roles={name: role.without_policy_updates() for name, role in analytics.job_roles.roles.items()},
+                work_queues=analytics.job_roles.work_queues,
+            ),
+            secrets=data.secrets.by_name,
+            secrets_key=data.keys.secrets,
             logs_key=data.keys.logs,
             log_retention_days=platform.log_retention_days,
             removal_policy=self.stateful_removal_policy,

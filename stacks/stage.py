@@ -57,8 +57,10 @@ class PlatformStage(cdk.Stage):
             if self.network_dr and self.data_dr and self.data.database.global_cluster_identifier
             else None
         )
-        self.platform = PlatformComputeStack(self, "platform", config=config, network=self.network, data=self.data)
         self.analytics = AnalyticsStack(self, "analytics", config=config, network=self.network, data=self.data)
+        self.platform = PlatformComputeStack(
+            self, "platform", config=config, network=self.network, data=self.data, analytics=self.analytics
+        )
         self.observability = ObservabilityStack(
             self,
             "observability",

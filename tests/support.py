@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import importlib.util
 import re
+import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -87,7 +88,11 @@ def output_of(value: Any) -> str:
 
 
 def load_handler(function: str) -> ModuleType:
-    """A fresh copy of lambdas/<function>/handler.py (fresh, so a test may replace its AWS clients)."""
+    """A fresh copy of lambdas/<function>/handler.py (fresh, so a test may replace its AWS clients), with its
+    folder on sys.path as Lambda puts the asset's root there, so the modules beside it import."""
+    folder = str(LAMBDAS / function)
+    if folder not in sys.path:
+        sys.path.append(folder)
     spec = importlib.util.spec_from_file_location(f"{function}_handler", LAMBDAS / function / "handler.py")
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)

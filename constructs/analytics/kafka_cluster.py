@@ -7,13 +7,24 @@ from collections.abc import Sequence
 
 import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_msk as msk
 from constructs import Construct
+from constructs.common.acknowledgments import acknowledge_all
 from constructs.common.encrypted_log_group import EncryptedLogGroup
 
 from environments.schema.analytics import MskConfig
 
+CLIENT_ACTIONS = {
+    "cluster": ("kafka-cluster:Connect", "kafka-cluster:DescribeCluster", "kafka-cluster:WriteDataIdempotently"),
+    "topic": ("kafka-cluster:DescribeTopic", "kafka-cluster:CreateTopic", "kafka-cluster:WriteData",
+              "kafka-cluster:ReadData"),
+    "group": ("kafka-cluster:DescribeGroup", "kafka-cluster:AlterGroup"),
+}  # fmt: skip
+"""What an IAM-authenticated producer and consumer calls, by resource (MSK developer guide, IAM access control:
+a client connects and describes the cluster, writes idempotently, creates, describes, writes and reads its
+topics, and joins consumer groups)."""
 IAM_AUTH = msk.CfnCluster.ClientAuthenticationProperty(
     sasl=msk.CfnCluster.SaslProperty(iam=msk.CfnCluster.IamProperty(enabled=True)),
     unauthenticated=msk.CfnCluster.UnauthenticatedProperty(enabled=False),
@@ -21,7 +32,8 @@ IAM_AUTH = msk.CfnCluster.ClientAuthenticationProperty(
 
 
 class KafkaCluster(Construct):
-    """`cluster` (provisioned, `msk.CfnCluster`) or `serverless_cluster`; `cluster_arn` for either."""
+    """`cluster` (provisioned, `msk.CfnCluster`) or `serverless_cluster`; `cluster_arn` for either (None when the
+    config turns Kafka off)."""
 
     def __init__(
         self,
@@ -39,6 +51,8 @@ class KafkaCluster(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         subnet_ids = [subnet.subnet_id for subnet in subnets]
+        self._name = name
+        self.cluster_arn: str | None = None
         self.cluster: msk.CfnCluster | None = None
         self.serverless_cluster: msk.CfnServerlessCluster | None = None
         if msk_config.mode == "provisioned":
@@ -100,3 +114,35 @@ class KafkaCluster(Construct):
             )
             self.serverless_cluster.apply_removal_policy(removal_policy)
             self.cluster_arn = self.serverless_cluster.attr_arn
+
+    def grant_clients(self, role: iam.IRole) -> None:
+        """Let `role` produce and consume with IAM authentication: the cluster, and its topics and consumer groups
+        by the cluster's name (unique in the account and region; the UUID part of their ARNs is MSK's)."""
+        if self.cluster_arn is None:
+            return
+        stack = cdk.Stack.of(self)
+        by_name = {
+            part: stack.format_arn(service="kafka", resource=part, resource_name=f"{self._name}/*")
+            for part in ("topic", "group")
+        }
+        policy = iam.ManagedPolicy(
+            self,
+            "ClientPolicy",
+            roles=[role],
+            statements=[
+                iam.PolicyStatement(
+                    sid="Cluster", actions=list(CLIENT_ACTIONS["cluster"]), resources=[self.cluster_arn]
+                ),
+                *(
+                    iam.PolicyStatement(sid=f"{part.title()}s", actions=list(CLIENT_ACTIONS[part]), resources=[arn])
+                    for part, arn in by_name.items()
+                ),
+            ],
+        )
+        acknowledge_all(
+            policy,
+            [
+                (f"AwsSolutions-IAM5[Resource::{arn}]", f"Every {part} of this cluster: the applications name them.")
+                for part, arn in by_name.items()
+            ],
+        )

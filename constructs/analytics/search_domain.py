@@ -37,15 +37,22 @@ class SearchDomain(Construct):
         encryption_key: kms.IKey,
         logs_key: kms.IKey,
         log_retention_days: int,
+        admin_principals: Sequence[str],
         removal_policy: cdk.RemovalPolicy,
     ) -> None:
+        """`admin_principals`: ARN patterns of the stage's administrators, who may assume the master role."""
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
         domain_arn = stack.format_arn(service="es", resource="domain", resource_name=name)
+        self._paths_arn = f"{domain_arn}/*"
+        # The account, narrowed to the administrators' ARN patterns (the cluster-admin role's trust, for the same
+        # reason: IAM rejects a trust policy naming a principal that does not exist yet).
         self.master_role = iam.Role(
             self,
             "MasterRole",
-            assumed_by=iam.AccountRootPrincipal(),
+            assumed_by=iam.AccountPrincipal(stack.account).with_conditions(
+                {"ArnLike": {"aws:PrincipalArn": list(admin_principals)}}
+            ),
             description=f"OpenSearch {name}: fine-grained access control master user",
         )
         self.log_groups = {
@@ -127,7 +134,7 @@ class SearchDomain(Construct):
                         "Effect": "Allow",
                         "Principal": {"AWS": f"arn:{stack.partition}:iam::{stack.account}:root"},
                         "Action": "es:ESHttp*",
-                        "Resource": f"{domain_arn}/*",
+                        "Resource": self._paths_arn,
                     }
                 ],
             },
@@ -151,3 +158,24 @@ class SearchDomain(Construct):
             reason = "A single-node domain by config in this non-production stage (prod: 3 nodes, 3 masters)."
             for finding in ("AwsSolutions-OS4", "AwsSolutions-OS7", "NIST.800.53.R5-OpenSearchZoneAwareness"):
                 acknowledge(self.domain, finding, reason)
+
+    def grant_http(self, role: iam.IRole) -> None:
+        """Let `role` search and index over HTTPS. IAM only lets the request reach the domain: fine-grained
+        access control decides what it may do there, once the master user maps the role (README, The analytics)."""
+        policy = iam.ManagedPolicy(
+            self,
+            "HttpPolicy",
+            roles=[role],
+            statements=[
+                iam.PolicyStatement(
+                    sid="Http",
+                    actions=["es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPost", "es:ESHttpPut"],
+                    resources=[self._paths_arn],
+                )
+            ],
+        )
+        acknowledge(
+            policy,
+            f"AwsSolutions-IAM5[Resource::{self._paths_arn}]",
+            "Every path of this domain (indexes and search APIs); fine-grained access control scopes them.",
+        )

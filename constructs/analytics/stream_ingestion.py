@@ -1,5 +1,6 @@
-"""Streaming ingestion (seed 000): a Kinesis stream (on demand, KMS) delivered by Firehose into the raw
-zone by date, and a Lambda processor keeping per-entity state in DynamoDB."""
+"""Ingestion (seeds 000, 003): one Firehose per raw source (seed 003's logs/, events/, feeds/) into the raw zone
+by delivery day, newline-delimited; events come through a Kinesis stream (on demand, KMS) whose Lambda
+processor validates them against the event schema and keeps per-entity state in DynamoDB."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from collections.abc import Sequence
 import aws_cdk as cdk
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kinesis as kinesis
 from aws_cdk import aws_kinesisfirehose as firehose
 from aws_cdk import aws_kms as kms
@@ -22,15 +24,25 @@ from constructs.data.app_tables import protected_table_props
 from constructs.data.messaging import encrypted_queue
 
 from environments.schema.analytics import StreamingConfig
+from lambdas.stream_processor.event_schema import SOURCES
 
-DATE_PARTITIONS = "year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/"
+DATE_PARTITION = "dt=!{timestamp:yyyy-MM-dd}/"
+"""The raw tables' one partition, the day Firehose delivered the record (the ETL reads the event's own time)."""
+STREAMED_SOURCE = "events"
+DELIVERY_IDS = {"events": "ToRawZone", "logs": "LogsToRawZone", "feeds": "FeedsToRawZone"}
 FAILURE_RETENTION = cdk.Duration.days(14)
 KMS_GRANT_WILDCARDS = ("Action::kms:GenerateDataKey*", "Action::kms:ReEncrypt*")
 """What CDK's encrypt/decrypt grants on a single key are written as."""
 
 
+def raw_prefix(source: str) -> str:
+    """Where a source's Firehose writes in the raw zone: `<source>/dt=<delivery day>/`."""
+    return f"{source}/{DATE_PARTITION}"
+
+
 class StreamIngestion(Construct):
-    """`stream`, `delivery_stream`, `state_table`, `processor` and its `failure_queue`."""
+    """`stream`, one Firehose per raw source in `delivery_streams` (events: from the stream), `state_table`,
+    `processor` and its `failure_queue`."""
 
     def __init__(
         self,
@@ -47,10 +59,12 @@ class StreamIngestion(Construct):
         security_group: ec2.ISecurityGroup,
         reserved_concurrency: int,
         log_retention_days: int,
+        metrics_namespace: str,
         deletion_protection: bool,
         removal_policy: cdk.RemovalPolicy,
     ) -> None:
         super().__init__(scope, construct_id)
+        self._stream_key = stream_key
         self.stream = kinesis.Stream(
             self,
             "Stream",
@@ -60,52 +74,63 @@ class StreamIngestion(Construct):
             retention_period=cdk.Duration.hours(streaming.retention_hours),
             removal_policy=removal_policy,
         )
-        delivery_logs = EncryptedLogGroup(
-            self,
-            "DeliveryLogs",
-            encryption_key=logs_key,
-            retention_days=log_retention_days,
-            removal_policy=removal_policy,
-        ).log_group
-        self.delivery_stream = firehose.DeliveryStream(
-            self,
-            "ToRawZone",
-            source=firehose.KinesisStreamSource(self.stream),
-            destination=firehose.S3Bucket(
-                raw_bucket,
-                data_output_prefix=f"events/{DATE_PARTITIONS}",
-                error_output_prefix=f"errors/!{{firehose:error-output-type}}/{DATE_PARTITIONS}",
-                buffering_interval=cdk.Duration.seconds(streaming.buffer_seconds),
-                buffering_size=cdk.Size.mebibytes(streaming.buffer_mib),
-                compression=firehose.Compression.GZIP,
-                encryption_key=raw_bucket.encryption_key,
-                logging_config=firehose.EnableLogging(delivery_logs),
-            ),
-        )
-        acknowledge(
-            self.delivery_stream,
-            "AwsSolutions-KDF1",
-            "Firehose cannot add server-side encryption to a Kinesis-sourced stream: the source stream is "
-            "KMS-encrypted and the delivered objects are encrypted with the raw zone's key.",
-        )
-        generated = "Firehose's generated role: CDK's grants to write the raw zone (objects) with its key."
-        acknowledge(
-            self.delivery_stream,
-            "NIST.800.53.R5-IAMNoInlinePolicy",
-            "Firehose's generated role holds only its read-the-stream and write-the-bucket grants.",
-        )
         raw_id = cdk.Stack.of(self).get_logical_id(raw_bucket.node.default_child)  # type: ignore[arg-type]
-        acknowledge_all(
-            self.delivery_stream,
-            [
-                (f"AwsSolutions-IAM5[{finding}]", generated)
-                for finding in (
-                    *(f"Action::s3:{a}" for a in ("Abort*", "DeleteObject*", "GetBucket*", "GetObject*", "List*")),
-                    *KMS_GRANT_WILDCARDS,
-                    f"Resource::<{raw_id}.Arn>/*",
+        self.delivery_streams: dict[str, firehose.DeliveryStream] = {}
+        for source in SOURCES:
+            # Each delivery stream writes its own log stream, named after its destination: a group each.
+            delivery_logs = EncryptedLogGroup(
+                self,
+                "DeliveryLogs" if source == STREAMED_SOURCE else f"{source.capitalize()}DeliveryLogs",
+                encryption_key=logs_key,
+                retention_days=log_retention_days,
+                removal_policy=removal_policy,
+            ).log_group
+            delivery = firehose.DeliveryStream(
+                self,
+                DELIVERY_IDS[source],
+                # events come through the Kinesis stream (and its processor); logs and feeds are put directly.
+                source=firehose.KinesisStreamSource(self.stream) if source == STREAMED_SOURCE else None,
+                encryption=None
+                if source == STREAMED_SOURCE
+                else firehose.StreamEncryption.customer_managed_key(stream_key),
+                destination=firehose.S3Bucket(
+                    raw_bucket,
+                    data_output_prefix=raw_prefix(source),
+                    error_output_prefix=f"errors/{source}/!{{firehose:error-output-type}}/{DATE_PARTITION}",
+                    buffering_interval=cdk.Duration.seconds(streaming.buffer_seconds),
+                    buffering_size=cdk.Size.mebibytes(streaming.buffer_mib),
+                    compression=firehose.Compression.GZIP,
+                    # One record per line, whatever the producer sent: Athena and Spark split on newlines.
+                    processors=[firehose.AppendDelimiterToRecordProcessor()],
+                    encryption_key=raw_bucket.encryption_key,
+                    logging_config=firehose.EnableLogging(delivery_logs),
+                ),
+            )
+            if source == STREAMED_SOURCE:
+                acknowledge(
+                    delivery,
+                    "AwsSolutions-KDF1",
+                    "Firehose cannot add server-side encryption to a Kinesis-sourced stream: the source stream "
+                    "is KMS-encrypted and the delivered objects are encrypted with the raw zone's key.",
                 )
-            ],
-        )
+            generated = "Firehose's generated role: CDK's grants to write the raw zone (objects) with its key."
+            acknowledge(
+                delivery,
+                "NIST.800.53.R5-IAMNoInlinePolicy",
+                "Firehose's generated role holds only its read-the-source and write-the-bucket grants.",
+            )
+            acknowledge_all(
+                delivery,
+                [
+                    (f"AwsSolutions-IAM5[{finding}]", generated)
+                    for finding in (
+                        *(f"Action::s3:{a}" for a in ("Abort*", "DeleteObject*", "GetBucket*", "GetObject*", "List*")),
+                        *KMS_GRANT_WILDCARDS,
+                        f"Resource::<{raw_id}.Arn>/*",
+                    )
+                ],
+            )
+            self.delivery_streams[source] = delivery
         acknowledge(
             self.stream,
             "AwsSolutions-KDS3",
@@ -151,7 +176,7 @@ class StreamIngestion(Construct):
             logs_key=logs_key,
             log_retention_days=log_retention_days,
             removal_policy=removal_policy,
-            environment={"STATE_TABLE": self.state_table.table_name},
+            environment={"STATE_TABLE": self.state_table.table_name, "METRICS_NAMESPACE": metrics_namespace},
         )
         self.state_table.grant_write_data(self.processor.function)
         for finding in KMS_GRANT_WILDCARDS:
@@ -160,3 +185,27 @@ class StreamIngestion(Construct):
                 f"AwsSolutions-IAM5[{finding}]",
                 "CDK's table write grant: data keys for the state table's KMS key only.",
             )
+
+    def grant_producers(self, role: iam.IRole) -> None:
+        """Let `role` put records on the stream (seed 000's collectors), encrypting them with its key."""
+        via_kinesis = {"StringEquals": {"kms:ViaService": f"kinesis.{cdk.Stack.of(self).region}.amazonaws.com"}}
+        iam.ManagedPolicy(
+            self,
+            "ProducerPolicy",
+            roles=[role],
+            statements=[
+                iam.PolicyStatement(
+                    sid="PutRecords",
+                    actions=[
+                        "kinesis:PutRecord", "kinesis:PutRecords", "kinesis:ListShards", "kinesis:DescribeStreamSummary"
+                    ],
+                    resources=[self.stream.stream_arn],
+                ),
+                iam.PolicyStatement(
+                    sid="StreamKey",
+                    actions=["kms:GenerateDataKey"],
+                    resources=[self._stream_key.key_arn],
+                    conditions=via_kinesis,
+                ),
+            ],
+        )  # fmt: skip

@@ -13,12 +13,14 @@ from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_eks_v2 as eks
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_route53 as route53
 from aws_cdk import aws_route53_targets as route53_targets
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_wafv2 as wafv2
+from aws_cdk import region_info
 from constructs import Construct
 from constructs.common.acknowledgments import acknowledge, acknowledge_all
 from constructs.common.secure_bucket import SecureBucket, log_expiry
@@ -163,7 +165,7 @@ class IngressLoadBalancer(Construct):
             desync_mitigation_mode=DESYNC_MODES[ingress.desync_mitigation],
             drop_invalid_header_fields=True,
         )
-        self.load_balancer.log_access_logs(self.log_bucket, LOG_PREFIX)
+        self._deliver_access_logs(LOG_PREFIX)
         if not deletion_protection:
             acknowledge(
                 self.load_balancer,
@@ -258,6 +260,38 @@ class IngressLoadBalancer(Construct):
             target=route53.RecordTarget.from_alias(route53_targets.LoadBalancerTarget(self.load_balancer)),
         )
         self.origin_hostname = ingress.domain_name
+
+    def _deliver_access_logs(self, prefix: str) -> None:
+        """Access logs to the log bucket, written by Elastic Load Balancing for this account only. CDK's
+        `log_access_logs` would also admit the `delivery.logs` service for any account (no source condition);
+        an ALB needs just its region's ELB account, or the log-delivery service in regions opened since 2022
+        (elasticloadbalancing/latest/application/enable-access-logging.html)."""
+        stack = cdk.Stack.of(self)
+        elb_account = region_info.RegionInfo.get(stack.region).elbv2_account
+        writer: iam.IPrincipal = (
+            iam.AccountPrincipal(elb_account)
+            if elb_account
+            else iam.ServicePrincipal("logdelivery.elasticloadbalancing.amazonaws.com").with_conditions(
+                {"StringEquals": {"aws:SourceAccount": stack.account}}
+            )
+        )
+        policy_added = self.log_bucket.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="LoadBalancerAccessLogs",
+                actions=["s3:PutObject"],
+                principals=[writer],
+                resources=[self.log_bucket.arn_for_objects(f"{prefix}/AWSLogs/{stack.account}/*")],
+            )
+        )
+        for key, value in (
+            ("access_logs.s3.enabled", "true"),
+            ("access_logs.s3.bucket", self.log_bucket.bucket_name),
+            ("access_logs.s3.prefix", prefix),
+        ):
+            self.load_balancer.set_attribute(key, value)
+        # ELB checks that it may write when the attribute is set: the policy must exist first.
+        if policy_added.policy_dependable:
+            self.load_balancer.node.add_dependency(policy_added.policy_dependable)
 
 
 def target_group_binding(service: ServiceConfig, target_group: elbv2.ITargetGroup) -> dict[str, object]:

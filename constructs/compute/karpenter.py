@@ -4,8 +4,11 @@ managed minimum, and seed 002's Spot GPU burst pool."""
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
@@ -15,7 +18,7 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
-from constructs.common.acknowledgments import acknowledge, acknowledge_all
+from constructs.common.acknowledgments import acknowledge_all
 from constructs.common.pod_identity import PodIdentityRole
 from constructs.compute.eks_cluster import SYSTEM_NODE_SELECTOR, SYSTEM_TOLERATION, worker_node_role
 
@@ -36,6 +39,31 @@ CAPACITY_TYPES = {"ON_DEMAND": "on-demand", "SPOT": "spot"}
 """Node group capacity type -> Karpenter's karpenter.sh/capacity-type."""
 HEADROOM_WEIGHT = 10
 """Pending pods that several NodePools fit go to the highest weight: a group's own headroom before the burst."""
+CONTROLLER_POLICY = Path(__file__).parent / "policies" / "karpenter-controller-v1.14.1.json"
+"""Karpenter's reference controller policy (aws/karpenter-provider-aws, Apache-2.0), vendored as the getting-started
+CloudFormation template of 1.14.1 publishes it: one managed policy per concern, each statement scoped by resource
+type and by this cluster's request and resource tags (`kubernetes.io/cluster/<name>`, `eks:eks-cluster-name`,
+`karpenter.sh/nodepool`, `karpenter.k8s.aws/ec2nodeclass`), iam:PassRole only for the node role, to EC2."""
+UNUSED_POLICIES = ("ZonalShiftPolicy",)
+"""Only needed with the chart's `settings.enableZonalShift`, which the platform leaves off."""
+WILDCARD_REASONS = {
+    "*": "Upstream's controller policy leaves on * only the region-conditioned EC2 Describe calls, pricing:GetProducts "
+    "and iam:ListInstanceProfiles, which have no resource-level permissions (read-only).",
+    **dict.fromkeys(
+        ("image", "snapshot", "security-group", "subnet", "capacity-reservation", "placement-group"),
+        "Upstream's controller policy: RunInstances and CreateFleet reference the images, snapshots, security groups, "
+        "subnets, capacity reservations and placement groups a launch uses; upstream leaves these unconditioned.",
+    ),
+    "instance-profile": "Upstream's controller policy: the instance profiles Karpenter creates for its node classes, "
+    "every change conditioned on this cluster's and region's request or resource tags; GetInstanceProfile reads.",
+    "parameter": "Karpenter resolves EKS-optimized AMIs from AWS's public SSM parameters (read-only).",
+}
+"""Why each kind of resource upstream names by wildcard is named so (any other: what Karpenter creates)."""
+CREATED_REASON = (
+    "Upstream's controller policy: the fleets, instances, volumes, interfaces, launch templates and Spot requests "
+    "Karpenter creates (their ARNs do not exist before the call), each call conditioned on this cluster's request or "
+    "resource tags (kubernetes.io/cluster, eks:eks-cluster-name, karpenter.sh/nodepool)."
+)
 
 
 @dataclass(frozen=True)
@@ -87,8 +115,9 @@ def burst_pool(karpenter: KarpenterConfig) -> Pool:
 
 
 class Karpenter(Construct):
-    """`interruption_queue`, `node_role`, `controller_role`, `crd_chart`, `chart`, `pools` and `manifests` (an
-    EC2NodeClass and a NodePool per pool), applied as `node_pools` (what workloads on those pools wait for)."""
+    """`interruption_queue`, `node_role`, `controller_role` with upstream's `controller_policies`, `crd_chart`,
+    `chart`, `pools` and `manifests` (an EC2NodeClass and a NodePool per pool), applied as `node_pools` (what
+    workloads on those pools wait for)."""
 
     def __init__(
         self,
@@ -139,21 +168,8 @@ class Karpenter(Construct):
             namespace=NAMESPACE,
             service_account=SERVICE_ACCOUNT,
             description="Karpenter controller",
-            statements=_controller_statements(stack, cluster, cluster_name, self.node_role, self.interruption_queue),
         )
-        acknowledge(
-            self.controller_role,
-            "AwsSolutions-IAM5[Resource::*]",
-            "Karpenter's documented controller policy: EC2 describe and pricing calls have no resource scope, "
-            "and launches create fleets, instances and profiles whose ARNs do not exist yet; mutations are "
-            "conditioned on this cluster's tags.",
-        )
-
-        acknowledge(
-            self.controller_role,
-            f"AwsSolutions-IAM5[Resource::arn:aws:ssm:{stack.region}::parameter/aws/service/*]",
-            "Karpenter resolves EKS-optimized AMIs from AWS's public SSM parameters (read-only).",
-        )
+        self.controller_policies = self._attach_controller_policies(stack, cluster_name)
         # Helm installs a chart's crds/ folder on the first install only and never upgrades it, so the CRDs
         # come from upstream's karpenter-crd chart at the same version (the upgrade guide's recommendation) and
         # the controller chart skips its own copy. A cluster whose CRDs the controller chart installed must
@@ -192,7 +208,8 @@ class Karpenter(Construct):
                 "podDisruptionBudget": {"name": "karpenter", "maxUnavailable": 1},  # the chart's default, declared
             },
         )
-        self.chart.node.add_dependency(self.controller_role.association, self.crd_chart)
+        # The controller starts with its permissions: the association and every policy, then the CRDs.
+        self.chart.node.add_dependency(self.controller_role.association, *self.controller_policies, self.crd_chart)
 
         self.pools = [*(headroom_pool(group) for group in node_groups if group.headroom), burst_pool(karpenter)]
         self.manifests: list[dict[str, Any]] = [
@@ -208,61 +225,59 @@ class Karpenter(Construct):
         self.node_pools = eks.KubernetesManifest(self, "GpuCapacity", cluster=cluster, manifest=self.manifests)
         self.node_pools.node.add_dependency(self.chart)
 
+    def _attach_controller_policies(self, stack: cdk.Stack, cluster_name: str) -> list[iam.ManagedPolicy]:
+        """Upstream's controller policies as managed policies of the controller's role, each wildcard they name
+        acknowledged with what upstream scopes it by."""
+        documents = upstream_controller_policies(stack, cluster_name, self.node_role, self.interruption_queue)
+        policies = [
+            iam.ManagedPolicy(
+                self.controller_role,
+                name,
+                roles=[self.controller_role.role],
+                document=iam.PolicyDocument.from_json(doc),
+            )
+            for name, doc in documents.items()
+        ]
+        wildcards = {
+            resource
+            for document in documents.values()
+            for statement in document["Statement"]
+            for resource in _listed(statement["Resource"])
+            if "*" in resource
+        }
+        acknowledge_all(
+            self.controller_role,
+            [(f"AwsSolutions-IAM5[Resource::{r}]", _wildcard_reason(r)) for r in sorted(wildcards)],
+        )
+        return policies
 
-def _controller_statements(
-    stack: cdk.Stack, cluster: eks.ICluster, cluster_name: str, node_role: iam.IRole, queue: sqs.IQueue
-) -> list[iam.PolicyStatement]:
-    """Karpenter v1's controller permissions, scoped to this region and cluster where EC2 allows it. Since 1.12
-    the interruption controller reads instance status; the reservedCapacity gate (on by default) reads
-    capacity reservations."""
-    in_region = {"StringEquals": {"aws:RequestedRegion": stack.region}}
-    owned = {"StringEquals": {f"aws:ResourceTag/kubernetes.io/cluster/{cluster_name}": "owned"}}
-    return [
-        iam.PolicyStatement(
-            sid="Describe",
-            actions=[
-                "ec2:DescribeAvailabilityZones", "ec2:DescribeCapacityReservations", "ec2:DescribeImages",
-                "ec2:DescribeInstances", "ec2:DescribeInstanceStatus", "ec2:DescribeInstanceTypeOfferings",
-                "ec2:DescribeInstanceTypes", "ec2:DescribeLaunchTemplates", "ec2:DescribeSecurityGroups",
-                "ec2:DescribeSpotPriceHistory", "ec2:DescribeSubnets", "pricing:GetProducts",
-            ],
-            resources=["*"],
-            conditions=in_region,
-        ),
-        iam.PolicyStatement(
-            sid="Launch",
-            actions=["ec2:CreateFleet", "ec2:RunInstances", "ec2:CreateLaunchTemplate", "ec2:CreateTags"],
-            resources=["*"],
-            conditions=in_region,
-        ),
-        iam.PolicyStatement(
-            sid="TerminateOwned",
-            actions=["ec2:TerminateInstances", "ec2:DeleteLaunchTemplate"],
-            resources=["*"],
-            conditions=owned,
-        ),
-        iam.PolicyStatement(
-            sid="InstanceProfiles",
-            actions=[
-                "iam:CreateInstanceProfile", "iam:TagInstanceProfile", "iam:AddRoleToInstanceProfile",
-                "iam:RemoveRoleFromInstanceProfile", "iam:DeleteInstanceProfile", "iam:GetInstanceProfile",
-                "iam:ListInstanceProfiles",
-            ],
-            resources=["*"],
-        ),
-        iam.PolicyStatement(sid="PassNodeRole", actions=["iam:PassRole"], resources=[node_role.role_arn]),
-        iam.PolicyStatement(
-            sid="AmiParameters",
-            actions=["ssm:GetParameter"],
-            resources=[f"arn:{stack.partition}:ssm:{stack.region}::parameter/aws/service/*"],
-        ),
-        iam.PolicyStatement(sid="Cluster", actions=["eks:DescribeCluster"], resources=[cluster.cluster_arn]),
-        iam.PolicyStatement(
-            sid="Interruptions",
-            actions=["sqs:DeleteMessage", "sqs:GetQueueUrl", "sqs:ReceiveMessage"],
-            resources=[queue.queue_arn],
-        ),
-    ]  # fmt: skip
+
+def upstream_controller_policies(
+    stack: cdk.Stack, cluster_name: str, node_role: iam.IRole, queue: sqs.IQueue
+) -> dict[str, Any]:
+    """The vendored controller policies (but UNUSED_POLICIES) for this cluster: the template's `${...}` variables
+    replaced by this stack's partition, region and account, the cluster's name, the node role and the queue."""
+    values = {
+        "AWS::Partition": stack.partition,
+        "AWS::Region": stack.region,
+        "AWS::AccountId": stack.account,
+        "ClusterName": cluster_name,
+        "KarpenterNodeRole": node_role.role_arn,
+        "KarpenterInterruptionQueue": queue.queue_arn,
+    }
+    policies = json.dumps(json.loads(CONTROLLER_POLICY.read_text())["policies"])
+    text = re.sub(r"\$\{([^}]+)\}", lambda found: values[found[1]], policies)
+    return {name: policy["PolicyDocument"] for name, policy in json.loads(text).items() if name not in UNUSED_POLICIES}
+
+
+def _wildcard_reason(resource: str) -> str:
+    """The acknowledgment of a wildcard in upstream's policy, by the kind of resource it names."""
+    kind = resource if resource == "*" else resource.rsplit(":", 1)[-1].split("/")[0]
+    return WILDCARD_REASONS.get(kind, CREATED_REASON)
+
+
+def _listed(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
 
 
 def _node_class(pool: Pool, cluster_name: str, node_role: iam.IRole, cluster_security_group_id: str) -> dict[str, Any]:

@@ -2,7 +2,8 @@
 against the data stack's resources: app workloads and GPU workers get exactly what they use.
 
 The roles live beside the data (DataStack) so their policies name resources of the same stack; the
-platform stack binds them to namespaces with Pod Identity associations.
+platform stack binds them to namespaces with Pod Identity associations, and the analytics stack grants the
+app role its stream, Kafka and search (constructs/analytics/workload_access.py).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 from constructs.common.acknowledgments import acknowledge
 from constructs.common.managed_policy_role import ManagedPolicyRole
@@ -45,6 +47,7 @@ class WorkloadRoles(Construct):
         *,
         keys: DataKeys,
         secrets: AppSecrets,
+        cache_token: secretsmanager.ISecret,
         tables: AppTables,
         buckets: DataBuckets,
         messaging: Messaging,
@@ -54,7 +57,15 @@ class WorkloadRoles(Construct):
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
         self._stack = stack
-        app_buckets = [buckets.knowledge_documents, buckets.user_uploads, buckets.document_chunks]
+        # Seed 001's documents, uploads and backups; seed 002's images, which the gallery and generation services
+        # serve and write.
+        app_buckets = [
+            buckets.knowledge_documents,
+            buckets.user_uploads,
+            buckets.document_chunks,
+            buckets.backups,
+            buckets.images,
+        ]
         proxy_id = cdk.Fn.select(6, cdk.Fn.split(":", database.proxy.db_proxy_arn))
         readable = {"app": list(secrets.by_name), "gpu": []}
         app = ManagedPolicyRole(
@@ -70,6 +81,11 @@ class WorkloadRoles(Construct):
                 ),
                 self._key_use("SecretsKey", keys.secrets.key_arn, "secretsmanager", ["kms:Decrypt"]),
                 iam.PolicyStatement(
+                    sid="CacheAuthToken",
+                    actions=["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+                    resources=[cache_token.secret_arn],
+                ),
+                iam.PolicyStatement(
                     sid="Tables",
                     actions=TABLE_ACTIONS,
                     resources=[
@@ -84,13 +100,16 @@ class WorkloadRoles(Construct):
                     "dynamodb",
                     ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"],
                 ),
-                *self._bucket_statements("Documents", app_buckets, write=True),
+                *self._bucket_statements("AppData", app_buckets, write=True),
                 self._key_use("BucketsKey", keys.storage.key_arn, "s3", ["kms:Decrypt", "kms:GenerateDataKey"]),
                 iam.PolicyStatement(
                     sid="Publish", actions=["sns:Publish"], resources=[t.topic_arn for t in messaging.topics.values()]
                 ),
                 iam.PolicyStatement(
                     sid="Consume", actions=QUEUE_ACTIONS, resources=[q.queue_arn for q in messaging.queues.values()]
+                ),
+                iam.PolicyStatement(
+                    sid="Events", actions=["events:PutEvents"], resources=[messaging.event_bus.event_bus_arn]
                 ),
                 iam.PolicyStatement(
                     sid="MessagingKey",
@@ -111,7 +130,7 @@ class WorkloadRoles(Construct):
                 ),
             ],
         )
-        self._acknowledge_objects(app, app_buckets, "Application data: objects under the bucket, by key.")
+        self._acknowledge_objects(app, app_buckets, "Application data and images: objects under the bucket, by key.")
         gpu = ManagedPolicyRole(
             self,
             "Gpu",
@@ -119,7 +138,12 @@ class WorkloadRoles(Construct):
             description="GPU inference and training workers (EKS Pod Identity)",
             statements=[
                 *self._bucket_statements("Models", [buckets.models], write=False),
-                self._key_use("ModelsKey", keys.storage.key_arn, "s3", ["kms:Decrypt"]),
+                iam.PolicyStatement(
+                    sid="WriteImages",
+                    actions=["s3:PutObject", "s3:AbortMultipartUpload"],
+                    resources=[buckets.images.arn_for_objects("*")],
+                ),
+                self._key_use("BucketsKey", keys.storage.key_arn, "s3", ["kms:Decrypt", "kms:GenerateDataKey"]),
                 iam.PolicyStatement(
                     sid="SharedModels",
                     actions=["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"],
@@ -128,6 +152,7 @@ class WorkloadRoles(Construct):
             ],
         )
         self._acknowledge_objects(gpu, [buckets.models], "Model weights: objects under the models bucket, by key.")
+        self._acknowledge_objects(gpu, [buckets.images], "Generated images: objects under the images bucket, by key.")
         self.app_role = app.role
         self.gpu_role = gpu.role
         self.by_kind = {"app": self.app_role, "gpu": self.gpu_role}

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import aws_cdk as cdk
+import jsii
 from aws_cdk import aws_chatbot as chatbot
+from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
@@ -91,3 +93,15 @@ class AlertRouting(Construct):
             )
         )
         return topic
+
+
+@jsii.implements(events.IRuleTarget)
+class PublishedTopic:
+    """A rule target for a topic whose policy and key already admit this account's EventBridge rules (AlertRouting):
+    CDK's SnsTopic target would add an events.amazonaws.com grant on both without a source condition."""
+
+    def __init__(self, topic: sns.ITopic) -> None:
+        self._topic = topic
+
+    def bind(self, rule: object, id: str | None = None) -> events.RuleTargetConfig:
+        return events.RuleTargetConfig(arn=self._topic.topic_arn)

@@ -1,6 +1,6 @@
 """The platform's alarms (seed 002's alert rules in CloudWatch terms), each routed to `critical` or
 `warning`, a composite "platform degraded" alarm, anomaly detection on traffic (the replacement for seed
-000's Lookout for Metrics), and Glue job failures through EventBridge."""
+000's Lookout for Metrics)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,6 @@ import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
-from aws_cdk import aws_events as events
-from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
@@ -49,11 +47,11 @@ class AlarmTargets:
     stream_name: str
     kafka_cluster_name: str | None
     search_domain: str
-    glue_jobs: Sequence[str]
 
 
 class PlatformAlarms(Construct):
-    """`alarms` by name, `critical_alarms`, `degraded` (composite) and `glue_failures` (EventBridge rule)."""
+    """`alarms` by name, `critical_alarms` and `degraded` (composite). The data platform's alerts (Glue,
+    data quality, ECS jobs) are constructs/analytics/lake_alerts.py."""
 
     def __init__(
         self,
@@ -296,17 +294,6 @@ class PlatformAlarms(Construct):
             "OpenSearch has less than 20 GiB free on a node",
         )
 
-        self.glue_failures = events.Rule(
-            self,
-            "GlueJobFailures",
-            description="Glue jobs of the data lake that failed, timed out or stopped",
-            event_pattern=events.EventPattern(
-                source=["aws.glue"],
-                detail_type=["Glue Job State Change"],
-                detail={"jobName": list(watch.glue_jobs), "state": ["FAILED", "TIMEOUT", "STOPPED"]},
-            ),
-            targets=[targets.SnsTopic(critical)],
-        )
         self.degraded = cloudwatch.CompositeAlarm(
             self,
             "PlatformDegraded",

@@ -35,6 +35,9 @@ class GlueConfig(ConfigModel):
     workflow_schedule: CronExpression
     etl_workers: int = Field(ge=2, le=100, description="G.1X workers; seed 003: 2 DPU")
     etl_timeout_minutes: int = Field(ge=1, le=2880)
+    lookback_days: int = Field(
+        ge=1, le=31, description="delivery days of raw data each ETL run reads again (late deliveries, reruns)"
+    )
 
 
 class StreamingConfig(ConfigModel):

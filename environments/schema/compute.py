@@ -8,7 +8,15 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import AfterValidator, Field
 
-from environments.schema.base import RESERVABLE_CONCURRENCY, SYSTEM_GROUP, ConfigModel, K8sName, RetentionDays, YamlList
+from environments.schema.base import (
+    RESERVABLE_CONCURRENCY,
+    SYSTEM_GROUP,
+    ConfigModel,
+    CronExpression,
+    K8sName,
+    RetentionDays,
+    YamlList,
+)
 from environments.schema.instance_types import INSTANCE_TYPES, InstanceSize
 from environments.schema.versions import ADDONS, CHARTS, version_problem
 from environments.schema.workloads import GitOpsConfig, ServiceConfig
@@ -129,6 +137,21 @@ class NamespaceConfig(ConfigModel):
 AddonVersion = Annotated[str, Field(pattern=r"^v\d+\.\d+\.\d+-eksbuild\.\d+$")]
 
 
+MUTABLE_TAGS = frozenset({"latest", "stable", "main", "master", "dev", "prod", "staging", "release", "current"})
+"""Names CI moves from image to image: an immutable repository accepts each only once, so a second release
+under one of them is rejected. A release is a new tag (a version or a commit)."""
+
+
+def _release_tag(value: str) -> str:
+    if value.lower() in MUTABLE_TAGS:
+        raise ValueError(f"{value} names whatever is newest; give the release's own tag (a version or a commit)")
+    return value
+
+
+ImageTag = Annotated[str, Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"), AfterValidator(_release_tag)]
+LakeZone = Literal["raw", "processed", "curated"]
+
+
 class HealthCheckConfig(ConfigModel):
     """How the load balancer checks each service's pods (every target group)."""
 
@@ -157,11 +180,23 @@ class IngressConfig(ConfigModel):
 
 
 class EcsTaskConfig(ConfigModel):
-    """A Fargate task definition (seed 003)."""
+    """A Fargate task definition (seed 003) and how it runs: as a service scaled on its work queue's depth
+    (`max_tasks`), or on a `schedule` through EventBridge Scheduler; with what it may do in the lake."""
 
     name: K8sName
     cpu: Literal[256, 512, 1024, 2048, 4096, 8192, 16384]
     memory_mib: int = Field(ge=512, le=122880)
+    image_tag: ImageTag | None = Field(default=None, description="this task's release; else platform.ecs_image_tag")
+    reads: Annotated[tuple[LakeZone, ...], YamlList] = ()
+    writes: Annotated[tuple[LakeZone, ...], YamlList] = ()
+    secrets: Annotated[tuple[str, ...], YamlList] = Field(
+        default=(), description="names of the data stack's application secrets, passed as ECS secrets"
+    )
+    scratch_gib: int | None = Field(
+        default=None, ge=21, le=200, description="ephemeral storage, mounted read-write at /scratch"
+    )
+    max_tasks: int | None = Field(default=None, ge=1, le=100, description="a service from 0 to this many tasks")
+    schedule: CronExpression | None = None
 
 
 class PlatformConfig(ConfigModel):
@@ -186,6 +221,7 @@ class PlatformConfig(ConfigModel):
     services: Annotated[tuple[ServiceConfig, ...], YamlList] = Field(min_length=1)
     ecr_repositories: Annotated[tuple[K8sName, ...], YamlList] = Field(min_length=1)
     ecr_keep_images: int = Field(ge=1, le=10000)
+    ecs_image_tag: ImageTag = Field(description="the release every ECS task runs unless it names its own")
     ecs_tasks: Annotated[tuple[EcsTaskConfig, ...], YamlList] = Field(min_length=1)
     consumer_reserved_concurrency: int = Field(ge=1, le=RESERVABLE_CONCURRENCY)
     log_retention_days: RetentionDays
@@ -225,6 +261,11 @@ def platform_problems(config: StageConfig) -> list[tuple[str, str]]:
         if namespace.startswith("kube-") or namespace == "default":
             problems.append((f"platform.namespaces.{index}", f"{namespace} is reserved by Kubernetes"))
     problems += _ingress_problems(config)
+    for index, task in enumerate(platform.ecs_tasks):
+        if (task.max_tasks is None) == (task.schedule is None):
+            problems.append((f"platform.ecs_tasks.{index}", "give exactly one of max_tasks (a service) or schedule"))
+    if sum(task.max_tasks is not None for task in platform.ecs_tasks) > 1:
+        problems.append(("platform.ecs_tasks", "one task runs as the queue-scaled service; the others on schedules"))
     if len(set(platform.ecr_repositories)) != len(platform.ecr_repositories):
         problems.append(("platform.ecr_repositories", "lists the same repository twice"))
     return problems + _version_problems(platform)

@@ -1054,14 +1054,23 @@ def lifecycle_policy_problems(stacks: Sequence[StackTemplate]) -> list[str]:
 
 
 def fargate_capacity_problems(stacks: Sequence[StackTemplate]) -> list[str]:
-    """A service's capacity providers are associated with its cluster; FARGATE_SPOT runs ARM64 tasks only on
-    platform version 1.4.0 or later and not in the China regions (it does support ARM64 since 2024-09)."""
+    """A service's or a schedule's (EventBridge Scheduler RunTask) capacity providers are associated with its
+    cluster; FARGATE_SPOT runs ARM64 tasks only on platform version 1.4.0 or later and not in the China regions
+    (it does support ARM64 since 2024-09)."""
     problems = []
-    for stack, logical_id, props in _all(stacks, "AWS::ECS::Service"):
+    launches = [
+        (stack, logical_id, props.get("Cluster"), props)
+        for stack, logical_id, props in _all(stacks, "AWS::ECS::Service")
+    ] + [
+        (stack, logical_id, props.get("Target", {}).get("Arn"), props["Target"]["EcsParameters"])
+        for stack, logical_id, props in _all(stacks, "AWS::Scheduler::Schedule")
+        if "EcsParameters" in props.get("Target", {})
+    ]
+    for stack, logical_id, cluster_ref, props in launches:
         strategy = [item.get("CapacityProvider") for item in props.get("CapacityProviderStrategy", [])]
         if not strategy:
             continue
-        cluster, where = _key(stack, props.get("Cluster"), stacks), stack.where(logical_id)
+        cluster, where = _key(stack, cluster_ref, stacks), stack.where(logical_id)
         associated = {
             provider
             for s, other, p in _all(stacks, "AWS::ECS::ClusterCapacityProviderAssociations", "AWS::ECS::Cluster")
@@ -1069,7 +1078,7 @@ def fargate_capacity_problems(stacks: Sequence[StackTemplate]) -> list[str]:
             for provider in p.get("CapacityProviders", [])
         }
         problems += [f"{where}: {p} is not associated with the cluster" for p in strategy if p not in associated]
-        task = target(stack, props.get("TaskDefinition"), stacks)
+        task = target(stack, props.get("TaskDefinition") or props.get("TaskDefinitionArn"), stacks)
         task_props = task[0].resources[task[1]].get("Properties", {}) if task else {}
         arm = task_props.get("RuntimePlatform", {}).get("CpuArchitecture") == "ARM64"
         version = str(props.get("PlatformVersion", "LATEST"))

@@ -220,6 +220,7 @@ class Kind(enum.Enum):
     PROVIDER_FUNCTION = "custom-resource function"
     ROTATION = "rotation function"
     ECS_SERVICE = "ECS service"
+    ECS_SCHEDULED_TASK = "scheduled ECS task"
     INTERFACE_ENDPOINT = "interface endpoint"
     LOAD_BALANCER = "load balancer"
     NAT_GATEWAY = "NAT gateway"
@@ -675,6 +676,14 @@ _PLACED_BY_PROPERTIES: dict[str, tuple[Kind, Callable[[dict[str, Any]], list[tup
         lambda p: [
             (c["Subnets"], c.get("SecurityGroups"))
             for c in [p.get("NetworkConfiguration", {}).get("AwsvpcConfiguration")]
+            if c
+        ],
+    ),
+    "AWS::Scheduler::Schedule": (
+        Kind.ECS_SCHEDULED_TASK,
+        lambda p: [
+            (c["Subnets"], c.get("SecurityGroups"))
+            for c in [p["Target"].get("EcsParameters", {}).get("NetworkConfiguration", {}).get("AwsvpcConfiguration")]
             if c
         ],
     ),

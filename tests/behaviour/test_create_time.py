@@ -428,6 +428,17 @@ MUTATIONS: dict[str, Mutation] = {
                 PlatformVersion="1.3.0",
                 CapacityProviderStrategy=[{"CapacityProvider": "FARGATE_SPOT", "Weight": 1}],
             ),
+            "Schedule": _resource(
+                "AWS::Scheduler::Schedule",
+                Target={
+                    "Arn": {"Fn::GetAtt": ["Jobs", "Arn"]},
+                    "EcsParameters": {
+                        "TaskDefinitionArn": {"Ref": "Task"},
+                        "PlatformVersion": "1.3.0",
+                        "CapacityProviderStrategy": [{"CapacityProvider": "FARGATE_SPOT", "Weight": 1}],
+                    },
+                },
+            ),
         }
     ),
     "transit-gateway": _inject(

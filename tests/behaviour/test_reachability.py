@@ -103,7 +103,7 @@ CONTROL_PLANE = of(Kind.CONTROL_PLANE)
 NODES = of(Kind.NODE_GROUP, Kind.KARPENTER_NODES)
 SERVING = of(*NODES.kinds, Kind.ECS_SERVICE)
 """What the load balancer and the peer region send requests to."""
-WORKLOADS = of(*SERVING.kinds, Kind.EVENT_FUNCTION)
+WORKLOADS = of(*SERVING.kinds, Kind.EVENT_FUNCTION, Kind.ECS_SCHEDULED_TASK)
 """What uses the data stores."""
 APP_TIER = Placed(tier="app", excluding=frozenset({Kind.INTERFACE_ENDPOINT, Kind.CONTROL_PLANE}))
 """Everything in the app tier that opens connections: not the endpoints (they are the destination) and not the
@@ -123,7 +123,7 @@ EXPECTED_TIER = {
     **dict.fromkeys(
         (
             Kind.NODE_GROUP, Kind.KARPENTER_NODES, Kind.CONTROL_PLANE, Kind.KUBECTL_HANDLER, Kind.EVENT_FUNCTION,
-            Kind.PROVIDER_FUNCTION, Kind.ROTATION, Kind.ECS_SERVICE, Kind.INTERFACE_ENDPOINT,
+            Kind.PROVIDER_FUNCTION, Kind.ROTATION, Kind.ECS_SERVICE, Kind.ECS_SCHEDULED_TASK, Kind.INTERFACE_ENDPOINT,
         ),
         "app",
     ),
@@ -297,6 +297,7 @@ def expected_placements(config: StageConfig) -> dict[str, dict[Kind, int | None]
             Kind.EVENT_FUNCTION: 2,  # the action-requests consumer and the stream processor
             Kind.ROTATION: 1,
             Kind.ECS_SERVICE: 1,
+            Kind.ECS_SCHEDULED_TASK: sum(1 for task in config.platform.ecs_tasks if task.schedule),
             Kind.INTERFACE_ENDPOINT: len(network.interface_endpoints),
             Kind.NAT_GATEWAY: network.nat_gateways,
             Kind.LOAD_BALANCER: 1,

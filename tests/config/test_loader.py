@@ -294,6 +294,26 @@ ANALYTICS_CASES = [
     ),
     ("group named like the burst pool", _set("platform.node_groups.2.name", "gpu-burst"), "platform.node_groups: gpu-"),
     ("malformed add-on pin", _set("platform.addon_versions", {"coredns": "1.14"}), "platform.addon_versions.coredns"),
+    (
+        "a moving image tag",
+        _set("platform.ecs_image_tag", "stable"),
+        "platform.ecs_image_tag: stable names whatever",
+    ),
+    ("a task's moving tag", _set("platform.ecs_tasks.1.image_tag", "latest"), "platform.ecs_tasks.1.image_tag: latest"),
+    (
+        "a task both served and scheduled",
+        _set("platform.ecs_tasks.1.max_tasks", 2),
+        "platform.ecs_tasks.1: give exactly",
+    ),
+    ("a task neither", _set("platform.ecs_tasks.1.schedule", None), "platform.ecs_tasks.1: give exactly one"),
+    ("a task's bad schedule", _set("platform.ecs_tasks.1.schedule", "every day"), "platform.ecs_tasks.1.schedule"),
+    ("an unknown lake zone", _set("platform.ecs_tasks.0.reads", ["archive"]), "platform.ecs_tasks.0.reads.0"),
+    (
+        "scratch under Fargate's 21 GiB",
+        _set("platform.ecs_tasks.1.scratch_gib", 20),
+        "platform.ecs_tasks.1.scratch_gib",
+    ),
+    ("no lookback", _set("analytics.glue.lookback_days", 0), "analytics.glue.lookback_days"),
 ]
 
 

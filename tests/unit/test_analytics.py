@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
+from constructs.analytics.glue_pipeline import RULESETS
+from constructs.analytics.lake_tables import TABLES
+
+from lambdas.stream_processor.event_schema import FIELDS, SOURCES
 from stacks.analytics import AnalyticsStack
 from tests.support import logical_id, output_of, props, ref_id, resources
 from tests.synthesis import SynthesizedPlatform
@@ -59,46 +64,131 @@ def test_glue_catalog_security_and_crawlers(examples: SynthesizedPlatform, stage
     assert encryption["S3Encryptions"][0]["S3EncryptionMode"] == "SSE-KMS"
     assert encryption["CloudWatchEncryption"]["CloudWatchEncryptionMode"] == "SSE-KMS"
     assert encryption["JobBookmarksEncryption"]["JobBookmarksEncryptionMode"] == "CSE-KMS"
-    crawlers = {zone: tmpl["Resources"][logical_id(c)]["Properties"] for zone, c in glue.crawlers.items()}
-    assert set(crawlers) == {"raw", "processed"}
-    assert crawlers["raw"]["Schedule"] == {"ScheduleExpression": config.crawler_schedule}
-    for crawler in crawlers.values():
-        assert crawler["CrawlerSecurityConfiguration"] == security["Name"]
+    (crawler,) = props(tmpl, "AWS::Glue::Crawler")
+    assert crawler["Schedule"] == {"ScheduleExpression": config.crawler_schedule}
+    assert crawler["CrawlerSecurityConfiguration"] == security["Name"]
+    # The declared raw tables get their new partitions; the crawler never rewrites a schema.
+    (target,) = crawler["Targets"]["CatalogTargets"]
+    assert target["Tables"] == list(SOURCES)
+    assert crawler["SchemaChangePolicy"] == {"UpdateBehavior": "LOG", "DeleteBehavior": "LOG"}
+    assert json.loads(crawler["Configuration"])["CrawlerOutput"]["Partitions"]["AddOrUpdateBehavior"] == (
+        "InheritFromTable"
+    )
+    assert set(glue.crawlers) == {"raw"}
+
+
+def test_every_table_is_declared_with_location_format_and_partitions(platform: SynthesizedPlatform, stage: str) -> None:
+    """The templates declare exactly the tables of lake_tables.TABLES, which tests/lake builds its local
+    catalog from: the Spark tests read what the templates declare."""
+    tmpl = platform.template_json(stage, "analytics")
+    lake = platform.stages[stage].analytics.lake
+    declared = {p["TableInput"]["Name"]: p["TableInput"] for p in props(tmpl, "AWS::Glue::Table")}
+    assert set(declared) == {spec.name for spec in TABLES}
+    for spec in TABLES:
+        table = declared[spec.name]
+        storage = table["StorageDescriptor"]
+        assert [(c["Name"], c["Type"]) for c in storage["Columns"]] == list(spec.columns)
+        assert [(c["Name"], c["Type"]) for c in table["PartitionKeys"]] == list(spec.partitions)
+        assert table["Parameters"]["classification"] == spec.format
+        serde = storage["SerdeInfo"]["SerializationLibrary"]
+        assert serde.endswith("ParquetHiveSerDe" if spec.format == "parquet" else "JsonSerDe")
+        location = storage["Location"]["Fn::Join"][1]
+        assert ref_id(location[1]) == logical_id(lake.zones[spec.zone]) and location[2] == f"/{spec.prefix}"
+    raw_columns = [(c["Name"], c["Type"]) for c in declared["events"]["StorageDescriptor"]["Columns"]]
+    assert raw_columns == [(field.column, field.glue_type) for field in FIELDS]  # the event schema, once
 
 
 def test_glue_jobs_and_quality(examples: SynthesizedPlatform, stage: str) -> None:
-    tmpl = template(examples, stage)
-    glue = analytics(examples, stage).glue
-    etl = tmpl["Resources"][logical_id(glue.etl_job)]["Properties"]
-    assert etl["Command"]["Name"] == "glueetl" and etl["Command"]["PythonVersion"] == "3"
-    assert etl["GlueVersion"] == "5.0"
-    assert (etl["WorkerType"], etl["NumberOfWorkers"], etl["Timeout"]) == ("G.1X", 2, 60)  # seed 003: 2 DPU, 60 min
-    assert etl["DefaultArguments"]["--job-bookmark-option"] == "job-bookmark-enable"
-    assert "s3://" in json.dumps(etl["Command"]["ScriptLocation"])
-    (ruleset,) = props(tmpl, "AWS::Glue::DataQualityRuleset")
-    assert ruleset["TargetTable"]["TableName"] == "curated_events"
-    assert 'IsUnique "eventid"' in ruleset["Ruleset"]
-    quality = tmpl["Resources"][logical_id(glue.quality_job)]["Properties"]
-    assert quality["DefaultArguments"]["--ruleset_name"] == ruleset["Name"]
-
-
-def test_workflow_chains_crawl_etl_crawl_quality(examples: SynthesizedPlatform, stage: str) -> None:
     config = examples.configs[stage].analytics.glue
     tmpl = template(examples, stage)
     glue = analytics(examples, stage).glue
-    raw, processed = (logical_id(glue.crawlers[zone]) for zone in ("raw", "processed"))
-    etl, quality = logical_id(glue.etl_job), logical_id(glue.quality_job)
+    for job in (glue.etl_job, glue.aggregates_job):
+        spark = tmpl["Resources"][logical_id(job)]["Properties"]
+        assert spark["Command"]["Name"] == "glueetl" and spark["Command"]["PythonVersion"] == "3"
+        assert spark["GlueVersion"] == "5.0"
+        assert (spark["WorkerType"], spark["NumberOfWorkers"], spark["Timeout"]) == ("G.1X", 2, 60)  # seed 003
+        arguments = spark["DefaultArguments"]
+        assert arguments["--enable-glue-datacatalog"] == "true"
+        libraries = json.dumps(arguments["--extra-py-files"])
+        assert libraries.count(".zip") == 2 and ".py" not in libraries
+    # Each zip holds exactly the modules the jobs import, under the names they import them by.
+    outdir = Path(examples.stages[stage].outdir)
+    staged = [sorted(p.name for p in (outdir / library.asset_path).iterdir()) for library in glue.libraries]
+    assert staged == [["lake_jobs.py", "lake_transforms.py"], ["event_schema.py"]]
+    etl = tmpl["Resources"][logical_id(glue.etl_job)]["Properties"]["DefaultArguments"]
+    assert etl["--lookback_days"] == str(config.lookback_days)
+    rulesets = {p["TargetTable"]["TableName"]: p for p in props(tmpl, "AWS::Glue::DataQualityRuleset")}
+    assert set(rulesets) == {r.table for r in RULESETS} == {"events_clean", "daily_agg", "analytics", "reporting",
+                                                            "ml_datasets"}  # fmt: skip
+    events = rulesets["events_clean"]["Ruleset"]
+    for check in ('IsUnique "event_id"', 'IsComplete "tenant_id"', "group by event_date, event_id",
+                  "max(event_time)", "avg(last("):  # fmt: skip
+        assert check in events
+    quality = tmpl["Resources"][logical_id(glue.quality_job)]["Properties"]
+    assert quality["Command"]["Name"] == "pythonshell"
+    assert json.loads(quality["DefaultArguments"]["--rulesets"]) == {t: r["Name"] for t, r in rulesets.items()}
+
+
+def test_each_job_role_reaches_only_its_zones(examples: SynthesizedPlatform, stage: str) -> None:
+    """Read raw, write processed, and so on: each job's S3 grants, by zone and prefix."""
+    stack = analytics(examples, stage)
+    tmpl = template(examples, stage)
+    zones = {logical_id(bucket): zone for zone, bucket in stack.lake.zones.items()}
+
+    def grants(role_name: str) -> dict[str, set[str]]:
+        role = logical_id(stack.glue.roles[role_name])
+        (policy,) = [p for p in props(tmpl, "AWS::IAM::ManagedPolicy") if role in json.dumps(p.get("Roles"))]
+        found: dict[str, set[str]] = {}
+        for statement in policy["PolicyDocument"]["Statement"]:
+            if statement["Sid"] in ("LakeRead", "LakeWrite"):
+                resources = (
+                    statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+                )
+                for resource in resources:
+                    parts = resource["Fn::Join"][1]
+                    found.setdefault(statement["Sid"], set()).add(f"{zones[ref_id(parts[0])]}{parts[1]}")
+        return found
+
+    assert grants("Crawler") == {"LakeRead": {"raw/logs/*", "raw/events/*", "raw/feeds/*"}}
+    etl = grants("RawToProcessed")
+    assert etl["LakeWrite"] == {"raw/quarantine/*", "processed/events/*"}
+    assert not any(g.startswith("curated") for g in etl["LakeRead"])
+    aggregates = grants("ProcessedAggregates")
+    assert "processed/events/*" not in aggregates["LakeWrite"] and not any(
+        g.startswith("raw") for g in aggregates["LakeRead"]
+    )
+    assert grants("QualityJob")["LakeWrite"] == {"curated/quality-results/*"}
+    assert grants("ReportFailure") == {}
+
+
+def test_workflow_runs_in_order_with_an_on_failure_path(examples: SynthesizedPlatform, stage: str) -> None:
+    config = examples.configs[stage].analytics.glue
+    tmpl = template(examples, stage)
+    glue = analytics(examples, stage).glue
+    raw = logical_id(glue.crawlers["raw"])
+    etl, aggregates, quality, failure = (logical_id(j) for j in (glue.etl_job, glue.aggregates_job,
+                                                                 glue.quality_job, glue.failure_job))  # fmt: skip
     triggers = props(tmpl, "AWS::Glue::Trigger")
     (start,) = [t for t in triggers if t["Type"] == "SCHEDULED"]
     assert start["Schedule"] == config.workflow_schedule
     assert ref_id(start["Actions"][0]["CrawlerName"]) == raw
-    chain = {}
+    chain, on_failure = {}, []
     for trigger in (t for t in triggers if t["Type"] == "CONDITIONAL"):
-        (condition,) = trigger["Predicate"]["Conditions"]
-        source = ref_id(condition.get("CrawlerName") or condition["JobName"])
         action = trigger["Actions"][0]
-        chain[source] = ref_id(action.get("JobName") or action["CrawlerName"])
-    assert chain == {raw: etl, etl: processed, processed: quality}
+        target = ref_id(action.get("JobName") or action["CrawlerName"])
+        conditions = trigger["Predicate"]["Conditions"]
+        if target == failure:
+            assert trigger["Predicate"]["Logical"] == "ANY"
+            on_failure = sorted(
+                (ref_id(c.get("CrawlerName") or c["JobName"]), c.get("CrawlState") or c["State"]) for c in conditions
+            )
+            continue
+        (condition,) = conditions
+        assert (condition.get("CrawlState") or condition["State"]) == "SUCCEEDED"
+        chain[ref_id(condition.get("CrawlerName") or condition["JobName"])] = target
+    assert chain == {raw: etl, etl: aggregates, aggregates: quality}
+    assert on_failure == sorted([(raw, "FAILED"), *((job, state) for job in (etl, aggregates, quality)
+                                                     for state in ("FAILED", "TIMEOUT"))])  # fmt: skip
 
 
 def test_athena_workgroup(examples: SynthesizedPlatform, stage: str) -> None:
@@ -119,20 +209,34 @@ def test_streaming_ingestion(examples: SynthesizedPlatform, stage: str) -> None:
     assert stream["StreamModeDetails"] == {"StreamMode": "ON_DEMAND"}
     assert stream["StreamEncryption"]["EncryptionType"] == "KMS"
     assert stream["RetentionPeriodHours"] == config.retention_hours
-    (delivery,) = props(tmpl, "AWS::KinesisFirehose::DeliveryStream")
-    assert delivery["DeliveryStreamType"] == "KinesisStreamAsSource"
-    destination = delivery["ExtendedS3DestinationConfiguration"]
-    assert destination["Prefix"].startswith("events/year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/")
-    assert destination["ErrorOutputPrefix"].startswith("errors/")
-    assert destination["BufferingHints"] == {"IntervalInSeconds": config.buffer_seconds, "SizeInMBs": config.buffer_mib}
-    assert "KMSEncryptionConfig" in destination["EncryptionConfiguration"]
-    assert ref_id(destination["BucketARN"]) == logical_id(analytics(examples, stage).lake.raw)
+    deliveries = {
+        p["ExtendedS3DestinationConfiguration"]["Prefix"].split("/")[0]: p
+        for p in props(tmpl, "AWS::KinesisFirehose::DeliveryStream")
+    }
+    assert set(deliveries) == set(SOURCES)  # seed 003's raw logs/, events/, feeds/: one Firehose each
+    for source, delivery in deliveries.items():
+        streamed = delivery.get("DeliveryStreamType") == "KinesisStreamAsSource"
+        assert streamed is (source == "events")
+        if not streamed:
+            assert delivery["DeliveryStreamEncryptionConfigurationInput"]["KeyType"] == "CUSTOMER_MANAGED_CMK"
+        destination = delivery["ExtendedS3DestinationConfiguration"]
+        assert destination["Prefix"] == f"{source}/dt=!{{timestamp:yyyy-MM-dd}}/"
+        assert destination["ErrorOutputPrefix"].startswith(f"errors/{source}/")
+        assert destination["BufferingHints"] == {"IntervalInSeconds": config.buffer_seconds,
+                                                 "SizeInMBs": config.buffer_mib}  # fmt: skip
+        assert "KMSEncryptionConfig" in destination["EncryptionConfiguration"]
+        assert ref_id(destination["BucketARN"]) == logical_id(analytics(examples, stage).lake.raw)
+        # Newline-delimited, whatever the producers send: Athena and Spark split records on it.
+        (processor,) = destination["ProcessingConfiguration"]["Processors"]
+        assert processor["Type"] == "AppendDelimiterToRecord"
     (mapping,) = props(tmpl, "AWS::Lambda::EventSourceMapping")
     assert mapping["BisectBatchOnFunctionError"] is True
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert ref_id(mapping["DestinationConfig"]["OnFailure"]["Destination"]) == logical_id(streaming.failure_queue)
     function = tmpl["Resources"][logical_id(streaming.processor.function)]["Properties"]
-    assert ref_id(function["Environment"]["Variables"]["STATE_TABLE"]) == logical_id(streaming.state_table)
+    variables = function["Environment"]["Variables"]
+    assert ref_id(variables["STATE_TABLE"]) == logical_id(streaming.state_table)
+    assert variables["METRICS_NAMESPACE"] == analytics(examples, stage).metrics_namespace
 
 
 def test_kafka_per_stage(examples: SynthesizedPlatform, stage: str) -> None:

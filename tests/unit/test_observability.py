@@ -8,6 +8,7 @@ from typing import Any
 import aws_cdk as cdk
 import yaml
 from aws_cdk.assertions import Template
+from constructs.analytics.glue_pipeline import RULESETS
 from constructs.observability.alert_routing import PUBLISHERS, AlertRouting
 from constructs.observability.threat_detection import CONFIG_RULES, GUARDDUTY_FEATURES
 
@@ -132,8 +133,12 @@ def test_every_dead_letter_queue_and_queue_age_is_watched(examples: SynthesizedP
     alarms = observability(examples, stage).alarms.alarms
     watched = json.dumps([template(examples, stage)["Resources"][logical_id(a)] for n, a in alarms.items()
                           if n.startswith("DeadLetters")])  # fmt: skip
-    dead_letter_queues = [*stack.data.messaging.dead_letter_queues, stack.analytics.streaming.failure_queue]
-    assert sum(n.startswith("DeadLetters") for n in alarms) == len(dead_letter_queues) == 6
+    dead_letter_queues = [
+        *stack.data.messaging.dead_letter_queues,
+        stack.analytics.streaming.failure_queue,
+        *stack.analytics.job_roles.dead_letter_queues.values(),  # the ECS data-processing service's work
+    ]
+    assert sum(n.startswith("DeadLetters") for n in alarms) == len(dead_letter_queues) == 7
     for queue in dead_letter_queues:
         assert logical_id(queue) in watched
     assert sum(n.startswith("QueueAge") for n in alarms) == 5
@@ -150,14 +155,42 @@ def test_anomaly_detection_and_composite(examples: SynthesizedPlatform, stage: s
     assert len(critical) >= 5
 
 
-def test_glue_failures_reach_the_critical_topic(examples: SynthesizedPlatform, stage: str) -> None:
-    rule = template(examples, stage)["Resources"][logical_id(observability(examples, stage).alarms.glue_failures)]
-    pattern = rule["Properties"]["EventPattern"]
-    assert pattern["source"] == ["aws.glue"] and set(pattern["detail"]["state"]) == {"FAILED", "TIMEOUT", "STOPPED"}
+def test_lake_alerts_reach_their_topics(examples: SynthesizedPlatform, stage: str) -> None:
+    """Crawler, Glue job, data-quality and ECS task failures (EventBridge), quarantined records and failed
+    workflow runs (alarms), each to the topic of its severity."""
+    tmpl = template(examples, stage)
+    alerts = observability(examples, stage).lake_alerts
     glue = examples.stages[stage].analytics.glue
-    jobs = json.dumps(pattern["detail"]["jobName"])
-    assert logical_id(glue.etl_job) in jobs and logical_id(glue.quality_job) in jobs
-    assert ref_id(rule["Properties"]["Targets"][0]["Arn"]) == _topic_id(examples, stage, "critical")
+    rules = {name: tmpl["Resources"][logical_id(rule)]["Properties"] for name, rule in alerts.rules.items()}
+    critical, warning = _topic_id(examples, stage, "critical"), _topic_id(examples, stage, "warning")
+
+    def topic(name: str) -> str:
+        return ref_id(rules[name]["Targets"][0]["Arn"])
+
+    crawler = rules["CrawlerFailures"]["EventPattern"]
+    assert crawler["detail"]["state"] == ["Failed"] and topic("CrawlerFailures") == critical
+    assert logical_id(glue.crawlers["raw"]) in json.dumps(crawler["detail"]["crawlerName"])
+    jobs = rules["GlueJobFailures"]["EventPattern"]["detail"]
+    assert set(jobs["state"]) == {"FAILED", "TIMEOUT", "ERROR"} and topic("GlueJobFailures") == critical
+    for job in (glue.etl_job, glue.aggregates_job, glue.quality_job, glue.failure_job):
+        assert logical_id(job) in json.dumps(jobs["jobName"])
+    for severity, topic_id in (("critical", critical), ("warning", warning)):
+        quality = rules[f"Quality{severity.capitalize()}"]["EventPattern"]
+        assert quality["detail-type"] == ["Data Quality Evaluation Results Available"]
+        assert quality["detail"]["score"] == [{"numeric": ["<", 1]}]
+        expected = {glue.quality_rulesets[r.table].name for r in RULESETS if r.severity == severity}
+        assert (
+            set(quality["detail"]["rulesetNames"]) == expected and topic(f"Quality{severity.capitalize()}") == topic_id
+        )
+    ecs = rules["EcsTaskFailures"]["EventPattern"]["detail"]
+    assert ecs["lastStatus"] == ["STOPPED"] and ecs["containers"] == {"exitCode": [{"anything-but": 0}]}
+    assert logical_id(examples.stages[stage].platform.jobs.cluster) in output_of(ecs["clusterArn"][0])
+    for name, topic_id in (("QuarantinedRecords", warning), ("FailedWorkflowRuns", critical)):
+        alarm = tmpl["Resources"][logical_id(alerts.alarms[name])]["Properties"]
+        assert ref_id(alarm["AlarmActions"][0]) == topic_id
+    quarantined = tmpl["Resources"][logical_id(alerts.alarms["QuarantinedRecords"])]["Properties"]["Metrics"]
+    sources = {d["Value"] for m in quarantined if "MetricStat" in m for d in m["MetricStat"]["Metric"]["Dimensions"]}
+    assert sources == {"logs", "events", "feeds", "stream-processor"}
 
 
 def test_dashboards(examples: SynthesizedPlatform, stage: str) -> None:

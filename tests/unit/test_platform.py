@@ -378,7 +378,16 @@ def test_workload_accounts_are_bound_to_least_privilege_roles(examples: Synthesi
         ref_id(p["Roles"][0]): p["PolicyDocument"]["Statement"] for p in props(data_template, "AWS::IAM::ManagedPolicy")
     }
     app = {s["Sid"]: s for s in policies[logical_id(data.workload_roles.app_role)]}
-    assert set(app) >= {"Secrets", "Tables", "DocumentsObjects", "Publish", "Consume", "Database"}
+    assert set(app) >= {
+        "Secrets",
+        "CacheAuthToken",
+        "Tables",
+        "AppDataObjects",
+        "Publish",
+        "Consume",
+        "Events",
+        "Database",
+    }
     assert app["Database"]["Action"] == "rds-db:connect"
     gpu = {s["Sid"]: s for s in policies[logical_id(data.workload_roles.gpu_role)]}
     assert gpu["ModelsObjects"]["Action"] == "s3:GetObject"
@@ -404,21 +413,150 @@ def test_ecr_repositories(examples: SynthesizedPlatform, stage: str) -> None:
         assert "LifecyclePolicy" in repository
 
 
-def test_ecs_fargate_cluster_tasks_and_idle_service(examples: SynthesizedPlatform, stage: str) -> None:
+def _provider(item: dict[str, Any]) -> str:
+    return str(item["CapacityProvider"])
+
+
+def _task_definitions(examples: SynthesizedPlatform, stage: str) -> dict[str, dict[str, Any]]:
+    jobs = platform_stack(examples, stage).jobs
     tmpl = template(examples, stage)
+    return {name: tmpl["Resources"][logical_id(d)]["Properties"] for name, d in jobs.task_definitions.items()}
+
+
+def test_ecs_fargate_cluster_tasks_service_and_schedule(examples: SynthesizedPlatform, stage: str) -> None:
+    config = examples.configs[stage].platform
+    tasks = {task.name: task for task in config.ecs_tasks}
+    tmpl = template(examples, stage)
+    jobs = platform_stack(examples, stage).jobs
     (cluster,) = props(tmpl, "AWS::ECS::Cluster")
     assert {"Name": "containerInsights", "Value": "enhanced"} in cluster["ClusterSettings"]
     (providers,) = props(tmpl, "AWS::ECS::ClusterCapacityProviderAssociations")
     assert sorted(providers["CapacityProviders"]) == ["FARGATE", "FARGATE_SPOT"]
-    tasks = {p["Family"].lower(): p for p in props(tmpl, "AWS::ECS::TaskDefinition")}
-    sizes = sorted((t["Cpu"], t["Memory"]) for t in tasks.values())
-    assert sizes == [("1024", "2048"), ("2048", "4096")]  # seed 003
-    for task in tasks.values():
-        assert task["RuntimePlatform"]["CpuArchitecture"] == "ARM64"
-        assert task["ContainerDefinitions"][0]["LogConfiguration"]["LogDriver"] == "awslogs"
+    definitions = _task_definitions(examples, stage)
+    assert sorted((d["Cpu"], d["Memory"]) for d in definitions.values()) == [("1024", "2048"), ("2048", "4096")]
+    spot_first = [{"CapacityProvider": "FARGATE", "Base": 1, "Weight": 1},
+                  {"CapacityProvider": "FARGATE_SPOT", "Base": 0, "Weight": 3}]  # fmt: skip
+    for name, definition in definitions.items():
+        (container,) = definition["ContainerDefinitions"]
+        assert definition["RuntimePlatform"]["CpuArchitecture"] == "ARM64"
+        assert container["LogConfiguration"]["LogDriver"] == "awslogs"
+        assert container["ReadonlyRootFilesystem"] is True
+        # One tag per release from config: never a tag that moves (the repositories are immutable).
+        assert container["Image"]["Fn::Join"][1][-1] == f":{tasks[name].image_tag or config.ecs_image_tag}"
+        environment = {e["Name"] for e in container["Environment"]}
+        task = tasks[name]
+        assert environment >= {f"{zone.upper()}_BUCKET" for zone in {*task.reads, *task.writes}} | {"GLUE_DATABASE"}
+        assert {s["Name"] for s in container.get("Secrets", [])} == {n.upper().replace("-", "_") for n in task.secrets}
+        if task.scratch_gib:  # Spark's scratch: ephemeral storage on a volume, the root file system read-only
+            assert definition["EphemeralStorage"] == {"SizeInGiB": task.scratch_gib}
+            assert container["MountPoints"] == [{"ContainerPath": "/scratch", "ReadOnly": False,
+                                                 "SourceVolume": "scratch"}]  # fmt: skip
+            assert {"Name": "SPARK_LOCAL_DIRS", "Value": "/scratch"} in container["Environment"]
     (service,) = props(tmpl, "AWS::ECS::Service")
+    (served,) = [t for t in config.ecs_tasks if t.max_tasks is not None]
+    assert ref_id(service["TaskDefinition"]) == logical_id(jobs.task_definitions[served.name])
     assert service["DesiredCount"] == 0
     assert service["NetworkConfiguration"]["AwsvpcConfiguration"]["AssignPublicIp"] == "DISABLED"
+    assert sorted(service["CapacityProviderStrategy"], key=_provider) == spot_first
+    (target,) = props(tmpl, "AWS::ApplicationAutoScaling::ScalableTarget")
+    assert (target["MinCapacity"], target["MaxCapacity"]) == (0, served.max_tasks)
+    # Scaled on the work waiting or in flight: to 0 at none (lower alarm), up to max_tasks as it grows.
+    alarms = [a for a in props(tmpl, "AWS::CloudWatch::Alarm") if "visible + inflight" in json.dumps(a)]
+    assert sorted(a["ComparisonOperator"] for a in alarms) == ["GreaterThanOrEqualToThreshold",
+                                                               "LessThanOrEqualToThreshold"]  # fmt: skip
+    work_queue = examples.stages[stage].analytics.job_roles.work_queues[served.name]
+    assert all(logical_id(work_queue) in json.dumps(a["Metrics"]) for a in alarms)
+    scheduled = [t for t in config.ecs_tasks if t.schedule is not None]
+    schedules = props(tmpl, "AWS::Scheduler::Schedule")
+    assert len(schedules) == len(scheduled)
+    for task in scheduled:
+        (schedule,) = [s for s in schedules if s["ScheduleExpression"] == task.schedule]
+        parameters = schedule["Target"]["EcsParameters"]
+        assert ref_id(parameters["TaskDefinitionArn"]) == logical_id(jobs.task_definitions[task.name])
+        assert ref_id(schedule["Target"]["Arn"]) == logical_id(jobs.cluster)
+        assert sorted(parameters["CapacityProviderStrategy"], key=_provider) == spot_first
+        assert parameters["NetworkConfiguration"]["AwsvpcConfiguration"]["AssignPublicIp"] == "DISABLED"
+
+
+def _statements(tmpl: dict[str, Any], role_id: str, resource_type: str) -> dict[str, dict[str, Any]]:
+    (policy,) = [p for p in props(tmpl, resource_type) if role_id in json.dumps(p.get("Roles"))]
+    statements = policy["PolicyDocument"]["Statement"]
+    return {s.get("Sid", f"#{i}"): s for i, s in enumerate(statements)}
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def test_ecs_task_permissions_per_data_flow(platform: SynthesizedPlatform, stage: str) -> None:
+    """Each ECS task's permissions, flow by flow: its task role may list and read the zones it reads, write
+    only the zones it writes, use the storage key (encrypt only when it writes) and its work queue, and do
+    nothing else; its execution role reads exactly its named secrets through the secrets key; a schedule's
+    role runs exactly its task definition on the cluster and passes exactly that task's two roles; the keys
+    leave access to these IAM policies (the account is a key-policy principal)."""
+    stage_stacks = platform.stages[stage]
+    config = platform.configs[stage].platform
+    analytics_tmpl = platform.template_json(stage, "analytics")
+    platform_tmpl = platform.template_json(stage, "platform")
+    data_tmpl = platform.template_json(stage, "data")
+    analytics, jobs, data = stage_stacks.analytics, stage_stacks.platform.jobs, stage_stacks.data
+    zone_of = {logical_id(bucket): zone for zone, bucket in analytics.lake.zones.items()}
+    for task in config.ecs_tasks:
+        role_id = logical_id(analytics.job_roles.roles[task.name])
+        statements = _statements(analytics_tmpl, role_id, "AWS::IAM::ManagedPolicy")
+
+        def zones(sid: str, statements: dict[str, dict[str, Any]] = statements) -> set[str]:
+            return {zone_of[ref_id(r["Fn::Join"][1][0] if "Fn::Join" in r else r)]
+                    for r in _as_list(statements[sid]["Resource"])}  # fmt: skip
+
+        used = {*task.reads, *task.writes}
+        expected = ({"LakeList", "LakeRead", "StorageKey"} if used else set()) | (
+            {"LakeWrite"} if task.writes else set()
+        )
+        expected |= {"Work", "WorkKey"} if task.max_tasks is not None else set()
+        assert set(statements) == expected, task.name
+        if used:
+            assert zones("LakeList") == zones("LakeRead") == used
+            key_actions = set(_as_list(statements["StorageKey"]["Action"]))
+            assert key_actions == ({"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"} if task.writes
+                                   else {"kms:Decrypt"})  # fmt: skip
+            assert logical_id(data.keys.storage) in output_of(statements["StorageKey"]["Resource"])
+        if task.writes:
+            assert zones("LakeWrite") == set(task.writes)
+            assert set(_as_list(statements["LakeWrite"]["Action"])) == {"s3:PutObject", "s3:AbortMultipartUpload"}
+        for statement in statements.values():
+            assert not any("*" in action for action in _as_list(statement["Action"])), (task.name, statement)
+        if task.max_tasks is not None:
+            queue = analytics.job_roles.work_queues[task.name]
+            assert ref_id(statements["Work"]["Resource"]) == logical_id(queue)
+        definition = platform_tmpl["Resources"][logical_id(jobs.task_definitions[task.name])]["Properties"]
+        assert role_id in output_of(definition["TaskRoleArn"])
+
+        execution_id = ref_id(definition["ExecutionRoleArn"])
+        execution = _statements(platform_tmpl, execution_id, "AWS::IAM::Policy")
+        secret_reads = [s for s in execution.values() if "secretsmanager:GetSecretValue" in _as_list(s["Action"])]
+        read = [output_of(r) for s in secret_reads for r in _as_list(s["Resource"])]
+        named = [logical_id(data.secrets.by_name[name]) for name in task.secrets]
+        assert sorted(next(n for n in named if n in r) for r in read) == sorted(named)
+        decrypts = [s for s in execution.values() if s["Action"] == "kms:Decrypt"]
+        assert bool(decrypts) is bool(task.secrets)
+        for statement in decrypts:
+            assert logical_id(data.keys.secrets) in output_of(statement["Resource"])
+            assert "kms:ViaService" in statement["Condition"]["StringEquals"]
+
+        if task.schedule is not None:
+            scheduler_id = logical_id(jobs.scheduler_roles[task.name])
+            scheduler = _statements(platform_tmpl, scheduler_id, "AWS::IAM::ManagedPolicy")
+            assert set(scheduler) == {"RunTask", "PassTaskRoles"}
+            assert ref_id(scheduler["RunTask"]["Resource"]) == logical_id(jobs.task_definitions[task.name])
+            assert ref_id(scheduler["RunTask"]["Condition"]["ArnEquals"]["ecs:cluster"]) == logical_id(jobs.cluster)
+            passed = _as_list(scheduler["PassTaskRoles"]["Resource"])
+            assert len(passed) == 2 and {ref_id(r) for r in passed if "Fn::GetAtt" in r} == {execution_id}
+            assert any(role_id in output_of(r) for r in passed)
+    root = {"AWS": f"arn:aws:iam::{platform.configs[stage].account}:root"}
+    for key in (data.keys.storage, data.keys.secrets, data.keys.messaging):
+        policy = data_tmpl["Resources"][logical_id(key)]["Properties"]["KeyPolicy"]["Statement"]
+        assert any(s.get("Principal") == root and s["Action"] == "kms:*" for s in policy), "IAM policies count"
 
 
 def test_action_requests_consumer(examples: SynthesizedPlatform, stage: str) -> None:
