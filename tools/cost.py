@@ -13,6 +13,7 @@ Prices come from the committed per-region tables (tools/prices.py); a size the t
 from __future__ import annotations
 
 import argparse
+import calendar
 import re
 import sys
 from collections import defaultdict
@@ -150,6 +151,7 @@ USAGE = {
     "lambda_requests": Usage(0.1, "100,000 invocations a month per function, of 200 ms each"),
     "lambda_gb_seconds": Usage(20000, "100,000 invocations a month per function, of 200 ms each"),
     "sfn_transitions": Usage(1, "1,000 state transitions a month per state machine"),
+    "scheduled_task_hours": Usage(0.5, "30 minutes per run of each scheduled ECS task, as often as its schedule fires"),
     "route53_queries": Usage(1, "1 million queries a month per non-alias record"),
 }
 
@@ -263,6 +265,24 @@ FREE: dict[str, str] = {
     "AWS::WAFv2::WebACLAssociation": "free",
     "AWS::Backup::BackupPlan": "free; backups are priced at the vault",
     "AWS::Backup::BackupSelection": "free",
+    "AWS::IAM::RolePolicy": "IAM is free",
+    "AWS::IAM::InstanceProfile": "IAM is free",
+    "AWS::IAM::OIDCProvider": "IAM is free",
+    "AWS::LakeFormation::DataLakeSettings": "Lake Formation permissions are free",
+    "AWS::LakeFormation::Permissions": "Lake Formation permissions are free",
+    "AWS::LakeFormation::PrincipalPermissions": "Lake Formation permissions are free",
+    "AWS::LakeFormation::Resource": "Lake Formation permissions are free",
+    "AWS::LakeFormation::Tag": "Lake Formation permissions are free",
+    "AWS::LakeFormation::TagAssociation": "Lake Formation permissions are free",
+    "AWS::Glue::Connection": "free; the jobs using it are priced",
+    "AWS::Glue::Partition": "free within the Data Catalog's first million objects",
+    "AWS::Logs::SubscriptionFilter": "free; what it delivers to is priced there",
+    "AWS::Logs::QueryDefinition": "free; queries are billed per GB scanned when run",
+    "AWS::CloudWatch::AnomalyDetector": "free; an alarm on its band is priced at the alarm (3 metrics)",
+    "AWS::SNS::TopicInlinePolicy": "free",
+    "AWS::SQS::QueueInlinePolicy": "free",
+    "AWS::ApplicationAutoScaling::ScalableTarget": "Application Auto Scaling is free; what it scales is priced",
+    "AWS::ApplicationAutoScaling::ScalingPolicy": "Application Auto Scaling is free; what it scales is priced",
     "AWS::Serverless::Application": "a nested stack of a rotation function: a few Lambda runs a month, free tier",
 }
 """Types that cost nothing by themselves, each with the reason."""
@@ -623,7 +643,7 @@ def _search_instance(instance_type: str) -> PriceRef:
     return ref(f"opensearch:{instance_type}", "hour", "AmazonES", instanceType=instance_type)
 
 
-@rule("AWS::KMS::Key")
+@rule("AWS::KMS::Key", "AWS::KMS::ReplicaKey")
 def _key(resource: Resource) -> Iterator[Charge]:
     yield Charge("keys", ref("kms:key-month", "key-month"), 1, "1 key")
 
@@ -647,6 +667,15 @@ def _alarm(resource: Resource) -> Iterator[Charge]:
     if resource.properties.get("ThresholdMetricId"):
         count = 3 * max(1, count)
     yield Charge("alarms", ref("cloudwatch:alarm-metric-month", "alarm metric-month"), count, f"{count} metric(s)")
+
+
+@rule("AWS::Logs::MetricFilter")
+def _metric_filter(resource: Resource) -> Iterator[Charge]:
+    """Each metric a filter publishes is a custom metric."""
+    metrics = len(resource.properties.get("MetricTransformations", [])) or 1
+    yield Charge(
+        "metrics", ref("cloudwatch:custom-metric-month", "metric-month"), metrics, f"{metrics} custom metric(s)"
+    )
 
 
 @rule("AWS::CloudWatch::CompositeAlarm")
@@ -833,25 +862,130 @@ def _function(resource: Resource) -> Iterator[Charge]:
     yield used("functions", ref("lambda:gb-second", "GB-second"), "lambda_gb_seconds", memory_gb)
 
 
+@dataclass(frozen=True)
+class FargateTask:
+    """The size a task definition bills at on Fargate."""
+
+    arch: str
+    vcpu: float
+    memory_gb: float
+    extra_storage_gb: float
+    """Ephemeral storage above the 20 GB every task gets free."""
+
+    @classmethod
+    def of(cls, resource: Resource, task_definition: Any) -> FargateTask:
+        task = resource.stack.template["Resources"][task_definition["Ref"]]["Properties"]
+        storage = float(task.get("EphemeralStorage", {}).get("SizeInGiB", 20))
+        return cls(
+            task.get("RuntimePlatform", {}).get("CpuArchitecture", "X86_64").lower(),
+            float(task["Cpu"]) / 1024,
+            float(task["Memory"]) / 1024,
+            max(0.0, storage - 20),
+        )
+
+    def charges(self, task_hours: float, what: str, usage: Usage | None = None) -> Iterator[Charge]:
+        """`task_hours` of this task a month, `what` saying how they were reached."""
+        component = "containers (Fargate)"
+        yield Charge(
+            component,
+            ref(f"fargate:{self.arch}-vcpu-hour", "vCPU-hour"),
+            task_hours * self.vcpu,
+            f"{what} x {_n(self.vcpu)} vCPU",
+            usage,
+        )
+        yield Charge(
+            component,
+            ref(f"fargate:{self.arch}-gb-hour", "GB-hour"),
+            task_hours * self.memory_gb,
+            f"{what} x {_n(self.memory_gb)} GB",
+            usage,
+        )
+        if self.extra_storage_gb:
+            yield Charge(
+                component,
+                ref("fargate:ephemeral-gb-hour", "GB-hour"),
+                task_hours * self.extra_storage_gb,
+                f"{what} x {_n(self.extra_storage_gb)} GB storage above 20 GB",
+                usage,
+            )
+
+
 @rule("AWS::ECS::Service")
 def _service(resource: Resource) -> Iterator[Charge]:
-    properties = resource.properties
-    desired = properties.get("DesiredCount", 1)
-    task = resource.stack.template["Resources"][properties["TaskDefinition"]["Ref"]]["Properties"]
-    arch = task.get("RuntimePlatform", {}).get("CpuArchitecture", "X86_64").lower()
-    vcpu, memory = float(task["Cpu"]) / 1024, float(task["Memory"]) / 1024
-    yield Charge(
-        "containers (Fargate)",
-        ref(f"fargate:{arch}-vcpu-hour", "vCPU-hour"),
-        desired * vcpu * HOURS_PER_MONTH,
-        f"{desired} task(s) x {_n(vcpu)} vCPU x {HOURS_PER_MONTH} h",
-    )
-    yield Charge(
-        "containers (Fargate)",
-        ref(f"fargate:{arch}-gb-hour", "GB-hour"),
-        desired * memory * HOURS_PER_MONTH,
-        f"{desired} task(s) x {_n(memory)} GB x {HOURS_PER_MONTH} h",
-    )
+    """A service at its desired count, on-demand: a queue-scaled one starts at 0 and costs only while it
+    works (its scaled tasks are not counted; the base task of its strategy is on-demand FARGATE)."""
+    desired = resource.properties.get("DesiredCount", 1)
+    task = FargateTask.of(resource, resource.properties["TaskDefinition"])
+    yield from task.charges(desired * HOURS_PER_MONTH, f"{desired} task(s) x {HOURS_PER_MONTH} h")
+
+
+@rule("AWS::Scheduler::Schedule")
+def _schedule(resource: Resource) -> Iterator[Charge]:
+    """A schedule's invocations are within Scheduler's free 14 million a month; an ECS target's tasks are
+    priced per run of the schedule, on-demand (the base task of the strategy), for the assumed duration."""
+    target = resource.properties["Target"]
+    ecs = target.get("EcsParameters")
+    if ecs is None:
+        return
+    runs = runs_per_month(resource.properties["ScheduleExpression"])
+    usage = USAGE["scheduled_task_hours"]
+    tasks = float(ecs.get("TaskCount", 1))
+    task_hours = runs * tasks * usage.quantity
+    what = f"{_n(round(runs, 1))} runs x {_n(tasks)} task(s) x {_n(usage.quantity)} h"
+    yield from FargateTask.of(resource, ecs["TaskDefinitionArn"]).charges(task_hours, what, usage)
+
+
+DAYS_PER_MONTH = HOURS_PER_MONTH / 24
+
+
+def runs_per_month(expression: str) -> float:
+    """How often an EventBridge `rate(...)` or `cron(minutes hours day-of-month month day-of-week year)`
+    expression fires in an average month."""
+    rate = re.fullmatch(r"rate\((\d+) (minute|minutes|hour|hours|day|days)\)", expression)
+    if rate:
+        per_hour = {"minute": 60.0, "hour": 1.0, "day": 1 / 24}[rate.group(2).rstrip("s")]
+        return HOURS_PER_MONTH * per_hour / int(rate.group(1))
+    cron = re.fullmatch(r"cron\((\S+) (\S+) (\S+) (\S+) (\S+) (\S+)\)", expression)
+    if cron is None:
+        raise ValueError(f"not a schedule expression: {expression}")
+    minutes, hours_, day_of_month, month, day_of_week, _year = cron.groups()
+    days = DAYS_PER_MONTH
+    if day_of_month not in ("*", "?"):
+        days = _field_count(day_of_month, 31)
+    elif day_of_week not in ("*", "?"):
+        days = _field_count(day_of_week, 7) * DAYS_PER_MONTH / 7
+    months = _field_count(month, 12) / 12
+    return _field_count(minutes, 60) * _field_count(hours_, 24) * days * months
+
+
+def _field_count(field: str, size: int) -> float:
+    """How many values one cron field matches (lists, ranges, steps, wildcards, day and month names; L, W
+    and # as one day)."""
+    count = 0.0
+    for part in field.split(","):
+        base, _, step = part.partition("/")
+        if base in ("*", "?"):
+            span = size
+        elif "-" in base:
+            low, high = (_cron_value(value) for value in base.split("-"))
+            span = high - low + 1 if low is not None and high is not None else 1
+        else:
+            start = _cron_value(base)
+            span = size - start if step and start is not None else 1
+        count += -(-span // int(step)) if step else span
+    return min(count, size)
+
+
+CRON_NAMES = {
+    name: index + 1
+    for names in (("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"), tuple(calendar.month_abbr)[1:])
+    for index, name in enumerate(n.upper() for n in names)
+}
+
+
+def _cron_value(token: str) -> int | None:
+    """A cron field's number or name (None when it is neither, e.g. L or 3#2)."""
+    return int(token) if token.isdigit() else CRON_NAMES.get(token.upper())
 
 
 @rule("AWS::Route53::RecordSet")
@@ -975,8 +1109,8 @@ def render(result: Estimate) -> str:
     tables = (f"{region} as of {t.as_of} ({_table_path(region)})" for region, t in sorted(result.tables.items()))
     lines.append("prices: " + "; ".join(tables))
     lines.append(
-        "not counted: Karpenter's nodes above each group's desired size, GPU burst capacity, the account's free"
-        f" tiers; Spot at {SPOT_FACTOR:.0%} of on-demand"
+        "not counted: Karpenter's nodes above each group's desired size, GPU burst capacity, ECS tasks a queue"
+        f" scales up, the account's free tiers; Spot at {SPOT_FACTOR:.0%} of on-demand"
     )
     lines.append("usage assumed (edit USAGE in tools/cost.py):")
     lines += [f"  - {text}" for text in result.assumptions()]

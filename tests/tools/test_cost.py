@@ -73,8 +73,40 @@ def test_readme_shows_the_lean_example_estimate(tmp_path: Path) -> None:
     result = cost.estimate(_stage(tmp_path, "dev-lean"))
     assert not result.unpriced
     assert _readme_figures().get("dev-lean") == round(result.total), f"`dev-lean` | ${result.total:,.0f}"
-    dev = yaml.safe_load((REPO_ROOT / "environments" / "dev.yaml").read_text())
-    assert dev["analytics"]["msk"]["mode"] != "off", "the lean example differs from dev by its toggles"
+
+
+LEAN_TOGGLES = {
+    "network.interface_endpoints",
+    "data.database.rds.instance_class",
+    "data.cache.node_type",
+    "analytics.msk.mode",
+    "analytics.opensearch.data_instance_type",
+    "analytics.opensearch.volume_gib",
+    "observability.trail_data_events",
+    "observability.detection.guardduty",
+    "observability.detection.security_hub",
+    "observability.detection.config_recorder",
+    "platform.gitops.credentials_secret",  # named after the stage
+}
+"""Where the cost-lean example may differ from dev.yaml: the toggles the README's Cost section names."""
+
+
+def _fields(value: Any, path: str = "") -> dict[str, Any]:
+    """A stage file's fields by dotted path (lists as one value)."""
+    if not isinstance(value, dict):
+        return {path: value}
+    return {
+        key: leaf for name, item in value.items() for key, leaf in _fields(item, f"{path}.{name}".lstrip(".")).items()
+    }
+
+
+def test_lean_example_is_dev_with_the_expensive_toggles_off() -> None:
+    """The lean example follows dev.yaml: anything dev gains (or changes) it must gain too, or its figure
+    describes a stage nobody ships."""
+    dev = _fields(yaml.safe_load((REPO_ROOT / "environments" / "dev.yaml").read_text()))
+    lean = _fields(yaml.safe_load((LEAN_EXAMPLE / "dev-lean.yaml").read_text()))
+    differing = {path for path in dev.keys() | lean.keys() if dev.get(path, "<absent>") != lean.get(path, "<absent>")}
+    assert differing == LEAN_TOGGLES, f"differs from dev.yaml beyond its toggles: {sorted(differing ^ LEAN_TOGGLES)}"
 
 
 def _stack(tmp_path: Path, resources: dict[str, Any], region: str = "us-east-1") -> StageAssembly:
@@ -176,6 +208,66 @@ def test_anomaly_alarm_bills_three_metrics(tmp_path: Path) -> None:
         },
     )
     assert cost.estimate(stage, _table(**{"cloudwatch:alarm-metric-month": 0.1})).total == pytest.approx(0.3)
+
+
+FARGATE = {"fargate:arm64-vcpu-hour": 0.04, "fargate:arm64-gb-hour": 0.004, "fargate:ephemeral-gb-hour": 0.0001}
+
+
+def _task(cpu: str, memory: str, storage: int | None = None) -> dict[str, Any]:
+    properties: dict[str, Any] = {"Cpu": cpu, "Memory": memory, "RuntimePlatform": {"CpuArchitecture": "ARM64"}}
+    if storage is not None:
+        properties["EphemeralStorage"] = {"SizeInGiB": storage}
+    return {"Type": "AWS::ECS::TaskDefinition", "Properties": properties}
+
+
+def test_services_at_desired_count_and_scheduled_tasks_per_run(tmp_path: Path) -> None:
+    """A queue-scaled service at 0 costs nothing; a daily task runs 30.4 times a month for the assumed
+    duration, with its storage above the free 20 GB."""
+    stage = _stack(
+        tmp_path,
+        {
+            "Worker": _task("1024", "2048"),
+            "Spark": _task("2048", "4096", storage=50),
+            "Service": {
+                "Type": "AWS::ECS::Service",
+                "Properties": {"DesiredCount": 0, "TaskDefinition": {"Ref": "Worker"}},
+            },
+            "Always": {
+                "Type": "AWS::ECS::Service",
+                "Properties": {"DesiredCount": 1, "TaskDefinition": {"Ref": "Worker"}},
+            },
+            "Daily": {
+                "Type": "AWS::Scheduler::Schedule",
+                "Properties": {
+                    "ScheduleExpression": "cron(0 4 * * ? *)",
+                    "Target": {"EcsParameters": {"TaskCount": 1, "TaskDefinitionArn": {"Ref": "Spark"}}},
+                },
+            },
+        },
+    )
+    result = cost.estimate(stage, _table(**FARGATE))
+    assert not result.unpriced
+    service = 730 * (1 * 0.04 + 2 * 0.004)
+    task_hours = 730 / 24 * cost.USAGE["scheduled_task_hours"].quantity
+    scheduled = task_hours * (2 * 0.04 + 4 * 0.004 + 30 * 0.0001)
+    assert result.total == pytest.approx(service + scheduled)
+    assert cost.USAGE["scheduled_task_hours"].text in cost.render(result)
+
+
+@pytest.mark.parametrize(
+    ("expression", "runs"),
+    [
+        ("cron(0 4 * * ? *)", 730 / 24),
+        ("cron(0/15 * * * ? *)", 4 * 730),
+        ("cron(*/10 8-17 ? * MON-FRI *)", 6 * 10 * 5 * 730 / 24 / 7),
+        ("cron(0 0 1 * ? *)", 1),
+        ("cron(0 8,20 * JAN-MAR ? *)", 2 * 730 / 24 / 4),
+        ("rate(5 minutes)", 12 * 730),
+        ("rate(1 day)", 730 / 24),
+    ],
+)
+def test_runs_per_month_of_schedule_expressions(expression: str, runs: float) -> None:
+    assert cost.runs_per_month(expression) == pytest.approx(runs)
 
 
 def test_unknown_type_and_unknown_size_are_reported_not_zero(tmp_path: Path) -> None:
