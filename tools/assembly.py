@@ -183,9 +183,11 @@ def _stacks(directory: Path, manifest: dict[str, Any]) -> Iterator[Stack]:
         )
 
 
-def stale(outdir: Path, stages: Iterable[str], sources: Iterable[Path] | None = None) -> str | None:
-    """Why `outdir` cannot be used for `stages` as it is (None when it can): missing, without one of the
-    stages, or older than a source file."""
+def stale(
+    outdir: Path, stages: Iterable[str], sources: Iterable[Path] | None = None, config_dir: Path = LIVE_CONFIG
+) -> str | None:
+    """Why `outdir` cannot be used for `stages` of `config_dir` as it is (None when it can): missing,
+    without one of the stages, or older than a source file."""
     manifest = outdir / "manifest.json"
     if not manifest.is_file():
         return "no cloud assembly yet"
@@ -197,7 +199,8 @@ def stale(outdir: Path, stages: Iterable[str], sources: Iterable[Path] | None = 
     if missing:
         return f"it lacks {', '.join(missing)}"
     built = manifest.stat().st_mtime
-    newer = [path for path in (sources if sources is not None else _source_files()) if path.stat().st_mtime > built]
+    checked = sources if sources is not None else source_files(config_dir)
+    newer = [path for path in checked if path.stat().st_mtime > built]
     if newer:
         return f"{newer[0].relative_to(REPO_ROOT) if newer[0].is_relative_to(REPO_ROOT) else newer[0]} changed since"
     return None
@@ -210,13 +213,22 @@ def _present(outdir: Path) -> list[str]:
         return []
 
 
-def _source_files() -> Iterator[Path]:
+def source_files(config_dir: Path = LIVE_CONFIG) -> Iterator[Path]:
+    """What a synthesis of `config_dir`'s stage files reads: the code, and the stage files of that folder
+    only (editing the examples does not make the live assembly stale, nor the other way round)."""
+    folder = config_dir.resolve()
     for name in SOURCES:
         path = REPO_ROOT / name
         if path.is_file():
             yield path
         elif path.is_dir():
-            yield from (p for p in path.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+            yield from (
+                p
+                for p in path.rglob("*")
+                if p.is_file() and "__pycache__" not in p.parts and (p.suffix != ".yaml" or p.parent == folder)
+            )
+    if not folder.is_relative_to(LIVE_CONFIG):
+        yield from folder.glob("*.yaml")
 
 
 def outdir_for(config_dir: Path) -> Path:
@@ -232,7 +244,7 @@ def ensure(stages: list[str] | None, config_dir: Path = LIVE_CONFIG) -> CloudAss
 
     outdir = outdir_for(config_dir)
     wanted = stages if stages is not None else available_stages(config_dir)
-    reason = stale(outdir, wanted)
+    reason = stale(outdir, wanted, config_dir=config_dir)
     if reason is not None:
         # The stages already there are built again too, so switching between stages does not rebuild each time.
         build = sorted(set(wanted) | (set(_present(outdir)) & set(available_stages(config_dir))))

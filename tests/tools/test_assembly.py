@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 from tests.synthesis import SynthesizedPlatform
-from tools.assembly import CloudAssembly, stale
+from tools.assembly import LIVE_CONFIG, CloudAssembly, source_files, stale
 
 
 def test_stages_stacks_and_environments(platform: SynthesizedPlatform, stage: str) -> None:
@@ -37,3 +37,13 @@ def test_stale_when_missing_lacking_a_stage_or_older_than_a_source(
     assert stale(copy, ["dev"], [source]) is not None
     os.utime(source, (built - 10, built - 10))
     assert stale(copy, ["dev"], [source]) is None
+
+
+def test_a_synthesis_reads_the_stage_files_of_its_own_folder_only() -> None:
+    """Editing the cost-lean example does not make the live cdk.out/ stale, nor the other way round."""
+    examples = LIVE_CONFIG / "examples"
+    live = set(source_files())
+    lean = set(source_files(examples))
+    assert LIVE_CONFIG / "dev.yaml" in live and LIVE_CONFIG / "dev.yaml" not in lean
+    assert examples / "dev-lean.yaml" in lean and examples / "dev-lean.yaml" not in live
+    assert LIVE_CONFIG / "schema" / "stage.py" in live & lean
