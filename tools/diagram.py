@@ -109,7 +109,7 @@ class Picture:
 
 
 def main_resources(stack: Stack) -> list[str]:
-    """`label xN` for each main type in the stack (DynamoDB tables note their replicas' regions)."""
+    """`label xN` for each main type in the stack (DynamoDB tables note their replicas' regions below)."""
     counts = Counter(r.type for r in stack.resources() if r.type in MAIN)
     replicas = sorted(
         {
@@ -123,10 +123,9 @@ def main_resources(stack: Stack) -> list[str]:
     lines = []
     for resource_type, label in MAIN.items():
         if counts[resource_type]:
-            line = label + (f" {TIMES}{counts[resource_type]}" if counts[resource_type] > 1 else "")
+            lines.append(label + (f" {TIMES}{counts[resource_type]}" if counts[resource_type] > 1 else ""))
             if resource_type == "AWS::DynamoDB::GlobalTable" and replicas:
-                line += f" (replicas in {', '.join(replicas)})"
-            lines.append(line)
+                lines.append(f"  (replicas in {', '.join(replicas)})")  # a line of its own: the box is narrow
     return lines
 
 
