@@ -480,6 +480,29 @@ def test_prod_rules(tmp_path: Path) -> None:
     ]
 
 
+def test_prod_critical_alerts_reach_someone(tmp_path: Path) -> None:
+    """No e-mail, pager or Slack on prod's critical topic: one line naming the field (issue: observability)."""
+    problems = _problems(tmp_path, "prod", _set("observability.alerting.critical_emails", []), base="prod")
+    assert problems == [
+        f"{tmp_path / 'prod.yaml'}: observability.alerting.critical_emails: prod's critical topic needs a "
+        "subscriber: an e-mail here, pager_https_endpoint, or Slack"
+    ]
+    for subscriber in (
+        {"pager_https_endpoint": "https://events.pagerduty.com/integration/abc/enqueue"},
+        {"slack_workspace_id": "T01234567", "slack_channel_id": "C01234567"},
+    ):
+
+        def other_subscriber(data: dict[str, Any], subscriber: dict[str, str] = subscriber) -> None:
+            data["observability"]["alerting"].update(critical_emails=[], **subscriber)
+
+        data = copy.deepcopy(_base("prod"))
+        other_subscriber(data)
+        (tmp_path / "prod.yaml").write_text(yaml.safe_dump(data))
+        assert load_stage("prod", tmp_path).observability.alerting.critical_emails == ()
+    # Outside prod a stage may go without one (the example dev and staging files do).
+    assert not _base("dev")["observability"]["alerting"]["critical_emails"]
+
+
 def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
     def many(data: dict[str, Any]) -> None:
         data["account"] = "1"
