@@ -135,6 +135,7 @@ USAGE = {
     "firehose_gb": Usage(10, "10 GB a month through each delivery stream"),
     "msk_partitions": Usage(10, "10 partitions per serverless Kafka cluster"),
     "aps_samples": Usage(100, "100 million samples a month into each Prometheus workspace"),
+    "aps_collected": Usage(10, "100 million samples a month collected by each managed Prometheus collector"),
     "guardduty_events": Usage(1, "1 million CloudTrail events a month analysed by GuardDuty"),
     "securityhub_checks": Usage(5000, "5,000 Security Hub checks a month"),
     "config_items": Usage(2000, "2,000 configuration items recorded a month"),
@@ -793,6 +794,14 @@ def _workgroup(resource: Resource) -> Iterator[Charge]:
 @rule("AWS::APS::Workspace")
 def _prometheus(resource: Resource) -> Iterator[Charge]:
     yield used("metrics (Prometheus)", ref("aps:million-samples", "million samples"), "aps_samples")
+
+
+@rule("AWS::APS::Scraper")
+def _scraper(resource: Resource) -> Iterator[Charge]:
+    """A managed collector bills the hours it is on and the samples it collects (ingesting them into the
+    workspace is priced there)."""
+    yield hours("metrics (Prometheus)", ref("aps:collector-hour", "collector-hour"), 1, "collector")
+    yield used("metrics (Prometheus)", ref("aps:10m-samples-collected", "10 million samples"), "aps_collected")
 
 
 @rule("AWS::GuardDuty::Detector")
