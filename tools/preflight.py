@@ -3,11 +3,12 @@ useful, one line each (`<file>: <field>: <what> — <fix>`; warnings start with 
 anything blocks. `make deploy` and `make diff` run it first (`--for deploy`), and so does the pipeline
 before each stage.
 
-From the stage file: placeholder accounts and ARNs, example domains, repositories and zone ids, an empty
-alert route in prod, and the pipeline file's placeholders. From the assembly, checked in AWS when the
-credentials in use belong to the stage's account (and said to be unchecked otherwise): the bootstrap of
-every account/region pair, third-party secrets still holding their generated placeholder, service-linked
-roles CloudFormation cannot create, the Shield Advanced subscription and the cost-allocation tag.
+From the stage file: placeholder accounts and ARNs, example domains and e-mail addresses, repositories and
+zone ids, and the pipeline file's placeholders (an empty alert route in prod is a config error already).
+From the assembly, checked in AWS when the credentials in use belong to the stage's account (and said to be
+unchecked otherwise): the bootstrap of every account/region pair, third-party secrets still holding their
+generated placeholder, service-linked roles CloudFormation cannot create, the Shield Advanced subscription
+and the cost-allocation tag.
 """
 
 from __future__ import annotations
@@ -107,6 +108,8 @@ def placeholders(file: str, data: Any, path: str = "", blocks: bool = True) -> I
             yield Finding(file, path, f"{data} names a placeholder account", "use an ARN in your account", blocks)
         elif data.startswith("arn:") and PLACEHOLDER_ID.search(data):
             yield Finding(file, path, f"{data} is a placeholder ARN", "put the ARN of the resource you created", blocks)
+        elif EXAMPLE_DOMAIN.search(data) and "@" in data:
+            yield Finding(file, path, f"{data} is an example address", "use an address someone reads", blocks)
         elif EXAMPLE_DOMAIN.search(data):
             yield Finding(file, path, f"{data} is an example domain", "use a name in a hosted zone you own", blocks)
         elif EXAMPLE_REPOSITORY.search(data):
@@ -119,22 +122,6 @@ def config_findings(config: StageConfig, config_dir: Path) -> list[Finding]:
     """What the stage file (and the pipeline file that promotes it) still holds of the examples."""
     file = _shown(config_dir / f"{config.name}.yaml")
     findings = list(placeholders(file, yaml.safe_load((config_dir / f"{config.name}.yaml").read_text())))
-    alerting = config.observability.alerting
-    routes = [
-        alerting.critical_emails,
-        alerting.warning_emails,
-        alerting.pager_https_endpoint,
-        alerting.slack_channel_id,
-    ]
-    if config.is_production and not any(routes):
-        findings.append(
-            Finding(
-                file,
-                "observability.alerting",
-                "prod's alarms notify nobody (no e-mail, pager endpoint or Slack channel)",
-                "add critical_emails, a pager_https_endpoint or the Slack ids",
-            )
-        )
     pipeline_file = config_dir / f"{PIPELINE_FILE}.yaml"
     if pipeline_file.is_file():
         pipeline = yaml.safe_load(pipeline_file.read_text())

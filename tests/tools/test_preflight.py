@@ -23,7 +23,7 @@ PLACEHOLDER_FIELDS = {
     "platform.ingress.hosted_zone_name",
     "platform.gitops.repository_url",
 }
-"""Where every shipped stage file holds a placeholder (prod adds the edge's and its empty alert route)."""
+"""Where every shipped stage file holds a placeholder (prod adds the edge's and its on-call address)."""
 
 
 def _run(outdir: Path, config_dir: Path, stage: str, session: Any = None, **kwargs: Any) -> list[preflight.Finding]:
@@ -36,7 +36,12 @@ def test_shipped_configs_block_naming_each_placeholder(examples: SynthesizedPlat
     blocking = {f.field for f in findings if f.blocks and f.file.endswith(f"{stage}.yaml")}
     expected = set(PLACEHOLDER_FIELDS)
     if stage == "prod":
-        expected |= {"edge.domain_name", "edge.hosted_zone_id", "edge.hosted_zone_name", "observability.alerting"}
+        expected |= {
+            "edge.domain_name",
+            "edge.hosted_zone_id",
+            "edge.hosted_zone_name",
+            "observability.alerting.critical_emails.0",
+        }
     assert blocking == expected
     for finding in findings:
         line = finding.line()
@@ -134,7 +139,8 @@ def test_with_the_stages_account_missing_prerequisites_are_found(examples: Synth
     ("value", "found"),
     [("111111111111", True), ("123456789012", True), ("210987654321", False), ("api.example.com", True),
      ("api.examples.io", False), ("Z0000000000EXAMPLE00", True), ("Z08123ABCDEF", False),
-     ("https://github.com/example-org/x.git", True), ("arn:aws:iam::210987654321:role/Admin", False)],
+     ("https://github.com/example-org/x.git", True), ("arn:aws:iam::210987654321:role/Admin", False),
+     ("oncall@example.com", True), ("oncall@corp.io", False)],
 )  # fmt: skip
 def test_placeholder_detection(value: str, found: bool) -> None:
     assert bool(list(preflight.placeholders("f.yaml", {"x": value}))) == found
@@ -157,3 +163,10 @@ def test_make_preflight_exits_1_on_the_examples_and_deploy_says_one_line(
     assert not captured.out
     (line,) = captured.err.splitlines()
     assert line.startswith("make deploy needs AWS credentials for dev's account 111111111111")
+
+
+def test_an_example_address_is_told_apart_from_an_example_domain() -> None:
+    (address,) = preflight.placeholders("f.yaml", {"critical_emails": ["oncall@example.com"]})
+    assert address.field == "critical_emails.0" and address.what.endswith("is an example address")
+    (domain,) = preflight.placeholders("f.yaml", {"domain_name": "app.example.com"})
+    assert domain.what.endswith("is an example domain")
