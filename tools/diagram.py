@@ -3,7 +3,8 @@
 Regions are horizontal bands, stacks are boxes placed in columns by deploy order (a stack sits right of
 everything it depends on), each listing its main resources with their counts. Arrows show what flows
 between stacks: cross-stack references (labelled with what they reference), the ingress path from the
-internet, replication across regions, and dependencies that carry no reference.
+internet (above the bands, down the gap left of what it reaches, so it never runs behind a stack),
+replication across regions, and dependencies that carry no reference.
 
 The SVG is laid out here, with no renderer to install: the same templates always give the same bytes
 (no ids, hashes or dates), so `tests/tools/test_diagram.py` can tell when a committed diagram is out of
@@ -68,6 +69,9 @@ MAIN: dict[str, str] = {
 """The resource types a box lists (in this order); the rest are the plumbing between them."""
 
 BOX_WIDTH, COLUMN, LINE, HEADER, GAP, MARGIN, INTERNET_WIDTH = 270, 480, 15, 24, 18, 24, 96
+INTERNET_LANE = 52
+"""Above the bands: the internet sits there, over the gap left of what it reaches, so the ingress arrow
+comes down that gap instead of running behind the stacks in between."""
 TIMES = "\u00d7"
 LABEL_CHARS = 36
 """Edge labels sit in the gap before their target: at most this many characters fit there."""
@@ -238,10 +242,11 @@ class Box:
 
 def render(pic: Picture) -> str:
     """The SVG: bands per region, boxes per stack, edges with labels, a legend."""
-    left = MARGIN + INTERNET_WIDTH + 40
+    left = MARGIN + 56
     boxes: dict[str, Box] = {}
     bands: list[tuple[tuple[str, str], float, float]] = []
-    y = 56.0
+    ingress_targets = [e.target for e in pic.edges if e.source == "internet"]
+    y = 56.0 + (INTERNET_LANE if ingress_targets else 0)
     for account_region in pic.regions:
         in_band = [s for s in pic.stacks if (s.account, s.region) == account_region]
         column_y: dict[int, float] = defaultdict(lambda: 0.0)
@@ -257,9 +262,8 @@ def render(pic: Picture) -> str:
     width = left + max(pic.levels.values(), default=0) * COLUMN + BOX_WIDTH + 130 + MARGIN
     legend_y = y + 6
     height = legend_y + 22 * len(LEGEND) + MARGIN
-    ingress_targets = [e.target for e in pic.edges if e.source == "internet"]
-    internet_y = boxes[ingress_targets[0]].y + 10 if ingress_targets else 80.0
-    boxes["internet"] = Box(MARGIN, internet_y, 36)
+    if ingress_targets:
+        boxes["internet"] = Box(_lane_x(boxes[ingress_targets[0]]) - INTERNET_WIDTH / 2, 50.0, 36)
 
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" '
@@ -275,20 +279,20 @@ def render(pic: Picture) -> str:
         f'<text x="{MARGIN}" y="30" font-size="17" font-weight="bold">{escape(pic.stage)}: stacks by region and '
         "deploy order, main resources, and what flows between them</text>",
     ]
-    band_x = MARGIN + INTERNET_WIDTH + 20
+    band_x = MARGIN + 20
     for index, ((account, region), band_y, band_height) in enumerate(bands):
         out.append(
             f'<rect x="{band_x}" y="{band_y:.0f}" width="{width - MARGIN - band_x:.0f}" '
             f'height="{band_height:.0f}" rx="10" fill="{BAND_FILLS[index % len(BAND_FILLS)]}" stroke="#c7d0dc"/>'
         )
         out.append(
-            f'<text x="{MARGIN + INTERNET_WIDTH + 32}" y="{band_y + 20:.0f}" font-weight="bold" fill="#364152">'
+            f'<text x="{band_x + 12}" y="{band_y + 20:.0f}" font-weight="bold" fill="#364152">'
             f"{escape(region)} (account {escape(account)})</text>"
         )
     if ingress_targets:
         box = boxes["internet"]
         out.append(
-            f'<rect x="{box.x}" y="{box.y:.0f}" width="{INTERNET_WIDTH}" height="36" rx="18" fill="#fff4e6" '
+            f'<rect x="{box.x:.0f}" y="{box.y:.0f}" width="{INTERNET_WIDTH}" height="36" rx="18" fill="#fff4e6" '
             'stroke="#e8590c"/>'
             f'<text x="{box.x + INTERNET_WIDTH / 2:.0f}" y="{box.y + 22:.0f}" text-anchor="middle">internet</text>'
         )
@@ -318,8 +322,9 @@ def render(pic: Picture) -> str:
 
 
 def _edges_svg(all_edges: list[Edge], boxes: dict[str, Box]) -> tuple[list[str], list[str]]:
-    """Curves from the source's right side to the target's left side (to its right side when the target is
-    not further right), spread along each side; each label just before the arrowhead, in the gap."""
+    """Curves from the source's right side to the target's left side; to a target further left, from the
+    source's left side to the target's right side; within a column, out and back on the right. Ends are
+    spread along each side; each label sits just before its arrowhead, in the gap."""
     outgoing: dict[str, list[Edge]] = defaultdict(list)
     incoming: dict[str, list[Edge]] = defaultdict(list)
     for edge in all_edges:
@@ -328,25 +333,49 @@ def _edges_svg(all_edges: list[Edge], boxes: dict[str, Box]) -> tuple[list[str],
     paths, labels = [], []
     for edge in all_edges:
         source, target = boxes[edge.source], boxes[edge.target]
-        x1 = source.x + (INTERNET_WIDTH if edge.source == "internet" else BOX_WIDTH)
+        if edge.source == "internet":
+            paths.append(_from_the_internet(edge, source, target))
+            labels.append(_label(edge, target.x - 10, target.y + target.height / 2 - 4, "end"))
+            continue
         y1 = source.y + source.height * (outgoing[edge.source].index(edge) + 1) / (len(outgoing[edge.source]) + 1)
         y2 = target.y + target.height * (incoming[edge.target].index(edge) + 1) / (len(incoming[edge.target]) + 1)
-        forward = target.x > x1
+        forward = target.x > source.x + BOX_WIDTH
+        backward = target.x + BOX_WIDTH < source.x  # leaves from the left side, across the gap between
+        x1 = source.x if backward else source.x + BOX_WIDTH
         x2 = target.x if forward else target.x + BOX_WIDTH
-        bend = max(60.0, abs(x2 - x1) / 2) if forward else 110.0
+        bend = max(60.0, abs(x2 - x1) / 2) if forward or backward else 110.0
+        first = x1 - bend if backward else x1 + bend
         second = x2 - bend if forward else x2 + bend
         paths.append(
-            f'<path d="M{x1:.0f},{y1:.0f} C{x1 + bend:.0f},{y1:.0f} {second:.0f},{y2:.0f} {x2:.0f},{y2:.0f}" '
+            f'<path d="M{x1:.0f},{y1:.0f} C{first:.0f},{y1:.0f} {second:.0f},{y2:.0f} {x2:.0f},{y2:.0f}" '
             f'fill="none" {STYLES[edge.kind]} marker-end="url(#arrow-{edge.kind})"/>'
         )
         if edge.label:
-            text = _fit(edge.label, LABEL_CHARS)
-            anchor, x, y = ("end", x2 - 10, y2 - 4) if forward else ("start", x2 + 10, y2 + 12)
-            labels.append(
-                f'<text x="{x:.0f}" y="{y:.0f}" text-anchor="{anchor}" font-size="10" fill="{_colour(edge.kind)}" '
-                f'stroke="#ffffff" stroke-width="3" paint-order="stroke">{escape(text)}</text>'
-            )
+            labels.append(_label(edge, *((x2 - 10, y2 - 4, "end") if forward else (x2 + 10, y2 + 12, "start"))))
     return paths, labels
+
+
+def _lane_x(target: Box) -> float:
+    """The middle of the gap left of `target`'s column (just left of it in the first column)."""
+    return target.x - (COLUMN - BOX_WIDTH) / 2 if target.x - (COLUMN - BOX_WIDTH) > MARGIN else target.x - 22
+
+
+def _from_the_internet(edge: Edge, internet: Box, target: Box) -> str:
+    """From the internet above the bands down the gap left of the target, then into its left side."""
+    x, y2 = _lane_x(target), target.y + target.height / 2
+    start, below = internet.x + INTERNET_WIDTH / 2, internet.y + internet.height + 8
+    return (
+        f'<path d="M{start:.0f},{below - 8:.0f} L{start:.0f},{below:.0f} L{x:.0f},{below:.0f} L{x:.0f},{y2 - 12:.0f} '
+        f'Q{x:.0f},{y2:.0f} {x + 12:.0f},{y2:.0f} L{target.x:.0f},{y2:.0f}" '
+        f'fill="none" {STYLES[edge.kind]} marker-end="url(#arrow-{edge.kind})"/>'
+    )
+
+
+def _label(edge: Edge, x: float, y: float, anchor: str) -> str:
+    return (
+        f'<text x="{x:.0f}" y="{y:.0f}" text-anchor="{anchor}" font-size="10" fill="{_colour(edge.kind)}" '
+        f'stroke="#ffffff" stroke-width="3" paint-order="stroke">{escape(_fit(edge.label, LABEL_CHARS))}</text>'
+    )
 
 
 def _colour(kind: str) -> str:

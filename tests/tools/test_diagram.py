@@ -51,3 +51,19 @@ def test_regions_are_bands_and_replication_crosses_them(examples: SynthesizedPla
     assert ("prod-data", "prod-database-dr", "Aurora global database") in replication
     assert ("prod-data", "prod-data-dr", "S3 replication") in replication
     assert next(e for e in pic.edges if e.kind == "ingress").target == "prod-edge"
+
+
+def test_the_ingress_path_runs_in_a_gap_not_behind_a_stack(platform: SynthesizedPlatform, stage: str) -> None:
+    """The internet's arrow comes down between columns, so it cannot be read as passing through a stack."""
+    svg = diagram.render(diagram.picture(CloudAssembly.read(platform.outdir).stage(stage)))
+    boxes = [
+        (float(x), float(y), float(x) + diagram.BOX_WIDTH, float(y) + float(h))
+        for x, y, h in re.findall(rf'<rect x="(\d+)" y="(\d+)" width="{diagram.BOX_WIDTH}" height="(\d+)"', svg)
+    ]
+    ingress = re.findall(r'<path d="M([^"]+)"[^>]*stroke="#e8590c"', svg)
+    lanes = [path for path in ingress if " Q" in path]
+    assert boxes and lanes, "the stacks and the internet's arrow are drawn"
+    for path in lanes:
+        down = path.split(" L")[2]  # M start, L below the internet, L over to the lane, L down it
+        lane_x = float(down.split(",")[0])
+        assert not [b for b in boxes if b[0] <= lane_x <= b[2]], f"the ingress lane at x={lane_x} crosses a stack"
