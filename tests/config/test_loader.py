@@ -664,7 +664,7 @@ REGION_CASES = [
         "regions.0.transit_gateway_asn: 16509 is not a private ASN (64512-65534 or 4200000000-4294967294)",
     ),
     ("a standby primary", _set("regions.0.role", "standby"), "regions.0.role: the primary region serves traffic"),
-    ("an unknown role", _set("regions.1.role", "passive"), "regions.1.role: Input should be 'active' or 'standby'"),
+    ("an unknown role", _set("regions.1.role", "passive"), "regions.1.role: passive is not one of active or standby"),
     (
         "a replica name S3 refuses",
         _set("tags.project", "ai-platform-of-the-company"),

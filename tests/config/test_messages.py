@@ -60,7 +60,7 @@ CASES = [
      "is not one of NO_SCHEDULE, PREFER_NO_SCHEDULE or NO_EXECUTE — did you mean NO_SCHEDULE?"),
     # lists and mappings
     ("observability.alerting.critical_emails", "a@b.c", "expected a list — write it as a list: [a@b.c]"),
-    ("availability_zones", {"a": 1}, "availability_zones: expected a list, not a mapping"),
+    ("regions.0.availability_zones", {"a": 1}, "regions.0.availability_zones: expected a list, not a mapping"),
     ("network.flow_logs", None, "network.flow_logs: is empty — give its settings"),
     # numbers and booleans written as text, and bounds
     ("network.subnet_prefix.app", "20", "network.subnet_prefix.app: 20 must be a number, not text — remove the quotes"),
