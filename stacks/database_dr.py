@@ -33,7 +33,8 @@ class DatabaseReplicaStack(PlatformStack):
         )
         database = config.data.database
         assert database.aurora is not None
-        identifier = f"{config.tags.project}-{config.name}-postgres-dr"
+        # A global database's clusters need names unique across its regions.
+        identifier = f"{config.tags.project}-{config.name}-postgres-{config.region}"
         major = database.engine_version.split(".")[0]
         logs = rds_log_groups(
             self, kind="cluster", identifier=identifier, logs_key=network.log_key.key,

@@ -318,12 +318,13 @@ def expected_placements(config: StageConfig) -> dict[str, dict[Kind, int | None]
             Kind.SCRAPER: 1,  # Managed Prometheus's collector for the cluster
         }
     }
-    for secondary in config.secondaries:  # endpoints, NAT, the peering accepters, the Aurora secondary
+    for index, secondary in enumerate(config.secondaries):  # endpoints, NAT, peering accepters, Aurora
         expected[secondary.region] = {
             Kind.INTERFACE_ENDPOINT: len(network.interface_endpoints),
             Kind.NAT_GATEWAY: network.nat_gateways,
             Kind.PROVIDER_FUNCTION: None,
             Kind.DATABASE: 1 if config.data.database.engine == "aurora-serverless-v2" else 0,
+            Kind.FILE_SYSTEM: 1 if index == 0 else 0,  # EFS replicates the models to the first secondary
         }
     return expected
 

@@ -46,10 +46,15 @@ def test_every_cross_stack_reference_and_the_ingress_path_are_drawn(platform: Sy
 
 def test_regions_are_bands_and_replication_crosses_them(examples: SynthesizedPlatform) -> None:
     pic = diagram.picture(CloudAssembly.read(examples.outdir).stage("prod"))
-    assert [region for _, region in pic.regions] == ["us-east-1", "eu-west-1"]
+    assert [region for _, region in pic.regions] == [
+        "us-east-1",
+        "ap-southeast-1",
+        "eu-west-1",
+    ]  # primary, then by name
     replication = {(e.source, e.target, e.label) for e in pic.edges if e.kind == "replication"}
-    assert ("prod-data", "prod-database-dr", "Aurora global database") in replication
-    assert ("prod-data", "prod-data-dr", "S3 replication") in replication
+    for region in ("eu-west-1", "ap-southeast-1"):
+        assert ("prod-data", f"prod-database-{region}", "Aurora global database") in replication
+        assert ("prod-data", f"prod-data-{region}", "S3 replication") in replication
     assert next(e for e in pic.edges if e.kind == "ingress").target == "prod-edge"
 
 

@@ -115,7 +115,7 @@ class FakeView:
 
 
 def test_with_the_stages_account_missing_prerequisites_are_found(examples: SynthesizedPlatform) -> None:
-    view = FakeView({"us-east-1": 30, "eu-west-1": 5})
+    view = FakeView({"us-east-1": 30, "eu-west-1": 5, "ap-southeast-1": 30})
     findings = _run(examples.outdir, EXAMPLE_CONFIG, "prod", FakeSession("333333333333"), for_deploy=True, view=view)
     by_field: dict[str, list[preflight.Finding]] = {}
     for finding in findings:
