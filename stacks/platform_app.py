@@ -13,7 +13,6 @@ from cdk_nag import AwsSolutionsChecks, NIST80053R5Checks
 from environments.schema.pipeline import PipelineConfig
 from environments.schema.stage import StageConfig
 from guardrails.platform_checks import PlatformChecks
-from stacks.pipeline_stack import PipelineStack
 from stacks.stage import PlatformStage
 
 PIPELINE_STACK_ID = "pipeline"
@@ -32,6 +31,9 @@ def build_platform(
     add_compliance_checks(app)
     stages = {config.name: PlatformStage(app, config=config) for config in configs}
     if pipeline is not None:
+        # Imported here: CDK Pipelines' and CodeBuild's bindings cost `-c stages=...` 0.2 s to load.
+        from stacks.pipeline_stack import PipelineStack
+
         PipelineStack(
             app, PIPELINE_STACK_ID, pipeline_config=pipeline, stages=[stages[name] for name in pipeline.stages]
         )
