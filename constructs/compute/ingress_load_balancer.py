@@ -22,7 +22,7 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_wafv2 as wafv2
 from aws_cdk import region_info
 from constructs import Construct
-from constructs.common.acknowledgments import acknowledge, acknowledge_all
+from constructs.common.acknowledgments import acknowledge
 from constructs.common.secure_bucket import SecureBucket, log_expiry
 
 from environments.schema.compute import IngressConfig
@@ -84,10 +84,7 @@ class OriginVerification(Construct):
             "Rotated by hand (README): each value must reach the listener rules and then CloudFront, which only "
             "a deploy of both does; a rotation function would leave one of them behind."
         )
-        acknowledge_all(
-            self.secret,
-            [("AwsSolutions-SMG4", rotation), ("NIST.800.53.R5-SecretsManagerRotationEnabled", rotation)],
-        )
+        acknowledge(self.secret, "AwsSolutions-SMG4", rotation)
         self.sent = self._value(versions.current_version_id)
         self.accepted = [
             self.sent,

@@ -18,7 +18,7 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
-from constructs.common.acknowledgments import acknowledge_all
+from constructs.common.acknowledgments import acknowledge, acknowledge_all
 from constructs.common.pod_identity import PodIdentityRole
 from constructs.compute.eks_cluster import SYSTEM_NODE_SELECTOR, SYSTEM_TOLERATION, worker_node_role
 
@@ -142,7 +142,7 @@ class Karpenter(Construct):
             "Interruption notices are only useful within minutes; Karpenter deletes what it handles and a "
             "dead-letter queue would only collect stale warnings."
         )
-        acknowledge_all(self.interruption_queue, [("AwsSolutions-SQS3", stale), ("Platform-SqsDlq", stale)])
+        acknowledge(self.interruption_queue, "AwsSolutions-SQS3", stale)
         for rule_id, (source, detail_type) in INTERRUPTION_EVENTS.items():
             events.Rule(
                 self,
