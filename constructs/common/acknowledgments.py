@@ -27,15 +27,18 @@ def acknowledge_all(scope: IConstruct, findings: Iterable[tuple[str, str]]) -> N
     """Accept each (finding ID, reason) on `scope` at once, each finding under every ID of its concern:
     cdk-nag's through CDK's acknowledgments, checkov's as skips in the template metadata of the resources
     under `scope` of the type each check reads. A concern acknowledged twice on one construct is an error:
-    one reason per concern."""
+    one reason per concern (the same reason again, from each construct that shares a stack's provider, is
+    a no-op)."""
     acknowledgments: dict[str, str] = {}
     skips: dict[str, str] = {}
-    concerns: set[str] = set(_acknowledged_concerns(scope))
+    concerns = _acknowledged_concerns(scope)
     for finding_id, reason in findings:
         concern = concern_of(finding_id)
-        if concern in concerns:
+        if concerns.get(concern, reason) != reason:
             raise ValueError(f"{scope.node.path}: {finding_id} is acknowledged already (one reason per concern)")
-        concerns.add(concern)
+        if concern in concerns:
+            continue
+        concerns[concern] = reason
         for rule_id in equivalent_ids(finding_id):
             (skips if rule_id in CHECKOV_CHECKS else acknowledgments)[rule_id] = reason
     if acknowledgments:
@@ -58,13 +61,28 @@ def _add_checkov_skip(resource: cdk.CfnResource, check: str, reason: str) -> Non
     resource.add_metadata(CHECKOV_METADATA, {"skip": [*skips, {"id": check, "comment": reason}]})
 
 
-def _acknowledged_concerns(scope: IConstruct) -> list[str]:
-    return [
-        concern_of(rule_id.partition("::")[2] or rule_id)
+def _acknowledged_concerns(scope: IConstruct) -> dict[str, str]:
+    """Concern -> reason of what is acknowledged on `scope` itself."""
+    return {
+        concern_of(rule_id.partition("::")[2] or rule_id): reason
         for entry in scope.node.metadata
         if entry.type == cdk.Validations.ACKNOWLEDGED_RULES_METADATA_KEY and entry.data
-        for rule_id in entry.data
-    ]
+        for rule_id, reason in entry.data.items()
+    }
+
+
+def acknowledge_provider_handler(stack: cdk.Stack, provider_id: str, *, calls: str) -> None:
+    """Accept what the handler of CDK's singleton custom-resource provider `provider_id` (a raw
+    AWS::Lambda::Function that only the project pack sees) lacks: it runs while CloudFormation deploys,
+    synchronously, and `calls` says which AWS API it calls instead of anything in the VPC."""
+    acknowledge_all(
+        stack.node.find_child(provider_id),
+        [
+            ("Platform-LambdaDLQ", "Invoked synchronously by CloudFormation, which reports its failures itself."),
+            ("Platform-LambdaConcurrency", "Runs only while CloudFormation deploys this stack, one call a change."),
+            ("Platform-LambdaInsideVPC", f"It calls only {calls}; CDK's provider has no VPC option."),
+        ],
+    )
 
 
 def acknowledge_vpc_function_role(function: IConstruct, *, inline_policy_reason: str) -> None:

@@ -9,7 +9,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
-from constructs.common.acknowledgments import acknowledge_all
+from constructs.common.acknowledgments import acknowledge_all, acknowledge_provider_handler
 
 from environments.schema.data import TransitionConfig
 
@@ -138,6 +138,12 @@ class SecureBucket(Construct):
         if s3_managed_because is not None:
             findings.append(("NIST.800.53.R5-S3DefaultEncryptionKMS", s3_managed_because))
         acknowledge_all(self.bucket, findings)
+        if self.bucket.node.try_find_child("AutoDeleteObjectsCustomResource"):
+            acknowledge_provider_handler(
+                cdk.Stack.of(self),
+                "Custom::S3AutoDeleteObjectsCustomResourceProvider",
+                calls="S3's API, to empty the bucket when the stack deletes it",
+            )
 
 
 def access_log_bucket(
