@@ -9,6 +9,9 @@ compares it with the installed release and prints the table to paste after an up
 
 from __future__ import annotations
 
+IAM_POLICY_TYPES = ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy", "AWS::IAM::Role")
+"""Where an IAM policy document can be in a template."""
+
 PACK_NAMES = ("AwsSolutions", "NIST.800.53.R5", "HIPAA.Security", "PCI.DSS.321")
 """The cdk-nag packs a stage may choose (compliance.packs), by the prefix of their rule IDs."""
 
@@ -440,19 +443,22 @@ PLATFORM_EQUIVALENTS = {
 """cdk-nag rule function -> the project pack's rule that checks the same on every function in the templates
 (cdk-nag's see only lambda.CfnFunction, not the functions CDK's providers write as raw resources)."""
 
-CHECKOV_CHECKS = {
-    "CKV_AWS_18": ("AWS::S3::Bucket", "S3BucketLoggingEnabled"),
-    "CKV_AWS_21": ("AWS::S3::Bucket", "S3BucketVersioningEnabled"),
-    "CKV_AWS_115": ("AWS::Lambda::Function", "LambdaConcurrency"),
-    "CKV_AWS_116": ("AWS::Lambda::Function", "LambdaDLQ"),
-    "CKV_AWS_117": ("AWS::Lambda::Function", "LambdaInsideVPC"),
-    "CKV_AWS_118": ("AWS::RDS::DBInstance", "RDSEnhancedMonitoringEnabled"),
-    "CKV_AWS_157": ("AWS::RDS::DBInstance", "RDSMultiAZSupport"),
-    "CKV_AWS_173": ("AWS::Lambda::Function", None),
-    "CKV_AWS_260": ("AWS::EC2::SecurityGroup", "Platform-OpenIngress[tcp:80]"),
+CHECKOV_CHECKS: dict[str, tuple[tuple[str, ...], str | None]] = {
+    "CKV_AWS_18": (("AWS::S3::Bucket",), "S3BucketLoggingEnabled"),
+    "CKV_AWS_21": (("AWS::S3::Bucket",), "S3BucketVersioningEnabled"),
+    "CKV_AWS_27": (("AWS::SQS::Queue",), None),
+    "CKV_AWS_111": (IAM_POLICY_TYPES, "AwsSolutions-IAM5[Resource::*]"),
+    "CKV_AWS_115": (("AWS::Lambda::Function",), "LambdaConcurrency"),
+    "CKV_AWS_116": (("AWS::Lambda::Function",), "LambdaDLQ"),
+    "CKV_AWS_117": (("AWS::Lambda::Function",), "LambdaInsideVPC"),
+    "CKV_AWS_118": (("AWS::RDS::DBInstance",), "RDSEnhancedMonitoringEnabled"),
+    "CKV_AWS_157": (("AWS::RDS::DBInstance",), "RDSMultiAZSupport"),
+    "CKV_AWS_173": (("AWS::Lambda::Function",), None),
+    "CKV_AWS_260": (("AWS::EC2::SecurityGroup",), "Platform-OpenIngress[tcp:80]"),
 }
-"""The checkov checks this project skips somewhere -> the resource type each checks and the concern (a cdk-nag
-rule function or a project-pack finding) it is the same check as, or None where no pack has it."""
+"""The checkov checks this project skips somewhere -> the resource types each reads and the concern (a cdk-nag
+rule function or finding ID) that is the same check, or None where no pack has it (acknowledged by check ID).
+CKV_AWS_111 (writes without a resource constraint) is AwsSolutions-IAM5's wildcard resource."""
 
 _RULE_OF = {
     **{rule_id: rule for rule, ids in SHARED_RULES.items() for rule_id in ids},

@@ -44,9 +44,9 @@ def acknowledge_all(scope: IConstruct, findings: Iterable[tuple[str, str]]) -> N
     if acknowledgments:
         cdk.Validations.of(scope).acknowledge(*(cdk.Acknowledgment(id=i, reason=r) for i, r in acknowledgments.items()))
     for check, reason in skips.items():
-        resource_type = CHECKOV_CHECKS[check][0]
+        resource_types = CHECKOV_CHECKS[check][0]
         for resource in scope.node.find_all():
-            if isinstance(resource, cdk.CfnResource) and resource.cfn_resource_type == resource_type:
+            if isinstance(resource, cdk.CfnResource) and resource.cfn_resource_type in resource_types:
                 _add_checkov_skip(resource, check, reason)
 
 
