@@ -26,20 +26,30 @@ PACK_CLASSES: dict[str, Callable[[IConstruct], NagPack]] = dict(
 
 @jsii.implements(cdk.IPolicyValidationPlugin)
 class ChosenPack:
-    """cdk-nag's `pack_name` over `scopes()` (read at validation, when every stack exists) and nothing else."""
+    """cdk-nag's `pack_name` over the app's top-level constructs named in `scope_ids` (looked up at
+    validation, when every stack exists) and nothing else."""
 
-    def __init__(self, app: cdk.App, pack_name: str, scopes: Callable[[], Iterable[IConstruct]]) -> None:
+    def __init__(self, app: cdk.App, pack_name: str, scope_ids: Iterable[str]) -> None:
+        self._app = app
         self._pack = PACK_CLASSES[pack_name](app)
         self._name = pack_name
-        self._scopes = scopes
+        self._scope_ids = frozenset(scope_ids)
 
     @builtins.property
     def name(self) -> str:
         return self._name
 
+    @builtins.property
+    def version(self) -> str | None:
+        return None
+
+    @builtins.property
+    def rule_ids(self) -> list[str] | None:
+        return None
+
     def validate(self, _context: cdk.IPolicyValidationContext) -> cdk.PolicyValidationPluginReport:
         by_rule: dict[str, list[cdk.PolicyViolation]] = {}
-        for scope in self._scopes():
+        for scope in (child for child in self._app.node.children if child.node.id in self._scope_ids):
             for violation in self._pack.validate_scope(scope).violations:
                 by_rule.setdefault(violation.rule_name, []).append(violation)
         violations = [

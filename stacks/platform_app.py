@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 
 import aws_cdk as cdk
-from constructs import IConstruct
 
 from environments.schema.pipeline import PipelineConfig
 from environments.schema.stage import StageConfig
@@ -29,30 +28,29 @@ def add_compliance_checks(app: cdk.App, chosen: Mapping[str, Iterable[str]]) -> 
     for pack in PACK_NAMES:
         ids = {construct_id for construct_id, packs in chosen.items() if pack in packs}
         if ids:
-            plugins.append(ChosenPack(app, pack, lambda ids=ids: _children(app, ids)))
+            plugins.append(ChosenPack(app, pack, ids))
     cdk.Validations.of(app).add_plugins(*plugins)
-
-
-def _children(app: cdk.App, ids: set[str]) -> list[IConstruct]:
-    return [child for child in app.node.children if child.node.id in ids]
 
 
 def build_platform(
     app: cdk.App, configs: Sequence[StageConfig], pipeline: PipelineConfig | None = None
 ) -> dict[str, PlatformStage]:
-    """Add a stage per config, the pipeline that promotes them (when given), and the compliance packs: each
-    stage's own (compliance.packs); the pipeline and its support stacks get every pack of a stage it
-    deploys, since it carries their artifacts."""
+    """Add a stage per config, the pipeline that promotes them (when given), and the compliance packs."""
     stages = {config.name: PlatformStage(app, config=config) for config in configs}
-    chosen: dict[str, Iterable[str]] = {config.name: config.compliance.packs for config in configs}
     if pipeline is not None:
         PipelineStack(
             app, PIPELINE_STACK_ID, pipeline_config=pipeline, stages=[stages[name] for name in pipeline.stages]
         )
-        pipeline_packs = {
-            pack for config in configs if config.name in pipeline.stages for pack in config.compliance.packs
-        }
-        stacks = [child.node.id for child in app.node.children if isinstance(child, cdk.Stack)]
-        chosen.update(dict.fromkeys(stacks, pipeline_packs))
-    add_compliance_checks(app, chosen)
+    add_compliance_checks(app, chosen_packs(app, configs, pipeline))
     return stages
+
+
+def chosen_packs(app: cdk.App, configs: Sequence[StageConfig], pipeline: PipelineConfig | None) -> dict[str, set[str]]:
+    """Top-level construct id -> the cdk-nag packs that check it: each stage its own (compliance.packs); the
+    pipeline's stacks (its own and its cross-region support stacks) every pack of a stage it deploys, since
+    they carry that stage's artifacts."""
+    chosen = {config.name: set(config.compliance.packs) for config in configs}
+    if pipeline is not None:
+        packs = {pack for config in configs if config.name in pipeline.stages for pack in config.compliance.packs}
+        chosen |= {child.node.id: packs for child in app.node.children if isinstance(child, cdk.Stack)}
+    return chosen
