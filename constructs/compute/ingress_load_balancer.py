@@ -23,7 +23,7 @@ from aws_cdk import aws_wafv2 as wafv2
 from aws_cdk import region_info
 from constructs import Construct
 from constructs.common.acknowledgments import acknowledge
-from constructs.common.secure_bucket import SecureBucket, log_expiry
+from constructs.common.secure_bucket import LOGS_STAY, SecureBucket, log_expiry
 
 from environments.schema.compute import IngressConfig
 from environments.schema.data import BucketsConfig
@@ -143,6 +143,7 @@ class IngressLoadBalancer(Construct):
             "Logs",
             encryption_key=None,
             s3_managed_because="ELB delivers access logs only to buckets encrypted with S3-managed keys (SSE-S3).",
+            stays_in_region_because=LOGS_STAY,
             access_log_bucket=access_log_bucket,
             versioned=buckets.versioned,
             noncurrent_version_expiration_days=buckets.noncurrent_version_expiration_days,

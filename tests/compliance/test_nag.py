@@ -54,10 +54,11 @@ def test_no_unacknowledged_findings_outside_the_stages(platform: SynthesizedPlat
     assert platform.validation_error is None
 
 
-def test_every_chosen_pack_passes_the_stage(platform: SynthesizedPlatform, stage: str) -> None:
-    """Each pack in compliance.packs, run straight on the stage's construct tree, finds nothing unacknowledged
-    (the synth runs the same packs there: test_the_synth_runs_the_packs_each_part_chose)."""
-    for pack in platform.configs[stage].compliance.packs:
+def test_every_pack_passes_the_stage(platform: SynthesizedPlatform, stage: str) -> None:
+    """Each of the four packs, run straight on the stage's construct tree, finds nothing unacknowledged: the
+    stage's chosen ones (which the synth runs there: test_the_synth_runs_the_packs_each_part_chose) and the
+    others, so a team may choose any of them."""
+    for pack in PACK_NAMES:
         violations = PACK_CLASSES[pack](platform.stages[stage]).validate_scope(platform.stages[stage]).violations
         assert [v.rule_name for v in violations] == [], pack
 
