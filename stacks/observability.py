@@ -4,18 +4,17 @@ threat detection and cost controls, over the constructs of every other stack of 
 from __future__ import annotations
 
 import aws_cdk as cdk
-from aws_cdk import aws_cloudwatch as cloudwatch
 from constructs import Construct
 from constructs.analytics.glue_pipeline import RULESETS
 from constructs.analytics.lake_alerts import LakeAlerts, LakeWatch
 from constructs.common.secure_bucket import access_log_bucket
-from constructs.observability.alert_routing import AlertRouting
+from constructs.compute.cluster_metrics import COLLECTOR_USER
+from constructs.observability.alert_routing import AlertRouting, AlertTarget
 from constructs.observability.audit_trail import AuditTrail
 from constructs.observability.cost_controls import CostControls
-from constructs.observability.platform_alarms import AlarmTargets, PlatformAlarms
-from constructs.observability.platform_dashboards import PlatformDashboards
+from constructs.observability.platform_monitoring import PlatformMonitoring, Watched
 from constructs.observability.threat_detection import ThreatDetection
-from constructs.observability.tracing_and_metrics import TracingAndMetrics
+from constructs.observability.tracing_and_metrics import ScrapedCluster, TracingAndMetrics
 
 from environments.schema.stage import StageConfig
 from stacks.analytics import AnalyticsStack
@@ -26,7 +25,8 @@ from stacks.platform import PlatformComputeStack
 
 
 class ObservabilityStack(PlatformStack):
-    """`alerts`, `alarms`, `lake_alerts`, `dashboards`, `tracing`, `trail`, `detection` and `costs`."""
+    """`alerts`, `monitoring` (alarms and dashboards), `lake_alerts`, `tracing`, `trail`, `detection` and
+    `costs`."""
 
     def __init__(
         self,
@@ -59,32 +59,38 @@ class ObservabilityStack(PlatformStack):
         database = data.database
         db_construct = database.cluster or database.instance
         assert db_construct is not None
-        functions = {
-            "action-requests-consumer": platform.action_consumer.function,
-            "stream-processor": analytics.streaming.processor.function,
-        }
-        self.alarms = PlatformAlarms(
+        aurora, rds_config = config.data.database.aurora, config.data.database.rds
+        analytics_kafka = analytics.kafka.cluster if config.analytics.msk.mode == "provisioned" else None
+        self.monitoring = PlatformMonitoring(
             self,
-            "Alarms",
-            watch=AlarmTargets(
-                database_identifier=database.identifier,
-                database_is_cluster=database.cluster is not None,
-                cache_primary_node=f"{data.cache.replication_group.ref}-001",
+            "Monitoring",
+            watch=Watched(
+                database=db_construct,
+                aurora_max_acu=aurora.max_capacity_acu if aurora else None,
+                rds_free_storage_floor_bytes=rds_config.allocated_storage_gib * 1024**3 * 0.1 if rds_config else None,
+                cache=data.cache.replication_group,
+                cache_nodes=config.data.cache.nodes,
+                tables=data.tables.tables,
                 queues={**data.messaging.queues, "ordered-tasks": data.messaging.ordered_tasks},
-                dead_letter_queues=[
-                    *data.messaging.dead_letter_queues,
-                    analytics.streaming.failure_queue,
-                    *analytics.job_roles.dead_letter_queues.values(),
-                ],
-                load_balancer=platform.ingress.load_balancer.metrics,
-                target_groups=platform.ingress.target_group_dimensions,
-                cluster_name=config.cluster_name,
-                functions=functions,
-                stream_name=analytics.streaming.stream.stream_name,
-                kafka_cluster_name=name if config.analytics.msk.mode == "provisioned" else None,
-                search_domain=name,
+                failure_queues={
+                    "stream-processor-failures": analytics.streaming.failure_queue,
+                    **{f"{task}-undelivered": queue for task, queue in analytics.job_roles.dead_letter_queues.items()},
+                },
+                informational_queues={"karpenter-interruptions": platform.karpenter.interruption_queue},
+                load_balancer=platform.ingress.load_balancer,
+                target_groups=platform.ingress.target_groups,
+                cluster_name=platform.eks.cluster.cluster_name,
+                functions={
+                    "action-requests-consumer": platform.action_consumer.function,
+                    "stream-processor": analytics.streaming.processor.function,
+                },
+                stream=analytics.streaming.stream,
+                delivery_streams=analytics.streaming.delivery_streams,
+                kafka=analytics_kafka,
+                search_domain=analytics.search.domain,
+                ecs_service=platform.jobs.service,
             ),
-            data=config.data,
+            name_prefix=name,
             critical=self.alerts.critical,
             warning=self.alerts.warning,
         )
@@ -100,49 +106,9 @@ class ObservabilityStack(PlatformStack):
                 metrics_namespace=analytics.metrics_namespace,
                 workflow=str(glue.workflow.name),
             ),
+            name_prefix=name,
             critical=self.alerts.critical,
             warning=self.alerts.warning,
-        )
-        cluster = {"ClusterName": config.cluster_name}
-        self.dashboards = PlatformDashboards(
-            self,
-            "Dashboards",
-            name_prefix=name,
-            alarms=self.alarms.alarms,
-            extra_metrics={
-                "infrastructure:Healthy targets": [
-                    cloudwatch.Metric(
-                        namespace="AWS/ApplicationELB", metric_name="HealthyHostCount", dimensions_map=group
-                    )
-                    for group in platform.ingress.target_group_dimensions.values()
-                ],
-                "infrastructure:ECS CPU": [
-                    cloudwatch.Metric(
-                        namespace="AWS/ECS",
-                        metric_name="CPUUtilization",
-                        dimensions_map={"ClusterName": platform.jobs.cluster.cluster_name},
-                    )
-                ],
-                "data:DynamoDB": [
-                    metric
-                    for table in data.tables.tables
-                    for metric in (
-                        table.metric_consumed_read_capacity_units(),
-                        table.metric_consumed_write_capacity_units(),
-                    )
-                ],
-                "data:Queues": [
-                    q.metric_approximate_number_of_messages_visible() for q in data.messaging.queues.values()
-                ],
-                "analytics:Kinesis": [analytics.streaming.stream.metric_incoming_records()],
-                "gpu-ml:GPU utilisation": [
-                    cloudwatch.Metric(namespace="ContainerInsights", metric_name=metric, dimensions_map=cluster)
-                    for metric in ("node_gpu_utilization", "node_gpu_memory_utilization")
-                ],
-                "gpu-ml:Karpenter interruptions": [
-                    platform.karpenter.interruption_queue.metric_approximate_number_of_messages_visible()
-                ],
-            },
         )
         self.tracing = TracingAndMetrics(
             self,
@@ -152,6 +118,14 @@ class ObservabilityStack(PlatformStack):
             critical=self.alerts.critical,
             warning=self.alerts.warning,
             encryption_key=self.alerts.key,
+            scraped=ScrapedCluster(
+                cluster_arn=platform.eks.cluster.cluster_arn,
+                cluster_name=platform.eks.cluster.cluster_name,
+                subnet_ids=[subnet.subnet_id for subnet in network.app_subnets.subnets],
+                security_group_ids=[platform.eks.cluster.cluster_security_group_id],
+                scrape_configuration=platform.metrics.scrape_configuration,
+                kubernetes_user=COLLECTOR_USER,
+            ),
             with_grafana=observability.grafana,
         )
         buckets = data.buckets
@@ -191,6 +165,7 @@ class ObservabilityStack(PlatformStack):
             access_log_bucket=self.access_logs,
             versioned=config.data.buckets.versioned,
             removal_policy=self.stateful_removal_policy,
+            findings_target=AlertTarget(self.alerts.critical),
         )
         self.costs = CostControls(
             self,

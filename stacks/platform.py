@@ -1,5 +1,5 @@
-"""The platform stack: EKS with its node groups, add-ons, Karpenter and tenants, secrets and shared models for
-pods, Argo CD; ECR; ECS; Lambda.
+"""The platform stack: EKS with its node groups, add-ons, the exporters Managed Prometheus scrapes, Karpenter and
+tenants, secrets and shared models for pods, Argo CD; ECR; ECS; Lambda.
 
 It reads the analytics stack (the lake's buckets and catalog, for the ECS jobs); analytics never reads it."""
 
@@ -11,6 +11,7 @@ from constructs import Construct
 from constructs.common.event_function import EventFunction
 from constructs.common.secure_bucket import access_log_bucket
 from constructs.compute.cluster_addons import ClusterAddons
+from constructs.compute.cluster_metrics import ClusterMetrics
 from constructs.compute.container_registries import ContainerRegistries
 from constructs.compute.eks_cluster import EksCluster
 from constructs.compute.fargate_jobs import FargateJobs, LakeAccess
@@ -140,6 +141,14 @@ class PlatformComputeStack(PlatformStack):
             addon_versions=platform.addon_versions,
             vpc_id=network.vpc.vpc_id,
             target_group_arns=[group.target_group_arn for group in self.ingress.target_groups.values()],
+            system_nodes=system_nodes,
+            gpu_nodes=self.karpenter.node_pools,
+        )
+        self.metrics = ClusterMetrics(
+            self,
+            "Metrics",
+            cluster=cluster,
+            charts=platform.charts,
             system_nodes=system_nodes,
             gpu_nodes=self.karpenter.node_pools,
         )

@@ -18,7 +18,7 @@ from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_events as events
 from aws_cdk import aws_sns as sns
 from constructs import Construct
-from constructs.observability.alert_routing import PublishedTopic
+from constructs.observability.alert_routing import AlertTarget
 
 from lambdas.stream_processor.event_schema import SOURCES
 
@@ -41,12 +41,22 @@ class LakeWatch:
 
 
 class LakeAlerts(Construct):
-    """`rules` (EventBridge) and `alarms` (CloudWatch) by name."""
+    """`rules` (EventBridge) and `alarms` (CloudWatch, named `<name_prefix>-Lake-<alarm>-<Severity>` like the
+    platform's other alarms) by name."""
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, watch: LakeWatch, critical: sns.ITopic, warning: sns.ITopic
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        watch: LakeWatch,
+        name_prefix: str,
+        critical: sns.ITopic,
+        warning: sns.ITopic,
     ) -> None:
         super().__init__(scope, construct_id)
+        self._severity = {id(critical): "Critical", id(warning): "Warning"}
+        self._name_prefix = name_prefix
         topics = {"critical": critical, "warning": warning}
         self.rules: dict[str, events.Rule] = {}
         self._rule(
@@ -108,7 +118,7 @@ class LakeAlerts(Construct):
 
     def _rule(self, construct_id: str, description: str, topic: sns.ITopic, pattern: events.EventPattern) -> None:
         self.rules[construct_id] = events.Rule(
-            self, construct_id, description=description, event_pattern=pattern, targets=[PublishedTopic(topic)]
+            self, construct_id, description=description, event_pattern=pattern, targets=[AlertTarget(topic)]
         )
 
     def _alarm(
@@ -117,6 +127,7 @@ class LakeAlerts(Construct):
         alarm = cloudwatch.Alarm(
             self,
             construct_id,
+            alarm_name=f"{self._name_prefix}-Lake-{construct_id}-{self._severity[id(topic)]}",
             metric=metric,
             threshold=0,
             evaluation_periods=1,

@@ -1,6 +1,9 @@
-"""Alert routing: `critical` and `warning` SNS topics (KMS) with e-mail, an HTTPS pager and Slack."""
+"""Alert routing: `critical` and `warning` SNS topics (KMS) with e-mail, an HTTPS pager and Slack, and the
+EventBridge target that publishes to them."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import aws_cdk as cdk
 import jsii
@@ -9,20 +12,36 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk.interfaces import aws_events as events_refs
 from constructs import Construct
 from constructs.common.acknowledgments import acknowledge
 from constructs.common.encryption_key import EncryptionKey
 
 from environments.schema.observability import AlertingConfig
 
+EVENTS = "events.amazonaws.com"
 PUBLISHERS = (
     "cloudwatch.amazonaws.com",
-    "events.amazonaws.com",
+    EVENTS,
     "budgets.amazonaws.com",
     "costalerts.amazonaws.com",
     "aps.amazonaws.com",
 )
 """Services that publish alerts: alarms, EventBridge rules, budgets, cost anomalies, Prometheus."""
+
+
+@jsii.implements(events.IRuleTarget)
+class AlertTarget:
+    """An EventBridge rule target that publishes to an alert topic and leaves the topic's policy alone. The
+    policy already admits this account's rules in this region (aws:SourceAccount and aws:SourceArn); CDK's
+    SnsTopic target would add a statement admitting EventBridge on behalf of any account's rule."""
+
+    def __init__(self, topic: sns.ITopic) -> None:
+        self.topic = topic
+
+    def bind(self, rule: events_refs.IRuleRef, id: str | None = None) -> events.RuleTargetConfig:
+        del rule, id  # the target is the topic alone
+        return events.RuleTargetConfig(arn=self.topic.topic_arn)
 
 
 class AlertRouting(Construct):
@@ -83,25 +102,24 @@ class AlertRouting(Construct):
     def _topic(self, construct_id: str, display_name: str) -> sns.Topic:
         topic = sns.Topic(self, construct_id, display_name=display_name, master_key=self.key, enforce_ssl=True)
         stack = cdk.Stack.of(self)
+        own_account: dict[str, Any] = {"StringEquals": {"aws:SourceAccount": stack.account}}
         topic.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="AllowAlertPublishers",
-                principals=[iam.ServicePrincipal(service) for service in PUBLISHERS],
+                principals=[iam.ServicePrincipal(service) for service in PUBLISHERS if service != EVENTS],
                 actions=["sns:Publish"],
                 resources=[topic.topic_arn],
-                conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
+                conditions=own_account,
+            )
+        )
+        rules = stack.format_arn(service="events", resource="rule", resource_name="*")
+        topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowEventRules",
+                principals=[iam.ServicePrincipal(EVENTS)],
+                actions=["sns:Publish"],
+                resources=[topic.topic_arn],
+                conditions={**own_account, "ArnLike": {"aws:SourceArn": rules}},
             )
         )
         return topic
-
-
-@jsii.implements(events.IRuleTarget)
-class PublishedTopic:
-    """A rule target for a topic whose policy and key already admit this account's EventBridge rules (AlertRouting):
-    CDK's SnsTopic target would add an events.amazonaws.com grant on both without a source condition."""
-
-    def __init__(self, topic: sns.ITopic) -> None:
-        self._topic = topic
-
-    def bind(self, rule: object, id: str | None = None) -> events.RuleTargetConfig:
-        return events.RuleTargetConfig(arn=self._topic.topic_arn)

@@ -1,12 +1,14 @@
 """Threat detection (seed 000), one per account and region: GuardDuty (EKS audit logs and runtime
 monitoring, S3, malware protection), Security Hub (AWS FSBP and CIS), AWS Config (recorder, delivery,
-managed rules), and Detective and Macie when asked."""
+managed rules), and Detective and Macie when asked. High and critical GuardDuty and Security Hub findings go
+to an alert topic through EventBridge."""
 
 from __future__ import annotations
 
 import aws_cdk as cdk
 from aws_cdk import aws_config as config
 from aws_cdk import aws_detective as detective
+from aws_cdk import aws_events as events
 from aws_cdk import aws_guardduty as guardduty
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -32,6 +34,11 @@ SECURITY_HUB_STANDARDS = (
     "standards/aws-foundational-security-best-practices/v/1.0.0",
     "standards/cis-aws-foundations-benchmark/v/3.0.0",
 )
+GUARDDUTY_HIGH = 7
+"""GuardDuty's severities: 7.0-8.9 high, 9.0-10.0 critical
+(https://docs.aws.amazon.com/guardduty/latest/ug/guardduty_findings-severity.html)."""
+SECURITY_HUB_LABELS = ["HIGH", "CRITICAL"]
+"""ASFF Severity.Label values routed (https://docs.aws.amazon.com/securityhub/latest/userguide/asff-required-attributes.html)."""
 CONFIG_RULES = (
     "S3_BUCKET_SSL_REQUESTS_ONLY",
     "ENCRYPTED_VOLUMES",
@@ -45,7 +52,8 @@ CONFIG_RULES = (
 
 class ThreatDetection(Construct):
     """Whatever `detection` turns on: `guardduty`, `security_hub`, `config_recorder` (with its bucket and
-    `config_rules`), `detective`, `macie`; the attributes of services left off are None."""
+    `config_rules`), `detective`, `macie`; the attributes of services left off are None. `finding_rules` (by
+    service) send the high and critical findings of the services this stage owns to `findings_target`."""
 
     def __init__(
         self,
@@ -57,6 +65,7 @@ class ThreatDetection(Construct):
         access_log_bucket: s3.IBucket,
         versioned: bool,
         removal_policy: cdk.RemovalPolicy,
+        findings_target: events.IRuleTarget,
     ) -> None:
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
@@ -98,8 +107,43 @@ class ThreatDetection(Construct):
         self.config_rules: list[config.ManagedRule] = []
         if detection.config_recorder:
             self._config(stack, storage_key, access_log_bucket, versioned, removal_policy)
+        self.finding_rules = self._route_findings(detection, findings_target)
         self.detective = detective.CfnGraph(self, "Detective") if detection.detective else None
         self.macie = macie.CfnSession(self, "Macie", status="ENABLED") if detection.macie else None
+
+    def _route_findings(self, detection: DetectionConfig, target: events.IRuleTarget) -> dict[str, events.Rule]:
+        """GuardDuty findings of severity 7 and up, and new active Security Hub findings labelled HIGH or CRITICAL
+        (GuardDuty's own, which Security Hub also imports, only once: through GuardDuty's rule)."""
+        patterns: dict[str, events.EventPattern] = {}
+        if detection.guardduty:
+            patterns["guardduty"] = events.EventPattern(
+                source=["aws.guardduty"],
+                detail_type=["GuardDuty Finding"],
+                detail={"severity": [{"numeric": [">=", GUARDDUTY_HIGH]}]},
+            )
+        if detection.security_hub:
+            finding: dict[str, object] = {
+                "Severity": {"Label": SECURITY_HUB_LABELS},
+                "Workflow": {"Status": ["NEW"]},
+                "RecordState": ["ACTIVE"],
+            }
+            if detection.guardduty:
+                finding["ProductName"] = [{"anything-but": "GuardDuty"}]
+            patterns["security_hub"] = events.EventPattern(
+                source=["aws.securityhub"],
+                detail_type=["Security Hub Findings - Imported"],
+                detail={"findings": finding},
+            )
+        return {
+            service: events.Rule(
+                self,
+                f"{''.join(part.title() for part in service.split('_'))}Findings",
+                description=f"High and critical {service.replace('_', ' ')} findings to the critical topic",
+                event_pattern=pattern,
+                targets=[target],
+            )
+            for service, pattern in patterns.items()
+        }
 
     def _config(
         self,

@@ -121,6 +121,9 @@ class ChartVersionsConfig(ConfigModel):
     nvidia_device_plugin: str = Field(pattern=r"^\d+\.\d+\.\d+$")
     secrets_store_csi_driver: str = Field(pattern=r"^\d+\.\d+\.\d+$")
     secrets_store_csi_driver_provider_aws: str = Field(pattern=r"^\d+\.\d+\.\d+$")
+    kube_state_metrics: str = Field(pattern=r"^\d+\.\d+\.\d+$")
+    prometheus_node_exporter: str = Field(pattern=r"^\d+\.\d+\.\d+$")
+    dcgm_exporter: str = Field(pattern=r"^\d+\.\d+\.\d+$")
 
 
 class NamespaceConfig(ConfigModel):
@@ -324,6 +327,10 @@ def _version_problems(platform: PlatformConfig) -> list[tuple[str, str]]:
          charts.secrets_store_csi_driver),
         ("platform.charts.secrets_store_csi_driver_provider_aws", CHARTS, "secrets-store-csi-driver-provider-aws",
          charts.secrets_store_csi_driver_provider_aws),
+        ("platform.charts.kube_state_metrics", CHARTS, "kube-state-metrics", charts.kube_state_metrics),
+        ("platform.charts.prometheus_node_exporter", CHARTS, "prometheus-node-exporter",
+         charts.prometheus_node_exporter),
+        ("platform.charts.dcgm_exporter", CHARTS, "dcgm-exporter", charts.dcgm_exporter),
         *((("platform.gitops.chart_version", CHARTS, "argo-cd", platform.gitops.chart_version),) if platform.gitops
           else ()),
         *((f"platform.addon_versions.{name}", ADDONS, name, pin) for name, pin in platform.addon_versions.items()),

@@ -59,6 +59,24 @@ class ObservabilityConfig(ConfigModel):
 ACCOUNT_WIDE_SERVICES = ("guardduty", "security_hub", "config_recorder", "detective", "macie")
 
 
+def observability_problems(config: StageConfig) -> list[tuple[str, str]]:
+    """Slack needs both of its ids; prod's critical alerts must reach someone (an e-mail, the HTTPS pager or
+    Slack), or nothing would ever page for it."""
+    alerting = config.observability.alerting
+    problems: list[tuple[str, str]] = []
+    if (alerting.slack_workspace_id is None) != (alerting.slack_channel_id is None):
+        problems.append(("observability.alerting", "set both slack_workspace_id and slack_channel_id, or neither"))
+    slack = alerting.slack_workspace_id is not None and alerting.slack_channel_id is not None
+    if config.is_production and not (alerting.critical_emails or alerting.pager_https_endpoint or slack):
+        problems.append(
+            (
+                "observability.alerting.critical_emails",
+                "prod's critical topic needs a subscriber: an e-mail here, pager_https_endpoint, or Slack",
+            )
+        )
+    return problems
+
+
 def shared_account_problems(configs: list[StageConfig]) -> list[tuple[str, str, str]]:
     """(stage, field, message) for every account-and-region service that two stages both turn on."""
     problems: list[tuple[str, str, str]] = []

@@ -25,7 +25,7 @@ from environments.schema.compute import PlatformConfig, platform_problems
 from environments.schema.data import DataConfig, KmsConfig, data_problems
 from environments.schema.edge import EdgeConfig, edge_problems
 from environments.schema.network import NetworkConfig, network_problems
-from environments.schema.observability import ObservabilityConfig
+from environments.schema.observability import ObservabilityConfig, observability_problems
 from environments.schema.regions import DisasterRecoveryConfig, region_problems
 from environments.schema.workloads import workload_problems
 
@@ -97,9 +97,7 @@ def cross_field_problems(config: StageConfig) -> list[tuple[str, str]]:
     problems += analytics_problems(config)
     problems += edge_problems(config)
     problems += region_problems(config)
-    alerting = config.observability.alerting
-    if (alerting.slack_workspace_id is None) != (alerting.slack_channel_id is None):
-        problems.append(("observability.alerting", "set both slack_workspace_id and slack_channel_id, or neither"))
+    problems += observability_problems(config)
 
     if config.is_production:
         if config.allow_destroy:

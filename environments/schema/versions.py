@@ -57,6 +57,21 @@ _ARGO_CD = (
     "Kubernetes 1.33-1.36; argo-helm release argo-cd-10.3.3 ships Argo CD v3.5.1"
 )
 
+_KUBE_STATE_METRICS = (
+    "kubernetes/kube-state-metrics@4ffeda2ef866b0fef372849825a803296483b336 (v2.20.0) README.md compatibility "
+    "matrix: v2.20.0 is built on client-go v1.36; prometheus-community/helm-charts@1982f1c5 "
+    "charts/kube-state-metrics/Chart.yaml: chart 8.4.0 is app 2.20.0"
+)
+_NODE_EXPORTER = (
+    "prometheus-community/helm-charts@8b8e639cac80a3001412f187060068978f649a55 "
+    "charts/prometheus-node-exporter/Chart.yaml (chart 4.56.1, node exporter 1.12.1) states no Kubernetes version: "
+    "it reads the host's /proc and /sys, not the Kubernetes API"
+)
+_DCGM_EXPORTER = (
+    "NVIDIA/dcgm-exporter@691c92762eb551313c825f6efe4ceeee20982801 (4.5.3-4.8.2) deployment/Chart.yaml "
+    "kubeVersion '>= 1.19.0-0' (chart 4.8.2)"
+)
+
 CHARTS: dict[str, tuple[Supported, ...]] = {
     "karpenter": (
         Supported("1.8.", "1.26", "1.34", _KARPENTER_MATRIX),
@@ -76,6 +91,9 @@ CHARTS: dict[str, tuple[Supported, ...]] = {
     "secrets-store-csi-driver": (Supported("1.6.", "1.30", None, _SECRETS_STORE),),
     "secrets-store-csi-driver-provider-aws": (Supported("3.1.", "1.17", None, _SECRETS_STORE_AWS),),
     "argo-cd": (Supported("10.3.", "1.33", "1.36", _ARGO_CD),),
+    "kube-state-metrics": (Supported("8.4.", "1.36", "1.36", _KUBE_STATE_METRICS),),
+    "prometheus-node-exporter": (Supported("4.56.", "1.0", None, _NODE_EXPORTER),),
+    "dcgm-exporter": (Supported("4.8.", "1.19", None, _DCGM_EXPORTER),),
 }
 """Helm chart -> the chart versions this platform has checked, with the Kubernetes versions they support.
 karpenter-crd is released with karpenter and always pinned to the same version."""

@@ -275,6 +275,8 @@ def access_entry_principal_problems(stacks: Sequence[StackTemplate]) -> list[str
                 problems.append(
                     f"{where}: PrincipalArn reads {found[0].where(found[1])} ({kind}), not an IAM role or user's ARN"
                 )
+        elif _scraper_role(stack, principal):
+            pass  # the managed collector's service-linked role, which its scraper creates first
         elif not isinstance(principal, str):
             problems.append(f"{where}: PrincipalArn {json.dumps(principal)} is not a principal the app creates")
         elif not (match := IAM_PRINCIPAL.match(principal)) or match[1] != stack.account or "*" in principal:
@@ -289,6 +291,19 @@ def access_entry_principal_problems(stacks: Sequence[StackTemplate]) -> list[str
             problems.append(f"{where}: {seen[key]} already gives this principal an access entry on this cluster")
         seen.setdefault(key, where)
     return problems
+
+
+def _scraper_role(stack: StackTemplate, principal: Any) -> bool:
+    """Whether `principal` is arn:...:role/<the last part of an AWS::APS::Scraper's RoleArn> in this stack: the
+    service-linked role the scraper has once CloudFormation created it (the access entry reads its attribute, so
+    it waits for it)."""
+    parts = principal.get("Fn::Join", [None, []])[1] if isinstance(principal, dict) else []
+    if len(parts) != 2 or not str(parts[0]).endswith(":role/"):
+        return False
+    select = parts[1].get("Fn::Select") if isinstance(parts[1], dict) else None
+    split = select[1].get("Fn::Split") if select and isinstance(select[1], dict) else None
+    role = split[1].get("Fn::GetAtt") if split and isinstance(split[1], dict) else None
+    return isinstance(role, list) and role[1] == "RoleArn" and stack.type_of(role[0]) == "AWS::APS::Scraper"
 
 
 def node_role_access_entry_problems(stacks: Sequence[StackTemplate]) -> list[str]:

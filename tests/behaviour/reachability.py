@@ -230,6 +230,7 @@ class Kind(enum.Enum):
     FILE_SYSTEM = "EFS mount targets"
     KAFKA = "Kafka"
     SEARCH = "search domain"
+    SCRAPER = "Prometheus collector"
 
 
 class Layer(enum.Enum):
@@ -690,6 +691,12 @@ _PLACED_BY_PROPERTIES: dict[str, tuple[Kind, Callable[[dict[str, Any]], list[tup
     "AWS::EC2::VPCEndpoint": (
         Kind.INTERFACE_ENDPOINT,
         lambda p: [(p["SubnetIds"], p.get("SecurityGroupIds"))] if p.get("VpcEndpointType") == "Interface" else [],
+    ),
+    "AWS::APS::Scraper": (
+        Kind.SCRAPER,
+        lambda p: [
+            (c["SubnetIds"], c.get("SecurityGroupIds")) for c in [p.get("Source", {}).get("EksConfiguration")] if c
+        ],
     ),
     "AWS::RDS::DBProxy": (Kind.RDS_PROXY, lambda p: [(p["VpcSubnetIds"], p.get("VpcSecurityGroupIds"))]),
     "AWS::MSK::Cluster": (

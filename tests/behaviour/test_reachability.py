@@ -45,6 +45,7 @@ from tests.synthesis import SynthesizedPlatform, read_template
 
 EKS_SECURITY_GROUPS = "https://docs.aws.amazon.com/eks/latest/userguide/sec-group-reqs.html"
 README_NETWORK = "README, The network"
+AMP_COLLECTOR = "https://docs.aws.amazon.com/prometheus/latest/userguide/AMP-collector-how-to.html"
 README_SECONDARY = "README, The secondary region and recovery"
 README_EDGE = "README, The edge"
 CLOUDFRONT = Service("CloudFront", CLOUDFRONT_ORIGIN_FACING)
@@ -124,6 +125,7 @@ EXPECTED_TIER = {
         (
             Kind.NODE_GROUP, Kind.KARPENTER_NODES, Kind.CONTROL_PLANE, Kind.KUBECTL_HANDLER, Kind.EVENT_FUNCTION,
             Kind.PROVIDER_FUNCTION, Kind.ROTATION, Kind.ECS_SERVICE, Kind.ECS_SCHEDULED_TASK, Kind.INTERFACE_ENDPOINT,
+            Kind.SCRAPER,
         ),
         "app",
     ),
@@ -147,6 +149,12 @@ REQUIRED = (
                  EKS_SECURITY_GROUPS),
     RequiredPath("nodes -> CoreDNS", NODES, ClusterDns(), (Traffic.udp(53), Traffic.tcp(53)),
                  f"{EKS_SECURITY_GROUPS} (CoreDNS, which the coredns add-on places on the system nodes)"),
+    RequiredPath("Prometheus collector -> exporters", of(Kind.SCRAPER), NODES,
+                 (Traffic.tcp(8080), Traffic.tcp(9100), Traffic.tcp(9400)),
+                 f"{AMP_COLLECTOR}: the collector scrapes each target at its address from the cluster's subnets "
+                 "(kube-state-metrics 8080, the node exporter on the node's own 9100, DCGM 9400)"),
+    RequiredPath("Prometheus collector -> control plane", of(Kind.SCRAPER), CONTROL_PLANE, (Traffic.tcp(443),),
+                 f"{AMP_COLLECTOR}: it discovers its targets through the cluster's private API endpoint"),
     RequiredPath("kubectl handler -> control plane", of(Kind.KUBECTL_HANDLER), CONTROL_PLANE, (Traffic.tcp(443),),
                  "https://docs.aws.amazon.com/cdk/api/v2/docs/aws-cdk-lib.aws_eks_v2-readme.html (the kubectl "
                  "handler applies manifests through the private endpoint)"),
@@ -307,6 +315,7 @@ def expected_placements(config: StageConfig) -> dict[str, dict[Kind, int | None]
             Kind.FILE_SYSTEM: 1,
             Kind.KAFKA: 0 if config.analytics.msk.mode == "off" else 1,
             Kind.SEARCH: 1,
+            Kind.SCRAPER: 1,  # Managed Prometheus's collector for the cluster
         }
     }
     if config.dr.enabled:  # no platform there yet: endpoints, NAT, the peering accepter, the Aurora secondary
@@ -569,6 +578,9 @@ RETURN_INTO_THE_APP_TIER = frozenset({
 CONTROL_PLANE_PATHS = frozenset(
     {"nodes -> control plane", "control plane -> kubelet", "control plane -> webhooks on nodes"}
 )
+CLUSTER_GROUP_PATHS = CONTROL_PLANE_PATHS | {"Prometheus collector -> exporters"}
+"""What the cluster security group on the nodes carries: the control plane's paths and the collector's, which
+sits in that group too."""
 
 MUTATIONS = (
     Mutation("the workload -> postgres ingress rule", remove_workload_ingress_on_postgres, "required",
@@ -582,9 +594,9 @@ MUTATIONS = (
     Mutation("a data-tier route to the internet gateway", route_data_tier_to_the_internet_gateway, "forbidden",
              frozenset({"data tier -> internet"}), "internet gateway"),
     Mutation("the cluster group in a node group's launch template", drop_cluster_group_from_a_launch_template,
-             "required", CONTROL_PLANE_PATHS, "cluster security group"),
+             "required", CLUSTER_GROUP_PATHS, "cluster security group"),
     Mutation("the cluster group in the EC2NodeClass", select_only_tagged_groups_for_karpenter, "required",
-             CONTROL_PLANE_PATHS, "securityGroupSelectorTerms"),
+             CLUSTER_GROUP_PATHS, "securityGroupSelectorTerms"),
     Mutation("a deny before the data tier's postgres allow", deny_postgres_into_the_data_tier_first, "required",
              frozenset({"workloads -> RDS Proxy", "rotation -> database"}), "denies it"),
     Mutation("the peer region's Transit Gateway routes", remove_the_peer_regions_transit_routes, "required",

@@ -26,10 +26,18 @@ def template(examples: SynthesizedPlatform, stage: str) -> dict[str, Any]:
     return examples.template_json(stage, "observability")
 
 
+def alarms(examples: SynthesizedPlatform, stage: str) -> dict[str, dict[str, Any]]:
+    """The stage's alarms by name, less the `<project>-<stage>-` prefix the facade gives every one."""
+    prefix = f"{examples.configs[stage].tags.project}-{stage}-"
+    found = {}
+    for p in props(template(examples, stage), "AWS::CloudWatch::Alarm"):
+        assert p["AlarmName"].startswith(prefix), p["AlarmName"]
+        found[p["AlarmName"].removeprefix(prefix)] = p
+    return found
+
+
 def _alarm(examples: SynthesizedPlatform, stage: str, name: str) -> dict[str, Any]:
-    alarm = observability(examples, stage).alarms.alarms[name]
-    properties: dict[str, Any] = template(examples, stage)["Resources"][logical_id(alarm)]["Properties"]
-    return properties
+    return alarms(examples, stage)[name]
 
 
 def _topic_id(examples: SynthesizedPlatform, stage: str, severity: str) -> str:
@@ -46,6 +54,60 @@ def test_alert_topics_are_encrypted_and_open_to_the_publishing_services(
         assert ref_id(topic["KmsMasterKeyId"]) == logical_id(alerts.key)
     key_policy = json.dumps(tmpl["Resources"][logical_id(alerts.key)]["Properties"]["KeyPolicy"])
     assert all(service in key_policy for service in PUBLISHERS)
+
+
+def open_publishers(topic_policy: dict[str, Any]) -> list[str]:
+    """The statements of a topic policy that let a service publish without naming this account (and, for
+    EventBridge, this account's rules): a confused deputy could publish on another account's behalf."""
+    found = []
+    for statement in topic_policy["PolicyDocument"]["Statement"]:
+        if statement["Effect"] != "Allow" or "Service" not in statement.get("Principal", {}):
+            continue
+        services = statement["Principal"]["Service"]
+        conditions = statement.get("Condition", {})
+        unbound = "aws:SourceAccount" not in conditions.get("StringEquals", {})
+        events = "events.amazonaws.com" in (services if isinstance(services, list) else [services])
+        if unbound or (events and "aws:SourceArn" not in conditions.get("ArnLike", {})):
+            found.append(statement.get("Sid", "?"))
+    return found
+
+
+def test_alert_topics_admit_publishers_only_for_this_account(examples: SynthesizedPlatform, stage: str) -> None:
+    tmpl = template(examples, stage)
+    policies = props(tmpl, "AWS::SNS::TopicPolicy")
+    assert len(policies) == 2
+    for policy in policies:
+        assert not open_publishers(policy)
+        rules = next(s for s in policy["PolicyDocument"]["Statement"] if s.get("Sid") == "AllowEventRules")
+        assert ":rule/*" in json.dumps(rules["Condition"]["ArnLike"]["aws:SourceArn"])
+    # What CDK's SnsTopic target adds: EventBridge, for any account's rule.
+    broken = json.loads(json.dumps(policies[0]))
+    broken["PolicyDocument"]["Statement"].append(
+        {"Action": "sns:Publish", "Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"}, "Sid": "2"}
+    )
+    assert open_publishers(broken) == ["2"]
+
+
+def test_high_and_critical_findings_reach_the_critical_topic(examples: SynthesizedPlatform, stage: str) -> None:
+    tmpl = template(examples, stage)
+    detection = observability(examples, stage).detection
+    critical = _topic_id(examples, stage, "critical")
+    rules = {
+        service: tmpl["Resources"][logical_id(rule)]["Properties"] for service, rule in detection.finding_rules.items()
+    }
+    config = examples.configs[stage].observability.detection
+    assert set(rules) == {s for s in ("guardduty", "security_hub") if getattr(config, s)}
+    for rule in rules.values():
+        assert [ref_id(target["Arn"]) for target in rule["Targets"]] == [critical]
+    if "guardduty" in rules:
+        pattern = rules["guardduty"]["EventPattern"]
+        assert pattern["detail-type"] == ["GuardDuty Finding"]
+        assert pattern["detail"]["severity"] == [{"numeric": [">=", 7]}]
+    if "security_hub" in rules:
+        finding = rules["security_hub"]["EventPattern"]["detail"]["findings"]
+        assert finding["Severity"]["Label"] == ["HIGH", "CRITICAL"]
+        assert finding["Workflow"]["Status"] == ["NEW"] and finding["RecordState"] == ["ACTIVE"]
+        assert ("ProductName" in finding) is config.guardduty  # GuardDuty's findings once, not twice
 
 
 def test_alert_subscriptions_follow_config() -> None:
@@ -76,35 +138,54 @@ def test_alert_subscriptions_follow_config() -> None:
     assert len(slack["Properties"]["SnsTopicArns"]) == 2
 
 
+def _metric_stats(alarm: dict[str, Any]) -> list[dict[str, Any]]:
+    """The alarm's metrics as MetricStat shapes, whether it has one metric or metric math."""
+    if "MetricName" in alarm:
+        metric = {key: alarm[key] for key in ("Namespace", "MetricName", "Dimensions")}
+        stat = alarm.get("ExtendedStatistic") or alarm.get("Statistic")
+        return [{"Metric": metric, "Stat": stat, "Period": alarm["Period"]}]
+    return [m["MetricStat"] for m in alarm.get("Metrics", []) if "MetricStat" in m]
+
+
 def test_seed_002_alarm_rules(examples: SynthesizedPlatform, stage: str) -> None:
     critical, warning = (_topic_id(examples, stage, s) for s in ("critical", "warning"))
-    cpu = _alarm(examples, stage, "DatabaseCpu")
-    assert (cpu["Threshold"], cpu["EvaluationPeriods"], cpu["Period"]) == (90, 5, 60)
+    cpu = _alarm(examples, stage, "Database-CPU-Usage-Critical")
+    assert (cpu["Threshold"], cpu["EvaluationPeriods"], cpu["DatapointsToAlarm"]) == (90, 5, 5)
+    assert _metric_stats(cpu)[0]["Period"] == 60
     assert [ref_id(a) for a in cpu["AlarmActions"]] == [critical]
-    errors = _alarm(examples, stage, "Api5xxRate")
+    errors = _alarm(examples, stage, "Ingress-Api5xxRate-Critical")
     assert (errors["Threshold"], errors["EvaluationPeriods"]) == (5, 3)
     expression = next(m for m in errors["Metrics"] if "Expression" in m)
     assert "elb + target" in expression["Expression"]
-    dimensions = [m["MetricStat"]["Metric"]["Dimensions"] for m in errors["Metrics"] if "MetricStat" in m]
+    dimensions = [m["Metric"]["Dimensions"] for m in _metric_stats(errors)]
     load_balancer = logical_id(examples.stages[stage].platform.ingress.load_balancer)
     assert len(dimensions) == 3
     for (dimension,) in dimensions:  # the platform's load balancer, read from its stack: no name in config
         assert dimension["Name"] == "LoadBalancer"
         output = output_of(dimension["Value"])
         assert load_balancer in output and "LoadBalancerFullName" in output
-    restarts = _alarm(examples, stage, "PodRestarts")
-    assert (restarts["Threshold"], [ref_id(a) for a in restarts["AlarmActions"]]) == (5, [warning])
-    assert _alarm(examples, stage, "NodeCpu")["Threshold"] == 90
-    names = set(observability(examples, stage).alarms.alarms)
+    p99 = _alarm(examples, stage, "Ingress-LatencyP99-Warning")  # seed 002: p99 latency > 60 s
+    assert (p99["Threshold"], _metric_stats(p99)[0]["Stat"]) == (60, "p99")
+    assert [ref_id(a) for a in p99["AlarmActions"]] == [warning]
+    assert _alarm(examples, stage, "Cluster-NodeCpu-Critical")["Threshold"] == 90
+    names = set(alarms(examples, stage))
     expected = {
-        "CacheCpu", "CacheMemory", "CacheEvictions", "StreamIteratorAge", "SearchRed", "SearchYellow",
-        "SearchStorage", "ActionRequestsConsumerErrors", "ActionRequestsConsumerThrottles",
-        "StreamProcessorErrors", "StreamProcessorThrottles", "RequestRateAnomaly", "LatencyAnomaly",
+        "Cache001-CPU-Usage-RedisEngine-Warning", "Cache001-Items-Evicted-Warning",
+        "Cache001Memory-DatabaseMemory-Warning", "Stream-Iterator-Age-Max-Warning",
+        "Search-Cluster-ClusterStatus-Critical", "Search-Cluster-ClusterStatus-Warning", "Search-Disk-Usage-Warning",
+        "action-requests-consumer-Fault-Count-Warning", "action-requests-consumer-Throttled-Count-Warning",
+        "stream-processor-Fault-Count-Warning", "stream-processor-Throttled-Count-Warning",
+        "Ingress-RequestRateAnomaly-Warning", "Ingress-LatencyAnomaly-Warning",
     }  # fmt: skip
     assert expected <= names
-    assert ("DatabaseCapacity" in names) is (examples.configs[stage].data.database.engine == "aurora-serverless-v2")
-    assert ("DatabaseStorage" in names) is (examples.configs[stage].data.database.engine == "rds")
-    assert ("KafkaDisk" in names) is (examples.configs[stage].analytics.msk.mode == "provisioned")
+    config = examples.configs[stage]
+    assert sum(n.startswith("Cache0") and n.endswith("RedisEngine-Warning") for n in names) == config.data.cache.nodes
+    aurora = config.data.database.engine == "aurora-serverless-v2"
+    assert ("Database-Usage-Count-Warning" in names) is aurora  # ServerlessDatabaseCapacity near its max ACUs
+    assert ("Database-Min-Usage-Count-Warning" in names) is (config.data.database.engine == "rds")
+    kafka = sorted(n for n in names if n.startswith("Kafka"))
+    brokers = config.analytics.msk.brokers if config.analytics.msk.mode == "provisioned" else 0
+    assert kafka == [f"Kafka-KafkaDisk{b}-Warning" for b in range(1, brokers + 1)]  # one per broker
 
 
 def test_each_services_target_group_is_watched(examples: SynthesizedPlatform, stage: str) -> None:
@@ -112,47 +193,57 @@ def test_each_services_target_group_is_watched(examples: SynthesizedPlatform, st
     warning = _topic_id(examples, stage, "warning")
     ingress = examples.stages[stage].platform.ingress
     for service in examples.configs[stage].platform.services:
-        name = "".join(part.capitalize() for part in service.name.split("-"))
         group = logical_id(ingress.target_groups[service.name])
-        unhealthy = _alarm(examples, stage, f"{name}UnhealthyHosts")
-        assert (unhealthy["MetricName"], unhealthy["Threshold"], unhealthy["EvaluationPeriods"]) == (
+        unhealthy = _alarm(examples, stage, f"{service.name}-targets-UnhealthyHosts-Warning")
+        (stat,) = _metric_stats(unhealthy)
+        assert (stat["Metric"]["MetricName"], unhealthy["Threshold"], unhealthy["EvaluationPeriods"]) == (
             "UnHealthyHostCount",
             0,
             3,
         )
-        assert {d["Name"] for d in unhealthy["Dimensions"]} == {"LoadBalancer", "TargetGroup"}
-        assert any(group in output_of(d["Value"]) for d in unhealthy["Dimensions"])
+        assert {d["Name"] for d in stat["Metric"]["Dimensions"]} == {"LoadBalancer", "TargetGroup"}
+        assert any(group in output_of(d["Value"]) for d in stat["Metric"]["Dimensions"])
         assert [ref_id(a) for a in unhealthy["AlarmActions"]] == [warning]
-        errors = _alarm(examples, stage, f"{name}Target5xxRate")
+        errors = _alarm(examples, stage, f"{service.name}-targets-Target5xxRate-Warning")
         assert (errors["Threshold"], errors["EvaluationPeriods"]) == (5, 3)
         assert group in json.dumps(errors["Metrics"])
 
 
-def test_every_dead_letter_queue_and_queue_age_is_watched(examples: SynthesizedPlatform, stage: str) -> None:
+def test_every_queue_depth_age_and_dead_letter_queue_is_watched(examples: SynthesizedPlatform, stage: str) -> None:
     stack = examples.stages[stage]
-    alarms = observability(examples, stage).alarms.alarms
-    watched = json.dumps([template(examples, stage)["Resources"][logical_id(a)] for n, a in alarms.items()
-                          if n.startswith("DeadLetters")])  # fmt: skip
-    dead_letter_queues = [
-        *stack.data.messaging.dead_letter_queues,
-        stack.analytics.streaming.failure_queue,
-        *stack.analytics.job_roles.dead_letter_queues.values(),  # the ECS data-processing service's work
-    ]
-    assert sum(n.startswith("DeadLetters") for n in alarms) == len(dead_letter_queues) == 7
+    names = alarms(examples, stage)
+    dead = {n: a for n, a in names.items() if n.endswith("DLQ-Queue-Message-Count-Max-Critical")}
+    undelivered = stack.analytics.job_roles.dead_letter_queues  # the ECS data-processing service's work
+    dead_letter_queues = [*stack.data.messaging.dead_letter_queues, stack.analytics.streaming.failure_queue,
+                          *undelivered.values()]  # fmt: skip
+    failure_queues = ("stream-processor-failures", *(f"{task}-undelivered" for task in undelivered))
+    failures = {n: a for n, a in names.items() if n.startswith(failure_queues)}
+    assert len(dead) + len(failures) == len(dead_letter_queues) == 7
+    watched = json.dumps([*dead.values(), *failures.values()])
     for queue in dead_letter_queues:
         assert logical_id(queue) in watched
-    assert sum(n.startswith("QueueAge") for n in alarms) == 5
+    assert sum(n.endswith("Queue-Message-Age-Max-Warning") for n in names) == 5
+    depth = [a for n, a in names.items() if n.endswith("-Queue-Message-Count-Max-Warning")]
+    assert len(depth) == 5  # seed 002: more than 100 waiting for 15 minutes
+    assert all((a["Threshold"], a["EvaluationPeriods"], a["DatapointsToAlarm"]) == (100, 15, 15) for a in depth)
 
 
 def test_anomaly_detection_and_composite(examples: SynthesizedPlatform, stage: str) -> None:
-    anomaly = _alarm(examples, stage, "RequestRateAnomaly")
+    anomaly = _alarm(examples, stage, "Ingress-RequestRateAnomaly-Warning")
     assert "ThresholdMetricId" in anomaly
     assert "ANOMALY_DETECTION_BAND" in json.dumps(anomaly["Metrics"])
     (composite,) = props(template(examples, stage), "AWS::CloudWatch::CompositeAlarm")
-    critical = observability(examples, stage).alarms.critical_alarms
     rule = json.dumps(composite["AlarmRule"])
-    assert all(logical_id(alarm) in rule for alarm in critical)
-    assert len(critical) >= 5
+    critical = [logical_id_of(examples, stage, n) for n in alarms(examples, stage)
+                if n.endswith("-Critical") and not n.startswith("Lake-")]  # fmt: skip
+    assert len(critical) >= 5 and all(alarm in rule for alarm in critical)
+    assert [ref_id(a) for a in composite["AlarmActions"]] == [_topic_id(examples, stage, "critical")]
+
+
+def logical_id_of(examples: SynthesizedPlatform, stage: str, name: str) -> str:
+    prefix = f"{examples.configs[stage].tags.project}-{stage}-"
+    resources = template(examples, stage)["Resources"]
+    return str(next(k for k, r in resources.items() if r.get("Properties", {}).get("AlarmName") == prefix + name))
 
 
 def test_lake_alerts_reach_their_topics(examples: SynthesizedPlatform, stage: str) -> None:
@@ -196,7 +287,7 @@ def test_lake_alerts_reach_their_topics(examples: SynthesizedPlatform, stage: st
 def test_dashboards(examples: SynthesizedPlatform, stage: str) -> None:
     names = sorted(p["DashboardName"] for p in props(template(examples, stage), "AWS::CloudWatch::Dashboard"))
     prefix = f"{examples.configs[stage].tags.project}-{stage}"
-    assert names == sorted(f"{prefix}-{n}" for n in ("infrastructure", "data", "analytics", "gpu-ml"))
+    assert names == [prefix, f"{prefix}-Alarms"]
 
 
 def test_tracing_and_prometheus(examples: SynthesizedPlatform, stage: str) -> None:
@@ -210,7 +301,14 @@ def test_tracing_and_prometheus(examples: SynthesizedPlatform, stage: str) -> No
     assert _topic_id(examples, stage, "critical") in manager and _topic_id(examples, stage, "warning") in manager
     (rules,) = props(tmpl, "AWS::APS::RuleGroupsNamespace")
     alerts = {r["alert"] for group in yaml.safe_load(rules["Data"])["groups"] for r in group["rules"]}
-    assert alerts == {"API5xxErrorRate", "RDSHighCPU", "HighQueueLength", "PodRestartCount"}
+    # Seed 002's alerts on series the exporters publish; the others are CloudWatch alarms (platform_monitoring.py).
+    assert alerts == {"PodRestartCount", "NodeHighCpu", "GpuUnderutilised", "GpuTemperatureHigh"}
+    (collector,) = props(tmpl, "AWS::APS::Scraper")
+    assert ref_id(collector["Destination"]["AmpConfiguration"]["WorkspaceArn"]) == logical_id(
+        observability(examples, stage).tracing.prometheus
+    )
+    (access,) = props(tmpl, "AWS::EKS::AccessEntry")
+    assert (access["Username"], access["Type"]) == ("aps-collector-user", "STANDARD")
     assert not resources(tmpl, "AWS::Grafana::Workspace")  # behind a toggle, off by default
 
 

@@ -167,6 +167,9 @@ def test_helm_charts_are_pinned_from_config(examples: SynthesizedPlatform, stage
         "karpenter-crd": config.karpenter.chart_version,
         "secrets-store-csi-driver": config.charts.secrets_store_csi_driver,
         "secrets-store-csi-driver-provider-aws": config.charts.secrets_store_csi_driver_provider_aws,
+        "kube-state-metrics": config.charts.kube_state_metrics,
+        "prometheus-node-exporter": config.charts.prometheus_node_exporter,
+        "dcgm-exporter": config.charts.dcgm_exporter,
         **({"argo-cd": config.gitops.chart_version} if config.gitops else {}),
     }
     assert charts["karpenter"]["Repository"] == "oci://public.ecr.aws/karpenter/karpenter"

@@ -1,0 +1,461 @@
+"""The platform's CloudWatch alarms and dashboards, built by cdk-monitoring-constructs' MonitoringFacade from the
+constructs they watch (seed 002's alert rules in CloudWatch terms): each alarm takes its namespace, metric and
+dimensions from the resource, is named `<project>-<stage>-...` and goes to `critical` or `warning` by its
+disambiguator; a composite "platform degraded" alarm over every critical one; anomaly detection on traffic (the
+replacement for seed 000's Lookout for Metrics); Glue job failures through EventBridge.
+
+Where the facade has no `monitor...` for a service (MSK, EKS Container Insights, the ingress load balancer
+without an ECS service behind it, ElastiCache's memory percentage), `monitor_custom` alarms on metrics built from
+the construct's own attributes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import aws_cdk as cdk
+import cdk_monitoring_constructs as monitoring
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_elasticache as elasticache
+from aws_cdk import aws_elasticloadbalancingv2 as elbv2
+from aws_cdk import aws_kinesis as kinesis
+from aws_cdk import aws_kinesisfirehose as firehose
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_msk as msk
+from aws_cdk import aws_opensearchservice as opensearch
+from aws_cdk import aws_rds as rds
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+CRITICAL = "Critical"
+WARNING = "Warning"
+"""Disambiguators: the facade routes an alarm to the topic of its disambiguator."""
+MINUTE = cdk.Duration.minutes(1)
+ELB = "AWS/ApplicationELB"
+CONTAINER_INSIGHTS = "ContainerInsights"
+ANOMALY_STD_DEVS = 3
+P99_LATENCY_SECONDS = 60
+"""Seed 002: p99 latency > 60 s."""
+QUEUE_DEPTH = 100
+QUEUE_DEPTH_MINUTES = 15
+"""Seed 002: queue length > 100 for 15 minutes (HighQueueLength)."""
+
+
+@dataclass(frozen=True)
+class Watched:
+    """The resources the alarms watch, as the other stacks' constructs."""
+
+    database: rds.DatabaseCluster | rds.DatabaseInstance
+    aurora_max_acu: float | None
+    """The cluster's maximum capacity (Aurora Serverless v2), or None for an RDS instance."""
+    rds_free_storage_floor_bytes: float | None
+    cache: elasticache.CfnReplicationGroup
+    cache_nodes: int
+    tables: Sequence[dynamodb.ITableV2]
+    queues: Mapping[str, sqs.Queue]
+    """Work queues by name, each with the dead-letter queue it redrives to."""
+    failure_queues: Mapping[str, sqs.IQueue]
+    """Queues whose messages are failures already (an event source's on-failure destination)."""
+    informational_queues: Mapping[str, sqs.IQueue]
+    """Queues graphed but not alarmed on (Karpenter's interruption notices)."""
+    load_balancer: elbv2.ApplicationLoadBalancer
+    target_groups: Mapping[str, elbv2.ApplicationTargetGroup]
+    cluster_name: str
+    """The EKS cluster's name, as the cluster construct gives it (Container Insights' ClusterName)."""
+    functions: Mapping[str, lambda_.IFunction]
+    stream: kinesis.IStream
+    delivery_streams: Mapping[str, firehose.IDeliveryStream]
+    """The raw zone's Firehose streams, by source."""
+    kafka: msk.CfnCluster | None
+    search_domain: opensearch.CfnDomain
+    ecs_service: ecs.FargateService
+
+
+class PlatformMonitoring(Construct):
+    """`facade` (the MonitoringFacade: its `created_alarms()` and dashboards `<prefix>` and `<prefix>-Alarms`),
+    and `degraded` (the composite over every critical alarm of the services it watches; the lake's
+    alerts page on their own)."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        watch: Watched,
+        name_prefix: str,
+        critical: sns.ITopic,
+        warning: sns.ITopic,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        notify = {
+            severity: monitoring.SnsAlarmActionStrategy(on_alarm_topic=topic, on_ok_topic=topic)
+            for severity, topic in ((CRITICAL, critical), (WARNING, warning))
+        }
+        self.facade = monitoring.MonitoringFacade(
+            self,
+            "Facade",
+            alarm_factory_defaults=monitoring.AlarmFactoryDefaults(
+                actions_enabled=True,
+                alarm_name_prefix=name_prefix,
+                action=notify[WARNING],
+                disambiguator_action=notify,
+            ),
+            metric_factory_defaults=monitoring.MetricFactoryDefaults(period=MINUTE),
+            dashboard_factory=monitoring.DefaultDashboardFactory(
+                self,
+                "Dashboards",
+                dashboard_name_prefix=name_prefix,
+                create_dashboard=True,
+                create_alarm_dashboard=True,
+                create_summary_dashboard=False,
+            ),
+        )
+        self._ingress(watch.load_balancer, watch.target_groups)
+        self._cluster(watch.cluster_name)
+        self._data(watch)
+        self._analytics(watch)
+        self.degraded = self.facade.create_composite_alarm_using_disambiguator(
+            CRITICAL,
+            disambiguator=CRITICAL,
+            alarm_name_suffix="PlatformDegraded",
+            alarm_description="Any critical alarm of the platform's services is in ALARM",
+            action_override=notify[CRITICAL],  # the composite has no disambiguator of its own to route it by
+        )
+
+    def _ingress(
+        self, load_balancer: elbv2.ApplicationLoadBalancer, target_groups: Mapping[str, elbv2.ApplicationTargetGroup]
+    ) -> None:
+        """The ingress load balancer and each service's target group. The facade's load balancer monitors need an
+        ECS service behind it, and CDK's target group metrics split the listener's ARN (an Fn::GetStackOutput
+        here, which Fn::Split does not take), so the metrics come from the full-name attributes."""
+        self.facade.add_large_header("Ingress")
+        requests = load_balancer.metrics.request_count(period=MINUTE, statistic="Sum")
+        api_errors = _error_rate(
+            {
+                "elb": load_balancer.metrics.http_code_elb(elbv2.HttpCodeElb.ELB_5XX_COUNT, period=MINUTE),
+                "target": load_balancer.metrics.http_code_target(elbv2.HttpCodeTarget.TARGET_5XX_COUNT, period=MINUTE),
+            },
+            requests,
+        )
+        latency = load_balancer.metrics.target_response_time(period=MINUTE, statistic="p90")
+        p99 = load_balancer.metrics.target_response_time(period=MINUTE, statistic="p99")
+        self.facade.monitor_custom(
+            alarm_friendly_name="Ingress",
+            human_readable_name="Ingress load balancer",
+            metric_groups=[
+                monitoring.CustomMetricGroup(
+                    title="5xx and latency",
+                    metrics=[
+                        _alarmed(
+                            api_errors, "Api5xxRate", CRITICAL, 5, 3, "More than 5 % 5xx for 3 minutes (seed 002)"
+                        ),
+                        _alarmed(
+                            p99,
+                            "LatencyP99",
+                            WARNING,
+                            P99_LATENCY_SECONDS,
+                            5,
+                            "p99 target response time above 60 s for 5 minutes (seed 002)",
+                        ),
+                    ],
+                ),
+                monitoring.CustomMetricGroup(
+                    title="Traffic against its learned band",
+                    metrics=[_anomaly(requests, "RequestRateAnomaly"), _anomaly(latency, "LatencyAnomaly")],
+                ),
+            ],
+        )
+        for service, group in target_groups.items():
+            dimensions = {
+                "LoadBalancer": load_balancer.load_balancer_full_name,
+                "TargetGroup": group.target_group_full_name,
+            }
+            errors = _error_rate(
+                {"target": _metric(ELB, "HTTPCode_Target_5XX_Count", dimensions, "Sum")},
+                _metric(ELB, "RequestCount", dimensions, "Sum"),
+            )
+            self.facade.monitor_custom(
+                alarm_friendly_name=f"{service}-targets",
+                human_readable_name=f"{service}: target group",
+                metric_groups=[
+                    monitoring.CustomMetricGroup(
+                        title="Targets",
+                        metrics=[
+                            _alarmed(errors, "Target5xxRate", WARNING, 5, 3, f"{service}: more than 5 % 5xx for 3 min"),
+                            _alarmed(
+                                _metric(ELB, "UnHealthyHostCount", dimensions, "Maximum"),
+                                "UnhealthyHosts",
+                                WARNING,
+                                0,
+                                3,
+                                f"{service}: a pod fails the load balancer's health check for 3 minutes",
+                            ),
+                            _metric(ELB, "HealthyHostCount", dimensions, "Minimum"),
+                        ],
+                    )
+                ],
+            )
+
+    def _cluster(self, cluster_name: str) -> None:
+        """EKS through Container Insights (the CloudWatch observability add-on), which the facade has no
+        monitor for: the nodes' CPU and the GPU widgets. Container restarts are published per pod only, so seed
+        002's PodRestartCount is a Prometheus rule on kube-state-metrics (tracing_and_metrics.py)."""
+        self.facade.add_large_header("Cluster")
+        cluster = {"ClusterName": cluster_name}
+
+        def insight(name: str, statistic: str) -> cloudwatch.Metric:
+            return _metric(CONTAINER_INSIGHTS, name, cluster, statistic)
+
+        self.facade.monitor_custom(
+            alarm_friendly_name="Cluster",
+            human_readable_name="EKS (Container Insights)",
+            metric_groups=[
+                monitoring.CustomMetricGroup(
+                    title="Nodes",
+                    metrics=[
+                        _alarmed(
+                            insight("node_cpu_utilization", "Average"),
+                            "NodeCpu",
+                            CRITICAL,
+                            90,
+                            5,
+                            "The cluster's nodes average above 90 % CPU for 5 minutes",
+                        ),
+                    ],
+                ),
+                monitoring.CustomMetricGroup(
+                    title="GPUs",
+                    metrics=[
+                        insight(name, "Average")
+                        for name in ("node_gpu_utilization", "node_gpu_memory_utilization", "node_gpu_temperature")
+                    ],
+                ),
+            ],
+        )
+
+    def _data(self, watch: Watched) -> None:
+        self.facade.add_large_header("Data")
+        cpu = {CRITICAL: monitoring.UsageThreshold(max_usage_percent=90, **_for_minutes(5))}
+        if isinstance(watch.database, rds.DatabaseCluster):
+            self.facade.monitor_aurora_cluster(
+                cluster=watch.database,
+                alarm_friendly_name="Database",
+                add_cpu_usage_alarm=cpu,
+                add_max_serverless_database_capacity_alarm={
+                    WARNING: monitoring.UsageCountThreshold(
+                        max_usage_count=0.9 * (watch.aurora_max_acu or 0), **_for_minutes(15)
+                    )
+                },
+            )
+        else:
+            self.facade.monitor_rds_instance(
+                instance=watch.database,
+                alarm_friendly_name="Database",
+                add_cpu_usage_alarm=cpu,
+                add_free_storage_space_alarm={
+                    WARNING: monitoring.MinUsageCountThreshold(
+                        min_count=watch.rds_free_storage_floor_bytes or 0, **_for_minutes(3)
+                    )
+                },
+            )
+        for node in range(1, watch.cache_nodes + 1):
+            # Cluster mode off: the member clusters of a replication group are <group>-001, -002, ...
+            member = f"{watch.cache.ref}-{node:03d}"
+            self.facade.monitor_elasti_cache_cluster(
+                cluster_id=member,
+                cluster_type=monitoring.ElastiCacheClusterType.REDIS,
+                alarm_friendly_name=f"Cache{node:03d}",
+                add_redis_engine_cpu_usage_alarm={WARNING: monitoring.UsageThreshold(max_usage_percent=80)},
+                add_max_evicted_items_count_alarm={WARNING: monitoring.MaxItemsCountThreshold(max_items_count=100)},
+            )
+            self.facade.monitor_custom(
+                alarm_friendly_name=f"Cache{node:03d}Memory",
+                human_readable_name=f"Cache node {node:03d}: memory",
+                metric_groups=[
+                    monitoring.CustomMetricGroup(
+                        title="Memory",
+                        metrics=[
+                            _alarmed(
+                                _metric(
+                                    "AWS/ElastiCache",
+                                    "DatabaseMemoryUsagePercentage",
+                                    {"CacheClusterId": member},
+                                    "Maximum",
+                                ),
+                                "DatabaseMemory",
+                                WARNING,
+                                85,
+                                5,
+                                "Cache memory above 85 %: evictions follow",
+                            )
+                        ],
+                    )
+                ],
+            )
+        for table in watch.tables:
+            self.facade.monitor_dynamo_table(
+                table=table,
+                billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+                add_read_throttled_events_count_alarm={
+                    WARNING: monitoring.ThrottledEventsThreshold(max_throttled_events_threshold=0)
+                },
+                add_write_throttled_events_count_alarm={
+                    WARNING: monitoring.ThrottledEventsThreshold(max_throttled_events_threshold=0)
+                },
+            )
+        for name, queue in watch.queues.items():
+            assert queue.dead_letter_queue is not None, f"{name} has no dead-letter queue"
+            self.facade.monitor_sqs_queue_with_dlq(
+                queue=queue,
+                dead_letter_queue=queue.dead_letter_queue.queue,
+                alarm_friendly_name=name,
+                add_queue_max_message_age_alarm={WARNING: monitoring.MaxMessageAgeThreshold(max_age_in_seconds=600)},
+                add_queue_max_size_alarm={
+                    WARNING: monitoring.MaxMessageCountThreshold(
+                        max_message_count=QUEUE_DEPTH, **_for_minutes(QUEUE_DEPTH_MINUTES)
+                    )
+                },
+                add_dead_letter_queue_max_size_alarm={
+                    CRITICAL: monitoring.MaxMessageCountThreshold(max_message_count=0)
+                },
+            )
+        for name, failures in watch.failure_queues.items():
+            self.facade.monitor_sqs_queue(
+                queue=failures,
+                alarm_friendly_name=name,
+                add_queue_max_size_alarm={CRITICAL: monitoring.MaxMessageCountThreshold(max_message_count=0)},
+            )
+        for name, notices in watch.informational_queues.items():
+            self.facade.monitor_sqs_queue(queue=notices, alarm_friendly_name=name)
+
+    def _analytics(self, watch: Watched) -> None:
+        self.facade.add_large_header("Compute and analytics")
+        for name, function in watch.functions.items():
+            self.facade.monitor_lambda_function(
+                lambda_function=function,
+                alarm_friendly_name=name,
+                add_fault_count_alarm={WARNING: monitoring.ErrorCountThreshold(max_error_count=0)},
+                add_throttles_count_alarm={WARNING: monitoring.ErrorCountThreshold(max_error_count=0)},
+            )
+        self.facade.monitor_simple_fargate_service(fargate_service=watch.ecs_service, alarm_friendly_name="Jobs")
+        self.facade.monitor_kinesis_data_stream(
+            stream_name=watch.stream.stream_name,
+            alarm_friendly_name="Stream",
+            add_iterator_max_age_alarm={WARNING: monitoring.MaxIteratorAgeThreshold(max_age_in_millis=60_000)},
+        )
+        for source, delivery in watch.delivery_streams.items():
+            self.facade.monitor_kinesis_firehose(
+                delivery_stream_name=delivery.delivery_stream_name, alarm_friendly_name=f"Firehose-{source}"
+            )
+        self.facade.monitor_open_search_cluster(
+            domain=watch.search_domain,
+            alarm_friendly_name="Search",
+            add_cluster_status_alarm={
+                CRITICAL: monitoring.OpenSearchClusterStatusCustomization(
+                    status=monitoring.OpenSearchClusterStatus.RED
+                ),
+                WARNING: monitoring.OpenSearchClusterStatusCustomization(
+                    status=monitoring.OpenSearchClusterStatus.YELLOW, **_for_minutes(5)
+                ),
+            },
+            add_disk_space_usage_alarm={WARNING: monitoring.UsageThreshold(max_usage_percent=80, **_for_minutes(3))},
+        )
+        if watch.kafka is not None:
+            self._kafka(watch.kafka)
+
+    def _kafka(self, cluster: msk.CfnCluster) -> None:
+        """MSK, which the facade has no monitor for: each broker's data disk (KafkaDataLogsDiskUsed is published
+        per broker, under Cluster Name and Broker ID; brokers are numbered from 1)."""
+        self.facade.monitor_custom(
+            alarm_friendly_name="Kafka",
+            human_readable_name="MSK brokers",
+            metric_groups=[
+                monitoring.CustomMetricGroup(
+                    title="Data disk used (%)",
+                    metrics=[
+                        _alarmed(
+                            _metric(
+                                "AWS/Kafka",
+                                "KafkaDataLogsDiskUsed",
+                                {"Cluster Name": cluster.cluster_name, "Broker ID": str(broker)},
+                                "Maximum",
+                            ),
+                            f"KafkaDisk{broker}",
+                            WARNING,
+                            80,
+                            3,
+                            f"Kafka broker {broker}'s data disk is over 80 % full",
+                        )
+                        for broker in range(1, int(cluster.number_of_broker_nodes) + 1)
+                    ],
+                )
+            ],
+        )
+
+
+def _for_minutes(minutes: int) -> dict[str, Any]:
+    """Threshold options: breaching every minute for `minutes` minutes."""
+    return {"evaluation_periods": minutes, "datapoints_to_alarm": minutes}
+
+
+def _alarmed(
+    metric: cloudwatch.Metric | cloudwatch.MathExpression,
+    name: str,
+    severity: str,
+    threshold: float,
+    minutes: int,
+    description: str,
+) -> monitoring.CustomMetricWithAlarm:
+    """`metric` with an alarm above `threshold` for `minutes` consecutive minutes, routed by `severity`."""
+    return monitoring.CustomMetricWithAlarm(
+        metric=metric,
+        alarm_friendly_name=name,
+        add_alarm={
+            severity: monitoring.CustomThreshold(
+                threshold=threshold,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                alarm_description_override=description,
+                **_for_minutes(minutes),
+            )
+        },
+    )
+
+
+def _anomaly(
+    metric: cloudwatch.Metric | cloudwatch.MathExpression, name: str
+) -> monitoring.CustomMetricWithAnomalyDetection:
+    """`metric` with a warning when it leaves its learned band (either side) for 3 minutes."""
+    return monitoring.CustomMetricWithAnomalyDetection(
+        metric=metric,
+        alarm_friendly_name=name,
+        anomaly_detection_standard_deviation_to_render=ANOMALY_STD_DEVS,
+        add_alarm_on_anomaly={
+            WARNING: monitoring.AnomalyDetectionThreshold(
+                standard_deviation_for_alarm=ANOMALY_STD_DEVS,
+                alarm_when_above_the_band=True,
+                alarm_when_below_the_band=True,
+                **_for_minutes(3),
+            )
+        },
+    )
+
+
+def _error_rate(errors: Mapping[str, cloudwatch.IMetric], requests: cloudwatch.IMetric) -> cloudwatch.MathExpression:
+    """100 * the sum of `errors` (by name) / `requests`, each a per-minute count; 0 while there are no requests."""
+    return cloudwatch.MathExpression(
+        expression=f"100 * ({' + '.join(errors)}) / MAX([requests, 1])",
+        using_metrics={**errors, "requests": requests},
+        label="5xx %",
+        period=MINUTE,
+    )
+
+
+def _metric(namespace: str, name: str, dimensions: Mapping[str, str], statistic: str) -> cloudwatch.Metric:
+    return cloudwatch.Metric(
+        namespace=namespace, metric_name=name, dimensions_map=dict(dimensions), statistic=statistic, period=MINUTE
+    )
