@@ -175,6 +175,7 @@ class TransitPeeringAcceptance(Construct):
                 [
                     ("NIST.800.53.R5-LambdaDLQ", synchronous),
                     ("NIST.800.53.R5-LambdaConcurrency", deploy_time_only),
+                    ("CKV_AWS_173", "The environment holds only the ARNs of what it invokes, no secret."),
                     *((invoke_versions.format(target), "The framework invokes versions.") for target in invoked),
                 ],
             )
