@@ -95,4 +95,6 @@ class DataReplicaStack(PlatformStack):
             bucket_name=replica_bucket_name(self.config, name, self.config.region),
             lifecycle_rules=rules,
             intelligent_tiering=tiering,
+            stays_in_region_because="This is a secondary region's copy of the primary bucket, which replicates "
+            "into it; after a failover the stage's config moves the primary here.",
         ).bucket

@@ -64,6 +64,12 @@ class DataBuckets(Construct):
         for region in replicas:
             for name, replica in region.buckets.items():
                 destinations.setdefault(construct_name(name), []).append((replica, region.key))
+        stays = (
+            "This stage has no secondary region to replicate to (its regions list only the primary)."
+            if not replicas
+            else "Not in recovery.replicate_buckets: the stage file lists the buckets that replicate to the "
+            "secondary regions, and this one stays in the primary."
+        )
         self.replication_role = (
             iam.Role(self, "ReplicationRole", assumed_by=iam.ServicePrincipal("s3.amazonaws.com"))
             if destinations
@@ -99,6 +105,7 @@ class DataBuckets(Construct):
                 replication_role=self.replication_role.without_policy_updates()
                 if self.replication_role and name in destinations
                 else None,
+                stays_in_region_because=None if name in destinations else stays,
             ).bucket
 
         self.access_logs = access_log_bucket(

@@ -20,6 +20,7 @@ from environments.schema.base import (
     YamlList,
     availability_zone_problems,
 )
+from environments.schema.compliance import ComplianceConfig
 from environments.schema.compute import PlatformConfig, platform_problems
 from environments.schema.data import DataConfig, KmsConfig, data_problems
 from environments.schema.edge import EdgeConfig, edge_problems
@@ -59,6 +60,7 @@ class StageConfig(ConfigModel):
     edge: EdgeConfig = EdgeConfig(enabled=False)
     regions: Annotated[tuple[RegionConfig, ...], YamlList]
     recovery: RecoveryConfig = RecoveryConfig()
+    compliance: ComplianceConfig = ComplianceConfig()
 
     @model_validator(mode="before")
     @classmethod
