@@ -3,7 +3,6 @@ access entries instead of aws-auth, and managed node groups on IMDSv2-only AL202
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import cast
 
@@ -269,8 +268,9 @@ class EksCluster(Construct):
 
 
 def _ami_type(group: NodeGroupConfig) -> eks.NodegroupAmiType:
-    """AL2023, NVIDIA for GPU groups, ARM64 for Graviton families (m7g, c7g, g5g ...)."""
-    graviton = all(re.match(r"^[a-z]+\d+g[a-z]*\.", t) for t in group.instance_types)
+    """AL2023, NVIDIA for GPU groups, ARM64 for Graviton groups (the loader checks that every instance type
+    is of the group's architecture, environments/schema/instance_types.py)."""
+    graviton = group.architecture == "arm64"
     if group.gpu:
         return eks.NodegroupAmiType.AL2023_ARM_64_NVIDIA if graviton else eks.NodegroupAmiType.AL2023_X86_64_NVIDIA
     return eks.NodegroupAmiType.AL2023_ARM_64_STANDARD if graviton else eks.NodegroupAmiType.AL2023_X86_64_STANDARD
