@@ -163,6 +163,10 @@ class PlatformComputeStack(PlatformStack):
             target_group_arns=[group.target_group_arn for group in self.ingress.target_groups.values()],
             system_nodes=system_nodes,
             gpu_nodes=self.karpenter.node_pools,
+            cluster_name=config.cluster_name,
+            logs_key=data.keys.logs,
+            log_retention_days=platform.log_retention_days,
+            removal_policy=self.stateful_removal_policy,
         )
         self.metrics = ClusterMetrics(
             self,
@@ -265,3 +269,4 @@ class PlatformComputeStack(PlatformStack):
             removal_policy=self.stateful_removal_policy,
         )
         self.cluster_name_output = cdk.CfnOutput(self, "ClusterName", value=cluster.cluster_name)
+        self.log_custom_resource_providers(logs_key=data.keys.logs, retention_days=platform.log_retention_days)

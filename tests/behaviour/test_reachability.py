@@ -507,9 +507,12 @@ def drop_the_cluster_group_from_fargate_pods(model: VpcModel, stacks: Stacks, re
     """The SecurityGroupPolicies give Fargate pods `workload` alone, without the cluster security group."""
     stack = resources(stacks, placed(model, region, Kind.FARGATE_PODS)[0].resource)
     for resource in stack.values():
-        if resource["Type"] != "Custom::AWSCDK-EKS-KubernetesResource":
+        manifest = resource["Properties"].get("Manifest")
+        if resource["Type"] != "Custom::AWSCDK-EKS-KubernetesResource" or "SecurityGroupPolicy" not in json.dumps(
+            manifest
+        ):
             continue
-        text, tokens = with_placeholders(resource["Properties"]["Manifest"])
+        text, tokens = with_placeholders(manifest)
         objects = json.loads(text)
         for policy in (o for o in objects if o["kind"] == "SecurityGroupPolicy"):
             policy["spec"]["securityGroups"]["groupIds"] = policy["spec"]["securityGroups"]["groupIds"][1:]

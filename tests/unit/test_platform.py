@@ -189,7 +189,7 @@ def test_fargate_profiles_roles_logging_and_pod_groups(examples: SynthesizedPlat
     assert group["RetentionInDays"] == config.platform.log_retention_days and "KmsKeyId" in group
     objects = [obj for m in props(tmpl, "Custom::AWSCDK-EKS-KubernetesResource") for obj in json_text(m["Manifest"])]
     (namespace,) = [o for o in objects if o["kind"] == "Namespace" and o["metadata"]["name"] == "aws-observability"]
-    assert namespace["metadata"]["labels"] == {"aws-observability": "enabled"}
+    assert namespace["metadata"]["labels"]["aws-observability"] == "enabled"
     (logging,) = [o for o in objects if o["kind"] == "ConfigMap" and o["metadata"]["name"] == "aws-logging"]
     assert f"    log_group_name {name}\n" in logging["data"]["output.conf"]
     assert "auto_create_group false" in logging["data"]["output.conf"]
