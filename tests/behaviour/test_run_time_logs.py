@@ -83,7 +83,7 @@ def _no_container_insights_performance_group(stacks: Stacks) -> str:
 def _database_logs_unencrypted(stacks: Stacks) -> str:
     _, group = _group(_resources(stacks, "data"), "/aws/rds/")
     group["Properties"].pop("KmsKeyId")
-    return f"its group {group['Properties']['LogGroupName']} is not encrypted with a logs key"
+    return f"its group {group['Properties']['LogGroupName']} is not encrypted with the stage's logs key"
 
 
 def _control_plane_logs_forever(stacks: Stacks) -> str:
