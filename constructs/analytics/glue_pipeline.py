@@ -8,7 +8,7 @@ what it reads and writes, zone by zone. Everything Glue writes is KMS-encrypted 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -217,9 +217,9 @@ class GluePipeline(Construct):
             "--extra-py-files": ",".join(library.s3_object_url for library in libraries),
         }
         self._run_time_logs(
-            self.crawlers["raw"], "RawCrawlerLogs",
-            [f"/aws-glue/crawlers-role/{crawler_role.role_name}-{self.security_configuration.name}"],
-        )  # fmt: skip
+            self.crawlers["raw"],
+            {"RawCrawlerLogs": f"/aws-glue/crawlers-role/{crawler_role.role_name}-{self.security_configuration.name}"},
+        )
         self.etl_job = self._job(
             "RawToProcessed",
             "raw_to_processed",
@@ -422,16 +422,16 @@ class GluePipeline(Construct):
         # under `<configuration>-role/<role name>/`.
         root = "/aws-glue/python-jobs" if python_shell else "/aws-glue/jobs"
         prefix = f"{root}/{self.security_configuration.name}-role/{role.role_name}"
-        self._run_time_logs(job, f"{construct_id}Logs", [f"{prefix}/output", f"{prefix}/error"])
+        self._run_time_logs(job, {f"{construct_id}{s.title()}Logs": f"{prefix}/{s}" for s in ("output", "error")})
         return job
 
-    def _run_time_logs(self, owner: cdk.CfnResource, construct_id: str, names: Sequence[str]) -> None:
-        """The groups Glue creates for `owner` when it first writes (unencrypted by the stage's key and kept
-        forever), created first under those names with the logs key and the retention."""
-        for index, name in enumerate(names):
+    def _run_time_logs(self, owner: cdk.CfnResource, names: Mapping[str, str]) -> None:
+        """The groups Glue creates for `owner` when it first writes (construct id -> name; unencrypted by the
+        stage's key and kept forever), created first under those names with the logs key and the retention."""
+        for construct_id, name in names.items():
             group = EncryptedLogGroup(
                 self,
-                f"{construct_id}{index}" if index else construct_id,
+                construct_id,
                 encryption_key=self._logs_key,
                 retention_days=self._log_retention_days,
                 removal_policy=self._removal_policy,

@@ -794,7 +794,7 @@ COMPUTE19_CASES = [
     ("x86 group on Graviton types", _set("platform.node_groups.0.architecture", "amd64"),
      "platform.node_groups.0.architecture: amd64 but the instance types are arm64"),
     ("unknown architecture", _set("platform.node_groups.0.architecture", "riscv64"),
-     "platform.node_groups.0.architecture: Input should be 'amd64' or 'arm64'"),
+     "platform.node_groups.0.architecture: riscv64 is not one of amd64 or arm64"),
     ("Fargate in a namespace nobody made", _set("platform.fargate.profiles.0.selectors.0.namespace", "web"),
      "platform.fargate.profiles.0.selectors.0.namespace: web is not one of platform.namespaces"),
     ("Fargate for GPU workloads", _set("platform.fargate.profiles.0.selectors.0.namespace", "gpu-workers"),
@@ -803,13 +803,13 @@ COMPUTE19_CASES = [
      lambda d: d["platform"]["fargate"]["profiles"].append(copy.deepcopy(d["platform"]["fargate"]["profiles"][0])),
      "platform.fargate.profiles: two profiles share a name"),
     ("six Fargate selectors", _set("platform.fargate.profiles.0.selectors", [{"namespace": "app"}] * 6),
-     "platform.fargate.profiles.0.selectors: Tuple should have at most 5 items"),
+     "platform.fargate.profiles.0.selectors: may have at most 5 entries"),
     ("six labels on a selector",
      _set("platform.fargate.profiles.0.selectors.0.labels", {f"k{i}": "v" for i in range(6)}),
-     "platform.fargate.profiles.0.selectors.0.labels: Dictionary should have at most 5 items"),
+     "platform.fargate.profiles.0.selectors.0.labels: may have at most 5 entries"),
     ("a label value Kubernetes refuses",
      _set("platform.fargate.profiles.0.selectors.0.labels", {"compute": "far gate"}),
-     "platform.fargate.profiles.0.selectors.0.labels.compute: String should match pattern"),
+     "platform.fargate.profiles.0.selectors.0.labels.compute: far gate is not a Kubernetes label value"),
 ]  # fmt: skip
 
 
