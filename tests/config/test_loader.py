@@ -825,3 +825,34 @@ def test_fargate_is_off_when_absent_and_off_in_dev(tmp_path: Path) -> None:
     del data["platform"]["fargate"]
     (tmp_path / "prod.yaml").write_text(yaml.safe_dump(data))
     assert load_stage("prod", tmp_path).platform.fargate is None
+
+
+COMPLIANCE_CASES = [
+    (
+        "unknown pack",
+        _set("compliance.packs", ["AwsSolutions", "HIPAA"]),
+        "compliance.packs: HIPAA is not a cdk-nag pack this project runs (choose from AwsSolutions, "
+        "NIST.800.53.R5, HIPAA.Security, PCI.DSS.321)",
+    ),
+    ("pack twice", _set("compliance.packs", ["AwsSolutions", "AwsSolutions"]), "compliance.packs: lists a pack twice"),
+]
+
+
+@pytest.mark.parametrize(("label", "mutate", "expected"), COMPLIANCE_CASES, ids=[c[0] for c in COMPLIANCE_CASES])
+def test_bad_compliance_packs(tmp_path: Path, label: str, mutate: Mutation, expected: str) -> None:
+    problems = _problems(tmp_path, "dev", mutate)
+    assert any(p.startswith(f"{tmp_path / 'dev.yaml'}: {expected}") for p in problems), problems
+
+
+def test_compliance_packs_default_and_examples(tmp_path: Path) -> None:
+    """Without a compliance section a stage runs AwsSolutions and NIST 800-53; prod ships with all four."""
+    data = _base("dev")
+    data.pop("compliance")
+    (tmp_path / "dev.yaml").write_text(yaml.safe_dump(data))
+    assert load_stage("dev", tmp_path).compliance.packs == ("AwsSolutions", "NIST.800.53.R5")
+    assert load_stage("prod", EXAMPLE_CONFIG).compliance.packs == (
+        "AwsSolutions",
+        "NIST.800.53.R5",
+        "HIPAA.Security",
+        "PCI.DSS.321",
+    )
