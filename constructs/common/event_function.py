@@ -19,15 +19,17 @@ RUNTIME = lambda_.Runtime.PYTHON_3_14
 
 
 class EventFunction(Construct):
-    """`function` running lambdas/<code_directory>/handler.py, fed by `event_source`; failures are
-    handled by the source (a queue's DLQ, a stream's on-failure destination), never dropped."""
+    """`function` running lambdas/<code_directory>/handler.py (or `code`'s handler.py: an asset staged from
+    several folders), fed by `event_source`; failures are handled by the source (a queue's DLQ, a stream's
+    on-failure destination), never dropped."""
 
     def __init__(
         self,
         scope: Construct,
         construct_id: str,
         *,
-        code_directory: str,
+        code_directory: str | None = None,
+        code: lambda_.Code | None = None,
         event_source: lambda_.IEventSource,
         vpc: ec2.IVpc,
         subnets: Sequence[ec2.ISubnet],
@@ -39,6 +41,10 @@ class EventFunction(Construct):
         environment: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
+        if code is None:
+            if code_directory is None:
+                raise ValueError(f"{construct_id}: give code_directory or code")
+            code = lambda_.Code.from_asset(str(LAMBDAS / code_directory))
         log_group = EncryptedLogGroup(
             self, "Logs", encryption_key=logs_key, retention_days=log_retention_days, removal_policy=removal_policy
         ).log_group
@@ -48,7 +54,7 @@ class EventFunction(Construct):
             runtime=RUNTIME,
             architecture=lambda_.Architecture.ARM_64,
             handler="handler.handler",
-            code=lambda_.Code.from_asset(str(LAMBDAS / code_directory)),
+            code=code,
             vpc=vpc,
             vpc_subnets=ec2.SubnetSelection(subnets=list(subnets)),
             security_groups=[security_group],
