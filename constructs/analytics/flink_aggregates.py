@@ -5,6 +5,7 @@ snapshots, and logs to an encrypted group; its role reads the stream and the cod
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -17,14 +18,14 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_assets as assets
-from constructs import Construct
+from constructs import Construct, IConstruct
 from constructs.common.acknowledgments import acknowledge_all
 from constructs.common.encrypted_log_group import EncryptedLogGroup
 from constructs.common.managed_policy_role import ManagedPolicyRole
 from constructs.common.network_interfaces import (
-    ANY_INTERFACE_FINDING,
     ANY_INTERFACE_REASON,
     DESCRIBE_REASON,
+    any_interface_finding,
     interface_statements,
 )
 from constructs.common.staged_modules import staged_modules
@@ -36,8 +37,11 @@ JOBS = Path(__file__).resolve().parents[2] / "flink_jobs"
 MODULES = ("main.py", "aggregates.py")
 CONNECTOR_JAR = "flink-sql-connector-aws-kinesis-streams-5.0.0-1.20.jar"
 """The AWS Kinesis SQL connector for Flink 1.20 (the 'kinesis' table connector): Managed Flink runs only the
-jars the zip brings. `make flink-connectors` puts it in flink_jobs/lib/ (not in git); the deploy pipeline's
-synth step fetches it, and a synth without it says so."""
+jars the zip brings. `make flink-connectors` puts it in flink_jobs/lib/ (not in git, and not reachable from a
+developer's machine here); the deploy pipeline's synth fetches it first and refuses to go on without it."""
+REQUIRE_CONNECTORS = "CODEBUILD_BUILD_ID"
+"""Set in CodeBuild, where the pipeline synthesizes what it deploys: there a zip without the connector is an
+error. Local and CI synths (tests) build the zip without it."""
 OUTPUT_PREFIX = "real-time/"
 """Where in the processed zone the job writes: seed 003's processed/real-time/ (dt=<day>/ folders under it)."""
 STREAM_READ = ("kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:GetShardIterator",
@@ -78,25 +82,20 @@ class FlinkAggregates(Construct):
         jar = connector_jar()
         if jar.is_file():
             files[f"lib/{CONNECTOR_JAR}"] = jar
-        else:
-            cdk.Annotations.of(self).add_warning_v2(
-                "platform:flink-connector",
-                f"flink_jobs/lib/{CONNECTOR_JAR} is missing: the application cannot start without it; run "
-                "`make flink-connectors` before deploying (the pipeline's synth does).",
-            )
+        elif os.environ.get(REQUIRE_CONNECTORS):
+            raise FileNotFoundError(f"flink_jobs/lib/{CONNECTOR_JAR} is missing: run `make flink-connectors`")
         self.code = assets.Asset(self, "Code", path=staged_modules(files))
         self.log_group = EncryptedLogGroup(
             self, "Logs", encryption_key=logs_key, retention_days=log_retention_days, removal_policy=removal_policy
         ).log_group
         log_stream = logs.LogStream(self, "LogStream", log_group=self.log_group, removal_policy=removal_policy)
-        application_arn = stack.format_arn(service="kinesisanalytics", resource="application", resource_name=name)
         via = {"StringEquals": {"kms:ViaService": f"s3.{stack.region}.amazonaws.com"}}
         output = f"{OUTPUT_PREFIX}*"
         managed = ManagedPolicyRole(
             self,
             "Role",
             assumed_by=iam.ServicePrincipal("kinesisanalytics.amazonaws.com").with_conditions(
-                {"StringEquals": {"aws:SourceAccount": stack.account}, "ArnEquals": {"aws:SourceArn": application_arn}}
+                {"StringEquals": {"aws:SourceAccount": stack.account}}
             ),
             description=f"Managed Flink {name}: read the stream, write the processed zone's {OUTPUT_PREFIX}",
             statements=[
@@ -225,7 +224,7 @@ class FlinkAggregates(Construct):
             managed.policy,
             [
                 ("AwsSolutions-IAM5[Resource::*]", DESCRIBE_REASON),
-                (ANY_INTERFACE_FINDING, ANY_INTERFACE_REASON),
+                (any_interface_finding(stack), ANY_INTERFACE_REASON),
                 (f"AwsSolutions-IAM5[Resource::<{_logical_id(processed_bucket)}.Arn>/{output}]",
                  f"The job's one output prefix in the processed zone ({OUTPUT_PREFIX}): files per window and day."),
             ],
@@ -242,5 +241,5 @@ def log_stream_arn(stack: cdk.Stack, group: logs.ILogGroup, stream: logs.LogStre
     )
 
 
-def _logical_id(construct: Construct) -> str:
+def _logical_id(construct: IConstruct) -> str:
     return cdk.Stack.of(construct).get_logical_id(construct.node.default_child)  # type: ignore[arg-type]

@@ -39,9 +39,8 @@ CONSUMER_ACTIONS = {
     "group": ("kafka-cluster:DescribeGroup", "kafka-cluster:AlterGroup"),
 }
 """What Lambda's MSK poller calls with the function's role under IAM authentication (Lambda developer guide, MSK
-event source permissions); CDK's event source adds kafka:DescribeCluster(V2) and GetBootstrapBrokers."""
-POLLER_NETWORK = ("ec2:DescribeVpcs", "ec2:DescribeSecurityGroups")
-"""The poller's network checks that AWSLambdaVPCAccessExecutionRole does not already hold."""
+event source permissions). CDK's event source attaches AWSLambdaMSKExecutionRole for the rest: the cluster's
+description and bootstrap brokers, and the network checks and interfaces of the poller."""
 MIN_POLLERS = 1
 MAX_POLLERS = 10
 
@@ -122,7 +121,6 @@ class KafkaConsumer(Construct):
         )
         for part, arn in by_name.items():
             function.add_to_role_policy(iam.PolicyStatement(actions=list(CONSUMER_ACTIONS[part]), resources=[arn]))
-        function.add_to_role_policy(iam.PolicyStatement(actions=list(POLLER_NETWORK), resources=["*"]))
         state_table.grant_write_data(function)
         # The pollers use the cluster's own group: it admits itself on the IAM port, and lets itself reach it.
         group_id = cluster_security_group.security_group_id
@@ -149,6 +147,9 @@ class KafkaConsumer(Construct):
         acknowledge_all(
             function,
             [
+                ("AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaMSKExecution"
+                 "Role]", "AWS's policy for an MSK event source: describe the cluster, its brokers and the VPC, and "
+                 "the poller's network interfaces."),
                 *(
                     (f"AwsSolutions-IAM5[{finding}]", "CDK's table write grant: data keys for the state table's key.")
                     for finding in KMS_GRANT_WILDCARDS

@@ -22,9 +22,9 @@ from constructs.common.acknowledgments import acknowledge_all
 from constructs.common.encrypted_log_group import EncryptedLogGroup
 from constructs.common.managed_policy_role import ManagedPolicyRole
 from constructs.common.network_interfaces import (
-    ANY_INTERFACE_FINDING,
     ANY_INTERFACE_REASON,
     DESCRIBE_REASON,
+    any_interface_finding,
     interface_statements,
 )
 
@@ -156,7 +156,9 @@ class LogSearchDelivery(Construct):
             managed.policy,  # type: ignore[arg-type]
             [
                 ("AwsSolutions-IAM5[Resource::*]", DESCRIBE_REASON),
-                (ANY_INTERFACE_FINDING, ANY_INTERFACE_REASON),
+                (any_interface_finding(stack), ANY_INTERFACE_REASON),
+                (f"AwsSolutions-IAM5[Resource::<{stack.get_logical_id(backup_bucket.node.default_child)}.Arn>/"  # type: ignore[arg-type]
+                 f"{BACKUP_PREFIX}*]", "The raw zone's errors/search/ prefix only: the documents the domain rejected."),
                 (f"AwsSolutions-IAM5[Resource::{domain_arn}/*]",
                  "Every path of the search domain: _bulk into the rotated index, and the stats Firehose reads."),
             ],

@@ -12,14 +12,20 @@ from aws_cdk import aws_iam as iam
 
 DESCRIBE = ("ec2:DescribeVpcs", "ec2:DescribeVpcAttribute", "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups",
             "ec2:DescribeDhcpOptions", "ec2:DescribeNetworkInterfaces")  # fmt: skip
-ANY_INTERFACE_FINDING = (
-    "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:network-interface/*]"
-)
 ANY_INTERFACE_REASON = (
     "The interfaces the service makes for this resource: their IDs are not known before; it may create them only "
     "in the given subnets and group, and change or delete them only in those subnets (ec2:Subnet)."
 )
 DESCRIBE_REASON = "EC2's Describe calls (the VPC, subnets, groups, interfaces) have no resource-level permissions."
+
+
+def any_interface(stack: cdk.Stack) -> str:
+    return stack.format_arn(service="ec2", resource="network-interface", resource_name="*")
+
+
+def any_interface_finding(stack: cdk.Stack) -> str:
+    """The cdk-nag finding for the interfaces statements, as the stack's account and region write it."""
+    return f"AwsSolutions-IAM5[Resource::{any_interface(stack)}]"
 
 
 def interface_statements(
@@ -29,7 +35,7 @@ def interface_statements(
     group_arn = scope.format_arn(
         service="ec2", resource="security-group", resource_name=security_group.security_group_id
     )
-    interfaces = scope.format_arn(service="ec2", resource="network-interface", resource_name="*")
+    interfaces = any_interface(scope)
     return [
         iam.PolicyStatement(sid="DescribeNetwork", actions=list(DESCRIBE), resources=["*"]),
         iam.PolicyStatement(
