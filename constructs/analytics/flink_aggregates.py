@@ -34,7 +34,12 @@ from environments.schema.stream_processing import FLINK_RUNTIME, FlinkConfig
 from lambdas.stream_processor import event_schema
 
 JOBS = Path(__file__).resolve().parents[2] / "flink_jobs"
-MODULES = ("main.py", "aggregates.py")
+CODE_FILES = {
+    "main.py": JOBS / "main.py",
+    "aggregates.py": JOBS / "aggregates.py",
+    "event_schema.py": Path(event_schema.__file__),
+}
+"""The job's modules in its zip, beside the event schema it validates with (the connector jar joins them)."""
 CONNECTOR_JAR = "flink-sql-connector-aws-kinesis-streams-5.0.0-1.20.jar"
 """The AWS Kinesis SQL connector for Flink 1.20 (the 'kinesis' table connector): Managed Flink runs only the
 jars the zip brings. `make flink-connectors` puts it in flink_jobs/lib/ (not in git, and not reachable from a
@@ -78,7 +83,7 @@ class FlinkAggregates(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
-        files = {module: JOBS / module for module in MODULES} | {"event_schema.py": Path(event_schema.__file__)}
+        files = dict(CODE_FILES)
         jar = connector_jar()
         if jar.is_file():
             files[f"lib/{CONNECTOR_JAR}"] = jar

@@ -596,6 +596,7 @@ class Mutation:
 RETURN_INTO_THE_APP_TIER = frozenset({
     "workloads -> RDS Proxy", "rotation -> database", "workloads -> cache", "workloads -> EFS", "workloads -> Kafka",
     "workloads -> search", "app tier -> internet", "app tier -> S3", "app tier -> DynamoDB",
+    "Firehose -> search", "Flink application -> S3", "Flink application -> internet",
 })  # fmt: skip
 """Every required path whose replies enter the app tier from another tier."""
 CONTROL_PLANE_PATHS = frozenset(
@@ -611,7 +612,7 @@ MUTATIONS = (
     Mutation("the app tier's ephemeral return rule", drop_app_tier_ephemeral_return, "required",
              RETURN_INTO_THE_APP_TIER, "NetworkAcls/AppAcl"),
     Mutation("the app subnets' NAT routes", remove_app_tier_nat_routes, "required",
-             frozenset({"app tier -> internet"}), "has no route to the internet"),
+             frozenset({"app tier -> internet", "Flink application -> internet"}), "has no route to the internet"),
     Mutation("0.0.0.0/0 on the cache group", open_cache_to_the_internet, "forbidden",
              frozenset({"internet -> data tier"}), "from 0.0.0.0/0"),
     Mutation("a data-tier route to the internet gateway", route_data_tier_to_the_internet_gateway, "forbidden",
