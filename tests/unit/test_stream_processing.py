@@ -156,7 +156,8 @@ def test_flink_application(examples: SynthesizedPlatform, stage: str) -> None:
     ]  # fmt: skip
     (write,) = writes  # the job writes one prefix of the processed zone, nothing else
     assert write["Resource"]["Fn::Join"][1] == [
-        {"Fn::GetAtt": [logical_id(stack.lake.processed), "Arn"]}, f"/{OUTPUT_PREFIX}*"
+        {"Fn::GetAtt": [logical_id(stack.lake.processed), "Arn"]},
+        f"/{OUTPUT_PREFIX}*",
     ]
 
 
