@@ -3,8 +3,9 @@ config on the platform's cluster, with IAM authentication, feeding a consumer fu
 the same per-entity state as the Kinesis processor. Batches that keep failing go to an encrypted queue.
 
 The mappings run in provisioned mode: their pollers sit in the cluster's subnets with the cluster's security
-group and invoke the function from Lambda's side, so the data tier needs no route to Lambda or STS (on-demand
-pollers call both from the cluster's subnets). The group admits itself on the IAM port for them."""
+group, and in that mode Lambda needs no PrivateLink endpoints or NAT for Lambda and STS from the cluster's
+subnets (Lambda developer guide, Kafka cluster networking: required for on-demand pollers only), which the data
+tier does not have. The group admits itself on the IAM port for them."""
 
 from __future__ import annotations
 

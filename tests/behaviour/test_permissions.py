@@ -1165,6 +1165,12 @@ def drop_the_app_roles_tables_statement(model: PermissionModel, broken: Broken) 
     statements[:] = [s for s in statements if s.get("Sid") != "Tables"]
 
 
+def drop_the_kafka_consumers_topic_reads(model: PermissionModel, broken: Broken) -> None:
+    policy = the(model, "analytics/KafkaConsumer/Consumer/Function/ServiceRole/DefaultPolicy")
+    statements = broken.statements(policy)
+    statements[:] = [s for s in statements if "kafka-cluster:ReadData" not in listed(s["Action"])]
+
+
 def deny_the_app_role_in_a_bucket_policy(model: PermissionModel, broken: Broken) -> None:
     bucket = the(model, "data/Buckets/KnowledgeDocuments/Bucket")
     role = the(model, "data/WorkloadRoles/App/Role")
@@ -1271,6 +1277,8 @@ MUTATIONS = (
              frozenset({"app workloads read and write the conversations and sessions",
                         "app workloads query the tables' indexes"}),
              "no statement of data/WorkloadRoles/App/Role's policies allows it"),
+    Mutation("the Kafka consumer's topic statement", drop_the_kafka_consumers_topic_reads, "flows",
+             frozenset({"the Kafka consumer reads its topics"}), "kafka-cluster:"),
     Mutation("a Deny in a bucket policy", deny_the_app_role_in_a_bucket_policy, "flows",
              frozenset({"app workloads read and write documents, chunks, uploads and backups",
                         "app workloads list those buckets"}), "denies it"),

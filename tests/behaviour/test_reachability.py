@@ -462,6 +462,15 @@ def remove_app_tier_nat_routes(model: VpcModel, stacks: Stacks, region: str) -> 
                     resources(stacks, route.resource).pop(route.resource.logical_id, None)
 
 
+def drop_the_pollers_self_rule(model: VpcModel, stacks: Stacks, region: str) -> None:
+    """The Kafka group's rules admitting itself on 9098 (the pollers share the brokers' group)."""
+    for stack in stacks.values():
+        found = stack.template["Resources"]
+        for logical_id in [k for k, r in found.items() if r["Type"] == "AWS::EC2::SecurityGroupIngress"
+                           and "PollerIngress" in k]:  # fmt: skip
+            found.pop(logical_id)
+
+
 def open_cache_to_the_internet(model: VpcModel, stacks: Stacks, region: str) -> None:
     for group in placed(model, region, Kind.CACHE)[0].groups:
         resources(stacks, group)["MutationCacheFromAnywhere"] = {
@@ -613,6 +622,8 @@ MUTATIONS = (
              RETURN_INTO_THE_APP_TIER, "NetworkAcls/AppAcl"),
     Mutation("the app subnets' NAT routes", remove_app_tier_nat_routes, "required",
              frozenset({"app tier -> internet", "Flink application -> internet"}), "has no route to the internet"),
+    Mutation("the Kafka group admitting itself (the pollers)", drop_the_pollers_self_rule, "required",
+             frozenset({"Kafka event pollers -> Kafka"}), "Kafka event poller"),
     Mutation("0.0.0.0/0 on the cache group", open_cache_to_the_internet, "forbidden",
              frozenset({"internet -> data tier"}), "from 0.0.0.0/0"),
     Mutation("a data-tier route to the internet gateway", route_data_tier_to_the_internet_gateway, "forbidden",
