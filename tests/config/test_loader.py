@@ -212,7 +212,7 @@ ANALYTICS_CASES = [
     (
         "a bad Kafka topic name",
         _set("analytics.stream_processing.kafka_consumer.topics", ["no spaces"]),
-        "analytics.stream_processing.kafka_consumer.topics.0: String should match pattern",
+        "analytics.stream_processing.kafka_consumer.topics.0: no spaces is not a Kafka topic name",
     ),
     (
         "a topic twice",
@@ -222,7 +222,7 @@ ANALYTICS_CASES = [
     (
         "Flink parallelism zero",
         _set("analytics.stream_processing.flink.parallelism", 0),
-        "analytics.stream_processing.flink.parallelism: Input should be greater",
+        "analytics.stream_processing.flink.parallelism: 0 is below the minimum of 1",
     ),
     (
         "Flink into a time-series database that does not exist",
@@ -232,17 +232,17 @@ ANALYTICS_CASES = [
     (
         "an upper-case index",
         _set("analytics.stream_processing.log_delivery.index", "Logs"),
-        "analytics.stream_processing.log_delivery.index: String should match",
+        "analytics.stream_processing.log_delivery.index: Logs is not an OpenSearch index name",
     ),
     (
         "an unknown index rotation",
         _set("analytics.stream_processing.log_delivery.index_rotation", "Daily"),
-        "analytics.stream_processing.log_delivery.index_rotation: Input should be",
+        "analytics.stream_processing.log_delivery.index_rotation: Daily is not one of NoRotation, OneHour",
     ),
     (
         "an unknown metric format",
         _set("analytics.stream_processing.metric_stream.output_format", "csv"),
-        "analytics.stream_processing.metric_stream.output_format: Input should be",
+        "analytics.stream_processing.metric_stream.output_format: csv is not one of json",
     ),
     (
         "a namespace twice",
