@@ -18,6 +18,13 @@ LAMBDAS = Path(__file__).resolve().parents[2] / "lambdas"
 RUNTIME = lambda_.Runtime.PYTHON_3_14
 
 
+def lambda_code(code_directory: str) -> lambda_.Code:
+    """lambdas/<code_directory> as the function's code, without the bytecode Python leaves beside the sources
+    when the synth or a test imports them: it would make the asset's hash (and the template) depend on what
+    ran before the synth, and on the clone's file times."""
+    return lambda_.Code.from_asset(str(LAMBDAS / code_directory), exclude=["__pycache__"])
+
+
 class EventFunction(Construct):
     """`function` running lambdas/<code_directory>/handler.py (or `code`'s handler.py: an asset staged from
     several folders), fed by `event_source`; failures are handled by the source (a queue's DLQ, a stream's
@@ -44,7 +51,7 @@ class EventFunction(Construct):
         if code is None:
             if code_directory is None:
                 raise ValueError(f"{construct_id}: give code_directory or code")
-            code = lambda_.Code.from_asset(str(LAMBDAS / code_directory))
+            code = lambda_code(code_directory)
         log_group = EncryptedLogGroup(
             self, "Logs", encryption_key=logs_key, retention_days=log_retention_days, removal_policy=removal_policy
         ).log_group
