@@ -148,6 +148,8 @@ class KafkaConsumer(Construct):
         acknowledge_all(
             function,
             [
+                ("CKV_AWS_173", "The environment holds the state table's name and the metrics namespace, no secret; "
+                 "Lambda encrypts it at rest with its service key."),
                 ("AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaMSKExecution"
                  "Role]", "AWS's policy for an MSK event source: describe the cluster, its brokers and the VPC, and "
                  "the poller's network interfaces."),
