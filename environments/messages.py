@@ -16,6 +16,9 @@ REGION = "a region code such as eu-west-1"
 DOMAIN = "a lower-case DNS name such as api.example.com"
 ZONE_ID = "a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ"
 FORMS: dict[str, str] = {
+    r"^[a-zA-Z0-9._-]{1,249}$": "a Kafka topic name: 1-249 letters, digits, '.', '_' and '-'",
+    r"^[a-z0-9][a-z0-9_-]{0,79}$": "an OpenSearch index name: up to 80 lower-case letters, digits, '_' and '-'",
+    r"^[^:][^\s]{0,254}$": "a CloudWatch namespace such as AWS/Lambda: up to 255 characters, no spaces",
     r"^\d{12}$": "a 12-digit AWS account id, quoted",
     r"^[a-z]{2}(-gov)?-[a-z]+-\d$": REGION,
     r"^$|^[a-z]{2}(-gov)?-[a-z]+-\d$": REGION,

@@ -74,6 +74,11 @@ class ObservabilityStack(PlatformStack):
                 queues={**data.messaging.queues, "ordered-tasks": data.messaging.ordered_tasks},
                 failure_queues={
                     "stream-processor-failures": analytics.streaming.failure_queue,
+                    **(
+                        {"kafka-consumer-failures": analytics.kafka_consumer.failure_queue}
+                        if analytics.kafka_consumer
+                        else {}
+                    ),
                     **{f"{task}-undelivered": queue for task, queue in analytics.job_roles.dead_letter_queues.items()},
                 },
                 informational_queues={"karpenter-interruptions": platform.karpenter.interruption_queue},
@@ -83,12 +88,35 @@ class ObservabilityStack(PlatformStack):
                 functions={
                     "action-requests-consumer": platform.action_consumer.function,
                     "stream-processor": analytics.streaming.processor.function,
+                    **(
+                        {"kafka-consumer": analytics.kafka_consumer.consumer.function}
+                        if analytics.kafka_consumer
+                        else {}
+                    ),
                 },
                 stream=analytics.streaming.stream,
                 delivery_streams=analytics.streaming.delivery_streams,
                 kafka=analytics_kafka,
                 search_domain=analytics.search.domain,
                 ecs_service=platform.jobs.service,
+                flink_application=analytics.flink.application_name if analytics.flink else None,
+                deliveries={
+                    **(
+                        {
+                            "logs-to-search": (
+                                analytics.log_delivery.delivery_stream_name,
+                                "DeliveryToAmazonOpenSearchService",
+                            )
+                        }
+                        if analytics.log_delivery
+                        else {}
+                    ),
+                    **(
+                        {"metrics": (analytics.metric_stream.delivery_stream.delivery_stream_name, "DeliveryToS3")}
+                        if analytics.metric_stream
+                        else {}
+                    ),
+                },
             ),
             name_prefix=name,
             critical=self.alerts.critical,

@@ -65,6 +65,7 @@ PAGES = {
     "sns": "https://aws.amazon.com/sns/pricing/",
     "sqs": "https://aws.amazon.com/sqs/pricing/",
     "lambda": "https://aws.amazon.com/lambda/pricing/",
+    "kinesisanalytics": "https://aws.amazon.com/managed-service-apache-flink/pricing/",
     "fargate": "https://aws.amazon.com/fargate/pricing/",
     "route53": "https://aws.amazon.com/route53/pricing/",
     "sfn": "https://aws.amazon.com/step-functions/pricing/",
@@ -133,6 +134,7 @@ USAGE = {
     "athena_tb": Usage(0.1, "0.1 TB scanned a month per Athena workgroup"),
     "kinesis_gb": Usage(10, "10 GB a month into each stream"),
     "firehose_gb": Usage(10, "10 GB a month through each delivery stream"),
+    "metric_updates_k": Usage(4320, "100 metrics streamed each minute: 4.32 million updates a month per metric stream"),
     "msk_partitions": Usage(10, "10 partitions per serverless Kafka cluster"),
     "aps_samples": Usage(100, "100 million samples a month into each Prometheus workspace"),
     "aps_collected": Usage(10, "100 million samples a month collected by each managed Prometheus collector"),
@@ -252,7 +254,7 @@ FREE: dict[str, str] = {
     "AWS::Glue::Trigger": "free",
     "AWS::Glue::DataQualityRuleset": "free; evaluated by a Glue job, priced there",
     "AWS::Lambda::LayerVersion": "free (its storage is within Lambda's code storage allowance)",
-    "AWS::Lambda::EventSourceMapping": "free; invocations are priced at the function",
+    "AWS::KinesisAnalyticsV2::ApplicationCloudWatchLoggingOption": "free; its log events are priced at the log group",
     "AWS::Budgets::Budget": "budgets without actions are free",
     "AWS::CE::AnomalyMonitor": "free",
     "AWS::CE::AnomalySubscription": "free",
@@ -723,6 +725,36 @@ def _stream(resource: Resource) -> Iterator[Charge]:
 @rule("AWS::KinesisFirehose::DeliveryStream")
 def _firehose(resource: Resource) -> Iterator[Charge]:
     yield used("streaming", ref("firehose:gb", "GB"), "firehose_gb")
+
+
+@rule("AWS::Lambda::EventSourceMapping")
+def _event_source(resource: Resource) -> Iterator[Charge]:
+    """On-demand mappings are free (invocations are priced at the function); a provisioned one pays for its
+    minimum event pollers around the clock."""
+    pollers = resource.properties.get("ProvisionedPollerConfig", {}).get("MinimumPollers")
+    if pollers:
+        yield hours("stream processing", ref("lambda:event-poller-unit-hour", "EPU-hour"), pollers,
+                    "provisioned event poller")  # fmt: skip
+
+
+@rule("AWS::KinesisAnalyticsV2::Application")
+def _flink(resource: Resource) -> Iterator[Charge]:
+    """KPUs: the parallelism over parallelism per KPU, plus one per application for orchestration; 50 GB of
+    running application storage per KPU (Managed Flink pricing). Autoscaling can add KPUs under load."""
+    parallelism = resource.properties["ApplicationConfiguration"]["FlinkApplicationConfiguration"].get(
+        "ParallelismConfiguration", {}
+    )
+    kpus = -(-int(parallelism.get("Parallelism", 1)) // int(parallelism.get("ParallelismPerKPU", 1)))
+    yield hours("stream processing", ref("kinesisanalytics:kpu-hour", "KPU-hour"), kpus + 1,
+                "KPU (one for orchestration)")  # fmt: skip
+    yield Charge("stream processing", ref("kinesisanalytics:running-storage-gb-month", "GB-month"), kpus * 50,
+                 f"{_n(kpus)} x 50 GB running storage")  # fmt: skip
+
+
+@rule("AWS::CloudWatch::MetricStream")
+def _metric_stream(resource: Resource) -> Iterator[Charge]:
+    yield used("monitoring", ref("cloudwatch:metric-stream-thousand-updates", "1,000 metric updates"),
+               "metric_updates_k")  # fmt: skip
 
 
 @rule("AWS::S3::Bucket")

@@ -12,7 +12,7 @@ the construct's own attributes.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import aws_cdk as cdk
@@ -44,6 +44,11 @@ P99_LATENCY_SECONDS = 60
 QUEUE_DEPTH = 100
 QUEUE_DEPTH_MINUTES = 15
 """Seed 002: queue length > 100 for 15 minutes (HighQueueLength)."""
+FLINK = "AWS/KinesisAnalytics"
+FIREHOSE = "AWS/Firehose"
+FLINK_MINUTES = 3
+"""Downtime for 3 minutes: longer than an update's or autoscaling's restart."""
+DELIVERY_MINUTES = 5
 
 
 @dataclass(frozen=True)
@@ -74,6 +79,11 @@ class Watched:
     kafka: msk.CfnCluster | None
     search_domain: opensearch.CfnDomain
     ecs_service: ecs.FargateService
+    flink_application: str | None = None
+    """The Managed Flink application's name (stream processing), when the stage runs one."""
+    deliveries: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    """Firehose streams alarmed on delivery: name -> (delivery stream name, its destination's metric prefix,
+    DeliveryToAmazonOpenSearchService or DeliveryToS3)."""
 
 
 class PlatformMonitoring(Construct):
@@ -367,6 +377,59 @@ class PlatformMonitoring(Construct):
         )
         if watch.kafka is not None:
             self._kafka(watch.kafka)
+        if watch.flink_application is not None:
+            self._flink(watch.flink_application)
+        for name, (delivery_stream, destination) in watch.deliveries.items():
+            self._delivery(name, delivery_stream, destination)
+
+    def _flink(self, application: str) -> None:
+        """Managed Flink, which the facade has no alarms for: downtime (the job not running) pages, a failed
+        checkpoint warns (AWS/KinesisAnalytics, per Application)."""
+        dimensions = {"Application": application}
+        self.facade.monitor_custom(
+            alarm_friendly_name="Flink",
+            human_readable_name="Stream aggregates (Managed Flink)",
+            metric_groups=[
+                monitoring.CustomMetricGroup(
+                    title="Downtime (ms) and failed checkpoints",
+                    metrics=[
+                        _alarmed(_metric(FLINK, "downtime", dimensions, "Maximum"), "FlinkDowntime", CRITICAL, 0,
+                                 FLINK_MINUTES, "The Flink application is not running (downtime above 0)"),
+                        _alarmed(_metric(FLINK, "numberOfFailedCheckpoints", dimensions, "Maximum"),
+                                 "FlinkFailedCheckpoints", WARNING, 0, 1, "A Flink checkpoint failed"),
+                    ],
+                )
+            ],
+        )  # fmt: skip
+
+    def _delivery(self, name: str, delivery_stream: str, destination: str) -> None:
+        """A Firehose stream whose deliveries stopped succeeding: the average of `<destination>.Success` (1 per
+        successful delivery attempt, 0 per failed one) under 1 for 5 minutes; no data (no traffic) is fine."""
+        self.facade.monitor_custom(
+            alarm_friendly_name=f"Firehose-{name}",
+            human_readable_name=f"Firehose {name} deliveries",
+            metric_groups=[
+                monitoring.CustomMetricGroup(
+                    title="Successful deliveries (ratio)",
+                    metrics=[
+                        monitoring.CustomMetricWithAlarm(
+                            metric=_metric(FIREHOSE, f"{destination}.Success",
+                                           {"DeliveryStreamName": delivery_stream}, "Average"),
+                            alarm_friendly_name=f"{name}DeliveryFailures",
+                            add_alarm={
+                                WARNING: monitoring.CustomThreshold(
+                                    threshold=1,
+                                    comparison_operator=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+                                    alarm_description_override=f"Firehose {name} failed to deliver records",
+                                    treat_missing_data_override=cloudwatch.TreatMissingData.NOT_BREACHING,
+                                    **_for_minutes(DELIVERY_MINUTES),
+                                )
+                            },
+                        )
+                    ],
+                )
+            ],
+        )  # fmt: skip
 
     def _kafka(self, cluster: msk.CfnCluster) -> None:
         """MSK, which the facade has no monitor for: each broker's data disk (KafkaDataLogsDiskUsed is published

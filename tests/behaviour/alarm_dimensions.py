@@ -34,6 +34,8 @@ MSK_DOC = "https://docs.aws.amazon.com/msk/latest/developerguide/metrics-details
 OPENSEARCH_DOC = (
     "https://docs.aws.amazon.com/opensearch-service/latest/developerguide/managedomains-cloudwatchmetrics.html"
 )
+FLINK_DOC = "https://docs.aws.amazon.com/managed-flink/latest/java/metrics-dimensions.html"
+FIREHOSE_DOC = "https://docs.aws.amazon.com/firehose/latest/dev/monitoring-with-cloudwatch-metrics.html"
 CONTAINER_INSIGHTS_DOC = (
     "https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Container-Insights-metrics-EKS.html"
 )
@@ -99,6 +101,15 @@ PUBLISHED: dict[str, tuple[str, dict[str, Sets]]] = {
         "ClusterStatus.yellow": sets("ClientId, DomainName"),
         "FreeStorageSpace": _DOMAIN,
         "ClusterUsedSpace": sets("ClientId, DomainName"),
+    }),
+    "AWS/KinesisAnalytics": (FLINK_DOC, {
+        # Application-level metrics: published per Application (the application's name).
+        "downtime": sets("Application"),
+        "numberOfFailedCheckpoints": sets("Application"),
+    }),
+    "AWS/Firehose": (FIREHOSE_DOC, {
+        "DeliveryToAmazonOpenSearchService.Success": sets("DeliveryStreamName"),
+        "DeliveryToS3.Success": sets("DeliveryStreamName"),
     }),
     "ContainerInsights": (CONTAINER_INSIGHTS_DOC, {
         "node_cpu_utilization": sets("ClusterName", "ClusterName, InstanceId, NodeName"),
@@ -183,6 +194,8 @@ IDENTIFIED_BY: dict[tuple[str, str], Identified] = {
     ("AWS/ES", "DomainName"): NameProperty("AWS::OpenSearchService::Domain", "DomainName"),
     ("AWS/ES", "ClientId"): Account(),
     ("ContainerInsights", "ClusterName"): Attribute(("AWS::EKS::Cluster",)),
+    ("AWS/KinesisAnalytics", "Application"): NameProperty("AWS::KinesisAnalyticsV2::Application", "ApplicationName"),
+    ("AWS/Firehose", "DeliveryStreamName"): Attribute(("AWS::KinesisFirehose::DeliveryStream",)),
     (OWN, "Workflow"): NameProperty("AWS::Glue::Workflow", "Name"),
     (OWN, "Source"): OneOf(OWN_SOURCES),
 }  # fmt: skip

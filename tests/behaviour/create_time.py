@@ -837,6 +837,39 @@ def kafka_broker_problems(stacks: Sequence[StackTemplate]) -> list[str]:
     return problems
 
 
+MSK_MAX_TIMEOUT = 840
+"""Seconds: event source mappings for MSK invoke only functions with a timeout of 14 minutes or less."""
+POLLERS = {"MinimumPollers": (1, 200), "MaximumPollers": (1, 2000)}
+"""ProvisionedPollerConfig's bounds for Kafka sources (Lambda API, ProvisionedPollerConfig)."""
+
+
+def kafka_event_source_problems(stacks: Sequence[StackTemplate]) -> list[str]:
+    """An MSK event source mapping: its function's timeout at most 14 minutes, pollers within their bounds
+    with the minimum at most the maximum, and, without a secret, a cluster that accepts IAM authentication."""
+    problems = []
+    for stack, logical_id, props in _all(stacks, "AWS::Lambda::EventSourceMapping"):
+        source = target(stack, props.get("EventSourceArn"), stacks)
+        if source is None or source[0].type_of(source[1]) not in ("AWS::MSK::Cluster", "AWS::MSK::ServerlessCluster"):
+            continue
+        where = stack.where(logical_id)
+        function = target(stack, props.get("FunctionName"), stacks)
+        if function is not None:
+            timeout = function[0].resources[function[1]].get("Properties", {}).get("Timeout", 3)
+            if isinstance(timeout, int) and timeout > MSK_MAX_TIMEOUT:
+                problems.append(f"{where}: its function's timeout {timeout} s is over MSK's {MSK_MAX_TIMEOUT} s")
+        pollers = props.get("ProvisionedPollerConfig", {})
+        for key, (low, high) in POLLERS.items():
+            if key in pollers and not low <= pollers[key] <= high:
+                problems.append(f"{where}: {key} {pollers[key]} is outside {low}-{high}")
+        if pollers.get("MinimumPollers", 1) > pollers.get("MaximumPollers", 200):
+            problems.append(f"{where}: MinimumPollers is above MaximumPollers")
+        cluster = source[0].resources[source[1]].get("Properties", {})
+        iam = cluster.get("ClientAuthentication", {}).get("Sasl", {}).get("Iam", {}).get("Enabled")
+        if not props.get("SourceAccessConfigurations") and iam is not True:
+            problems.append(f"{where}: no secret and a cluster without IAM authentication to connect with")
+    return problems
+
+
 def search_domain_problems(stacks: Sequence[StackTemplate]) -> list[str]:
     """Zone awareness over 2 or 3 AZs with one subnet per AZ and data nodes in multiples of the AZs (one
     subnet without it); dedicated masters only when enabled, and then 3 or 5 or more, never 4."""
@@ -1321,6 +1354,15 @@ RULES = (
         "https://docs.aws.amazon.com/msk/latest/developerguide/msk-create-cluster.html",
         "stage",
         kafka_broker_problems,
+    ),
+    Rule(
+        "msk-event-source",
+        "an MSK event source's function timeout, pollers and authentication",
+        "https://docs.aws.amazon.com/lambda/latest/dg/with-msk-configure.html; "
+        + API
+        + "lambda/latest/api/API_ProvisionedPollerConfig.html",
+        "stage",
+        kafka_event_source_problems,
     ),
     Rule(
         "opensearch-topology",

@@ -232,6 +232,9 @@ class Kind(enum.Enum):
     KAFKA = "Kafka"
     SEARCH = "search domain"
     SCRAPER = "Prometheus collector"
+    STREAM_APPLICATION = "Flink application"
+    FIREHOSE = "Firehose VPC delivery"
+    KAFKA_POLLER = "Kafka event poller"
 
 
 class Layer(enum.Enum):
@@ -700,6 +703,21 @@ _PLACED_BY_PROPERTIES: dict[str, tuple[Kind, Callable[[dict[str, Any]], list[tup
         ],
     ),
     "AWS::RDS::DBProxy": (Kind.RDS_PROXY, lambda p: [(p["VpcSubnetIds"], p.get("VpcSecurityGroupIds"))]),
+    "AWS::KinesisAnalyticsV2::Application": (
+        Kind.STREAM_APPLICATION,
+        lambda p: [
+            (c["SubnetIds"], c.get("SecurityGroupIds"))
+            for c in p.get("ApplicationConfiguration", {}).get("VpcConfigurations", [])
+        ],
+    ),
+    "AWS::KinesisFirehose::DeliveryStream": (
+        Kind.FIREHOSE,
+        lambda p: [
+            (c["SubnetIds"], c.get("SecurityGroupIds"))
+            for c in [p.get("AmazonopensearchserviceDestinationConfiguration", {}).get("VpcConfiguration")]
+            if c
+        ],
+    ),
     "AWS::MSK::Cluster": (
         Kind.KAFKA,
         lambda p: [(p["BrokerNodeGroupInfo"]["ClientSubnets"], p["BrokerNodeGroupInfo"].get("SecurityGroups"))],
@@ -1011,6 +1029,7 @@ class _Reader:
             *self._karpenter_nodes(subnets, groups),
             *self._fargate_pods(),
             *self._functions(),
+            *self._kafka_pollers(),
             *self._rotations(),
             *self._by_properties(),
             *self._behind_subnet_groups(),
@@ -1179,6 +1198,19 @@ class _Reader:
             )
             groups, origin = self._groups_of(rid, p["VpcConfig"].get("SecurityGroupIds"), "VpcConfig")
             yield self._placement(kind, rid, p["VpcConfig"]["SubnetIds"], groups, origin)
+
+    def _kafka_pollers(self) -> Iterator[Placement]:
+        """Lambda's pollers for an MSK event source: their interfaces sit in the cluster's subnets with the
+        cluster's security groups (Lambda developer guide, MSK event source networking), one per mapping."""
+        clusters = dict(self.t.resources("AWS::MSK::Cluster", "AWS::MSK::ServerlessCluster"))
+        for rid, p in self.t.resources("AWS::Lambda::EventSourceMapping"):
+            cluster = self.t.identity(rid.stack, p["EventSourceArn"])
+            if cluster not in clusters:
+                continue
+            _, where = _PLACED_BY_PROPERTIES[self.t.resource(cluster)["Type"]]
+            for placed, listed in where(clusters[cluster]):
+                groups, origin = self._groups_of(cluster, listed, "cluster's properties")
+                yield self._placement(Kind.KAFKA_POLLER, rid, placed, groups, origin)
 
     def _rotations(self) -> Iterator[Placement]:
         """Secrets Manager rotation functions: the serverless application a rotation schedule invokes."""

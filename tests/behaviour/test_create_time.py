@@ -211,6 +211,23 @@ def _trust(principal: dict[str, Any]) -> dict[str, Any]:
 
 TRUST = _trust({"Service": "ec2.amazonaws.com"})
 
+
+def _slow_kafka_consumer(stack: StackTemplate, template: dict[str, Any]) -> bool:
+    """Every MSK mapping's function past 14 minutes, its pollers' minimum above their maximum."""
+    resources = template.get("Resources", {})
+    changed = False
+    for resource in resources.values():
+        props = resource.get("Properties", {})
+        if resource["Type"] != "AWS::Lambda::EventSourceMapping" or "ProvisionedPollerConfig" not in props:
+            continue
+        props["ProvisionedPollerConfig"] = {"MinimumPollers": 5, "MaximumPollers": 2}
+        function = props["FunctionName"].get("Ref")
+        if function in resources:
+            resources[function]["Properties"]["Timeout"] = 900
+        changed = True
+    return changed
+
+
 MUTATIONS: dict[str, Mutation] = {
     "names": _inject(
         {
@@ -329,6 +346,7 @@ MUTATIONS: dict[str, Mutation] = {
             )
         }
     ),
+    "msk-event-source": lambda stacks: _edited(stacks, _slow_kafka_consumer),
     "opensearch-topology": _inject(
         {
             "Search": _resource(

@@ -384,6 +384,14 @@ PROXY = role_of("AWS::RDS::DBProxy", "RoleArn")
 FIREHOSE_SOURCE = role_of("AWS::KinesisFirehose::DeliveryStream", "KinesisStreamSourceConfiguration.RoleARN")
 FIREHOSE_DESTINATION = role_of("AWS::KinesisFirehose::DeliveryStream", "ExtendedS3DestinationConfiguration.RoleARN")
 REPLICATION = role_of("AWS::S3::Bucket", "ReplicationConfiguration.Role")
+FLINK = role_of("AWS::KinesisAnalyticsV2::Application", "ServiceExecutionRole")
+KAFKA_CONSUMER = role_of("AWS::Lambda::Function", "Role", path="analytics/KafkaConsumer/")
+SEARCH_DELIVERY_ROLE = "AmazonopensearchserviceDestinationConfiguration.RoleARN"
+LOG_DELIVERY = role_of("AWS::KinesisFirehose::DeliveryStream", SEARCH_DELIVERY_ROLE)
+METRIC_STREAM = role_of("AWS::CloudWatch::MetricStream", "RoleArn")
+METRICS_DELIVERY = role_of(
+    "AWS::KinesisFirehose::DeliveryStream", "ExtendedS3DestinationConfiguration.RoleARN", path="analytics/MetricStream/"
+)
 ACCEPTER = role_of("AWS::Lambda::Function", "Role", path="peering-dr/Acceptance/Accept/")
 WAITER = role_of("AWS::Lambda::Function", "Role", path="peering-dr/Acceptance/WaitUntilAvailable/")
 CLOUDFRONT = service("cloudfront.amazonaws.com", at("edge/Edge/Distribution"))
@@ -431,6 +439,22 @@ def topic_delivery(model: PermissionModel, queue: Target) -> Caller:
 
 def with_kafka(config: StageConfig) -> bool:
     return config.analytics.msk.mode != "off"
+
+
+def with_flink(config: StageConfig) -> bool:
+    return config.analytics.stream_processing.flink.enabled
+
+
+def with_kafka_consumer(config: StageConfig) -> bool:
+    return config.analytics.stream_processing.kafka_consumer.enabled and with_kafka(config)
+
+
+def with_log_delivery(config: StageConfig) -> bool:
+    return config.analytics.stream_processing.log_delivery.enabled
+
+
+def with_metric_stream(config: StageConfig) -> bool:
+    return config.analytics.stream_processing.metric_stream.enabled
 
 
 def with_replicas(config: StageConfig) -> bool:
@@ -581,6 +605,32 @@ FLOWS = (
          "seed 000: Kinesis Firehose; seed 004: Firehose -> S3"),
     Flow("Firehose delivers to the raw zone", FIREHOSE_DESTINATION, ("s3:PutObject", "s3:AbortMultipartUpload"),
          objects(LAKE[0]), "seed 000; seed 004: Firehose -> S3"),
+    # seed 000's processing column (analytics.stream_processing): each row only where its toggle is on
+    Flow("Flink reads the stream", FLINK, STREAM_READER, STREAM, "seed 000: Kinesis -> Flink", with_flink),
+    Flow("Flink writes its aggregates to the processed zone's real-time/", FLINK,
+         ("s3:PutObject", "s3:AbortMultipartUpload"), objects_under(PROCESSED, "real-time/"),
+         "seed 000: Flink -> S3 (lake); seed 003: processed/real-time", with_flink),
+    Flow("the Kafka consumer connects to the cluster (IAM)", KAFKA_CONSUMER,
+         ("kafka-cluster:Connect", "kafka-cluster:DescribeClusterDynamicConfiguration"), kafka("cluster"),
+         "seed 000: MSK -> Lambda; Lambda's MSK event source permissions", with_kafka_consumer),
+    Flow("the Kafka consumer reads its topics", KAFKA_CONSUMER,
+         ("kafka-cluster:DescribeTopic", "kafka-cluster:ReadData"), kafka("topic"),
+         "seed 000: MSK -> Lambda", with_kafka_consumer),
+    Flow("the Kafka consumer's mappings join their consumer groups", KAFKA_CONSUMER, KAFKA_GROUPS, kafka("group"),
+         "seed 000: MSK -> Lambda", with_kafka_consumer),
+    Flow("the Kafka consumer keeps entity state", KAFKA_CONSUMER, ("dynamodb:PutItem",),
+         at("analytics/Streaming/StateTable"), "seed 000: Lambda processor -> DynamoDB (state)", with_kafka_consumer),
+    Flow("the Kafka consumer's mappings park failed batches", KAFKA_CONSUMER, ("sqs:SendMessage",),
+         at("analytics/KafkaConsumer/Failures"), "seed 000; Lambda: on-failure destinations", with_kafka_consumer),
+    Flow("Firehose indexes logs into the search domain", LOG_DELIVERY, ("es:ESHttpPost", "es:ESHttpPut"), DOMAIN_PATHS,
+         "seed 000: Kinesis Firehose to OpenSearch", with_log_delivery),
+    Flow("Firehose backs up rejected log documents to the raw zone", LOG_DELIVERY, ("s3:PutObject",),
+         objects_under(RAW, "errors/search/"), "seed 000: Firehose to S3", with_log_delivery),
+    Flow("the metric stream puts records on its Firehose", METRIC_STREAM,
+         ("firehose:PutRecord", "firehose:PutRecordBatch"), at("analytics/MetricStream/ToRawZone"),
+         "seed 000: CloudWatch metrics -> ingestion", with_metric_stream),
+    Flow("the metrics Firehose writes the raw zone's metrics/", METRICS_DELIVERY, OBJECT_WRITE,
+         objects_under(RAW, "metrics/"), "seed 000: CloudWatch metrics -> S3 (lake)", with_metric_stream),
     Flow("replication copies the marked buckets' objects", REPLICATION,
          ("s3:GetObjectVersionForReplication", "s3:GetObjectVersionAcl"), replicas("source-objects"),
          "seed 000: a second region (DR)", with_replicas),
@@ -696,6 +746,9 @@ BINDINGS: tuple[tuple[str, str, str], ...] = (
     ("AWS::KinesisFirehose::DeliveryStream", "KinesisStreamSourceConfiguration.RoleARN", "firehose.amazonaws.com"),
     ("AWS::KinesisFirehose::DeliveryStream", "ExtendedS3DestinationConfiguration.RoleARN", "firehose.amazonaws.com"),
     ("AWS::RDS::DBProxy", "RoleArn", "rds.amazonaws.com"),
+    ("AWS::KinesisAnalyticsV2::Application", "ServiceExecutionRole", "kinesisanalytics.amazonaws.com"),
+    ("AWS::KinesisFirehose::DeliveryStream", SEARCH_DELIVERY_ROLE, "firehose.amazonaws.com"),
+    ("AWS::CloudWatch::MetricStream", "RoleArn", "streams.metrics.cloudwatch.amazonaws.com"),
     ("AWS::S3::Bucket", "ReplicationConfiguration.Role", "s3.amazonaws.com"),
 )
 """What hands a role to a workload, and the service that assumes it for the workload."""
@@ -1112,6 +1165,12 @@ def drop_the_app_roles_tables_statement(model: PermissionModel, broken: Broken) 
     statements[:] = [s for s in statements if s.get("Sid") != "Tables"]
 
 
+def drop_the_kafka_consumers_topic_reads(model: PermissionModel, broken: Broken) -> None:
+    policy = the(model, "analytics/KafkaConsumer/Consumer/Function/ServiceRole/DefaultPolicy")
+    statements = broken.statements(policy)
+    statements[:] = [s for s in statements if "kafka-cluster:ReadData" not in listed(s["Action"])]
+
+
 def deny_the_app_role_in_a_bucket_policy(model: PermissionModel, broken: Broken) -> None:
     bucket = the(model, "data/Buckets/KnowledgeDocuments/Bucket")
     role = the(model, "data/WorkloadRoles/App/Role")
@@ -1218,6 +1277,8 @@ MUTATIONS = (
              frozenset({"app workloads read and write the conversations and sessions",
                         "app workloads query the tables' indexes"}),
              "no statement of data/WorkloadRoles/App/Role's policies allows it"),
+    Mutation("the Kafka consumer's topic statement", drop_the_kafka_consumers_topic_reads, "flows",
+             frozenset({"the Kafka consumer reads its topics"}), "kafka-cluster:"),
     Mutation("a Deny in a bucket policy", deny_the_app_role_in_a_bucket_policy, "flows",
              frozenset({"app workloads read and write documents, chunks, uploads and backups",
                         "app workloads list those buckets"}), "denies it"),

@@ -69,6 +69,10 @@ def with_edge(config: StageConfig) -> bool:
     return config.edge.enabled
 
 
+def with_kafka_consumer(config: StageConfig) -> bool:
+    return config.analytics.stream_processing.kafka_consumer.enabled and config.analytics.msk.mode != "off"
+
+
 def without_edge(config: StageConfig) -> bool:
     return not config.edge.enabled
 
@@ -127,11 +131,11 @@ EXPECTED_TIER = {
         (
             Kind.NODE_GROUP, Kind.KARPENTER_NODES, Kind.FARGATE_PODS, Kind.CONTROL_PLANE, Kind.KUBECTL_HANDLER,
             Kind.EVENT_FUNCTION, Kind.PROVIDER_FUNCTION, Kind.ROTATION, Kind.ECS_SERVICE, Kind.ECS_SCHEDULED_TASK,
-            Kind.INTERFACE_ENDPOINT,
-            Kind.SCRAPER,
+            Kind.INTERFACE_ENDPOINT, Kind.SCRAPER, Kind.STREAM_APPLICATION, Kind.FIREHOSE,
         ),
         "app",
     ),
+    Kind.KAFKA_POLLER: "data",
     **dict.fromkeys((Kind.LOAD_BALANCER, Kind.NAT_GATEWAY), "public"),
     **dict.fromkeys(SERVICE_PORTS, "data"),
 }  # fmt: skip
@@ -182,6 +186,18 @@ REQUIRED = (
                  "port-info.html"),
     RequiredPath("workloads -> search", WORKLOADS, of(Kind.SEARCH), (Traffic.tcp(443),),
                  "seeds 000, 004: OpenSearch over HTTPS"),
+    RequiredPath("Kafka event pollers -> Kafka", of(Kind.KAFKA_POLLER), of(Kind.KAFKA), (Traffic.tcp(9098),),
+                 "seed 000: MSK -> Lambda; the pollers use the cluster's subnets and groups: "
+                 "https://docs.aws.amazon.com/lambda/latest/dg/with-msk-cluster-network.html", with_kafka_consumer),
+    RequiredPath("Firehose -> search", of(Kind.FIREHOSE), of(Kind.SEARCH), (Traffic.tcp(443),),
+                 "seed 000: Firehose to OpenSearch, delivered inside the VPC over HTTPS"),
+    RequiredPath("Flink application -> interface endpoints", of(Kind.STREAM_APPLICATION),
+                 of(Kind.INTERFACE_ENDPOINT), (Traffic.tcp(443),),
+                 "seed 000: Kinesis -> Flink; the application's ENIs call STS, KMS and CloudWatch Logs"),
+    RequiredPath("Flink application -> S3", of(Kind.STREAM_APPLICATION), Service("S3", "pl-s3"), (Traffic.tcp(443),),
+                 "seed 000: Flink -> S3 (the lake's processed zone)"),
+    RequiredPath("Flink application -> internet", of(Kind.STREAM_APPLICATION), Internet(), (Traffic.tcp(443),),
+                 "the Kinesis stream has no interface endpoint here: Flink reads it through NAT"),
     RequiredPath("app tier -> interface endpoints", APP_TIER, of(Kind.INTERFACE_ENDPOINT), (Traffic.tcp(443),),
                  f"{README_NETWORK}: the interface endpoints serve the app tier over HTTPS"),
     RequiredPath("app tier -> internet", APP_TIER, Internet(), (Traffic.tcp(443),),
@@ -304,6 +320,7 @@ def expected_placements(config: StageConfig) -> dict[str, dict[Kind, int | None]
     """Per region, how many placements of each kind the config makes there (None: at least one)."""
     network = config.network
     fargate = config.platform.fargate
+    processing = config.analytics.stream_processing
     expected: dict[str, dict[Kind, int | None]] = {
         config.region: {
             # Each pool's minimum is a managed group; Karpenter's headroom pools and the GPU burst pool add the rest.
@@ -313,7 +330,8 @@ def expected_placements(config: StageConfig) -> dict[str, dict[Kind, int | None]
             Kind.CONTROL_PLANE: 1,
             Kind.KUBECTL_HANDLER: 1,
             Kind.PROVIDER_FUNCTION: None,  # the kubectl provider's framework
-            Kind.EVENT_FUNCTION: 2,  # the action-requests consumer and the stream processor
+            # the action-requests consumer, the stream processor and (when on) the Kafka consumer
+            Kind.EVENT_FUNCTION: 2 + with_kafka_consumer(config),
             Kind.ROTATION: 1,
             Kind.ECS_SERVICE: 1,
             Kind.ECS_SCHEDULED_TASK: sum(1 for task in config.platform.ecs_tasks if task.schedule),
@@ -327,6 +345,10 @@ def expected_placements(config: StageConfig) -> dict[str, dict[Kind, int | None]
             Kind.KAFKA: 0 if config.analytics.msk.mode == "off" else 1,
             Kind.SEARCH: 1,
             Kind.SCRAPER: 1,  # Managed Prometheus's collector for the cluster
+            Kind.STREAM_APPLICATION: int(processing.flink.enabled),
+            Kind.FIREHOSE: int(processing.log_delivery.enabled),  # the log flow's delivery into the domain
+            # one mapping per topic, each with its pollers in the cluster's subnets
+            Kind.KAFKA_POLLER: len(processing.kafka_consumer.topics) if with_kafka_consumer(config) else 0,
         }
     }
     if config.dr.enabled:  # no platform there yet: endpoints, NAT, the peering accepter, the Aurora secondary
@@ -448,6 +470,15 @@ def remove_app_tier_nat_routes(model: VpcModel, stacks: Stacks, region: str) -> 
             for route in model.route_tables[subnet.route_table].routes:
                 if route.hop is Hop.NAT_GATEWAY and route.resource:
                     resources(stacks, route.resource).pop(route.resource.logical_id, None)
+
+
+def drop_the_pollers_self_rule(model: VpcModel, stacks: Stacks, region: str) -> None:
+    """The Kafka group's rules admitting itself on 9098 (the pollers share the brokers' group)."""
+    for stack in stacks.values():
+        found = stack.template["Resources"]
+        for logical_id in [k for k, r in found.items() if r["Type"] == "AWS::EC2::SecurityGroupIngress"
+                           and "PollerIngress" in k]:  # fmt: skip
+            found.pop(logical_id)
 
 
 def open_cache_to_the_internet(model: VpcModel, stacks: Stacks, region: str) -> None:
@@ -600,6 +631,7 @@ class Mutation:
 RETURN_INTO_THE_APP_TIER = frozenset({
     "workloads -> RDS Proxy", "rotation -> database", "workloads -> cache", "workloads -> EFS", "workloads -> Kafka",
     "workloads -> search", "app tier -> internet", "app tier -> S3", "app tier -> DynamoDB",
+    "Firehose -> search", "Flink application -> S3", "Flink application -> internet",
 })  # fmt: skip
 """Every required path whose replies enter the app tier from another tier."""
 CONTROL_PLANE_PATHS = frozenset(
@@ -615,7 +647,9 @@ MUTATIONS = (
     Mutation("the app tier's ephemeral return rule", drop_app_tier_ephemeral_return, "required",
              RETURN_INTO_THE_APP_TIER, "NetworkAcls/AppAcl"),
     Mutation("the app subnets' NAT routes", remove_app_tier_nat_routes, "required",
-             frozenset({"app tier -> internet"}), "has no route to the internet"),
+             frozenset({"app tier -> internet", "Flink application -> internet"}), "has no route to the internet"),
+    Mutation("the Kafka group admitting itself (the pollers)", drop_the_pollers_self_rule, "required",
+             frozenset({"Kafka event pollers -> Kafka"}), "Kafka event poller"),
     Mutation("0.0.0.0/0 on the cache group", open_cache_to_the_internet, "forbidden",
              frozenset({"internet -> data tier"}), "from 0.0.0.0/0"),
     Mutation("a data-tier route to the internet gateway", route_data_tier_to_the_internet_gateway, "forbidden",

@@ -200,6 +200,56 @@ DATA_CASES = [
 
 ANALYTICS_CASES = [
     (
+        "Kafka consumer without Kafka",
+        lambda d: d["analytics"]["msk"].update(mode="off"),
+        "analytics.stream_processing.kafka_consumer.enabled: needs Kafka: analytics.msk.mode is off",
+    ),
+    (
+        "Kafka consumer without topics",
+        _set("analytics.stream_processing.kafka_consumer.topics", []),
+        "analytics.stream_processing.kafka_consumer.topics: name at least one topic to consume",
+    ),
+    (
+        "a bad Kafka topic name",
+        _set("analytics.stream_processing.kafka_consumer.topics", ["no spaces"]),
+        "analytics.stream_processing.kafka_consumer.topics.0: no spaces is not a Kafka topic name",
+    ),
+    (
+        "a topic twice",
+        _set("analytics.stream_processing.kafka_consumer.topics", ["a", "a"]),
+        "analytics.stream_processing.kafka_consumer.topics: lists a topic twice",
+    ),
+    (
+        "Flink parallelism zero",
+        _set("analytics.stream_processing.flink.parallelism", 0),
+        "analytics.stream_processing.flink.parallelism: 0 is below the minimum of 1",
+    ),
+    (
+        "Flink into a time-series database that does not exist",
+        _set("analytics.stream_processing.flink.time_series_sink", True),
+        "analytics.stream_processing.flink.time_series_sink: no Timestream for InfluxDB database",
+    ),
+    (
+        "an upper-case index",
+        _set("analytics.stream_processing.log_delivery.index", "Logs"),
+        "analytics.stream_processing.log_delivery.index: Logs is not an OpenSearch index name",
+    ),
+    (
+        "an unknown index rotation",
+        _set("analytics.stream_processing.log_delivery.index_rotation", "Daily"),
+        "analytics.stream_processing.log_delivery.index_rotation: Daily is not one of NoRotation, OneHour",
+    ),
+    (
+        "an unknown metric format",
+        _set("analytics.stream_processing.metric_stream.output_format", "csv"),
+        "analytics.stream_processing.metric_stream.output_format: csv is not one of json",
+    ),
+    (
+        "a namespace twice",
+        _set("analytics.stream_processing.metric_stream.include_namespaces", ["AWS/Lambda", "AWS/Lambda"]),
+        "analytics.stream_processing.metric_stream.include_namespaces: lists a namespace twice",
+    ),
+    (
         "unknown MSK mode",
         _set("analytics.msk.mode", "managed"),
         "analytics.msk.mode: managed is not one of provisioned, serverless or off",
@@ -420,7 +470,11 @@ def test_the_load_balancer_dimension_is_derived_now(tmp_path: Path) -> None:
 
 
 def test_prod_analytics_rules(tmp_path: Path) -> None:
-    problems = _problems(tmp_path, "prod", _set("analytics.msk.mode", "off"), base="prod")
+    def without_kafka(data: Any) -> None:
+        data["analytics"]["msk"]["mode"] = "off"
+        data["analytics"]["stream_processing"]["kafka_consumer"]["enabled"] = False  # its own rule, tested above
+
+    problems = _problems(tmp_path, "prod", without_kafka, base="prod")
     assert problems == [f"{tmp_path / 'prod.yaml'}: analytics.msk.mode: prod streams through Kafka (seed 000); "
                         "use provisioned or serverless"]  # fmt: skip
     problems = _problems(tmp_path, "prod", _set("analytics.opensearch.dedicated_masters", 0), base="prod")

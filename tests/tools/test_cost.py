@@ -80,6 +80,7 @@ LEAN_TOGGLES = {
     "data.database.rds.instance_class",
     "data.cache.node_type",
     "analytics.msk.mode",
+    "analytics.stream_processing.kafka_consumer.enabled",  # it needs the Kafka the lean example turns off
     "analytics.opensearch.data_instance_type",
     "analytics.opensearch.volume_gib",
     "observability.trail_data_events",
