@@ -35,9 +35,9 @@ INITIAL_BUCKET = "metrics"
 
 class TimeSeriesDatabase(Construct):
     """`instance`, `admin_secret` (JSON username/password; the password is alphanumeric, 8-64 characters, as
-    the service requires), `token_secret` (the API token workloads write and query with, which an operator
-    issues in InfluxDB with the admin login and stores there), `log_bucket`, `name` (its CloudWatch
-    DbInstanceName), `endpoint` and `port`."""
+    the service requires), `token_secret` and `token_secret_name` (the API token workloads write and query
+    with, which an operator issues in InfluxDB with the admin login and stores there), `log_bucket`, `name`
+    (its CloudWatch DbInstanceName), `endpoint` and `port`."""
 
     def __init__(
         self,
@@ -79,10 +79,11 @@ class TimeSeriesDatabase(Construct):
             "Manager has no rotation for InfluxDB users, so it is changed by a planned change, not a timer.",
         )
         acknowledge(self.admin_secret, "NIST.800.53.R5-SecretsManagerRotationEnabled", "As AwsSolutions-SMG4.")
+        self.token_secret_name = f"{secret_prefix}api-token"
         self.token_secret = secretsmanager.Secret(
             self,
             "ApiToken",
-            secret_name=f"{secret_prefix}api-token",
+            secret_name=self.token_secret_name,
             description="Timestream for InfluxDB: the workloads' API token (placeholder until set)",
             encryption_key=secrets_key,
             generate_secret_string=secretsmanager.SecretStringGenerator(password_length=32, exclude_punctuation=True),

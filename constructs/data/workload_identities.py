@@ -126,7 +126,6 @@ class WorkloadRoles(Construct):
                     actions=["kms:Decrypt", "kms:GenerateDataKey"],
                     resources=[keys.messaging.key_arn],
                 ),
-                *self._store_statements(graph, time_series, accelerator),
                 iam.PolicyStatement(
                     sid="Database",
                     actions=["rds-db:connect"],
@@ -142,10 +141,14 @@ class WorkloadRoles(Construct):
             ],
         )
         self._acknowledge_objects(app, app_buckets, "Application data and images: objects under the bucket, by key.")
-        if graph:
+        # The stores a stage turns on get a policy of their own: with them the app's would pass IAM's 6,144
+        # characters per managed policy.
+        stores = self._store_statements(graph, time_series, accelerator)
+        stores_policy = iam.ManagedPolicy(self, "AppStores", roles=[app.role], statements=stores) if stores else None
+        if graph and stores_policy:
             cluster_id = stack.get_logical_id(graph.cluster)
             acknowledge(
-                app,
+                stores_policy,
                 f"AwsSolutions-IAM5[Resource::arn:aws:neptune-db:{stack.region}:{stack.account}:"
                 f"<{cluster_id}.ClusterResourceId>/*]",
                 "Neptune's data actions take the cluster's resource id followed by a path into its graph; /* is "
@@ -177,6 +180,8 @@ class WorkloadRoles(Construct):
         self.gpu_role = gpu.role
         self.by_kind = {"app": self.app_role, "gpu": self.gpu_role}
         self.secrets_by_kind = {kind: [secrets.names[name] for name in names] for kind, names in readable.items()}
+        if time_series:  # the app pods mount the InfluxDB API token with their other secrets
+            self.secrets_by_kind["app"].append(time_series.token_secret_name)
 
     def _store_statements(
         self,

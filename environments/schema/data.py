@@ -224,7 +224,10 @@ def data_problems(config: StageConfig) -> list[tuple[str, str]]:
         problems.append(("data.cache.automatic_failover", "cluster mode needs automatic failover"))
     elif cache.automatic_failover and cache.nodes_per_shard < 2:
         problems.append(
-            ("data.cache.automatic_failover", f"needs at least 2 nodes per shard, got {cache.nodes_per_shard}")
+            (
+                "data.cache.automatic_failover",
+                f"needs at least 2 nodes{' per shard' if cache.cluster_mode else ''}, got {cache.nodes_per_shard}",
+            )
         )
     problems += _toggled_problems(data)
 
