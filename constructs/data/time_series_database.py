@@ -78,7 +78,6 @@ class TimeSeriesDatabase(Construct):
             "The admin login is break-glass only (clients use InfluxDB API tokens issued under it); Secrets "
             "Manager has no rotation for InfluxDB users, so it is changed by a planned change, not a timer.",
         )
-        acknowledge(self.admin_secret, "NIST.800.53.R5-SecretsManagerRotationEnabled", "As AwsSolutions-SMG4.")
         self.token_secret_name = f"{secret_prefix}api-token"
         self.token_secret = secretsmanager.Secret(
             self,
@@ -95,7 +94,6 @@ class TimeSeriesDatabase(Construct):
             "An InfluxDB API token is issued inside InfluxDB (with the admin login): it is rotated there, then "
             "stored here.",
         )
-        acknowledge(self.token_secret, "NIST.800.53.R5-SecretsManagerRotationEnabled", "As AwsSolutions-SMG4.")
 
         self.log_bucket = SecureBucket(
             self,
@@ -103,6 +101,8 @@ class TimeSeriesDatabase(Construct):
             encryption_key=None,
             s3_managed_because="Timestream for InfluxDB's log delivery is granted s3:PutObject only (its guide): "
             "the bucket keeps S3-managed keys, which need no key grant.",
+            stays_in_region_because="InfluxDB's engine logs: diagnostics of this region's instance, read here and "
+            "expired after their retention; the service delivers only within its own region.",
             access_log_bucket=access_log_bucket,
             versioned=versioned,
             noncurrent_version_expiration_days=noncurrent_version_expiration_days,
