@@ -159,7 +159,7 @@ DATA_CASES = [
         "data.cache.automatic_failover: needs at least 2 nodes per shard, got 1",
     ),
     ("shards above 500", _set("data.cache.cluster_mode.shards", 501), "data.cache.cluster_mode.shards"),
-    ("unknown graph mode", _set("data.graph.mode", "on"), "data.graph.mode: Input should be 'off'"),
+    ("unknown graph mode", _set("data.graph.mode", "on"), "data.graph.mode: on is not one of off"),
     (
         "serverless graph without NCUs",
         lambda d: d["data"]["graph"].pop("min_capacity_ncu"),

@@ -80,6 +80,17 @@ LEAN_TOGGLES = {
     "data.database.rds.instance_class",
     "data.cache.node_type",
     "analytics.msk.mode",
+    *(
+        f"data.time_series.{field}"
+        for field in (
+            "enabled",
+            "instance_type",
+            "storage_type",
+            "allocated_storage_gib",
+            "multi_az",
+            "log_retention_days",
+        )
+    ),
     "analytics.opensearch.data_instance_type",
     "analytics.opensearch.volume_gib",
     "observability.trail_data_events",
