@@ -285,7 +285,7 @@ def test_unknown_type_and_unknown_size_are_reported_not_zero(tmp_path: Path) -> 
     stage = _stack(
         tmp_path,
         {
-            "New": {"Type": "AWS::Neptune::DBCluster", "Properties": {}},
+            "New": {"Type": "AWS::DocDB::DBCluster", "Properties": {}},
             "Cache": {
                 "Type": "AWS::ElastiCache::ReplicationGroup",
                 "Properties": {"CacheNodeType": "cache.x9.huge", "NumCacheClusters": 2, "Engine": "valkey"},
@@ -295,7 +295,7 @@ def test_unknown_type_and_unknown_size_are_reported_not_zero(tmp_path: Path) -> 
     result = cost.estimate(stage, _table())
     reasons = sorted(u.reason for u in result.unpriced)
     assert reasons[0].endswith("has no price for elasticache:cache.x9.huge:valkey")
-    assert reasons[1] == "no cost rule for AWS::Neptune::DBCluster"
+    assert reasons[1] == "no cost rule for AWS::DocDB::DBCluster"
     assert "NOT PRICED (2" in cost.render(result)
 
 
