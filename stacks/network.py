@@ -85,6 +85,9 @@ class NetworkStack(PlatformStack):
             if self.cloudfront_prefix_list
             else None,
             peer_app_block=peer_app_block,
+            graph=config.data.graph.mode != "off",
+            time_series=config.data.time_series.enabled,
+            accelerator=config.data.accelerator.enabled,
         )
         self.network_acls = TierNetworkAcls(
             self,

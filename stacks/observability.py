@@ -69,7 +69,7 @@ class ObservabilityStack(PlatformStack):
                 aurora_max_acu=aurora.max_capacity_acu if aurora else None,
                 rds_free_storage_floor_bytes=rds_config.allocated_storage_gib * 1024**3 * 0.1 if rds_config else None,
                 cache=data.cache.replication_group,
-                cache_nodes=config.data.cache.nodes,
+                cache_members=data.cache.member_suffixes,
                 tables=data.tables.tables,
                 queues={**data.messaging.queues, "ordered-tasks": data.messaging.ordered_tasks},
                 failure_queues={
@@ -117,6 +117,10 @@ class ObservabilityStack(PlatformStack):
                         else {}
                     ),
                 },
+                graph=data.graph,
+                graph_max_ncu=config.data.graph.max_capacity_ncu,
+                time_series=data.time_series,
+                accelerator=data.accelerator,
             ),
             name_prefix=name,
             critical=self.alerts.critical,

@@ -71,6 +71,9 @@ PAGES = {
     "sfn": "https://aws.amazon.com/step-functions/pricing/",
     "ssm": "https://aws.amazon.com/systems-manager/pricing/",
     "transfer": "https://aws.amazon.com/ec2/pricing/on-demand/#Data_Transfer",
+    "neptune": "https://aws.amazon.com/neptune/pricing/",
+    "influxdb": "https://aws.amazon.com/timestream/pricing/",
+    "dax": "https://aws.amazon.com/dynamodb/pricing/on-demand/",
 }
 
 
@@ -238,6 +241,11 @@ FREE: dict[str, str] = {
     "AWS::EFS::AccessPoint": "free",
     "AWS::EFS::MountTarget": "free",
     "AWS::ElastiCache::SubnetGroup": "free",
+    "AWS::Neptune::DBSubnetGroup": "free",
+    "AWS::Neptune::DBClusterParameterGroup": "free",
+    "AWS::DAX::SubnetGroup": "free",
+    "AWS::DAX::ParameterGroup": "free",
+    "AWS::Neptune::DBCluster": "its instances are priced (storage and I/O by use are left out, as for Aurora's)",
     "AWS::RDS::DBSubnetGroup": "free",
     "AWS::RDS::DBParameterGroup": "free",
     "AWS::RDS::DBClusterParameterGroup": "free",
@@ -581,6 +589,38 @@ def _cache(resource: Resource) -> Iterator[Charge]:
         nodes,
         f"x {node_type}",
     )
+
+
+@rule("AWS::Neptune::DBInstance")
+def _graph(resource: Resource) -> Iterator[Charge]:
+    """A provisioned instance by its class; a serverless one at its cluster's minimum NCUs, all month."""
+    instance_class = resource.properties["DBInstanceClass"]
+    if instance_class != "db.serverless":
+        yield hours("graph instances", ref(f"neptune:{instance_class}", "hour", "AmazonNeptune",
+                                           instanceType=instance_class), 1, f"x {instance_class}")  # fmt: skip
+        return
+    cluster = resource.stack.template["Resources"][resource.properties["DBClusterIdentifier"]["Ref"]]["Properties"]
+    ncus = float(cluster["ServerlessScalingConfiguration"]["MinCapacity"])
+    yield hours("graph instances", ref("neptune:ncu-hour", "NCU-hour", "AmazonNeptune"), ncus, "NCU (the minimum)")
+
+
+@rule("AWS::Timestream::InfluxDBInstance")
+def _time_series(resource: Resource) -> Iterator[Charge]:
+    properties = resource.properties
+    instance_type, storage = properties["DbInstanceType"], properties.get("DbStorageType", "InfluxIOIncludedT1")
+    standby = 2 if properties.get("DeploymentType") == "WITH_MULTIAZ_STANDBY" else 1
+    yield hours("time series", ref(f"influxdb:{instance_type}", "hour", "AmazonTimestream"), standby,
+                f"x {instance_type}")  # fmt: skip
+    yield Charge("time series", ref(f"influxdb:{storage}-gb-month", "GB-month", "AmazonTimestream"),
+                 standby * float(properties["AllocatedStorage"]),
+                 f"{standby} x {_n(float(properties['AllocatedStorage']))} GB")  # fmt: skip
+
+
+@rule("AWS::DAX::Cluster")
+def _accelerator(resource: Resource) -> Iterator[Charge]:
+    node_type = resource.properties["NodeType"]
+    yield hours("DAX nodes", ref(f"dax:{node_type}", "hour", "AmazonDAX", instanceType=node_type),
+                resource.properties["ReplicationFactor"], f"x {node_type}")  # fmt: skip
 
 
 @rule("AWS::MSK::Cluster")

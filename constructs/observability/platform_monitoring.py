@@ -5,8 +5,8 @@ disambiguator; a composite "platform degraded" alarm over every critical one; an
 replacement for seed 000's Lookout for Metrics); Glue job failures through EventBridge.
 
 Where the facade has no `monitor...` for a service (MSK, EKS Container Insights, the ingress load balancer
-without an ECS service behind it, ElastiCache's memory percentage), `monitor_custom` alarms on metrics built from
-the construct's own attributes.
+without an ECS service behind it, ElastiCache's memory percentage, Neptune, DAX, Timestream for InfluxDB),
+`monitor_custom` alarms on metrics built from the construct's own attributes.
 """
 
 from __future__ import annotations
@@ -31,6 +31,9 @@ from aws_cdk import aws_rds as rds
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
+from constructs.data.graph_database import GraphDatabase
+from constructs.data.table_accelerator import TableAccelerator
+from constructs.data.time_series_database import TimeSeriesDatabase
 
 CRITICAL = "Critical"
 WARNING = "Warning"
@@ -41,6 +44,8 @@ CONTAINER_INSIGHTS = "ContainerInsights"
 ANOMALY_STD_DEVS = 3
 P99_LATENCY_SECONDS = 60
 """Seed 002: p99 latency > 60 s."""
+INFLUXDB = "AWS/TimestreamInfluxDB"
+"""Timestream for InfluxDB's namespace (AWS's agent toolkit for it; the user guide names only the dimension)."""
 QUEUE_DEPTH = 100
 QUEUE_DEPTH_MINUTES = 15
 """Seed 002: queue length > 100 for 15 minutes (HighQueueLength)."""
@@ -60,7 +65,8 @@ class Watched:
     """The cluster's maximum capacity (Aurora Serverless v2), or None for an RDS instance."""
     rds_free_storage_floor_bytes: float | None
     cache: elasticache.CfnReplicationGroup
-    cache_nodes: int
+    cache_members: Sequence[str]
+    """The suffixes of its member clusters' ids (`001`, or `0001-001` with cluster mode): one per node."""
     tables: Sequence[dynamodb.ITableV2]
     queues: Mapping[str, sqs.Queue]
     """Work queues by name, each with the dead-letter queue it redrives to."""
@@ -84,6 +90,11 @@ class Watched:
     deliveries: Mapping[str, tuple[str, str]] = field(default_factory=dict)
     """Firehose streams alarmed on delivery: name -> (delivery stream name, its destination's metric prefix,
     DeliveryToAmazonOpenSearchService or DeliveryToS3)."""
+    graph: GraphDatabase | None = None
+    graph_max_ncu: float | None = None
+    """The cluster's maximum capacity (Neptune serverless), or None for provisioned instances."""
+    time_series: TimeSeriesDatabase | None = None
+    accelerator: TableAccelerator | None = None
 
 
 class PlatformMonitoring(Construct):
@@ -273,40 +284,30 @@ class PlatformMonitoring(Construct):
                     )
                 },
             )
-        for node in range(1, watch.cache_nodes + 1):
-            # Cluster mode off: the member clusters of a replication group are <group>-001, -002, ...
-            member = f"{watch.cache.ref}-{node:03d}"
+        for suffix in watch.cache_members:
+            # Its member clusters are <group>-001, -002, ... (cluster mode off) or <group>-0001-001, ... (on).
+            member, label = f"{watch.cache.ref}-{suffix}", suffix.replace("-", "")
             self.facade.monitor_elasti_cache_cluster(
                 cluster_id=member,
                 cluster_type=monitoring.ElastiCacheClusterType.REDIS,
-                alarm_friendly_name=f"Cache{node:03d}",
+                alarm_friendly_name=f"Cache{label}",
                 add_redis_engine_cpu_usage_alarm={WARNING: monitoring.UsageThreshold(max_usage_percent=80)},
                 add_max_evicted_items_count_alarm={WARNING: monitoring.MaxItemsCountThreshold(max_items_count=100)},
             )
-            self.facade.monitor_custom(
-                alarm_friendly_name=f"Cache{node:03d}Memory",
-                human_readable_name=f"Cache node {node:03d}: memory",
-                metric_groups=[
-                    monitoring.CustomMetricGroup(
-                        title="Memory",
-                        metrics=[
-                            _alarmed(
-                                _metric(
-                                    "AWS/ElastiCache",
-                                    "DatabaseMemoryUsagePercentage",
-                                    {"CacheClusterId": member},
-                                    "Maximum",
-                                ),
-                                "DatabaseMemory",
-                                WARNING,
-                                85,
-                                5,
-                                "Cache memory above 85 %: evictions follow",
-                            )
-                        ],
-                    )
-                ],
+            self._custom(
+                f"Cache{label}Memory",
+                f"Cache node {suffix}: memory",
+                _alarmed(
+                    _metric("AWS/ElastiCache", "DatabaseMemoryUsagePercentage", {"CacheClusterId": member}, "Maximum"),
+                    "DatabaseMemory",
+                    WARNING,
+                    85,
+                    5,
+                    "Cache memory above 85 %: evictions follow",
+                ),
+                group="Memory",
             )
+        self._stores(watch)
         for table in watch.tables:
             self.facade.monitor_dynamo_table(
                 table=table,
@@ -342,6 +343,68 @@ class PlatformMonitoring(Construct):
             )
         for name, notices in watch.informational_queues.items():
             self.facade.monitor_sqs_queue(queue=notices, alarm_friendly_name=name)
+
+    def _stores(self, watch: Watched) -> None:
+        """Neptune per instance (and its serverless capacity), DAX per cluster, InfluxDB per instance."""
+        if watch.graph:
+            for instance in watch.graph.instances:
+                self._custom(
+                    f"Graph{instance.node.id}",
+                    f"Graph {instance.node.id.lower()}: CPU",
+                    _alarmed(
+                        _metric("AWS/Neptune", "CPUUtilization", {"DBInstanceIdentifier": instance.ref}, "Maximum"),
+                        "Cpu",
+                        CRITICAL,
+                        90,
+                        5,
+                        "Graph database CPU above 90 % for 5 minutes",
+                    ),
+                )
+            if watch.graph_max_ncu:
+                capacity = {"DBClusterIdentifier": watch.graph.cluster.ref}
+                self._custom(
+                    "GraphCapacity",
+                    "Graph: serverless capacity",
+                    _alarmed(
+                        _metric("AWS/Neptune", "ServerlessDatabaseCapacity", capacity, "Maximum"),
+                        "Capacity",
+                        WARNING,
+                        0.9 * watch.graph_max_ncu,
+                        15,
+                        "Graph database at 90 % of its maximum NCUs for 15 minutes",
+                    ),
+                )
+        if watch.accelerator:
+            cluster = {"ClusterId": watch.accelerator.cluster.ref}
+            self._custom(
+                "Accelerator",
+                "DAX",
+                _alarmed(_metric("AWS/DAX", "CPUUtilization", cluster, "Maximum"), "Cpu", WARNING, 90, 5,
+                         "DAX CPU above 90 % for 5 minutes: add nodes or a larger type"),
+                _alarmed(_metric("AWS/DAX", "ThrottledRequestCount", cluster, "Sum"), "Throttled", WARNING, 0, 5,
+                         "DAX throttles requests (its nodes, or the tables behind it)"),
+            )  # fmt: skip
+        if watch.time_series:
+            influx = {"DbInstanceName": watch.time_series.name}
+            self._custom(
+                "TimeSeries",
+                "InfluxDB",
+                _alarmed(_metric(INFLUXDB, "CPUUtilization", influx, "Maximum"), "Cpu", CRITICAL, 90, 5,
+                         "InfluxDB CPU above 90 % for 5 minutes"),
+                _alarmed(_metric(INFLUXDB, "MemoryUtilization", influx, "Maximum"), "Memory", WARNING, 90, 5,
+                         "InfluxDB memory above 90 % for 5 minutes"),
+            )  # fmt: skip
+
+    def _custom(
+        self, name: str, title: str, *metrics: monitoring.CustomMetricWithAlarm, group: str | None = None
+    ) -> None:
+        """A `monitor_custom` graph of alarmed metrics: alarms named after `name`, titled `title` (the graph
+        `group`, or the title too)."""
+        self.facade.monitor_custom(
+            alarm_friendly_name=name,
+            human_readable_name=title,
+            metric_groups=[monitoring.CustomMetricGroup(title=group or title, metrics=list(metrics))],
+        )
 
     def _analytics(self, watch: Watched) -> None:
         self.facade.add_large_header("Compute and analytics")

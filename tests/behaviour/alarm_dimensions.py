@@ -36,6 +36,13 @@ OPENSEARCH_DOC = (
 )
 FLINK_DOC = "https://docs.aws.amazon.com/managed-flink/latest/java/metrics-dimensions.html"
 FIREHOSE_DOC = "https://docs.aws.amazon.com/firehose/latest/dev/monitoring-with-cloudwatch-metrics.html"
+NEPTUNE_DOC = "https://docs.aws.amazon.com/neptune/latest/userguide/cw-dimensions.html"
+DAX_DOC = "https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/dax-metrics-dimensions-dax.html"
+INFLUXDB_DOC = (
+    "https://docs.aws.amazon.com/timestream/latest/developerguide/timestream-for-influx-monitoring-configuration-"
+    "optimization.html (dimension DbInstanceName); the namespace as AWS's agent toolkit for Timestream for InfluxDB "
+    "lists it (github.com/aws/agent-toolkit-for-aws, timestream-influxdb/references/monitoring-metrics.md)"
+)
 CONTAINER_INSIGHTS_DOC = (
     "https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Container-Insights-metrics-EKS.html"
 )
@@ -80,6 +87,19 @@ PUBLISHED: dict[str, tuple[str, dict[str, Sets]]] = {
         "EngineCPUUtilization": _CACHE_NODE,
         "Evictions": _CACHE_NODE,
         "DatabaseMemoryUsagePercentage": _CACHE_NODE,
+    }),
+    "AWS/Neptune": (NEPTUNE_DOC, {
+        "CPUUtilization": sets("DBInstanceIdentifier", "DBClusterIdentifier", "DBClusterIdentifier, Role",
+                               "DatabaseClass", "EngineName"),
+        "ServerlessDatabaseCapacity": sets("DBClusterIdentifier", "DBInstanceIdentifier"),
+    }),
+    "AWS/DAX": (DAX_DOC, {
+        "CPUUtilization": sets("ClusterId", "ClusterId, NodeId"),
+        "ThrottledRequestCount": sets("ClusterId", "ClusterId, NodeId"),
+    }),
+    "AWS/TimestreamInfluxDB": (INFLUXDB_DOC, {
+        "CPUUtilization": sets("DbInstanceName"),
+        "MemoryUtilization": sets("DbInstanceName"),
     }),
     "AWS/DynamoDB": (DYNAMODB_DOC, {
         "ReadThrottleEvents": sets("TableName", "TableName, GlobalSecondaryIndexName"),
@@ -151,10 +171,13 @@ class NameProperty:
 @dataclass(frozen=True)
 class MemberOf:
     """The value is the Ref of a resource of `type` followed by `-NNN`, for NNN from 001 to its `count` property
-    (ElastiCache's member clusters of a replication group with cluster mode off)."""
+    (ElastiCache's member clusters of a replication group with cluster mode off), or, where it has `shards`, by
+    `-SSSS-NNN`: shard 0001 to `shards`, node 001 to 1 + `replicas` (cluster mode on)."""
 
     type: str
     count: str
+    shards: str
+    replicas: str
 
 
 @dataclass(frozen=True)
@@ -185,7 +208,12 @@ IDENTIFIED_BY: dict[tuple[str, str], Identified] = {
     ("AWS/SQS", "QueueName"): Attribute(("AWS::SQS::Queue",), "QueueName"),
     ("AWS/RDS", "DBClusterIdentifier"): Attribute(("AWS::RDS::DBCluster",)),
     ("AWS/RDS", "DBInstanceIdentifier"): Attribute(("AWS::RDS::DBInstance",)),
-    ("AWS/ElastiCache", "CacheClusterId"): MemberOf("AWS::ElastiCache::ReplicationGroup", "NumCacheClusters"),
+    ("AWS/ElastiCache", "CacheClusterId"): MemberOf("AWS::ElastiCache::ReplicationGroup", "NumCacheClusters",
+                                                    "NumNodeGroups", "ReplicasPerNodeGroup"),
+    ("AWS/Neptune", "DBInstanceIdentifier"): Attribute(("AWS::Neptune::DBInstance",)),
+    ("AWS/Neptune", "DBClusterIdentifier"): Attribute(("AWS::Neptune::DBCluster",)),
+    ("AWS/DAX", "ClusterId"): Attribute(("AWS::DAX::Cluster",)),
+    ("AWS/TimestreamInfluxDB", "DbInstanceName"): NameProperty("AWS::Timestream::InfluxDBInstance", "Name"),
     ("AWS/DynamoDB", "TableName"): Attribute(("AWS::DynamoDB::GlobalTable", "AWS::DynamoDB::Table")),
     ("AWS/Lambda", "FunctionName"): Attribute(("AWS::Lambda::Function",)),
     ("AWS/Kinesis", "StreamName"): Attribute(("AWS::Kinesis::Stream",)),
@@ -304,14 +332,24 @@ def _unidentified(rule: Identified, value: Any, metric: WatchedMetric, stacks: S
 
 def _member(rule: MemberOf, value: Any, stack: StackTemplate, stacks: Sequence[StackTemplate]) -> str | None:
     parts = value.get("Fn::Join", [None, []])[1] if isinstance(value, dict) else []
-    if len(parts) != 2 or not isinstance(parts[1], str) or not re.fullmatch(r"-\d{3}", parts[1]):
-        return f"{_text(value)} is not <{rule.type} Ref>-NNN"
+    suffix = re.fullmatch(r"-(?:(\d{4})-)?(\d{3})", parts[1]) if len(parts) == 2 and isinstance(parts[1], str) else None
+    if suffix is None:
+        return f"{_text(value)} is not <{rule.type} Ref>-NNN or -SSSS-NNN"
     found = resolve(stack, parts[0], stacks)
     if found is None or found[0].type_of(found[1]) != rule.type or found[2]:
         return f"{_text(parts[0])} is not the Ref of a {rule.type}"
-    count = found[0].resources[found[1]]["Properties"].get(rule.count, 1)
-    if not 1 <= int(parts[1][1:]) <= int(count):
-        return f"{rule.type} {found[0].where(found[1])} has {count} members, not {parts[1][1:]}"
+    props = found[0].resources[found[1]]["Properties"]
+    shard, node = suffix.groups()
+    where = f"{rule.type} {found[0].where(found[1])}"
+    if (shard is None) != (rule.shards not in props):
+        mode = "on" if rule.shards in props else "off"
+        return f"{where} has cluster mode {mode}: its members are not named {parts[1]}"
+    if shard is None:
+        count = props.get(rule.count, 1)
+        return None if 1 <= int(node) <= int(count) else f"{where} has {count} members, not {node}"
+    shards, nodes = int(props[rule.shards]), 1 + int(props.get(rule.replicas, 0))
+    if not (1 <= int(shard) <= shards and 1 <= int(node) <= nodes):
+        return f"{where} has {shards} shards of {nodes} nodes, not shard {shard} node {node}"
     return None
 
 

@@ -155,6 +155,8 @@ FORMS: Mapping[str, Form] = {
     "AWS::MSK::Cluster": Form(_CLUSTER, ref="arn", name="ClusterName"),
     "AWS::MSK::ServerlessCluster": Form(_CLUSTER, ref="arn", name="ClusterName"),
     "AWS::OpenSearchService::Domain": Form(_arn("es", "domain/{name}"), name="DomainName"),
+    "AWS::DAX::Cluster": Form(_arn("dax", "cache/{name}"), name="ClusterName"),
+    "AWS::Timestream::InfluxDBInstance": Form(_arn("timestream-influxdb", "db-instance/{token}"), name="Name"),
     "AWS::RDS::DBProxy": Form(_arn("rds", "db-proxy:{token}"), name="DBProxyName"),
     "AWS::Logs::LogGroup": Form(_arn("logs", "log-group:{name}:*"), name="LogGroupName"),
     "AWS::ECR::Repository": Form(_arn("ecr", "repository/{name}"), name="RepositoryName"),

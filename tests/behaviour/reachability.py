@@ -231,6 +231,9 @@ class Kind(enum.Enum):
     FILE_SYSTEM = "EFS mount targets"
     KAFKA = "Kafka"
     SEARCH = "search domain"
+    GRAPH = "Neptune cluster"
+    TIME_SERIES = "InfluxDB instance"
+    ACCELERATOR = "DAX cluster"
     SCRAPER = "Prometheus collector"
     STREAM_APPLICATION = "Flink application"
     FIREHOSE = "Firehose VPC delivery"
@@ -725,6 +728,10 @@ _PLACED_BY_PROPERTIES: dict[str, tuple[Kind, Callable[[dict[str, Any]], list[tup
     "AWS::MSK::ServerlessCluster": (
         Kind.KAFKA,
         lambda p: [(c["SubnetIds"], c.get("SecurityGroups")) for c in p["VpcConfigs"]],
+    ),
+    "AWS::Timestream::InfluxDBInstance": (
+        Kind.TIME_SERIES,
+        lambda p: [(p["VpcSubnetIds"], p.get("VpcSecurityGroupIds"))],
     ),
     "AWS::OpenSearchService::Domain": (
         Kind.SEARCH,
@@ -1231,11 +1238,13 @@ class _Reader:
                     yield self._placement(kind, rid, placed, groups, origin)
 
     def _behind_subnet_groups(self) -> Iterator[Placement]:
-        """Databases and caches, placed by their subnet groups."""
+        """Databases, caches, the graph and DAX, placed by their subnet groups."""
         shapes = {
             "AWS::RDS::DBCluster": (Kind.DATABASE, "DBSubnetGroupName", "VpcSecurityGroupIds"),
             "AWS::RDS::DBInstance": (Kind.DATABASE, "DBSubnetGroupName", "VPCSecurityGroups"),
             "AWS::ElastiCache::ReplicationGroup": (Kind.CACHE, "CacheSubnetGroupName", "SecurityGroupIds"),
+            "AWS::Neptune::DBCluster": (Kind.GRAPH, "DBSubnetGroupName", "VpcSecurityGroupIds"),
+            "AWS::DAX::Cluster": (Kind.ACCELERATOR, "SubnetGroupName", "SecurityGroupIds"),
         }
         for kind_name, (kind, subnet_group, listed) in shapes.items():
             for rid, p in self.t.resources(kind_name):

@@ -110,6 +110,28 @@ def namespace_no_job_writes(alarm: dict[str, Any]) -> bool:
     return False
 
 
+def cache_member_of_the_other_mode(alarm: dict[str, Any]) -> bool:
+    """A cache node named as the other cluster mode names it (the alarms this platform had counted nodes
+    -001, -002... whatever the mode)."""
+    for dimensions in _dimensions(alarm):
+        for dimension in dimensions:
+            if dimension["Name"] == "CacheClusterId":
+                parts = dimension["Value"]["Fn::Join"][1]
+                parts[1] = "-001" if parts[1].count("-") == 2 else "-0001-001"
+                return True
+    return False
+
+
+def influxdb_by_an_old_name(alarm: dict[str, Any]) -> bool:
+    """An InfluxDB alarm on a name no instance of the stage has (a renamed instance)."""
+    for dimensions in _dimensions(alarm):
+        for dimension in dimensions:
+            if dimension["Name"] == "DbInstanceName":
+                dimension["Value"] = "ai-platform-influx-old"
+                return True
+    return False
+
+
 @dataclass(frozen=True)
 class Mutation:
     breaks: str
@@ -126,7 +148,10 @@ MUTATIONS = (
     Mutation("the workflow's metric in another namespace", namespace_no_job_writes, "nor handed to a publisher"),
     Mutation("a queue's URL for its name", queue_url_for_its_name, "AWS::SQS::Queue Ref of"),
     Mutation("restarts counted per cluster", cluster_wide_restarts, "pod_number_of_container_restarts is published"),
-)
+    Mutation("a cache node named for the other cluster mode", cache_member_of_the_other_mode, "has cluster mode"),
+    Mutation("an InfluxDB instance by a name it does not have", influxdb_by_an_old_name,
+             "names no AWS::Timestream::InfluxDBInstance"),
+)  # fmt: skip
 
 
 @pytest.mark.parametrize("mutation", MUTATIONS, ids=lambda mutation: mutation.breaks)

@@ -306,6 +306,61 @@ MUTATIONS: dict[str, Mutation] = {
             ),
         }
     ),
+    "influxdb-instance": _inject(
+        {
+            "InfluxPassword": _resource("AWS::SecretsManager::Secret", GenerateSecretString={"PasswordLength": 32}),
+            "InfluxLogs": _resource("AWS::S3::Bucket"),
+            "Influx": _resource(
+                "AWS::Timestream::InfluxDBInstance",
+                DbStorageType="InfluxIOIncludedT2",
+                AllocatedStorage=100,
+                DeploymentType="WITH_MULTIAZ_STANDBY",
+                VpcSubnetIds=["subnet-1"],
+                Password={
+                    "Fn::Join": [
+                        "",
+                        ["{{resolve:secretsmanager:", {"Ref": "InfluxPassword"}, ":SecretString:password::}}"],
+                    ]
+                },
+                LogDeliveryConfiguration={"S3Configuration": {"BucketName": {"Ref": "InfluxLogs"}, "Enabled": True}},
+            ),
+        }
+    ),
+    "elasticache-cluster-mode": _inject(
+        {
+            "Sharded": _resource(
+                "AWS::ElastiCache::ReplicationGroup",
+                ClusterMode="enabled",
+                NumNodeGroups=2,
+                CacheParameterGroupName="default.valkey8",
+            ),
+        }
+    ),
+    "neptune-cluster": _inject(
+        {
+            "GraphParameters": _resource("AWS::Neptune::DBClusterParameterGroup", Family="neptune1.3"),
+            "Graph": _resource(
+                "AWS::Neptune::DBCluster",
+                EngineVersion="1.4.5.0",
+                DBClusterParameterGroupName={"Ref": "GraphParameters"},
+                EnableCloudwatchLogsExports=["audit", "error"],
+            ),
+            "GraphWriter": _resource(
+                "AWS::Neptune::DBInstance", DBInstanceClass="db.serverless", DBClusterIdentifier={"Ref": "Graph"}
+            ),
+        }
+    ),
+    "dax-cluster": _inject(
+        {
+            "DaxRole": _resource("AWS::IAM::Role", AssumeRolePolicyDocument=_trust({"Service": "ec2.amazonaws.com"})),
+            "Dax": _resource(
+                "AWS::DAX::Cluster",
+                ClusterName="ai-platform-staging-dax",
+                IAMRoleARN={"Fn::GetAtt": ["DaxRole", "Arn"]},
+            ),
+            "DaxParameters": _resource("AWS::DAX::ParameterGroup", ParameterNameValues={"item-ttl": "1"}),
+        }
+    ),
     "aurora-capacity": _inject(
         {
             "Aurora": _resource(

@@ -379,6 +379,12 @@ IMAGES, MODELS = "data/Buckets/Images/Bucket", "data/Buckets/Models/Bucket"
 LAKE = ("analytics/Lake/Raw/Bucket", "analytics/Lake/Processed/Bucket", "analytics/Lake/Curated/Bucket")
 APP, GPU = workload("app"), workload("gpu")
 GLUE = role_of("AWS::Glue::Job", "Role")
+DAX = role_of("AWS::DAX::Cluster", "IAMRoleARN")
+INFLUXDB = service("timestream-influxdb.amazonaws.com", at("data/TimeSeries/Instance"))
+GRAPH_QUERIES = ("neptune-db:connect", "neptune-db:ReadDataViaQuery", "neptune-db:WriteDataViaQuery",
+                 "neptune-db:DeleteDataViaQuery")  # fmt: skip
+DAX_ITEMS = ("dax:GetItem", "dax:BatchGetItem", "dax:Query", "dax:PutItem", "dax:UpdateItem", "dax:DeleteItem",
+             "dax:BatchWriteItem")  # fmt: skip
 TASKS = role_of("AWS::ECS::TaskDefinition", "TaskRoleArn")
 PROXY = role_of("AWS::RDS::DBProxy", "RoleArn")
 FIREHOSE_SOURCE = role_of("AWS::KinesisFirehose::DeliveryStream", "KinesisStreamSourceConfiguration.RoleARN")
@@ -420,6 +426,28 @@ KAFKA_TOPICS = ("kafka-cluster:DescribeTopic", "kafka-cluster:CreateTopic", "kaf
 KAFKA_GROUPS = ("kafka-cluster:DescribeGroup", "kafka-cluster:AlterGroup")
 SEARCH_HTTP = ("es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPost", "es:ESHttpPut")
 CATALOG = ("glue:GetDatabase", "glue:GetTable", "glue:CreateTable", "glue:UpdateTable", "glue:BatchCreatePartition")
+
+
+def graph_data(model: PermissionModel, config: StageConfig) -> list[Target]:
+    """Any data of each Neptune cluster, as `neptune-db:` actions name it (the cluster's resource id, a path)."""
+    found = []
+    for rid, _ in model.symbols.each("AWS::Neptune::DBCluster"):
+        stack = model.symbols.stacks[rid.stack]
+        resource_id = model.symbols.text(rid.stack, {"Fn::GetAtt": [rid.logical_id, "ClusterResourceId"]})
+        found.append(Target(rid, f"arn:aws:neptune-db:{stack.region}:{stack.account}:{resource_id}/{OBJECT}"))
+    return found
+
+
+def with_graph(config: StageConfig) -> bool:
+    return config.data.graph.mode != "off"
+
+
+def with_time_series(config: StageConfig) -> bool:
+    return config.data.time_series.enabled
+
+
+def with_accelerator(config: StageConfig) -> bool:
+    return config.data.accelerator.enabled
 
 
 def proxy_users(model: PermissionModel, config: StageConfig) -> list[Target]:
@@ -556,6 +584,26 @@ FLOWS = (
          "seed 001: RDS master password in Secrets Manager"),
     Flow("rotation rotates the master credentials", rotation, ROTATION_ACTIONS, MASTER_SECRET,
          "seed 001: RDS master password (auto-rotated)"),
+    # seed 000: the graph, the time series and DAX in front of the tables, where the stage turns them on
+    Flow("app workloads query the graph (IAM)", APP, GRAPH_QUERIES, graph_data,
+         "seed 000: Neptune (topology and dependencies)", with_graph),
+    Flow("app workloads read the time-series API token", APP, SECRET_READER, at("data/TimeSeries/ApiToken"),
+         "seed 000: time series (Timestream for InfluxDB)", with_time_series),
+    Flow("Timestream for InfluxDB delivers its engine logs", INFLUXDB, ("s3:PutObject",),
+         objects_under("data/TimeSeries/Logs/Bucket", "InfluxLogs/"),
+         "https://docs.aws.amazon.com/timestream/latest/developerguide/timestream-for-influx-managing-view-influx-"
+         "logs.html", with_time_series),
+    Flow("app workloads read and write the tables through DAX", APP, DAX_ITEMS, at("data/Accelerator/Cluster"),
+         "seed 000: DynamoDB with a DAX cache", with_accelerator),
+    Flow("DAX reads and writes the conversations and sessions", DAX, (*TABLE_ITEMS, "dynamodb:DescribeTable"), TABLES,
+         "seed 000: DAX in front of the tables", with_accelerator),
+    Flow("DAX queries the tables' indexes", DAX, ("dynamodb:Query",), indexes("data/Tables"),
+         "seed 000: DAX in front of the tables", with_accelerator),
+    # seed 002: the payment service's Lemon Squeezy keys and the user service's OAuth client
+    Flow("app workloads (payment) read the Lemon Squeezy credentials", APP, SECRET_READER,
+         at("data/Secrets/LemonSqueezy"), "seed 002: Lemon Squeezy API keys in Secrets Manager"),
+    Flow("app workloads (user) read the OAuth client credentials", APP, SECRET_READER, at("data/Secrets/OAuthClient"),
+         "seed 002: OAuth client secrets in Secrets Manager"),
     # seed 002: the gallery and generation services, GPU workers, the shared models, CloudFront
     Flow("app workloads (gallery, generation) read and write images", APP, OBJECT_READ_WRITE, objects(IMAGES),
          "seed 002: the generation and gallery services"),
@@ -749,6 +797,7 @@ BINDINGS: tuple[tuple[str, str, str], ...] = (
     ("AWS::KinesisAnalyticsV2::Application", "ServiceExecutionRole", "kinesisanalytics.amazonaws.com"),
     ("AWS::KinesisFirehose::DeliveryStream", SEARCH_DELIVERY_ROLE, "firehose.amazonaws.com"),
     ("AWS::CloudWatch::MetricStream", "RoleArn", "streams.metrics.cloudwatch.amazonaws.com"),
+    ("AWS::DAX::Cluster", "IAMRoleARN", "dax.amazonaws.com"),
     ("AWS::S3::Bucket", "ReplicationConfiguration.Role", "s3.amazonaws.com"),
 )
 """What hands a role to a workload, and the service that assumes it for the workload."""
@@ -790,6 +839,10 @@ FORBIDDEN = (
          "seed 002: the GPU workers read the models"),
     Flow("the GPU workers read the application secrets", GPU, SECRET_READER, APP_SECRETS,
          "seed 001: the agents' API keys are the app's"),
+    Flow("DAX writes a table other than the two it fronts", DAX, ("dynamodb:PutItem",),
+         at("analytics/Streaming/StateTable"), "seed 000: DAX caches the conversations and sessions", with_accelerator),
+    Flow("the app workloads read the InfluxDB admin login", APP, SECRET_READER, at("data/TimeSeries/AdminCredentials"),
+         "README, The data: workloads use an API token; the admin login is break-glass", with_time_series),
 )  # fmt: skip
 """What must stay denied: each caller may do none of the actions on any of the resources."""
 
@@ -797,6 +850,8 @@ FORBIDDEN = (
 def forbidden_failures(model: PermissionModel, config: StageConfig) -> list[Failure]:
     failures = []
     for flow in FORBIDDEN:
+        if not flow.enabled(config):
+            continue
         callers, targets = flow.principals(model, config), flow.resources(model, config)
         context = flow.context(config) if flow.context else None
         allowed = [
@@ -1251,6 +1306,18 @@ def acknowledge_a_wildcard_nobody_has(model: PermissionModel, broken: Broken) ->
     )
 
 
+def drop_the_influxdb_log_delivery_statement(model: PermissionModel, broken: Broken) -> None:
+    bucket = the(model, "data/TimeSeries/Logs/Bucket")
+    statements = broken.statements(policy_of(model, "AWS::S3::BucketPolicy", "Bucket", bucket), "PolicyDocument")
+    statements[:] = [s for s in statements if s.get("Sid") != "InfluxDbLogDelivery"]
+
+
+def let_dax_write_every_table(model: PermissionModel, broken: Broken) -> None:
+    for statement in broken.statements(the(model, "data/Accelerator/ServiceRole/Policy")):
+        if statement.get("Sid") == "Tables":
+            statement["Resource"] = "*"
+
+
 @dataclass(frozen=True)
 class Mutation:
     breaks: str
@@ -1260,6 +1327,8 @@ class Mutation:
     """What the contract must report (flows by name; other contracts: a failure whose subject contains each)."""
     names: str
     """What every reported failure must name."""
+    applies: Callable[[StageConfig], bool] = lambda config: True
+    """Whether the stage has what the mutation breaks (a store it may turn off)."""
 
 
 CONTRACTS: dict[str, Callable[[PermissionModel, StageConfig], list[Failure]]] = {
@@ -1307,6 +1376,12 @@ MUTATIONS = (
     Mutation("an acknowledgment that excuses nothing", acknowledge_a_wildcard_nobody_has, "acknowledgments",
              frozenset({"data/WorkloadRoles/App AwsSolutions-IAM5[Resource::arn:aws:s3:::nobody/*]"}),
              "excuses nothing"),
+    Mutation("InfluxDB's log delivery statement", drop_the_influxdb_log_delivery_statement, "flows",
+             frozenset({"Timestream for InfluxDB delivers its engine logs"}), "s3:PutObject",
+             applies=with_time_series),
+    Mutation("DAX's role on every table", let_dax_write_every_table, "forbidden",
+             frozenset({"DAX writes a table other than the two it fronts"}), "may call dynamodb:PutItem",
+             applies=with_accelerator),
 )  # fmt: skip
 
 
@@ -1322,6 +1397,8 @@ def test_each_contract_reports_what_a_mutation_breaks(
     config: StageConfig,
     stage: str,
 ) -> None:
+    if not mutation.applies(config):
+        pytest.skip(f"{stage} does not build what {mutation.breaks} breaks")
     contract = CONTRACTS[mutation.contract]
     assert not contract(model, config), "the unbroken templates must pass first"
     original = inputs(stage)

@@ -93,7 +93,7 @@ class ForbiddenPath:
     name: str
     source: Selector
     destination: Selector
-    traffic: tuple[Traffic, ...]
+    traffic: TrafficOf
     held_by: tuple[Layer, ...]
     """Each of these layers must deny it on its own: the defence in depth the reference promises."""
     reference: str
@@ -122,9 +122,30 @@ SERVICE_PORTS = {
     Kind.FILE_SYSTEM: 2049,
     Kind.KAFKA: 9098,
     Kind.SEARCH: 443,
+    Kind.GRAPH: 8182,
+    Kind.TIME_SERIES: 8086,
+    Kind.ACCELERATOR: 9111,
 }
-"""Each data store's one port: PostgreSQL, Valkey and NFS (seed 002's chain), MSK with IAM, OpenSearch's HTTPS."""
-DATA_PORTS = sorted(set(SERVICE_PORTS.values()))
+"""Each data store's one port: PostgreSQL, Valkey and NFS (seed 002's chain), MSK with IAM, OpenSearch's HTTPS,
+Neptune (TLS), InfluxDB's API (TLS) and DAX's TLS endpoint."""
+TOGGLED: dict[Kind, Callable[[StageConfig], bool]] = {
+    Kind.KAFKA: lambda config: config.analytics.msk.mode != "off",
+    Kind.GRAPH: lambda config: config.data.graph.mode != "off",
+    Kind.TIME_SERIES: lambda config: config.data.time_series.enabled,
+    Kind.ACCELERATOR: lambda config: config.data.accelerator.enabled,
+}
+"""The stores a stage may turn off (their groups, ports and ACL entries go with them)."""
+
+
+def data_ports(config: StageConfig) -> list[int]:
+    """The ports of the data stores the stage builds: what the data tier's ACL may open."""
+    return sorted({port for kind, port in SERVICE_PORTS.items() if TOGGLED.get(kind, always)(config)})
+
+
+def non_data_ports(config: StageConfig) -> tuple[Traffic, ...]:
+    return (Traffic.every_port("tcp", but=data_ports(config)), Traffic.every_port("udp"))
+
+
 ANY_TRAFFIC = (Traffic.every_port("tcp"), Traffic.every_port("udp"))
 EXPECTED_TIER = {
     **dict.fromkeys(
@@ -198,6 +219,14 @@ REQUIRED = (
                  "seed 000: Flink -> S3 (the lake's processed zone)"),
     RequiredPath("Flink application -> internet", of(Kind.STREAM_APPLICATION), Internet(), (Traffic.tcp(443),),
                  "the Kinesis stream has no interface endpoint here: Flink reads it through NAT"),
+    RequiredPath("workloads -> graph", WORKLOADS, of(Kind.GRAPH), (Traffic.tcp(8182),),
+                 "seed 000: Neptune (topology and dependencies); https://docs.aws.amazon.com/neptune/latest/"
+                 "userguide/security-vpc.html", applies=TOGGLED[Kind.GRAPH]),
+    RequiredPath("workloads -> time series", WORKLOADS, of(Kind.TIME_SERIES), (Traffic.tcp(8086),),
+                 "seed 000: time series (Timestream for InfluxDB's API port)", applies=TOGGLED[Kind.TIME_SERIES]),
+    RequiredPath("workloads -> DAX", WORKLOADS, of(Kind.ACCELERATOR), (Traffic.tcp(9111),),
+                 "seed 000: DynamoDB with DAX; https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/"
+                 "DAX.encryption.html (a TLS cluster listens on 9111)", applies=TOGGLED[Kind.ACCELERATOR]),
     RequiredPath("app tier -> interface endpoints", APP_TIER, of(Kind.INTERFACE_ENDPOINT), (Traffic.tcp(443),),
                  f"{README_NETWORK}: the interface endpoints serve the app tier over HTTPS"),
     RequiredPath("app tier -> internet", APP_TIER, Internet(), (Traffic.tcp(443),),
@@ -238,7 +267,7 @@ FORBIDDEN = (
     ForbiddenPath("public tier -> data tier", Tier("public"), Tier("data"), ANY_TRAFFIC, (Layer.NETWORK_ACLS,),
                   "seed 001's tiers Public <-> Private <-> Database: the data ACL admits the app tier only"),
     ForbiddenPath("app tier -> data tier on a non-data port", Tier("app"), Tier("data"),
-                  (Traffic.every_port("tcp", but=DATA_PORTS), Traffic.every_port("udp")), (Layer.NETWORK_ACLS,),
+                  non_data_ports, (Layer.NETWORK_ACLS,),
                   f"seed 001; {README_NETWORK}: the data ACL admits only the data groups' ports"),
     *(
         ForbiddenPath(f"app tier -> {kind.value} on another port", Tier("app"), of(kind),
@@ -272,7 +301,7 @@ def pairs(model: VpcModel, region: str, path: RequiredPath | ForbiddenPath) -> I
     return itertools.product(model.parties(region, path.source), model.parties(region, path.destination))
 
 
-def traffic_of(path: RequiredPath, config: StageConfig) -> tuple[Traffic, ...]:
+def traffic_of(path: RequiredPath | ForbiddenPath, config: StageConfig) -> tuple[Traffic, ...]:
     return path.traffic(config) if callable(path.traffic) else path.traffic
 
 
@@ -297,7 +326,7 @@ def forbidden_failures(model: VpcModel, config: StageConfig) -> list[Failure]:
         for path in FORBIDDEN
         if path.applies(config)
         for source, destination in pairs(model, region, path)
-        for traffic in path.traffic
+        for traffic in traffic_of(path, config)
         if (problems := model.forbidden(source, destination, traffic, path.held_by))
     ]  # fmt: skip
 
@@ -342,7 +371,7 @@ def expected_placements(config: StageConfig) -> dict[str, dict[Kind, int | None]
             Kind.DATABASE: 1,
             Kind.CACHE: 1,
             Kind.FILE_SYSTEM: 1,
-            Kind.KAFKA: 0 if config.analytics.msk.mode == "off" else 1,
+            **{kind: int(on(config)) for kind, on in TOGGLED.items()},
             Kind.SEARCH: 1,
             Kind.SCRAPER: 1,  # Managed Prometheus's collector for the cluster
             Kind.STREAM_APPLICATION: int(processing.flink.enabled),
@@ -447,12 +476,30 @@ def remove_rule(stacks: Stacks, owner: ResourceId, rule: GroupRule, direction: s
         del resources(stacks, owner)[owner.logical_id]["Properties"][f"SecurityGroup{direction}"][rule.index]
 
 
-def remove_workload_ingress_on_postgres(model: VpcModel, stacks: Stacks, region: str) -> None:
-    workload = frozenset.intersection(*(p.groups for p in model.parties(region, WORKLOADS) if p.groups is not None))
-    for group in placed(model, region, Kind.RDS_PROXY)[0].groups:
-        for rule in model.groups[group].ingress:
-            if isinstance(rule.peer, GroupPeer) and rule.peer.group in workload:
-                remove_rule(stacks, group, rule, "Ingress")
+def remove_workload_ingress(kind: Kind) -> Callable[[VpcModel, Stacks, str], None]:
+    """Drop the rules admitting the workloads into the groups of the `kind` store."""
+
+    def apply(model: VpcModel, stacks: Stacks, region: str) -> None:
+        workload = frozenset.intersection(*(p.groups for p in model.parties(region, WORKLOADS) if p.groups is not None))
+        for group in placed(model, region, kind)[0].groups:
+            for rule in model.groups[group].ingress:
+                if isinstance(rule.peer, GroupPeer) and rule.peer.group in workload:
+                    remove_rule(stacks, group, rule, "Ingress")
+
+    return apply
+
+
+def drop_the_data_acl_entry_for(port: int) -> Callable[[VpcModel, Stacks, str], None]:
+    """Drop the data tier's inbound allow for `port` (the entry the network stack adds with its store)."""
+
+    def apply(model: VpcModel, stacks: Stacks, region: str) -> None:
+        vpc = model.vpc_in(region).id
+        for acl in {s.acl for s in model.subnets.values() if s.vpc == vpc and s.tier == "data" and s.acl}:
+            for entry in model.acls[acl].entries:
+                if not entry.egress and entry.allow and entry.ports == (port, port):
+                    del resources(stacks, entry.resource)[entry.resource.logical_id]
+
+    return apply
 
 
 def drop_app_tier_ephemeral_return(model: VpcModel, stacks: Stacks, region: str) -> None:
@@ -630,8 +677,9 @@ class Mutation:
 
 RETURN_INTO_THE_APP_TIER = frozenset({
     "workloads -> RDS Proxy", "rotation -> database", "workloads -> cache", "workloads -> EFS", "workloads -> Kafka",
-    "workloads -> search", "app tier -> internet", "app tier -> S3", "app tier -> DynamoDB",
-    "Firehose -> search", "Flink application -> S3", "Flink application -> internet",
+    "workloads -> search", "workloads -> graph", "workloads -> time series", "workloads -> DAX", "app tier -> internet",
+    "app tier -> S3", "app tier -> DynamoDB", "Firehose -> search", "Flink application -> S3",
+    "Flink application -> internet",
 })  # fmt: skip
 """Every required path whose replies enter the app tier from another tier."""
 CONTROL_PLANE_PATHS = frozenset(
@@ -642,8 +690,14 @@ CLUSTER_GROUP_PATHS = CONTROL_PLANE_PATHS | {"Prometheus collector -> exporters"
 sits in that group too."""
 
 MUTATIONS = (
-    Mutation("the workload -> postgres ingress rule", remove_workload_ingress_on_postgres, "required",
+    Mutation("the workload -> postgres ingress rule", remove_workload_ingress(Kind.RDS_PROXY), "required",
              frozenset({"workloads -> RDS Proxy"}), "no ingress rule of network/SecurityGroups/Postgres"),
+    Mutation("the workload -> graph ingress rule", remove_workload_ingress(Kind.GRAPH), "required",
+             frozenset({"workloads -> graph"}), "no ingress rule of network/SecurityGroups/Graph"),
+    Mutation("the workload -> time series ingress rule", remove_workload_ingress(Kind.TIME_SERIES), "required",
+             frozenset({"workloads -> time series"}), "no ingress rule of network/SecurityGroups/TimeSeries"),
+    Mutation("the data ACL's DAX entry", drop_the_data_acl_entry_for(9111), "required",
+             frozenset({"workloads -> DAX"}), "NetworkAcls/DataAcl"),
     Mutation("the app tier's ephemeral return rule", drop_app_tier_ephemeral_return, "required",
              RETURN_INTO_THE_APP_TIER, "NetworkAcls/AppAcl"),
     Mutation("the app subnets' NAT routes", remove_app_tier_nat_routes, "required",

@@ -144,9 +144,61 @@ DATA_CASES = [
     ),
     (
         "failover with one cache node",
-        _set("data.cache.nodes", 1),
+        lambda d: d["data"]["cache"].update(nodes=1, cluster_mode=None),
         "data.cache.automatic_failover: needs at least 2 nodes, got 1",
     ),
+    ("cache nodes and cluster mode", _set("data.cache.nodes", 2), "data.cache.nodes: set either nodes"),
+    (
+        "cluster mode without failover",
+        _set("data.cache.automatic_failover", False),
+        "data.cache.automatic_failover: cluster mode needs automatic failover",
+    ),
+    (
+        "failover with one node per shard",
+        _set("data.cache.cluster_mode.replicas_per_shard", 0),
+        "data.cache.automatic_failover: needs at least 2 nodes per shard, got 1",
+    ),
+    ("shards above 500", _set("data.cache.cluster_mode.shards", 501), "data.cache.cluster_mode.shards"),
+    ("unknown graph mode", _set("data.graph.mode", "on"), "data.graph.mode: on is not one of off"),
+    (
+        "serverless graph without NCUs",
+        lambda d: d["data"]["graph"].pop("min_capacity_ncu"),
+        "data.graph.min_capacity_ncu: required when mode is serverless",
+    ),
+    (
+        "instance class on a serverless graph",
+        _set("data.graph.instance_class", "db.r6g.large"),
+        "data.graph.instance_class: required when mode is provisioned, and only then",
+    ),
+    (
+        "graph NCUs inverted",
+        _set("data.graph.min_capacity_ncu", 16),
+        "data.graph.min_capacity_ncu: 16.0 is above max_capacity_ncu 8",
+    ),
+    ("graph NCUs above 128", _set("data.graph.max_capacity_ncu", 256), "data.graph.max_capacity_ncu"),
+    (
+        "graph on without backups",
+        lambda d: d["data"]["graph"].pop("backup_retention_days"),
+        "data.graph.backup_retention_days: required when it is on",
+    ),
+    ("graph engine 1.2", _set("data.graph.engine_version", "1.2.1.0"), "data.graph.engine_version"),
+    (
+        "InfluxDB storage below its type's floor",
+        _set("data.time_series.storage_type", "InfluxIOIncludedT2"),
+        "data.time_series.allocated_storage_gib: InfluxIOIncludedT2 takes at least 400 GiB",
+    ),
+    (
+        "unknown InfluxDB type",
+        _set("data.time_series.instance_type", "db.influx.tiny"),
+        "data.time_series.instance_type",
+    ),
+    (
+        "InfluxDB on without a size",
+        lambda d: d["data"]["time_series"].pop("allocated_storage_gib"),
+        "data.time_series.allocated_storage_gib: required when it is on",
+    ),
+    ("DAX above 11 nodes", _set("data.accelerator.nodes", 12), "data.accelerator.nodes"),
+    ("DAX node type without dax.", _set("data.accelerator.node_type", "r5.large"), "data.accelerator.node_type"),
     ("engine block missing", lambda d: d["data"]["database"].pop("aurora"), "data.database.aurora: required when"),
     (
         "block for the other engine",
@@ -492,11 +544,26 @@ def test_bad_data_value(tmp_path: Path, label: str, mutate: Mutation, expected: 
     [
         (_set("data.database.aurora.min_capacity_acu", 0.0), "data.database.aurora.min_capacity_acu: prod may not"),
         (_set("data.database.aurora.readers", 0), "data.database.aurora.readers: prod needs a reader"),
-        (lambda d: d["data"]["cache"].update(nodes=1, automatic_failover=False), "data.cache.automatic_failover: prod"),
+        (
+            lambda d: d["data"]["cache"].update(nodes=1, cluster_mode=None, automatic_failover=False),
+            "data.cache.automatic_failover: prod",
+        ),
+        (_set("data.graph.instances", 1), "data.graph.instances: prod needs a reader"),
+        (_set("data.time_series.multi_az", False), "data.time_series.multi_az: prod needs the Multi-AZ standby"),
+        (_set("data.accelerator.nodes", 2), "data.accelerator.nodes: prod needs 3 or more nodes"),
         (_set("data.buckets.versioned", False), "data.buckets.versioned: prod buckets must be versioned"),
         (_set("kms.key_strategy", "shared"), "kms.key_strategy: prod uses one key per service"),
     ],
-    ids=["scale to zero", "no reader", "single cache node", "unversioned buckets", "shared key"],
+    ids=[
+        "scale to zero",
+        "no reader",
+        "single cache node",
+        "graph without a reader",
+        "InfluxDB in one AZ",
+        "DAX under 3 nodes",
+        "unversioned buckets",
+        "shared key",
+    ],
 )
 def test_prod_data_rules(tmp_path: Path, mutate: Mutation, expected: str) -> None:
     problems = _problems(tmp_path, "prod", mutate, base="prod")
