@@ -231,6 +231,7 @@ class Kind(enum.Enum):
     KAFKA = "Kafka"
     SEARCH = "search domain"
     SCRAPER = "Prometheus collector"
+    INFERENCE_MODEL = "SageMaker model"
 
 
 class Layer(enum.Enum):
@@ -439,6 +440,8 @@ class Placed:
     kinds: frozenset[Kind] = frozenset()
     tier: str | None = None
     excluding: frozenset[Kind] = frozenset()
+    named: str | None = None
+    """Only the placements whose construct path ends so (one interface endpoint among them)."""
 
 
 @dataclass(frozen=True)
@@ -697,6 +700,10 @@ _PLACED_BY_PROPERTIES: dict[str, tuple[Kind, Callable[[dict[str, Any]], list[tup
         lambda p: [
             (c["SubnetIds"], c.get("SecurityGroupIds")) for c in [p.get("Source", {}).get("EksConfiguration")] if c
         ],
+    ),
+    "AWS::SageMaker::Model": (
+        Kind.INFERENCE_MODEL,
+        lambda p: [(c["Subnets"], c.get("SecurityGroupIds")) for c in [p.get("VpcConfig")] if c],
     ),
     "AWS::RDS::DBProxy": (Kind.RDS_PROXY, lambda p: [(p["VpcSubnetIds"], p.get("VpcSecurityGroupIds"))]),
     "AWS::MSK::Cluster": (
@@ -1282,6 +1289,7 @@ class VpcModel:
             if (not selector.kinds or p.kind in selector.kinds)
             and p.kind not in selector.excluding
             and (selector.tier is None or self.tiers_of(p) == {selector.tier})
+            and (selector.named is None or p.name.endswith(selector.named))
         ]
 
     # --- evaluation ---

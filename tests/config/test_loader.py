@@ -527,10 +527,13 @@ def test_two_stages_in_one_account_cannot_both_own_account_wide_services(tmp_pat
     (tmp_path / "staging.yaml").write_text(yaml.safe_dump(staging))
     with pytest.raises(ConfigError) as raised:
         load_stages(config_dir=tmp_path)
-    assert f"{tmp_path / 'staging.yaml'}: observability.detection.guardduty: dev already enables it in " in (
-        "\n".join(raised.value.problems)
+    problems = "\n".join(raised.value.problems)
+    assert f"{tmp_path / 'staging.yaml'}: observability.detection.guardduty: dev already enables it in " in problems
+    assert (
+        f"{tmp_path / 'staging.yaml'}: ai.bedrock.invocation_logs: dev, staging all set it for 111111111111/us-east-1"
+        in problems
     )
-    staging["observability"]["detection"] = {name: False for name in dev["observability"]["detection"]}
+    staging = _without_detection(staging)
     (tmp_path / "staging.yaml").write_text(yaml.safe_dump(staging))
     assert [c.name for c in load_stages(config_dir=tmp_path)] == ["dev", "staging"]
 
@@ -684,7 +687,9 @@ def _write_stages(tmp_path: Path, **stages: dict[str, Any]) -> None:
 
 
 def _without_detection(data: dict[str, Any]) -> dict[str, Any]:
+    """A stage that owns none of the account's and Region's services (detection, Bedrock invocation logging)."""
     data["observability"]["detection"] = {name: False for name in data["observability"]["detection"]}
+    data["ai"]["bedrock"].pop("invocation_logs")
     return data
 
 
