@@ -570,6 +570,50 @@ def test_an_edge_left_off_needs_no_fields(tmp_path: Path) -> None:
     assert load_stage("dev", EXAMPLE_CONFIG).edge.enabled is False
 
 
+AI_CASES = [
+    ("a wildcard model", _set("ai.bedrock.models.1.id", "meta.*"), "ai.bedrock.models.1.id: String should match"),
+    ("no models", _set("ai.bedrock.models", []), "ai.bedrock.models: required when Bedrock is enabled"),
+    ("no guardrail", _set("ai.bedrock.guardrail", None), "ai.bedrock.guardrail: required when Bedrock is enabled"),
+    ("a profile of another geography", _set("ai.bedrock.models.0.inference_profile", "eu"),
+     "ai.bedrock.models.0.inference_profile: the eu profile cannot be called from us-east-1"),
+    ("prompt attacks on completions", _set("ai.bedrock.guardrail.content_filters.5.output", "HIGH"),
+     "ai.bedrock.guardrail.content_filters.5.output: PROMPT_ATTACK filters prompts only"),
+    ("a filter twice", _set("ai.bedrock.guardrail.content_filters.1.type", "HATE"),
+     "ai.bedrock.guardrail.content_filters: lists the same type twice"),
+    ("an unknown PII type", _set("ai.bedrock.guardrail.pii.0.type", "SHOE_SIZE"), "ai.bedrock.guardrail.pii.0.type:"),
+    ("an unknown workload role", _set("ai.bedrock.workload_roles", ["batch"]), "ai.bedrock.workload_roles.0:"),
+    ("no image", _set("ai.sagemaker.image_tag", None), "ai.sagemaker.image_tag: name exactly one of image_tag and "
+     "image_digest: an image already pushed to model"),
+    ("a moving image tag", _set("ai.sagemaker.image_tag", "latest"), "ai.sagemaker.image_tag:"),
+    ("tag and digest", _set("ai.sagemaker.image_digest", "sha256:" + "a" * 64), "ai.sagemaker.image_tag: name "
+     "exactly one"),
+    ("an image in no repository", _set("ai.sagemaker.image_repository", "trainer"),
+     "ai.sagemaker.image_repository: trainer is not one of platform.ecr_repositories"),
+    ("model data that is no archive", _set("ai.sagemaker.model_data_key", "models/weights.bin"),
+     "ai.sagemaker.model_data_key: String should match"),
+    ("one instance in prod", _set("ai.sagemaker.instance_count", 1),
+     "ai.sagemaker.instance_count: prod needs at least 2 instances"),
+    ("more instances than the maximum", _set("ai.sagemaker.instance_count", 5),
+     "ai.sagemaker.instance_count: 5 is above max_instance_count 4"),
+    ("a training instance type", _set("ai.sagemaker.instance_type", "g5.xlarge"), "ai.sagemaker.instance_type:"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("label", "mutate", "expected"), AI_CASES, ids=[c[0] for c in AI_CASES])
+def test_bad_ai_value(tmp_path: Path, label: str, mutate: Mutation, expected: str) -> None:
+    problems = _problems(tmp_path, "prod", mutate, base="prod")
+    assert any(p.startswith(f"{tmp_path / 'prod.yaml'}: {expected}") for p in problems), problems
+
+
+def test_ai_left_off_needs_no_fields(tmp_path: Path) -> None:
+    """A stage file without an ai: section has both toggles off and adds no interface endpoint."""
+    data = {key: value for key, value in _base("dev").items() if key != "ai"}
+    (tmp_path / "dev.yaml").write_text(yaml.safe_dump(data))
+    config = load_stage("dev", tmp_path)
+    assert not config.ai.bedrock.enabled and not config.ai.sagemaker.enabled
+    assert config.interface_endpoints == config.network.interface_endpoints
+
+
 DR_CASES = [
     (
         "overlapping VPCs",
