@@ -1,6 +1,7 @@
 # make synth / make test work on a fresh clone with only python3, npm and make: they install uv (pinned and
 # hash-checked) into .tools/, .venv from the hash-locked requirements*.lock, and Node and the CDK CLI from
-# package.json. No target needs AWS credentials except diff and the deploys, which talk to CloudFormation.
+# package.json. No target needs AWS credentials except prices, bootstrap, diff, deploy, destroy and
+# deploy-pipeline; each of those says so in one line and stops when they are missing.
 
 PYTHON ?= python3
 # The interpreter that installs uv (with its pip) and that .venv is made from: the base one even where a venv
@@ -28,7 +29,8 @@ CDK_FLAGS := --no-notices
 SELECT_STAGES = $(if $(STAGE),-c stages=$(STAGE))
 ONE_STAGE = $(or $(STAGE),dev)
 
-.PHONY: synth ls test snapshots lint bench pin-stateful-ids diff deploy deploy-pipeline runtime-deps deps lock clean
+.PHONY: synth ls test snapshots lint bench pin-stateful-ids diff deploy deploy-pipeline runtime-deps deps lock clean \
+	cost prices diagram preflight bootstrap bootstrap-pipeline destroy
 
 synth: runtime-deps
 	rm -rf cdk.out
@@ -59,12 +61,56 @@ lint: deps
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
+# The deploy tooling (tools/, one module per command). Each reads cdk.out/, synthesizing first when it is
+# missing, lacks the stage or is older than the sources. CONFIG_DIR=environments/examples prices the examples.
+CONFIG_DIR ?= environments
+TOOL_CONFIG = $(if $(filter-out environments,$(CONFIG_DIR)),--config-dir $(CONFIG_DIR))
+REQUIRE_STAGE = $(if $(STAGE),,$(error $@ needs STAGE=<stage>, e.g. make $@ STAGE=dev))
+
+# The monthly estimate per stack and component (DETAIL=1: every line item); no credentials.
+cost: runtime-deps
+	$(REQUIRE_STAGE)
+	@$(PY) -m tools.cost --stage $(STAGE) $(TOOL_CONFIG) $(if $(DETAIL),--detail)
+
+# docs/diagrams/<stage>.svg for every stage, from the templates (commit them; the tests fail when stale).
+diagram: runtime-deps
+	@$(PY) -m tools.diagram
+
+# Refresh docs/prices/<region>.json from the AWS Price List API: needs AWS credentials (any account).
+prices: runtime-deps
+	@$(PY) -m tools.prices
+
 # These need AWS credentials for the stage's (or the tooling) account; synth and test never do.
+# Everything that would make a deploy of STAGE fail or do nothing useful, one line each; exit 1 when any
+# blocks. Checks in AWS run when the credentials in use are the stage's account's, and are listed as
+# unchecked otherwise. diff and deploy run it first (there, credentials of the stage's account are required),
+# then act on the very assembly it checked.
+preflight: runtime-deps
+	$(REQUIRE_STAGE)
+	@$(PY) -m tools.preflight --stage $(STAGE) $(TOOL_CONFIG)
+
 diff: runtime-deps
-	cdk diff $(CDK_FLAGS) -c stages=$(ONE_STAGE) '$(ONE_STAGE)/*'
+	@$(PY) -m tools.preflight --stage $(ONE_STAGE) --for diff
+	cdk diff $(CDK_FLAGS) --app cdk.out '$(ONE_STAGE)/*'
 
 deploy: runtime-deps
-	cdk deploy $(CDK_FLAGS) -c stages=$(ONE_STAGE) '$(ONE_STAGE)/*'
+	@$(PY) -m tools.preflight --stage $(ONE_STAGE) --for deploy
+	cdk deploy $(CDK_FLAGS) --app cdk.out '$(ONE_STAGE)/*'
+
+# Bootstrap every account/region pair STAGE's assembly deploys to, trusting pipeline.yaml's tooling account;
+# bootstrap-pipeline: the tooling account's own pairs. Both need credentials for the account bootstrapped.
+bootstrap: runtime-deps
+	$(REQUIRE_STAGE)
+	@$(PY) -m tools.bootstrap --stage $(STAGE) $(TOOL_CONFIG)
+
+bootstrap-pipeline: runtime-deps
+	@$(PY) -m tools.bootstrap --pipeline
+
+# Tear STAGE down in reverse deploy order after typing its name (or CONFIRM=<stage>), then list what survives
+# by design. Refused unless the stage file sets allow_destroy: true; needs the stage's credentials.
+destroy: runtime-deps
+	$(REQUIRE_STAGE)
+	@$(PY) -m tools.destroy --stage $(STAGE) $(TOOL_CONFIG) $(if $(CONFIRM),--confirm $(CONFIRM))
 
 # Once, in the tooling account; afterwards the pipeline updates itself from the repository.
 deploy-pipeline: runtime-deps

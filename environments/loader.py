@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import ValidationError
 
+from environments.messages import describe, relevant
 from environments.schema.ai import invocation_logging_problems
 from environments.schema.observability import shared_account_problems
 from environments.schema.pipeline import PipelineConfig, pipeline_problems
@@ -108,7 +109,8 @@ def _validate(path: Path, model: type[_Config], raw: dict[str, Any]) -> _Config:
     try:
         return model.model_validate(raw)
     except ValidationError as error:
-        raise ConfigError([f"{path}: {_describe(e)}" for e in error.errors()]) from None
+        errors = relevant([dict(e) for e in error.errors()])
+        raise ConfigError([f"{path}: {describe(e, RETIRED_FIELDS)}" for e in errors]) from None
 
 
 def _raise_problems(path: Path, problems: list[tuple[str, str]]) -> None:
@@ -130,17 +132,3 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ConfigError([f"{path}: expected a mapping of settings at the top level, got {type(data).__name__}"])
     return data
-
-
-def _describe(error: Any) -> str:
-    """One pydantic error as `field.path: message`, in words a config author can act on."""
-    field = ".".join(str(part) for part in error["loc"]) or "(top level)"
-    kind = error["type"]
-    if kind == "extra_forbidden":
-        return f"{field}: {RETIRED_FIELDS.get(field, 'unknown key')}"
-    if kind == "missing":
-        return f"{field}: required key is missing"
-    message = error["msg"].removeprefix("Value error, ")
-    if kind != "value_error":
-        message = f"{message} (got {error['input']!r})"
-    return f"{field}: {message}"

@@ -70,6 +70,13 @@ class PipelineStack(cdk.Stack):
             pipeline_config.source.branch,
             connection_arn=pipeline_config.source.connection_arn,
         )
+        synth = pipelines.ShellStep(
+            "Synth",
+            input=source,
+            # The Makefile creates the venv and node_modules from the pinned files, like on a laptop.
+            commands=["make test", "make synth"],
+            primary_output_directory="cdk.out",
+        )
         self.pipeline = pipelines.CodePipeline(
             self,
             "Pipeline",
@@ -86,23 +93,20 @@ class PipelineStack(cdk.Stack):
                     build_image=codebuild.LinuxBuildImage.STANDARD_7_0, compute_type=codebuild.ComputeType.MEDIUM
                 )
             ),
-            synth=pipelines.ShellStep(
-                "Synth",
-                input=source,
-                # The Makefile creates the venv and node_modules from the pinned files, like on a laptop.
-                commands=["make test", "make synth"],
-                primary_output_directory="cdk.out",
-            ),
+            synth=synth,
         )
         self.stages = {stage.stage_name: stage for stage in stages}
         for stage in stages:
             name = stage.stage_name
+            preflight = self._preflight_step(stage, source, synth)
             approval = (
                 [pipelines.ManualApprovalStep(f"Approve-{name}", comment=f"Promote to {name}?")]
                 if name in pipeline_config.manual_approval_before
                 else []
             )
-            self.pipeline.add_stage(stage, pre=approval, post=[self._smoke_step(stage)])
+            for step in approval:
+                step.add_step_dependency(preflight)
+            self.pipeline.add_stage(stage, pre=[preflight, *approval], post=[self._smoke_step(stage)])
         self.pipeline.build_pipeline()
         self._acknowledge_pipeline_internals()
 
@@ -214,6 +218,20 @@ class PipelineStack(cdk.Stack):
                 "AwsSolutions-IAM5[Resource::*]",
                 "The replication buckets' keys in other regions are addressed by alias, which IAM cannot scope.",
             )
+
+    @staticmethod
+    def _preflight_step(
+        stage: PlatformStage, source: pipelines.IFileSetProducer, synth: pipelines.ShellStep
+    ) -> pipelines.ShellStep:
+        """`make preflight` for the stage, on the assembly the synth step made, before its approval and
+        deploy: a placeholder or a missing prerequisite stops the promotion here. It runs as the pipeline's
+        CodeBuild role, so the checks that need the stage's account are listed as unchecked."""
+        return pipelines.ShellStep(
+            f"Preflight-{stage.stage_name}",
+            input=source,
+            additional_inputs={"cdk.out": synth},
+            commands=[f"make preflight STAGE={stage.stage_name}"],
+        )
 
     @staticmethod
     def _smoke_step(stage: PlatformStage) -> pipelines.ShellStep:

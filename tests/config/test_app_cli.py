@@ -42,7 +42,7 @@ def test_bad_config_is_one_line_per_problem_and_writes_nothing(
     stderr = capsys.readouterr().err
     assert "Traceback" not in stderr
     assert stderr.splitlines() == [
-        f"{config_dir / 'dev.yaml'}: account: String should match pattern '^\\d{{12}}$' (got '12345')",
+        f"{config_dir / 'dev.yaml'}: account: 12345 is not a 12-digit AWS account id, quoted",
         f"{config_dir / 'dev.yaml'}: network.cidr: 10.0.0.0/33 is not a valid CIDR",
     ]
     assert not outdir.exists() or not any(outdir.iterdir())

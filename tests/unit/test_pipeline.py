@@ -167,9 +167,9 @@ def _pipeline_problems(tmp_path: Path, mutate: Any) -> list[str]:
 @pytest.mark.parametrize(
     ("mutate", "expected"),
     [
-        (lambda d: d["source"].update(connection_arn="arn:aws:s3:::bucket"), "source.connection_arn: String should"),
-        (lambda d: d["source"].update(repository="no-owner"), "source.repository: String should match"),
-        (lambda d: d.update(account="4444"), "account: String should match pattern"),
+        (lambda d: d["source"].update(connection_arn="arn:aws:s3:::b"), "source.connection_arn: arn:aws:s3:::b is not"),
+        (lambda d: d["source"].update(repository="no-owner"), "source.repository: no-owner is not owner/name"),
+        (lambda d: d.update(account="4444"), "account: 4444 is not a 12-digit AWS account id"),
         (lambda d: d.update(stages=["dev", "qa", "prod"]), "stages.1: qa has no environments/qa.yaml"),
         (lambda d: d.update(stages=["dev", "dev", "prod"]), "stages: lists the same stage twice"),
         (lambda d: d.update(manual_approval_before=[]), "manual_approval_before: prod must be behind a manual"),
@@ -191,3 +191,15 @@ def test_missing_pipeline_file(tmp_path: Path) -> None:
     assert raised.value.problems == [
         f"{tmp_path / 'pipeline.yaml'}: missing (the pipeline's account, region and source)"
     ]
+
+
+def test_preflight_runs_before_each_stages_approval_and_deploy(pipeline_template: dict[str, Any]) -> None:
+    """`make preflight STAGE=<stage>` on the synthesized assembly, before the approval (where there is one)
+    and before any stack of the stage deploys."""
+    stages = {s["Name"]: s["Actions"] for s in _pipeline(pipeline_template)["Stages"]}
+    for name in PROMOTION:
+        (preflight,) = [a for a in stages[name] if a["Name"] == f"Preflight-{name}"]
+        later = [a for a in stages[name] if a["ActionTypeId"]["Category"] in ("Deploy", "Approval")]
+        assert preflight["RunOrder"] < min(a["RunOrder"] for a in later), name
+        assert len(preflight["InputArtifacts"]) == 2, "the source and the synthesized cdk.out"
+        assert f"make preflight STAGE={name}" in _buildspec(pipeline_template, f"make preflight STAGE={name}")
