@@ -4,6 +4,7 @@ time."""
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Field
@@ -146,6 +147,10 @@ def _bedrock_problems(config: StageConfig) -> list[tuple[str, str]]:
         for field in ("models", "guardrail", "workload_roles")
         if not getattr(bedrock, field)
     ]
+    guardrail_name = f"{config.tags.project}-{config.name}"
+    if not re.fullmatch(r"[0-9a-zA-Z_-]{1,50}", guardrail_name):
+        # CreateGuardrail's name: 1-50 of letters, digits, - and _.
+        problems.append(("tags.project", f"the guardrail's name {guardrail_name} is not 1-50 letters, digits, - or _"))
     ids = [model.id for model in bedrock.models]
     if len(set(ids)) != len(ids):
         problems.append(("ai.bedrock.models", "lists the same model twice"))
@@ -189,6 +194,10 @@ def _sagemaker_problems(config: StageConfig) -> list[tuple[str, str]]:
         for field in ("model_data_key", "image_repository")
         if not getattr(sagemaker, field)
     ]
+    endpoint_name = f"{config.tags.project}-{config.name}-{sagemaker.name}"
+    if not re.fullmatch(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}", endpoint_name):
+        # CreateEndpoint's EndpointName: at most 63 letters and digits, hyphens between them.
+        problems.append((f"{where}.name", f"the endpoint's name {endpoint_name} is not 1-63 letters, digits and -"))
     if sagemaker.image_repository and sagemaker.image_repository not in config.platform.ecr_repositories:
         problems.append(
             (f"{where}.image_repository", f"{sagemaker.image_repository} is not one of platform.ecr_repositories")

@@ -615,7 +615,8 @@ def test_an_edge_left_off_needs_no_fields(tmp_path: Path) -> None:
 
 
 AI_CASES = [
-    ("a wildcard model", _set("ai.bedrock.models.1.id", "meta.*"), "ai.bedrock.models.1.id: String should match"),
+    ("a wildcard model", _set("ai.bedrock.models.1.id", "meta.*"),
+     "ai.bedrock.models.1.id: meta.* is not a Bedrock model id"),
     ("no models", _set("ai.bedrock.models", []), "ai.bedrock.models: required when Bedrock is enabled"),
     ("no guardrail", _set("ai.bedrock.guardrail", None), "ai.bedrock.guardrail: required when Bedrock is enabled"),
     ("a profile of another geography", _set("ai.bedrock.models.0.inference_profile", "eu"),
@@ -634,12 +635,16 @@ AI_CASES = [
     ("an image in no repository", _set("ai.sagemaker.image_repository", "trainer"),
      "ai.sagemaker.image_repository: trainer is not one of platform.ecr_repositories"),
     ("model data that is no archive", _set("ai.sagemaker.model_data_key", "models/weights.bin"),
-     "ai.sagemaker.model_data_key: String should match"),
+     "ai.sagemaker.model_data_key: models/weights.bin is not an S3 key of a .tar.gz"),
     ("one instance in prod", _set("ai.sagemaker.instance_count", 1),
      "ai.sagemaker.instance_count: prod needs at least 2 instances"),
     ("more instances than the maximum", _set("ai.sagemaker.instance_count", 5),
      "ai.sagemaker.instance_count: 5 is above max_instance_count 4"),
     ("a training instance type", _set("ai.sagemaker.instance_type", "g5.xlarge"), "ai.sagemaker.instance_type:"),
+    ("an endpoint name over 63", lambda data: (_set("ai.sagemaker.name", "a" * 30)(data),
+                                               _set("tags.project", "p" * 40)(data)),
+     "ai.sagemaker.name: the endpoint's name " + "p" * 40 + "-prod-" + "a" * 30 + " is not 1-63"),
+    ("a guardrail name over 50", _set("tags.project", "p" * 46), "tags.project: the guardrail's name"),
 ]  # fmt: skip
 
 
