@@ -20,7 +20,7 @@ from constructs.common.encrypted_log_group import EncryptedLogGroup
 from constructs.common.managed_policy_role import ManagedPolicyRole
 from constructs.common.secure_bucket import SecureBucket
 
-from environments.schema.ai import SageMakerConfig
+from environments.schema.ai import SageMakerConfig, has_local_storage
 
 VARIANT = "primary"
 """The endpoint's one production variant (CloudWatch's VariantName)."""
@@ -182,7 +182,9 @@ class InferenceEndpoint(Construct):
         self.endpoint_config = sagemaker.CfnEndpointConfig(
             self,
             "EndpointConfig",
-            kms_key_id=storage_key.key_arn,
+            # The stage's key for the instances' storage volume; an instance with local NVMe storage has no such
+            # volume (its hardware module encrypts the disk) and SageMaker then refuses a key.
+            kms_key_id=None if has_local_storage(config.instance_type) else storage_key.key_arn,
             production_variants=[
                 sagemaker.CfnEndpointConfig.ProductionVariantProperty(
                     variant_name=VARIANT,

@@ -37,6 +37,16 @@ PiiEntity = Literal[
 ]  # fmt: skip
 """The PII entity types a guardrail's sensitive-information policy takes (AWS::Bedrock::Guardrail
 PiiEntityConfig Type)."""
+LOCAL_STORAGE_FAMILIES = ("c5d", "m5d", "r5d", "g4dn", "g5", "g6", "g6e", "p3dn", "p4d", "p4de", "p5", "trn1")
+"""ML instance families with NVMe instance storage, which the instance's hardware module encrypts: SageMaker
+refuses a KmsKeyId for an endpoint configuration that uses one (CreateEndpointConfig, KmsKeyId)."""
+
+
+def has_local_storage(instance_type: str) -> bool:
+    """`ml.g5.xlarge` -> True: its family has instance storage."""
+    return instance_type.split(".")[1] in LOCAL_STORAGE_FAMILIES
+
+
 ModelId = Annotated[str, Field(pattern=r"^[a-z0-9-]+\.[a-z0-9][a-z0-9.:-]*$")]
 """A Bedrock foundation model id, exactly (`anthropic.claude-3-5-sonnet-20241022-v2:0`): no wildcard."""
 ImageDigest = Annotated[str, Field(pattern=r"^sha256:[a-f0-9]{64}$")]
