@@ -29,7 +29,7 @@ CDK_FLAGS := --no-notices
 SELECT_STAGES = $(if $(STAGE),-c stages=$(STAGE))
 ONE_STAGE = $(or $(STAGE),dev)
 
-.PHONY: synth ls test snapshots lint bench pin-stateful-ids diff deploy deploy-pipeline runtime-deps deps lock clean \
+.PHONY: synth ls test scan snapshots lint bench pin-stateful-ids diff deploy deploy-pipeline runtime-deps deps lock clean \
 	cost prices diagram preflight bootstrap bootstrap-pipeline destroy
 
 synth: runtime-deps
@@ -43,6 +43,13 @@ ls: runtime-deps
 # Extra pytest arguments in PYTEST_ARGS; STAGES=dev in the environment reaches the tests as it is.
 test: deps
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# checkov over what synth wrote (every stage, or STAGE=...), from its own venv: its pins conflict with the
+# test tools'. Zero failed checks; a skip is template metadata written by the construct's acknowledgment
+# (constructs/common/acknowledgments.py), with its reason. --skip-download: offline, no platform look-ups.
+CHECKOV_VENV := .tools/checkov
+scan: synth $(CHECKOV_VENV)/.installed
+	$(CHECKOV_VENV)/bin/checkov -d cdk.out --framework cloudformation --skip-download --compact --quiet
 
 # On purpose only: accept the templates as they are now (tests/snapshots/__snapshots__).
 snapshots: deps
@@ -125,6 +132,7 @@ lock: $(UV)
 	$(LOCK) requirements-uv.txt -o requirements-uv.lock
 	$(LOCK) requirements.txt -o requirements.lock
 	$(LOCK) requirements-dev.txt -c requirements.lock -o requirements-dev.lock
+	$(LOCK) requirements-checkov.txt -o requirements-checkov.lock
 
 # What synth needs (the runtime lock, Node, the CLI); deps adds the test and lint tools. The Python and Node
 # installs run side by side (-j2), most of a fresh clone's make synth; the -q check keeps an up-to-date run quiet.
@@ -151,6 +159,13 @@ $(VENV)/.runtime-installed: requirements.lock | $(PY)
 # sync: exactly the dev lock (runtime + tools), nothing left over from older locks.
 $(VENV)/.dev-installed: requirements-dev.lock $(VENV)/.runtime-installed
 	$(UV) pip sync --quiet --python $(PY) --require-hashes requirements-dev.lock
+	touch $@
+
+# checkov's own venv, exactly its lock (hashes pin every wheel).
+$(CHECKOV_VENV)/.installed: requirements-checkov.lock | $(UV)
+	rm -rf $(CHECKOV_VENV)
+	$(UV) venv --quiet --no-python-downloads --python $(HOST_PYTHON) $(CHECKOV_VENV)
+	$(UV) pip sync --quiet --python $(CHECKOV_VENV)/bin/python --require-hashes requirements-checkov.lock
 	touch $@
 
 node_modules/.installed: package.json package-lock.json

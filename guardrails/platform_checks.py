@@ -1,7 +1,8 @@
-"""The project's cdk-nag 3 rule pack: invariants of this platform that AwsSolutions and NIST 800-53 do
-not check (or check differently), run on every synth beside them. Findings are acknowledged like theirs,
-on the construct, as `Platform-<Rule>` or, where a rule finds several things on one resource,
-`Platform-<Rule>[<finding>]`.
+"""The project's cdk-nag 3 rule pack: invariants of this platform that cdk-nag's packs do not check (or
+check differently), run on every synth beside them, and cdk-nag's Lambda rules over every function in the
+templates (theirs see only lambda.CfnFunction, not the functions CDK's providers write as raw resources).
+Findings are acknowledged like theirs, on the construct, as `Platform-<Rule>` or, where a rule finds
+several things on one resource, `Platform-<Rule>[<finding>]`.
 
 The rules read the synthesized templates, not the construct tree: NagPack's own walk calls back into
 Python for every resource of the app (1,500 here), which cost over a second of every synth. Only a
@@ -116,6 +117,24 @@ def queue_has_dlq(resource: Resource, template: Template) -> Outcome:
     return {"Fn::GetAtt": [logical_id, "Arn"]} in _dead_letter_targets(template)
 
 
+def lambda_dlq(resource: Resource, _template: Template) -> Outcome:
+    """Failed asynchronous invocations are kept: the function has a dead-letter queue. cdk-nag's LambdaDLQ
+    sees only lambda.CfnFunction; this sees every function in the template, CDK's raw providers too."""
+    return bool((_properties(resource).get("DeadLetterConfig") or {}).get("TargetArn"))
+
+
+def lambda_concurrency(resource: Resource, _template: Template) -> Outcome:
+    """The function reserves its concurrency, so it neither starves the account nor is starved (every
+    function in the template, as LambdaDLQ)."""
+    return _properties(resource).get("ReservedConcurrentExecutions") is not None
+
+
+def lambda_inside_vpc(resource: Resource, _template: Template) -> Outcome:
+    """The function runs in the VPC's subnets, behind its security groups (every function in the template,
+    as LambdaDLQ)."""
+    return bool((_properties(resource).get("VpcConfig") or {}).get("SubnetIds"))
+
+
 RuleCheck = Callable[[Resource, Template], Outcome]
 
 
@@ -146,6 +165,11 @@ RULES: dict[str, tuple[Rule, ...]] = {
         Rule("LogGroupRetention", "The log group keeps events forever.", log_group_retention),
     ),
     "AWS::SQS::Queue": (Rule("SqsDlq", "The queue has no dead-letter queue and is none.", queue_has_dlq),),
+    "AWS::Lambda::Function": (
+        Rule("LambdaDLQ", "The function has no dead-letter queue.", lambda_dlq),
+        Rule("LambdaConcurrency", "The function reserves no concurrency.", lambda_concurrency),
+        Rule("LambdaInsideVPC", "The function is not in the VPC.", lambda_inside_vpc),
+    ),
 }
 """CloudFormation type -> the rules that apply to it."""
 RULE_IDS = sorted({f"{PACK_NAME}-{rule.suffix}" for rules in RULES.values() for rule in rules})

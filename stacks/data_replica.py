@@ -53,6 +53,8 @@ class DataReplicaStack(PlatformStack):
                 noncurrent_version_expiration_days=buckets.noncurrent_version_expiration_days,
                 removal_policy=self.stateful_removal_policy,
                 bucket_name=replica_bucket_name(config, name),
+                stays_in_region_because="This is the secondary region's copy of the primary bucket, which "
+                "replicates into it; after a failover the stage's config moves the primary here.",
             ).bucket
             for name in config.dr.replicate_buckets
         }

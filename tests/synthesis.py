@@ -7,18 +7,20 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import aws_cdk as cdk
 from aws_cdk.assertions import Template
 
 from environments.schema.stage import StageConfig
 from stacks.app_settings import new_app
-from stacks.pipeline_stack import PipelineStack
 from stacks.platform_app import PIPELINE_STACK_ID, build_platform
 from stacks.stage import PlatformStage
 from tests.cfn_lint_runner import CfnLintRun, start_cfn_lint
 from tests.stage_files import REPO_ROOT, ConfigSet
+
+if TYPE_CHECKING:
+    from stacks.pipeline_stack import PipelineStack
 
 
 def cdk_json_context() -> dict[str, Any]:
@@ -105,7 +107,7 @@ def synthesize(
         outdir,
         {config.name: config for config in configs},
         stages,
-        cast(PipelineStack | None, pipeline),
+        cast("PipelineStack | None", pipeline),
         validation_error,
         start_cfn_lint(regions, lint_cache) if lint_cache else None,
     )

@@ -44,6 +44,8 @@ class DataLake(Construct):
                 versioned=versioned,
                 noncurrent_version_expiration_days=noncurrent_version_expiration_days,
                 removal_policy=removal_policy,
+                stays_in_region_because="The lake lives where the stream, the Glue catalog and the jobs that "
+                "write it run: the analytics stack deploys to the primary region only.",
                 lifecycle_rules=[tiering_rule(f"{zone}-zone", config.transitions, config.expiration_days)]
                 if config.transitions or config.expiration_days
                 else [],

@@ -38,6 +38,7 @@ class QueryWorkgroup(Construct):
             versioned=versioned,
             noncurrent_version_expiration_days=RESULTS_EXPIRE_AFTER_DAYS,
             removal_policy=removal_policy,
+            stays_in_region_because="Athena's query results: a query writes them again, and they expire within days.",
             lifecycle_rules=[
                 s3.LifecycleRule(id="expire-results", expiration=cdk.Duration.days(RESULTS_EXPIRE_AFTER_DAYS))
             ],

@@ -154,10 +154,18 @@ class SearchDomain(Construct):
             "The domain is in the VPC's data tier: only the search security group's sources reach it, and IAM "
             "plus fine-grained access control decide what they may do; an IP allowlist adds nothing there.",
         )
-        if not zone_aware or not search.dedicated_masters:
-            reason = "A single-node domain by config in this non-production stage (prod: 3 nodes, 3 masters)."
-            for finding in ("AwsSolutions-OS4", "AwsSolutions-OS7", "NIST.800.53.R5-OpenSearchZoneAwareness"):
-                acknowledge(self.domain, finding, reason)
+        if not zone_aware:
+            acknowledge(
+                self.domain,
+                "AwsSolutions-OS7",
+                "A single data node by config in this non-production stage (prod requires 3+ across AZs).",
+            )
+        if not search.dedicated_masters:
+            acknowledge(
+                self.domain,
+                "AwsSolutions-OS4",
+                "No dedicated master nodes by config in this non-production stage (prod requires them).",
+            )
 
     def grant_http(self, role: iam.IRole) -> None:
         """Let `role` search and index over HTTPS. IAM only lets the request reach the domain: fine-grained

@@ -18,6 +18,13 @@ LAMBDAS = Path(__file__).resolve().parents[2] / "lambdas"
 RUNTIME = lambda_.Runtime.PYTHON_3_14
 
 
+def lambda_code(code_directory: str) -> lambda_.Code:
+    """lambdas/<code_directory> as the function's code, without the bytecode Python leaves beside the sources
+    when the synth or a test imports them: it would make the asset's hash (and the template) depend on what
+    ran before the synth, and on the clone's file times."""
+    return lambda_.Code.from_asset(str(LAMBDAS / code_directory), exclude=["__pycache__"])
+
+
 class EventFunction(Construct):
     """`function` running lambdas/<code_directory>/handler.py, fed by `event_source`; failures are
     handled by the source (a queue's DLQ, a stream's on-failure destination), never dropped."""
@@ -48,7 +55,7 @@ class EventFunction(Construct):
             runtime=RUNTIME,
             architecture=lambda_.Architecture.ARM_64,
             handler="handler.handler",
-            code=lambda_.Code.from_asset(str(LAMBDAS / code_directory)),
+            code=lambda_code(code_directory),
             vpc=vpc,
             vpc_subnets=ec2.SubnetSelection(subnets=list(subnets)),
             security_groups=[security_group],

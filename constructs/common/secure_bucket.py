@@ -9,11 +9,16 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
-from constructs.common.acknowledgments import acknowledge_all
+from constructs.common.acknowledgments import acknowledge_all, acknowledge_provider_handler
 
 from environments.schema.data import TransitionConfig
 
 ABORT_UPLOADS_AFTER = cdk.Duration.days(7)
+LOGS_STAY = (
+    "Access logs: diagnostics of requests served in this region, read here and expired after their retention; "
+    "who did what is CloudTrail's record, in the audit-logs bucket."
+)
+"""Why a log bucket does not replicate (server access logs, the load balancer's)."""
 STORAGE_CLASSES = {
     "STANDARD_IA": s3.StorageClass.INFREQUENT_ACCESS,
     "ONEZONE_IA": s3.StorageClass.ONE_ZONE_INFREQUENT_ACCESS,
@@ -47,7 +52,8 @@ class SecureBucket(Construct):
     `access_log_bucket`, incomplete uploads aborted, noncurrent versions expired.
 
     A bucket without `encryption_key` is a log target that AWS delivers to only under S3-managed keys;
-    `s3_managed_because` names the service that requires it (it becomes the acknowledgment's reason).
+    `s3_managed_because` names the service that requires it (it becomes the acknowledgment's reason). A
+    bucket without `replication_rules` says why it stays in its region (`stays_in_region_because`).
 
     With `removal_policy` DESTROY the bucket also empties itself on delete (auto-delete), which only a
     stage whose config sets allow_destroy gets.
@@ -71,10 +77,13 @@ class SecureBucket(Construct):
         replication_role: iam.IRole | None = None,
         bucket_name: str | None = None,
         s3_managed_because: str | None = None,
+        stays_in_region_because: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         if (encryption_key is None) != (s3_managed_because is not None):
             raise ValueError(f"{construct_id}: s3_managed_because goes with a bucket without a KMS key, and only there")
+        if bool(replication_rules) == (stays_in_region_because is not None):
+            raise ValueError(f"{construct_id}: stays_in_region_because goes with a bucket that does not replicate")
         destroy = removal_policy == cdk.RemovalPolicy.DESTROY
         self.bucket = s3.Bucket(
             self,
@@ -118,13 +127,9 @@ class SecureBucket(Construct):
             replication_role=replication_role,
             bucket_name=bucket_name,
         )
-        findings = [
-            (
-                "NIST.800.53.R5-S3BucketReplicationEnabled",
-                "Cross-region replication belongs to the disaster-recovery region, configured per bucket marked "
-                "for DR; a bucket without a second region has nowhere to replicate to.",
-            )
-        ]
+        findings = []
+        if stays_in_region_because is not None:
+            findings.append(("NIST.800.53.R5-S3BucketReplicationEnabled", stays_in_region_because))
         if not (versioned or object_lock_retention):
             findings.append(
                 (
@@ -134,10 +139,16 @@ class SecureBucket(Construct):
             )
         if access_log_bucket is None:
             reason = "This is the server-access-log target: logging it into itself would loop."
-            findings += [("AwsSolutions-S1", reason), ("NIST.800.53.R5-S3BucketLoggingEnabled", reason)]
+            findings.append(("AwsSolutions-S1", reason))
         if s3_managed_because is not None:
             findings.append(("NIST.800.53.R5-S3DefaultEncryptionKMS", s3_managed_because))
         acknowledge_all(self.bucket, findings)
+        if self.bucket.node.try_find_child("AutoDeleteObjectsCustomResource"):
+            acknowledge_provider_handler(
+                cdk.Stack.of(self),
+                "Custom::S3AutoDeleteObjectsCustomResourceProvider",
+                calls="S3's API, to empty the bucket when the stack deletes it",
+            )
 
 
 def access_log_bucket(
@@ -165,6 +176,7 @@ def access_log_bucket(
         lifecycle_rules=[log_expiry(retention_days)],
         object_writer_acls=object_writer_acls,
         s3_managed_because="S3 server access logging delivers only to buckets encrypted with S3-managed keys (SSE-S3).",
+        stays_in_region_because=LOGS_STAY,
     ).bucket
 
 

@@ -17,7 +17,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct, IDependable
-from constructs.common.acknowledgments import acknowledge_all
+from constructs.common.acknowledgments import acknowledge
 from constructs.common.pod_identity import PodIdentityRole
 from constructs.compute.eks_cluster import SYSTEM_NODE_SELECTOR, SYSTEM_TOLERATION
 from constructs.compute.secrets_store import (
@@ -96,10 +96,7 @@ class GitOps(Construct):
             removal_policy=removal_policy,
         )
         issued = "The Git host issues the token; it is rotated there and then stored here."
-        acknowledge_all(
-            self.credentials,
-            [("AwsSolutions-SMG4", issued), ("NIST.800.53.R5-SecretsManagerRotationEnabled", issued)],
-        )
+        acknowledge(self.credentials, "AwsSolutions-SMG4", issued)
         # Not a secret: beside the credentials so that the synced repository Secret holds the URL as well.
         url_parameter = f"{gitops.credentials_secret}-url"
         self.repository_url = ssm.StringParameter(

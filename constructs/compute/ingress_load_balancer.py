@@ -22,8 +22,8 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_wafv2 as wafv2
 from aws_cdk import region_info
 from constructs import Construct
-from constructs.common.acknowledgments import acknowledge, acknowledge_all
-from constructs.common.secure_bucket import SecureBucket, log_expiry
+from constructs.common.acknowledgments import acknowledge
+from constructs.common.secure_bucket import LOGS_STAY, SecureBucket, log_expiry
 
 from environments.schema.compute import IngressConfig
 from environments.schema.data import BucketsConfig
@@ -84,10 +84,7 @@ class OriginVerification(Construct):
             "Rotated by hand (README): each value must reach the listener rules and then CloudFront, which only "
             "a deploy of both does; a rotation function would leave one of them behind."
         )
-        acknowledge_all(
-            self.secret,
-            [("AwsSolutions-SMG4", rotation), ("NIST.800.53.R5-SecretsManagerRotationEnabled", rotation)],
-        )
+        acknowledge(self.secret, "AwsSolutions-SMG4", rotation)
         self.sent = self._value(versions.current_version_id)
         self.accepted = [
             self.sent,
@@ -146,6 +143,7 @@ class IngressLoadBalancer(Construct):
             "Logs",
             encryption_key=None,
             s3_managed_because="ELB delivers access logs only to buckets encrypted with S3-managed keys (SSE-S3).",
+            stays_in_region_because=LOGS_STAY,
             access_log_bucket=access_log_bucket,
             versioned=buckets.versioned,
             noncurrent_version_expiration_days=buckets.noncurrent_version_expiration_days,

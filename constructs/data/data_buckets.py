@@ -36,6 +36,12 @@ class DataBuckets(Construct):
         encrypted there with `replica_key`; those buckets replicate every object and delete marker."""
         super().__init__(scope, construct_id)
         destinations = {construct_name(name): bucket for name, bucket in (replicas or {}).items()}
+        stays = (
+            "This stage has no secondary region to replicate to (dr.enabled is false)."
+            if replicas is None
+            else "Not in dr.replicate_buckets: the stage file lists the buckets that replicate to the secondary "
+            "region, and this one stays in the primary."
+        )
         self.replication_role = (
             iam.Role(self, "ReplicationRole", assumed_by=iam.ServicePrincipal("s3.amazonaws.com"))
             if destinations
@@ -76,6 +82,7 @@ class DataBuckets(Construct):
                 replication_role=self.replication_role.without_policy_updates()
                 if self.replication_role and name in destinations
                 else None,
+                stays_in_region_because=None if name in destinations else stays,
             ).bucket
 
         self.access_logs = access_log_bucket(

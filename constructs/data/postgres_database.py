@@ -284,11 +284,9 @@ class PostgresDatabase(Construct):
         if not deletion_protection:
             reason = "Deletion protection is off only in a stage whose config sets allow_destroy (never prod)."
             acknowledge(db, "AwsSolutions-RDS10", reason)
-            acknowledge(db, "NIST.800.53.R5-RDSInstanceDeletionProtectionEnabled", reason)
         if not aurora and database.rds is not None and not database.rds.multi_az:
             reason = "Single-AZ by config in this non-production stage (seed 001: Multi-AZ in prod only)."
             acknowledge(db, "AwsSolutions-RDS3", reason)
-            acknowledge(db, "NIST.800.53.R5-RDSMultiAZSupport", reason)
 
 
 def rds_log_groups(

@@ -54,7 +54,6 @@ class ValkeyCache(Construct):
             "The AUTH token is rotated with ElastiCache's ROTATE strategy (both tokens valid during the switch), "
             "which Secrets Manager rotation cannot drive; see README 'Rotating the cache AUTH token'.",
         )
-        acknowledge(self.auth_secret, "NIST.800.53.R5-SecretsManagerRotationEnabled", "As AwsSolutions-SMG4 above.")
 
         subnet_group = elasticache.CfnSubnetGroup(
             self, "SubnetGroup", description="Valkey: isolated data subnets", subnet_ids=subnets.subnet_ids

@@ -13,7 +13,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
-from constructs.common.acknowledgments import acknowledge
+from constructs.common.acknowledgments import acknowledge, acknowledge_provider_handler
 from constructs.common.encrypted_log_group import EncryptedLogGroup
 from constructs.common.managed_policy_role import ManagedPolicyRole
 
@@ -100,6 +100,11 @@ class TieredVpc(Construct):
                 )
                 for tier in TIER_NAMES
             ],
+        )
+        acknowledge_provider_handler(
+            cdk.Stack.of(self),
+            "Custom::VpcRestrictDefaultSGCustomResourceProvider",
+            calls="EC2's API, to remove the default security group's rules",
         )
         for subnet in self.vpc.public_subnets:
             acknowledge(

@@ -17,7 +17,7 @@ from aws_cdk import custom_resources as cr
 from constructs import Construct, IConstruct
 from constructs.common.acknowledgments import acknowledge_all, acknowledge_vpc_function_role
 from constructs.common.encrypted_log_group import EncryptedLogGroup
-from constructs.common.event_function import LAMBDAS, RUNTIME
+from constructs.common.event_function import RUNTIME, lambda_code
 
 
 class TransitPeeringRequest(Construct):
@@ -85,7 +85,7 @@ class TransitPeeringAcceptance(Construct):
                 runtime=RUNTIME,
                 architecture=lambda_.Architecture.ARM_64,
                 handler=f"handler.{entry_point}",
-                code=lambda_.Code.from_asset(str(LAMBDAS / "peering_accepter")),
+                code=lambda_code("peering_accepter"),
                 log_group=log_group(f"{function_id}Logs").log_group,
                 tracing=lambda_.Tracing.ACTIVE,
                 reserved_concurrent_executions=1,
@@ -175,6 +175,7 @@ class TransitPeeringAcceptance(Construct):
                 [
                     ("NIST.800.53.R5-LambdaDLQ", synchronous),
                     ("NIST.800.53.R5-LambdaConcurrency", deploy_time_only),
+                    ("CKV_AWS_173", "The environment holds only the ARNs of what it invokes, no secret."),
                     *((invoke_versions.format(target), "The framework invokes versions.") for target in invoked),
                 ],
             )

@@ -161,6 +161,8 @@ class ThreatDetection(Construct):
             versioned=versioned,
             noncurrent_version_expiration_days=365,
             removal_policy=removal_policy,
+            stays_in_region_because="AWS Config's history of this region's resources; Config records each region "
+            "on its own, and this bucket's copy is versioned here.",
         ).bucket
         principal = iam.ServicePrincipal("config.amazonaws.com")
         own_account = {"StringEquals": {"AWS:SourceAccount": stack.account}}

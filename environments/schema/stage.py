@@ -21,6 +21,7 @@ from environments.schema.base import (
     YamlList,
     availability_zone_problems,
 )
+from environments.schema.compliance import ComplianceConfig
 from environments.schema.compute import PlatformConfig, platform_problems
 from environments.schema.data import DataConfig, KmsConfig, data_problems
 from environments.schema.edge import EdgeConfig, edge_problems
@@ -51,6 +52,7 @@ class StageConfig(ConfigModel):
     ai: AiConfig = AiConfig()
     edge: EdgeConfig = EdgeConfig(enabled=False)
     dr: DisasterRecoveryConfig = DisasterRecoveryConfig(enabled=False)
+    compliance: ComplianceConfig = ComplianceConfig()
 
     @property
     def is_production(self) -> bool:

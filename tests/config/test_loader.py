@@ -840,3 +840,34 @@ def test_bad_config_stops_the_test_session_with_one_line_per_problem(tmp_path: P
         "environments/dev.yaml: network.cidr: 10.0.0.0/33 is not a valid CIDR",
         "Exit: the configuration above is invalid; nothing was synthesized",
     ]
+
+
+COMPLIANCE_CASES = [
+    (
+        "unknown pack",
+        _set("compliance.packs", ["AwsSolutions", "HIPAA"]),
+        "compliance.packs: HIPAA is not a cdk-nag pack this project runs (choose from AwsSolutions, "
+        "NIST.800.53.R5, HIPAA.Security, PCI.DSS.321)",
+    ),
+    ("pack twice", _set("compliance.packs", ["AwsSolutions", "AwsSolutions"]), "compliance.packs: lists a pack twice"),
+]
+
+
+@pytest.mark.parametrize(("label", "mutate", "expected"), COMPLIANCE_CASES, ids=[c[0] for c in COMPLIANCE_CASES])
+def test_bad_compliance_packs(tmp_path: Path, label: str, mutate: Mutation, expected: str) -> None:
+    problems = _problems(tmp_path, "dev", mutate)
+    assert any(p.startswith(f"{tmp_path / 'dev.yaml'}: {expected}") for p in problems), problems
+
+
+def test_compliance_packs_default_and_examples(tmp_path: Path) -> None:
+    """Without a compliance section a stage runs AwsSolutions and NIST 800-53; prod ships with all four."""
+    data = _base("dev")
+    data.pop("compliance")
+    (tmp_path / "dev.yaml").write_text(yaml.safe_dump(data))
+    assert load_stage("dev", tmp_path).compliance.packs == ("AwsSolutions", "NIST.800.53.R5")
+    assert load_stage("prod", EXAMPLE_CONFIG).compliance.packs == (
+        "AwsSolutions",
+        "NIST.800.53.R5",
+        "HIPAA.Security",
+        "PCI.DSS.321",
+    )
