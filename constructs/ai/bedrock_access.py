@@ -203,6 +203,8 @@ class BedrockAccess(Construct):
             lifecycle_rules=(
                 s3.LifecycleRule(id="expire-invocations", expiration=cdk.Duration.days(config.retention_days)),
             ),
+            stays_in_region_because="Bedrock's record of this region's invocations, kept beside the log group it "
+            "duplicates and expired after the same retention; Bedrock writes only to a bucket of its own region.",
         ).bucket
         bucket.add_to_resource_policy(
             iam.PolicyStatement(

@@ -15,7 +15,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
-from constructs.common.acknowledgments import acknowledge_all
+from constructs.common.acknowledgments import acknowledge, acknowledge_all
 from constructs.common.encrypted_log_group import EncryptedLogGroup
 from constructs.common.managed_policy_role import ManagedPolicyRole
 from constructs.common.secure_bucket import SecureBucket
@@ -68,6 +68,8 @@ class InferenceEndpoint(Construct):
             versioned=versioned,
             noncurrent_version_expiration_days=noncurrent_version_expiration_days,
             removal_policy=removal_policy,
+            stays_in_region_because="Samples of the endpoint's requests and responses, for monitoring the model "
+            "here; the endpoint runs in the primary region only, so there is no failover that needs them.",
         ).bucket
         self.log_group = EncryptedLogGroup(
             self,
@@ -204,6 +206,13 @@ class InferenceEndpoint(Construct):
                 ],
             ),
         )
+        if has_local_storage(config.instance_type):
+            acknowledge(
+                self.endpoint_config,
+                "NIST.800.53.R5-SageMakerEndpointConfigurationKMSKeyConfigured",
+                f"{config.instance_type} keeps its data on NVMe instance storage, which the instance's hardware "
+                "encrypts; SageMaker refuses a KMS key for it. Data capture is encrypted with the storage key.",
+            )
         self.endpoint = sagemaker.CfnEndpoint(
             self,
             "Endpoint",
