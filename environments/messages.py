@@ -35,6 +35,12 @@ FORMS: dict[str, str] = {
     r"^OpenSearch_\d+\.\d+$": "OpenSearch_ and a version, such as OpenSearch_2.19",
     r"^[a-z0-9]+\.[a-z0-9]+\.search$": "an OpenSearch instance type such as r6g.large.search",
     r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$": "a Kubernetes name: up to 63 lower-case letters, digits and '-'",
+    r"^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$": (
+        "a Kubernetes label key: an optional DNS prefix and '/', then up to 63 letters, digits, '-', '_' and '.'"
+    ),
+    r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$": (
+        "a Kubernetes label value: up to 63 letters, digits, '-', '_' and '.', starting and ending alphanumeric"
+    ),
     r"^([a-z0-9-]+\.)+[a-z]{2,}$": DOMAIN,
     r"^$|^([a-z0-9-]+\.)+[a-z]{2,}$": DOMAIN,
     r"^Z[A-Z0-9]{8,31}$": ZONE_ID,

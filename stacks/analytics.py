@@ -71,6 +71,8 @@ class AnalyticsStack(PlatformStack):
             lake=self.lake,
             storage_key=keys.storage,
             logs_key=keys.logs,
+            log_retention_days=analytics.log_retention_days,
+            removal_policy=self.stateful_removal_policy,
         )
         self.job_roles = LakeJobRoles(
             self,
@@ -140,3 +142,4 @@ class AnalyticsStack(PlatformStack):
         self.kafka.grant_clients(app_role)
         self.search.grant_http(app_role)
         cdk.CfnOutput(self, "SearchEndpoint", value=self.search.domain_endpoint)
+        self.log_custom_resource_providers(logs_key=keys.logs, retention_days=analytics.log_retention_days)

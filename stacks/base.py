@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import aws_cdk as cdk
+from aws_cdk import aws_kms as kms
 from constructs import Construct
+from constructs.common.encrypted_log_group import log_custom_resource_providers
 
 from environments.schema.stage import StageConfig
 
@@ -54,3 +56,9 @@ class PlatformStack(cdk.Stack):
     def deletion_protection(self) -> bool:
         """Deletion protection wherever a resource has it, unless the stage allows destroying data."""
         return not self.config.allow_destroy
+
+    def log_custom_resource_providers(self, *, logs_key: kms.IKey, retention_days: int) -> None:
+        """Pre-create the log groups of CDK's singleton custom-resource providers in this stack (call last)."""
+        log_custom_resource_providers(
+            self, encryption_key=logs_key, retention_days=retention_days, removal_policy=self.stateful_removal_policy
+        )

@@ -188,3 +188,4 @@ class DataStack(PlatformStack):
         self.cache_endpoint_output = cdk.CfnOutput(
             self, "CachePrimaryEndpoint", value=self.cache.primary_endpoint, description="Valkey primary (TLS + AUTH)"
         )
+        self.log_custom_resource_providers(logs_key=self.keys.logs, retention_days=data.database.log_retention_days)

@@ -122,3 +122,4 @@ class NetworkStack(PlatformStack):
         # Karpenter launches GPU nodes into the subnets and security group tagged for its cluster.
         for resource in (*self.app_subnets.subnets, self.security_groups.workload):
             cdk.Tags.of(resource.node.default_child).add(DISCOVERY_TAG, config.cluster_name)  # type: ignore[arg-type]
+        self.log_custom_resource_providers(logs_key=self.log_key.key, retention_days=network.flow_logs.retention_days)

@@ -183,3 +183,4 @@ class ObservabilityStack(PlatformStack):
             warning=self.alerts.warning,
         )
         cdk.CfnOutput(self, "CriticalTopic", value=self.alerts.critical.topic_arn)
+        self.log_custom_resource_providers(logs_key=data.keys.logs, retention_days=observability.log_retention_days)

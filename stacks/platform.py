@@ -15,6 +15,7 @@ from constructs.compute.cluster_metrics import ClusterMetrics
 from constructs.compute.container_registries import ContainerRegistries
 from constructs.compute.eks_cluster import EksCluster
 from constructs.compute.fargate_jobs import FargateJobs, LakeAccess
+from constructs.compute.fargate_profiles import FargateProfiles
 from constructs.compute.gitops import GitOps
 from constructs.compute.ingress_load_balancer import IngressLoadBalancer, OriginVerification
 from constructs.compute.karpenter import Karpenter
@@ -94,6 +95,25 @@ class PlatformComputeStack(PlatformStack):
         )
         for manifest in (*self.tenancy.manifests.values(), self.karpenter.chart):
             manifest.node.add_dependency(system_nodes)
+        self.fargate: FargateProfiles | None = None
+        if fargate := platform.fargate:
+            self.fargate = FargateProfiles(
+                self,
+                "Fargate",
+                fargate=fargate,
+                cluster=cluster,
+                cluster_name=config.cluster_name,
+                subnets=app_subnets,
+                vpc=network.vpc,
+                workload_security_group=groups.workload,
+                logs_key=data.keys.logs,
+                log_retention_days=platform.log_retention_days,
+                removal_policy=self.stateful_removal_policy,
+            )
+            # Its SecurityGroupPolicies go into the tenant namespaces the profiles select.
+            self.fargate.manifest.node.add_dependency(
+                *(self.tenancy.manifests[s.namespace] for p in fargate.profiles for s in p.selectors)
+            )
         buckets = config.data.buckets
         self.access_logs = access_log_bucket(
             self,
@@ -143,6 +163,10 @@ class PlatformComputeStack(PlatformStack):
             target_group_arns=[group.target_group_arn for group in self.ingress.target_groups.values()],
             system_nodes=system_nodes,
             gpu_nodes=self.karpenter.node_pools,
+            cluster_name=config.cluster_name,
+            logs_key=data.keys.logs,
+            log_retention_days=platform.log_retention_days,
+            removal_policy=self.stateful_removal_policy,
         )
         self.metrics = ClusterMetrics(
             self,
@@ -245,3 +269,4 @@ class PlatformComputeStack(PlatformStack):
             removal_policy=self.stateful_removal_policy,
         )
         self.cluster_name_output = cdk.CfnOutput(self, "ClusterName", value=cluster.cluster_name)
+        self.log_custom_resource_providers(logs_key=data.keys.logs, retention_days=platform.log_retention_days)

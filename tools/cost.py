@@ -235,6 +235,7 @@ FREE: dict[str, str] = {
     "AWS::EKS::Addon": "free; runs on the node groups",
     "AWS::EKS::AccessEntry": "free",
     "AWS::EKS::PodIdentityAssociation": "free",
+    "AWS::EKS::FargateProfile": "free; its pods are billed per vCPU- and GB-hour while they run (none at deploy)",
     "AWS::EFS::AccessPoint": "free",
     "AWS::EFS::MountTarget": "free",
     "AWS::ElastiCache::SubnetGroup": "free",

@@ -8,7 +8,7 @@ what it reads and writes, zone by zone. Everything Glue writes is KMS-encrypted 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +22,7 @@ from constructs import Construct
 from constructs.analytics.data_lake import DataLake
 from constructs.analytics.lake_tables import RAW_TABLES, TABLES, LakeTables
 from constructs.common.acknowledgments import acknowledge_all
+from constructs.common.encrypted_log_group import EncryptedLogGroup
 from constructs.common.managed_policy_role import ManagedPolicyRole
 
 from environments.schema.analytics import GlueConfig
@@ -127,10 +128,13 @@ class GluePipeline(Construct):
         lake: DataLake,
         storage_key: kms.IKey,
         logs_key: kms.IKey,
+        log_retention_days: int,
+        removal_policy: cdk.RemovalPolicy,
     ) -> None:
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
         self._lake, self._storage_key, self._logs_key = lake, storage_key, logs_key
+        self._log_retention_days, self._removal_policy = log_retention_days, removal_policy
         self.database_name = database_name
         self.database = glue.CfnDatabase(
             self,
@@ -174,12 +178,13 @@ class GluePipeline(Construct):
         zone_prefixes = {zone: tuple(s.prefix for s in TABLES if s.zone == zone) for zone in ("processed", "curated")}
         self.roles: dict[str, iam.IRole] = {}
 
+        crawler_role = self._role("Crawler", "Registers the raw tables' new partitions",
+                                  [Access("raw", raw_prefixes, write=False)])  # fmt: skip
         self.crawlers = {
             "raw": glue.CfnCrawler(
                 self,
                 "RawCrawler",
-                role=self._role("Crawler", "Registers the raw tables' new partitions",
-                                [Access("raw", raw_prefixes, write=False)]).role_arn,
+                role=crawler_role.role_arn,
                 description="Adds the partitions Firehose delivered to the declared raw tables",
                 targets=glue.CfnCrawler.TargetsProperty(
                     catalog_targets=[
@@ -211,6 +216,10 @@ class GluePipeline(Construct):
             "--job-language": "python",
             "--extra-py-files": ",".join(library.s3_object_url for library in libraries),
         }
+        self._run_time_logs(
+            self.crawlers["raw"],
+            {"RawCrawlerLogs": f"/aws-glue/crawlers-role/{crawler_role.role_name}-{self.security_configuration.name}"},
+        )
         self.etl_job = self._job(
             "RawToProcessed",
             "raw_to_processed",
@@ -393,7 +402,7 @@ class GluePipeline(Construct):
             else {"glue_version": glue_config.version, "worker_type": "G.1X",
                   "number_of_workers": glue_config.etl_workers}
         )  # fmt: skip
-        return glue.CfnJob(
+        job = glue.CfnJob(
             self,
             construct_id,
             role=role.role_arn,
@@ -409,6 +418,26 @@ class GluePipeline(Construct):
             execution_property=glue.CfnJob.ExecutionPropertyProperty(max_concurrent_runs=1),
             **sizing,  # type: ignore[arg-type]
         )
+        # With the security configuration's CloudWatch encryption, Glue writes a job's output and error streams
+        # under `<configuration>-role/<role name>/`.
+        root = "/aws-glue/python-jobs" if python_shell else "/aws-glue/jobs"
+        prefix = f"{root}/{self.security_configuration.name}-role/{role.role_name}"
+        self._run_time_logs(job, {f"{construct_id}{s.title()}Logs": f"{prefix}/{s}" for s in ("output", "error")})
+        return job
+
+    def _run_time_logs(self, owner: cdk.CfnResource, names: Mapping[str, str]) -> None:
+        """The groups Glue creates for `owner` when it first writes (construct id -> name; unencrypted by the
+        stage's key and kept forever), created first under those names with the logs key and the retention."""
+        for construct_id, name in names.items():
+            group = EncryptedLogGroup(
+                self,
+                construct_id,
+                encryption_key=self._logs_key,
+                retention_days=self._log_retention_days,
+                removal_policy=self._removal_policy,
+                log_group_name=name,
+            )
+            owner.node.add_dependency(group)
 
     @staticmethod
     def _action(

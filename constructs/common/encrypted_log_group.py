@@ -38,3 +38,27 @@ class EncryptedLogGroup(Construct):
         group = cast(logs.CfnLogGroup, self.log_group.node.default_child)
         group.retention_in_days = retention_days
         group.deletion_protection_enabled = removal_policy == cdk.RemovalPolicy.RETAIN
+
+
+def log_custom_resource_providers(
+    stack: cdk.Stack, *, encryption_key: kms.IKey, retention_days: int, removal_policy: cdk.RemovalPolicy
+) -> None:
+    """CDK's singleton custom-resource providers (`Custom::...CustomResourceProvider`: the VPC's default
+    security group restriction, S3's auto-delete of objects) take no log group, and their handlers have
+    generated names: Lambda would create `/aws/lambda/<name>` on the first write, unencrypted and kept forever.
+    Each handler gets an EncryptedLogGroup through LoggingConfig, which CloudFormation creates first. Call it
+    once the stack holds every construct that may add such a provider."""
+    for provider in stack.node.children:
+        name = provider.node.id
+        handler = provider.node.try_find_child("Handler")
+        if not (isinstance(provider, Construct) and name.startswith("Custom::") and name.endswith("ResourceProvider")):
+            continue
+        if isinstance(handler, cdk.CfnResource) and handler.cfn_resource_type == "AWS::Lambda::Function":
+            group = EncryptedLogGroup(
+                provider,
+                "Logs",
+                encryption_key=encryption_key,
+                retention_days=retention_days,
+                removal_policy=removal_policy,
+            )
+            handler.add_property_override("LoggingConfig.LogGroup", group.log_group.log_group_name)

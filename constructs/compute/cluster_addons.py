@@ -9,8 +9,10 @@ from typing import Any
 import aws_cdk as cdk
 from aws_cdk import aws_eks_v2 as eks
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from constructs import Construct, IDependable
 from constructs.common.acknowledgments import acknowledge
+from constructs.common.encrypted_log_group import EncryptedLogGroup
 from constructs.common.pod_identity import PodIdentityRole
 from constructs.compute.eks_cluster import SYSTEM_NODE_SELECTOR, SYSTEM_TOLERATION
 from constructs.compute.ingress_load_balancer import TLS_POLICY_NAME
@@ -51,6 +53,10 @@ ADDON_CONFIGURATION: dict[str, dict[str, Any]] = {
     "coredns": {**SYSTEM_PLACEMENT, "podDisruptionBudget": {"enabled": True, "maxUnavailable": 1}},
 }
 """Add-on -> its configuration values (the add-on's own schema, `aws eks describe-addon-configuration`)."""
+CONTAINER_INSIGHTS_LOGS = ("application", "dataplane", "host", "performance")
+"""The groups `/aws/containerinsights/<cluster>/...` the amazon-cloudwatch-observability add-on writes: its
+Fluent Bit the first three, its CloudWatch agent the performance events (CloudWatch user guide, Container
+Insights)."""
 
 
 class ClusterAddons(Construct):
@@ -70,8 +76,25 @@ class ClusterAddons(Construct):
         target_group_arns: Sequence[str],
         system_nodes: IDependable,
         gpu_nodes: IDependable,
+        cluster_name: str,
+        logs_key: kms.IKey,
+        log_retention_days: int,
+        removal_policy: cdk.RemovalPolicy,
     ) -> None:
         super().__init__(scope, construct_id)
+        # The add-on's agents would create these groups unencrypted and kept forever; created first under the
+        # names they use, they get the logs key and the retention.
+        self.container_insights_logs = [
+            EncryptedLogGroup(
+                self,
+                f"ContainerInsights{kind.title()}Logs",
+                encryption_key=logs_key,
+                retention_days=log_retention_days,
+                removal_policy=removal_policy,
+                log_group_name=f"/aws/containerinsights/{cluster_name}/{kind}",
+            )
+            for kind in CONTAINER_INSIGHTS_LOGS
+        ]
         self.addons: dict[str, eks.Addon] = {}
         self.pod_identity_roles: dict[str, PodIdentityRole] = {}
 
@@ -100,6 +123,7 @@ class ClusterAddons(Construct):
             )
             self.pod_identity_roles[name] = role
             addon(name).node.add_dependency(role.association)
+        self.addons["amazon-cloudwatch-observability"].node.add_dependency(*self.container_insights_logs)
 
         # What registering pods through TargetGroupBindings calls: the webhooks and the reconciler describe the
         # target groups and their targets, the reconciler reads the VPC's CIDRs (a pod IP outside them is

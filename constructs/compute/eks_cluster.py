@@ -3,7 +3,6 @@ access entries instead of aws-auth, and managed node groups on IMDSv2-only AL202
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import cast
 
@@ -12,6 +11,7 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_eks_v2 as eks
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk.lambda_layer_kubectl_v36 import KubectlV36Layer
 from constructs import Construct
@@ -221,13 +221,30 @@ class EksCluster(Construct):
 
     def _encrypt_kubectl_provider_logs(self, logs_key: kms.IKey, retention_days: int, protect: bool) -> None:
         """The provider's log groups get the stage's logs key, retention and deletion protection like every
-        other log group (aws_eks_v2 exposes no option for them, so their L1s are set directly)."""
+        other log group (aws_eks_v2 exposes no option for them, so their L1s are set directly). aws_eks_v2
+        names each group after its function, so CloudFormation creates it after the function, and the
+        function's first invocation can create the group itself first (unencrypted, and the group's creation
+        then fails); each function names its group through LoggingConfig instead, and the group takes a
+        generated name, so it exists before the function."""
         provider = self.cluster.node.find_child("KubectlProvider")
+        stack = cdk.Stack.of(self)
+        functions = {
+            stack.get_logical_id(child): child
+            for child in provider.node.find_all()
+            if isinstance(child, lambda_.CfnFunction)
+        }
         for child in provider.node.find_all():
             if isinstance(child, logs.CfnLogGroup):
                 child.kms_key_id = logs_key.key_arn
                 child.retention_in_days = retention_days
                 child.deletion_protection_enabled = protect
+                name = stack.resolve(child.log_group_name)
+                parts = name["Fn::Join"][1] if isinstance(name, dict) and "Fn::Join" in name else []
+                named_after = [part["Ref"] for part in parts if isinstance(part, dict) and "Ref" in part]
+                function = functions.get(named_after[0]) if named_after else None
+                if function is not None:
+                    child.log_group_name = None
+                    function.logging_config = lambda_.CfnFunction.LoggingConfigProperty(log_group=child.ref)
 
     def _node_group(
         self, group: NodeGroupConfig, subnets: ec2.SubnetSelection, security_groups: list[ec2.ISecurityGroup]
@@ -273,8 +290,9 @@ class EksCluster(Construct):
 
 
 def _ami_type(group: NodeGroupConfig) -> eks.NodegroupAmiType:
-    """AL2023, NVIDIA for GPU groups, ARM64 for Graviton families (m7g, c7g, g5g ...)."""
-    graviton = all(re.match(r"^[a-z]+\d+g[a-z]*\.", t) for t in group.instance_types)
+    """AL2023, NVIDIA for GPU groups, ARM64 for Graviton groups (the loader checks that every instance type
+    is of the group's architecture, environments/schema/instance_types.py)."""
+    graviton = group.architecture == "arm64"
     if group.gpu:
         return eks.NodegroupAmiType.AL2023_ARM_64_NVIDIA if graviton else eks.NodegroupAmiType.AL2023_X86_64_NVIDIA
     return eks.NodegroupAmiType.AL2023_ARM_64_STANDARD if graviton else eks.NodegroupAmiType.AL2023_X86_64_STANDARD

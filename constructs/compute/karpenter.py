@@ -78,6 +78,8 @@ class Pool:
     disk_gib: int
     limits: Mapping[str, str]
     weight: int | None = None
+    architecture: str | None = None
+    """Required as kubernetes.io/arch when set: a Graviton group's pool launches arm64 nodes only."""
 
     @property
     def gpu(self) -> bool:
@@ -98,6 +100,7 @@ def headroom_pool(group: NodeGroupConfig) -> Pool:
         disk_gib=group.disk_size_gib,
         limits={"cpu": str(nodes * size.vcpus), "memory": f"{nodes * size.memory_gib}Gi", **gpus},
         weight=HEADROOM_WEIGHT,
+        architecture="arm64" if group.architecture == "arm64" else None,
     )
 
 
@@ -338,6 +341,11 @@ def _node_pool(pool: Pool) -> dict[str, Any]:
                             "values": list(pool.instance_types),
                         },
                         {"key": "karpenter.sh/capacity-type", "operator": "In", "values": [pool.capacity_type]},
+                        *(
+                            [{"key": "kubernetes.io/arch", "operator": "In", "values": [pool.architecture]}]
+                            if pool.architecture
+                            else []
+                        ),
                     ],
                     **({"taints": [dict(t) for t in pool.taints]} if pool.taints else {}),
                     "expireAfter": "168h",

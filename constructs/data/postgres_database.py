@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import aws_cdk as cdk
 from aws_cdk import aws_backup as backup
@@ -11,6 +11,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_rds as rds
+from aws_cdk import aws_sam as sam
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 from constructs.common.acknowledgments import acknowledge
@@ -194,6 +195,19 @@ class PostgresDatabase(Construct):
             security_group=self.rotation_security_group,
             automatically_after=CREDENTIAL_ROTATION,
         )
+        # The rotation application's function logs to /aws/lambda/<its functionName> from its first rotation;
+        # created before the application, under that name, the group gets the logs key and the retention.
+        application = cast(sam.CfnApplication, self.rotation.node.find_child("Resource"))
+        parameters = cast(dict[str, str], application.parameters)
+        self.rotation_logs = EncryptedLogGroup(
+            self,
+            "RotationLogs",
+            encryption_key=logs_key,
+            retention_days=log_retention_days,
+            removal_policy=removal_policy,
+            log_group_name=f"/aws/lambda/{parameters['functionName']}",
+        )
+        application.node.add_dependency(self.rotation_logs)
         proxy_role = ManagedPolicyRole(
             self,
             "ProxyRole",

@@ -89,6 +89,11 @@ class NodeGroupConfig(ConfigModel):
     min_size: int = Field(ge=0, le=450)
     max_size: int = Field(ge=1, le=450)
     gpu: bool = Field(default=False, description="NVIDIA GPU instance types, on the AL2023 NVIDIA AMI")
+    architecture: Literal["amd64", "arm64"] = Field(
+        default="amd64",
+        description="the CPU architecture of every instance type: arm64 (Graviton) runs the AL2023 ARM AMI and "
+        "Karpenter's pool for the group requires kubernetes.io/arch arm64",
+    )
     disk_size_gib: int = Field(ge=20, le=16384)
     labels: dict[str, str] = Field(default_factory=dict)
     taints: Annotated[tuple[TaintConfig, ...], YamlList] = ()
@@ -202,6 +207,37 @@ class EcsTaskConfig(ConfigModel):
     schedule: CronExpression | None = None
 
 
+LabelKey = Annotated[
+    str, Field(pattern=r"^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
+]
+LabelValue = Annotated[str, Field(pattern=r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")]
+FargateLabels = Annotated[dict[LabelKey, LabelValue], Field(max_length=5)]
+"""At most five labels a selector (EKS's limit), in Kubernetes' label syntax."""
+
+
+class FargateSelectorConfig(ConfigModel):
+    """Pods of `namespace` carrying every one of `labels` (all its pods when there are none) run on Fargate."""
+
+    namespace: K8sName
+    labels: FargateLabels = Field(default_factory=dict)
+
+
+class FargateProfileConfig(ConfigModel):
+    """An EKS Fargate profile: up to five selectors (EKS's limit), one pod execution role."""
+
+    name: K8sName
+    selectors: Annotated[tuple[FargateSelectorConfig, ...], YamlList] = Field(min_length=1, max_length=5)
+
+
+class FargateConfig(ConfigModel):
+    """EKS on Fargate (seed 004): the profiles, their pods' logs through Fargate's Fluent Bit to one encrypted
+    group. A Fargate pod runs x86_64 only, has no GPU, no DaemonSets, no Pod Identity, no NetworkPolicy and no
+    CSI-mounted secrets (EKS user guide: Fargate, Pod Identity, network policy considerations), so it suits
+    stateless pods that need none; security groups isolate it instead of the namespace's policies."""
+
+    profiles: Annotated[tuple[FargateProfileConfig, ...], YamlList] = Field(min_length=1)
+
+
 class PlatformConfig(ConfigModel):
     """The compute platform: EKS, Karpenter, tenancy, ECR, ECS and the Lambda consumer."""
 
@@ -229,6 +265,7 @@ class PlatformConfig(ConfigModel):
     consumer_reserved_concurrency: int = Field(ge=1, le=RESERVABLE_CONCURRENCY)
     log_retention_days: RetentionDays
     gitops: GitOpsConfig | None = Field(default=None, description="Argo CD and what it deploys; off when absent")
+    fargate: FargateConfig | None = Field(default=None, description="EKS Fargate profiles; off when absent")
 
 
 def platform_problems(config: StageConfig) -> list[tuple[str, str]]:
@@ -264,6 +301,7 @@ def platform_problems(config: StageConfig) -> list[tuple[str, str]]:
         if namespace.startswith("kube-") or namespace == "default":
             problems.append((f"platform.namespaces.{index}", f"{namespace} is reserved by Kubernetes"))
     problems += _ingress_problems(config)
+    problems += _fargate_problems(platform)
     for index, task in enumerate(platform.ecs_tasks):
         if (task.max_tasks is None) == (task.schedule is None):
             problems.append((f"platform.ecs_tasks.{index}", "give exactly one of max_tasks (a service) or schedule"))
@@ -285,12 +323,36 @@ def _node_group_problems(where: str, group: NodeGroupConfig) -> list[tuple[str, 
         problems.append(
             (f"{where}.instance_types", "mixes instance sizes; a pool's types need one vCPU/memory/GPU size")
         )
+    if architectures := {size.arch for size in sizes} - {group.architecture}:
+        problems.append((f"{where}.architecture", f"{group.architecture} but the instance types are "
+                         f"{', '.join(sorted(architectures))}"))  # fmt: skip
     if group.gpu != all(size.gpus for size in sizes):
         problems.append((f"{where}.gpu", f"{'true' if group.gpu else 'false'} but the instance types "
                          f"{'have no' if group.gpu else 'have'} GPUs"))  # fmt: skip
     if group.name == SYSTEM_GROUP and group.min_size < 2:
         problems.append((f"{where}.min_size", "the system group needs 2 nodes: Karpenter's two replicas each need "
                          "a node Karpenter did not launch"))  # fmt: skip
+    return problems
+
+
+def _fargate_problems(platform: PlatformConfig) -> list[tuple[str, str]]:
+    """Profiles with distinct names select tenant namespaces (each has a quota, policies and a workload account)
+    whose pods need no GPU: Fargate has none."""
+    if platform.fargate is None:
+        return []
+    tenants = {namespace.name: namespace for namespace in platform.namespaces}
+    problems = []
+    names = [profile.name for profile in platform.fargate.profiles]
+    if len(set(names)) != len(names):
+        problems.append(("platform.fargate.profiles", "two profiles share a name"))
+    for index, profile in enumerate(platform.fargate.profiles):
+        for number, selector in enumerate(profile.selectors):
+            where = f"platform.fargate.profiles.{index}.selectors.{number}.namespace"
+            tenant = tenants.get(selector.namespace)
+            if tenant is None:
+                problems.append((where, f"{selector.namespace} is not one of platform.namespaces"))
+            elif tenant.workload_role == "gpu":
+                problems.append((where, f"{selector.namespace} runs GPU workloads; Fargate has no GPUs"))
     return problems
 
 

@@ -71,6 +71,8 @@ class ClusterTemplate:
     releases: list[HelmRelease]
     objects: list[dict[str, Any]]
     """Every object the template's KubernetesManifests apply, in template order."""
+    fargate_profiles: dict[str, dict[str, Any]]
+    """Logical id -> the AWS::EKS::FargateProfile's properties."""
 
     @classmethod
     def read(cls, template: dict[str, Any]) -> ClusterTemplate:
@@ -97,7 +99,15 @@ class ClusterTemplate:
             for key, p in of_type(HELM_CHART).items()
         ]
         objects = [obj for p in of_type(MANIFEST).values() for obj in json.loads(text(p["Manifest"]))]
-        return cls(resources, cluster["Version"], of_type("AWS::EKS::Nodegroup"), addons, releases, objects)
+        return cls(
+            resources,
+            cluster["Version"],
+            of_type("AWS::EKS::Nodegroup"),
+            addons,
+            releases,
+            objects,
+            of_type("AWS::EKS::FargateProfile"),
+        )
 
     def release(self, chart: str) -> HelmRelease:
         (found,) = [r for r in self.releases if r.chart == chart]

@@ -214,6 +214,7 @@ class Kind(enum.Enum):
 
     NODE_GROUP = "node group"
     KARPENTER_NODES = "Karpenter nodes"
+    FARGATE_PODS = "Fargate pods"
     CONTROL_PLANE = "control plane"
     KUBECTL_HANDLER = "kubectl handler"
     EVENT_FUNCTION = "function"
@@ -1015,6 +1016,7 @@ class _Reader:
             *self._control_planes(),
             *self._node_groups(),
             *self._karpenter_nodes(subnets, groups),
+            *self._fargate_pods(),
             *self._functions(),
             *self._rotations(),
             *self._by_properties(),
@@ -1103,6 +1105,36 @@ class _Reader:
                     frozenset(chosen_groups),
                     f"what EC2NodeClass {name}'s securityGroupSelectorTerms select",
                 )
+
+    def _fargate_pods(self) -> Iterator[Placement]:
+        """Each Fargate profile selector's pods: in the profile's subnets, with the groups of the
+        SecurityGroupPolicies of the selector's namespace whose podSelector its pods match (every one that
+        matches: the VPC resource controller attaches them all), else the cluster security group, which EKS gives
+        a Fargate pod by default (EKS user guide, security groups for Fargate pods)."""
+        policies = []
+        for rid, p in self.t.resources(KUBERNETES_RESOURCE):
+            objects, tokens = manifest_objects(p["Manifest"])
+            policies += [(rid, o, tokens) for o in objects if o.get("kind") == "SecurityGroupPolicy"]
+        for rid, p in self.t.resources("AWS::EKS::FargateProfile"):
+            cluster = self.t.identity(rid.stack, p["ClusterName"])
+            name = self.t.literal(rid.stack, p.get("FargateProfileName", rid.logical_id))
+            for selector in p["Selectors"]:
+                namespace = selector["Namespace"]
+                labels = {label["Key"]: label["Value"] for label in selector.get("Labels", [])}
+                chosen = [
+                    self.t.identity(policy_rid.stack, tokens.get(group, group))
+                    for policy_rid, policy, tokens in policies
+                    if policy["metadata"].get("namespace") == namespace
+                    and policy["spec"].get("podSelector", {}).get("matchLabels", {}).items() <= labels.items()
+                    for group in policy["spec"]["securityGroups"]["groupIds"]
+                ]
+                origin = (
+                    "SecurityGroupPolicy groups" if chosen else "no SecurityGroupPolicy: the cluster security group"
+                )
+                placement = self._placement(
+                    Kind.FARGATE_PODS, rid, p["Subnets"], chosen or [cluster_security_group(cluster)], origin
+                )
+                yield dataclasses.replace(placement, name=f"Fargate profile {name} ({namespace})")
 
     def _selected(
         self,

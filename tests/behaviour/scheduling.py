@@ -12,6 +12,15 @@ every NoSchedule and NoExecute taint is tolerated (PreferNoSchedule only steers)
 spread constraints and resources do not filter nodes here; a required pod anti-affinity on
 kubernetes.io/hostname between a workload's replicas means one node per replica.
 
+Architecture: every node is amd64 or arm64 (a managed group by its AMI type, a Karpenter node by its instance
+type, environments/schema/instance_types.py); a chart's or add-on's workload lands only on nodes of an
+architecture its images are built for (chart_defaults.json `architectures`).
+
+Fargate: each AWS::EKS::FargateProfile is a pool of one node per pod. EKS's admission webhook hands every pod a
+profile selects (its namespace, and every label of the selector) to the Fargate scheduler, so such a pod lands
+on Fargate only and any other never does; DaemonSets never run there; Fargate nodes are amd64 and carry
+eks.amazonaws.com/compute-type=fargate (EKS user guide, Fargate and Fargate profiles).
+
 Well-known labels: kubernetes.io/os, kubernetes.io/arch, node.kubernetes.io/instance-type and
 topology.kubernetes.io/zone and region on every node (Kubernetes' well-known labels); on managed nodes
 eks.amazonaws.com/nodegroup, nodegroup-image, sourceLaunchTemplateId and capacityType (EKS user guide,
@@ -83,6 +92,19 @@ class NodePool:
     """Nodes it keeps without Karpenter (a managed group's minimum; 0 for a NodePool)."""
     can_launch: bool
     """Whether it can hold a node at all (a managed group above 0, a NodePool whose limits are above 0)."""
+    fargate_selectors: tuple[tuple[str, Mapping[str, str]], ...] = ()
+    """A Fargate profile's (namespace, labels) selectors; empty for node pools."""
+
+    @property
+    def fargate(self) -> bool:
+        return bool(self.fargate_selectors)
+
+    def selects(self, workload: Workload) -> bool:
+        """Whether this Fargate profile takes `workload`'s pods."""
+        return any(
+            namespace == workload.namespace and labels.items() <= workload.labels.items()
+            for namespace, labels in self.fargate_selectors
+        )
 
 
 @dataclass(frozen=True)
@@ -100,6 +122,10 @@ class Workload:
     outside_karpenter: bool = False
     """Karpenter's own controller: it cannot launch the nodes it runs on."""
     note: str | None = None
+    labels: Mapping[str, str] = field(default_factory=dict)
+    """Its pods' labels (what Fargate profiles select on)."""
+    architectures: frozenset[str] | None = None
+    """The CPU architectures its images are built for; None when the template cannot tell (tenant images)."""
 
     def __str__(self) -> str:
         return f"{self.kind} {self.namespace}/{self.name} ({self.origin})"
@@ -159,6 +185,9 @@ def tolerates(toleration: Mapping[str, Any], taint: Mapping[str, str]) -> bool:
 
 def why_not(workload: Workload, labels: Mapping[str, str], taints: Iterable[Mapping[str, str]]) -> str | None:
     """Why a node with `labels` and `taints` cannot run `workload` (the first filter that fails), or None."""
+    arch = labels.get("kubernetes.io/arch", "")
+    if workload.architectures is not None and arch not in workload.architectures:
+        return f"its images have no {arch} build (only {', '.join(sorted(workload.architectures))})"
     for key, value in workload.node_selector.items():
         if labels.get(key) != value:
             return f"nodeSelector {key}={value}: its nodes have {key}={labels.get(key, '(none)')}"
@@ -170,8 +199,15 @@ def why_not(workload: Workload, labels: Mapping[str, str], taints: Iterable[Mapp
     return None
 
 
-def pool_refusal(workload: Workload, pool: NodePool) -> str | None:
-    """None when one of the pool's nodes can run `workload`, else why the first node cannot."""
+def pool_refusal(workload: Workload, pool: NodePool, pools: Sequence[NodePool] = ()) -> str | None:
+    """None when one of the pool's nodes can run `workload`, else why the first node cannot. Of `pools`, a
+    Fargate profile that selects it takes it from every other pool."""
+    if pool.fargate and not pool.selects(workload):
+        return "no selector of its Fargate profile matches the pod's namespace and labels"
+    if pool.fargate and workload.kind == "DaemonSet":
+        return "DaemonSets do not run on Fargate"
+    if not pool.fargate and (taken := next((p for p in pools if p.fargate and p.selects(workload)), None)):
+        return f"{taken.name} selects it, so it runs on Fargate"
     reasons = [why_not(workload, labels, pool.taints) for labels in pool.nodes]
     return None if any(reason is None for reason in reasons) else reasons[0]
 
@@ -185,7 +221,29 @@ def node_pools(cluster: ClusterTemplate, zones: Sequence[str], region: str) -> l
     return [
         *(_managed_pool(key, p, zones, region, gpu_labelled) for key, p in cluster.node_groups.items()),
         *(_karpenter_pool(pool, cluster, zones, region, gpu_labelled) for pool in cluster.objects_of("NodePool")),
+        *(_fargate_pool(key, p, zones, region) for key, p in cluster.fargate_profiles.items()),
     ]
+
+
+def _fargate_pool(key: str, profile: Mapping[str, Any], zones: Sequence[str], region: str) -> NodePool:
+    """One Fargate node per pod, in any zone of the profile's subnets: x86_64 only, no GPU, no taints the pod
+    must tolerate (the Fargate scheduler places only the pods the profile selects)."""
+    nodes = tuple(
+        {
+            "kubernetes.io/os": "linux",
+            "kubernetes.io/arch": "amd64",
+            "kubernetes.io/hostname": "<fargate node>",
+            "eks.amazonaws.com/compute-type": "fargate",
+            "topology.kubernetes.io/zone": zone,
+            "topology.kubernetes.io/region": region,
+        }
+        for zone in zones
+    )
+    selectors = tuple(
+        (s["Namespace"], {label["Key"]: label["Value"] for label in s.get("Labels", [])}) for s in profile["Selectors"]
+    )
+    name = profile.get("FargateProfileName", key)
+    return NodePool(f"Fargate profile {name}", False, False, nodes, (), 0, True, selectors)
 
 
 def _managed_pool(
@@ -331,7 +389,9 @@ HOSTNAME_ANTI_AFFINITY = {
 """What a chart's `hard` anti-affinity preset renders: one replica per node."""
 
 
-def _rendered(spec: Mapping[str, Any], values: Mapping[str, Any], namespace: str, origin: str) -> Workload:
+def _rendered(
+    spec: Mapping[str, Any], values: Mapping[str, Any], namespace: str, origin: str, architectures: Sequence[str]
+) -> Workload:
     """One of a chart's or add-on's workloads, placed as its template renders `values`."""
 
     def get(field_name: str, default: Any) -> Any:
@@ -354,16 +414,17 @@ def _rendered(spec: Mapping[str, Any], values: Mapping[str, Any], namespace: str
         replicas=int(replicas) if replicas is not None else None,
         outside_karpenter=bool(spec.get("outside_karpenter")),
         note=spec.get("note"),
+        architectures=frozenset(architectures),
     )
 
 
-def workloads(cluster: ClusterTemplate) -> tuple[list[Workload], list[str]]:
-    """Every workload the template installs, and what the recorded defaults do not cover (a chart or
+def workloads(cluster: ClusterTemplate, defaults: Mapping[str, Any] = DEFAULTS) -> tuple[list[Workload], list[str]]:
+    """Every workload the template installs, and what the recorded `defaults` do not cover (a chart or
     add-on without defaults, defaults recorded for another chart version)."""
     found: list[Workload] = []
     gaps: list[str] = []
     for release in cluster.releases:
-        recorded = DEFAULTS["charts"].get(release.chart)
+        recorded = defaults["charts"].get(release.chart)
         if recorded is None or recorded["version"] != release.version:
             have = recorded["version"] if recorded else "none"
             gaps.append(f"chart {release.chart} {release.version}: chart_defaults.json has defaults for {have}")
@@ -371,18 +432,21 @@ def workloads(cluster: ClusterTemplate) -> tuple[list[Workload], list[str]]:
         values = helm_merge(recorded["values"], release.values)
         origin = f"chart {release.chart} {release.version}"
         found += [
-            _rendered(spec, values, release.namespace, origin)
+            _rendered(spec, values, release.namespace, origin, recorded["architectures"])
             for spec in recorded["workloads"]
             if not spec.get("enabled") or _lookup(values, spec["enabled"]) not in (_UNSET, False)
         ]
     for addon in cluster.addons:
-        recorded = DEFAULTS["addons"].get(addon.name)
+        recorded = defaults["addons"].get(addon.name)
         if recorded is None:
             gaps.append(f"add-on {addon.name}: chart_defaults.json has no defaults for it")
             continue
         values = helm_merge(recorded["values"], addon.configuration)
         origin = f"add-on {addon.name}"
-        found += [_rendered(spec, values, spec["namespace"], origin) for spec in recorded["workloads"]]
+        found += [
+            _rendered(spec, values, spec["namespace"], origin, recorded["architectures"])
+            for spec in recorded["workloads"]
+        ]
     for obj in cluster.objects:
         if obj["kind"] in WORKLOAD_KINDS:
             pod = obj["spec"]["template"]["spec"]
@@ -396,6 +460,7 @@ def workloads(cluster: ClusterTemplate) -> tuple[list[Workload], list[str]]:
                     affinity=pod.get("affinity", {}),
                     tolerations=pod.get("tolerations", []),
                     replicas=obj["spec"].get("replicas"),
+                    labels=obj["spec"]["template"].get("metadata", {}).get("labels", {}),
                 )
             )
     return found, gaps
@@ -406,7 +471,7 @@ def workloads(cluster: ClusterTemplate) -> tuple[list[Workload], list[str]]:
 
 def placement_problems(stage: str, pools: Sequence[NodePool], workload: Workload) -> list[str]:
     """Where `workload` lands against where it must: one line per mismatch, naming what is missing."""
-    refusals = {pool.name: pool_refusal(workload, pool) for pool in pools}
+    refusals = {pool.name: pool_refusal(workload, pool, pools) for pool in pools}
     landing = [pool for pool in pools if refusals[pool.name] is None]
     usable = [pool for pool in landing if pool.can_launch]
     where = f"{stage}: {workload}"
@@ -419,7 +484,9 @@ def placement_problems(stage: str, pools: Sequence[NodePool], workload: Workload
         )
     if workload.runs_on == "every":
         return [
-            f"{where} must run on every node but not on {name}: {reason}" for name, reason in refusals.items() if reason
+            f"{where} must run on every node but not on {p.name}: {refusals[p.name]}"
+            for p in pools
+            if refusals[p.name] and not p.fargate
         ]
     if workload.runs_on == "gpu":
         problems = [
@@ -435,7 +502,7 @@ def placement_problems(stage: str, pools: Sequence[NodePool], workload: Workload
     if workload.outside_karpenter:
         problems += [f"{where} lands on {p.name}, a node Karpenter launched itself" for p in landing if p.karpenter]
     if workload.replicas and workload.one_replica_per_node:
-        elastic = any(p.karpenter for p in usable) and not workload.outside_karpenter
+        elastic = any(p.karpenter or p.fargate for p in usable) and not workload.outside_karpenter
         fixed = sum(p.fixed_nodes for p in usable if not p.karpenter)
         if not elastic and fixed < workload.replicas:
             problems.append(f"{where} needs {workload.replicas} nodes, one per replica, but its pools keep {fixed}")
@@ -463,11 +530,23 @@ def gpu_quota(cluster: ClusterTemplate, namespace: str) -> int:
     )
 
 
-def scheduling_problems(stage: str, cluster: ClusterTemplate, zones: Sequence[str], region: str) -> list[str]:
+def fargate_pod(namespace: str, labels: Mapping[str, str]) -> Workload:
+    """A tenant pod a Fargate profile's selector is meant to take."""
+    return Workload("Pod", namespace, "fargate-pod", "a pod a Fargate profile selects", labels=dict(labels))
+
+
+def scheduling_problems(
+    stage: str,
+    cluster: ClusterTemplate,
+    zones: Sequence[str],
+    region: str,
+    fargate_pods: Sequence[Workload] = (),
+    defaults: Mapping[str, Any] = DEFAULTS,
+) -> list[str]:
     """Every workload placed where it must run; tenant pods land; GPU pods land on a GPU pool that runs the
-    device plugin, in every namespace whose quota grants GPUs."""
+    device plugin, in every namespace whose quota grants GPUs; each of `fargate_pods` lands on Fargate only."""
     pools = node_pools(cluster, zones, region)
-    installed, gaps = workloads(cluster)
+    installed, gaps = workloads(cluster, defaults)
     problems = [f"{stage}: {gap}" for gap in gaps]
     for workload in installed:
         problems += placement_problems(stage, pools, workload)
@@ -489,4 +568,9 @@ def scheduling_problems(stage: str, cluster: ClusterTemplate, zones: Sequence[st
                 problems.append(
                     f"{stage}: {pod}: no GPU pool that can launch a node, runs the device plugin and admits it"
                 )
+    for pod in fargate_pods:
+        landing = [p.name for p in pools if pool_refusal(pod, p, pools) is None]
+        if not landing or any(not p.fargate for p in pools if p.name in landing):
+            where = ", ".join(landing) or "no pool"
+            problems.append(f"{stage}: {pod} with labels {dict(pod.labels)}: lands on {where}, not on Fargate")
     return problems

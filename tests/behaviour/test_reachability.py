@@ -44,6 +44,7 @@ from tests.behaviour.reachability import (
 from tests.synthesis import SynthesizedPlatform, read_template
 
 EKS_SECURITY_GROUPS = "https://docs.aws.amazon.com/eks/latest/userguide/sec-group-reqs.html"
+FARGATE_SECURITY_GROUPS = "https://repost.aws/knowledge-center/eks-configure-fargate-pod-security-group"
 README_NETWORK = "README, The network"
 AMP_COLLECTOR = "https://docs.aws.amazon.com/prometheus/latest/userguide/AMP-collector-how-to.html"
 README_SECONDARY = "README, The secondary region and recovery"
@@ -110,7 +111,8 @@ def of(*kinds: Kind) -> Placed:
 LOAD_BALANCER = of(Kind.LOAD_BALANCER)
 CONTROL_PLANE = of(Kind.CONTROL_PLANE)
 NODES = of(Kind.NODE_GROUP, Kind.KARPENTER_NODES)
-SERVING = of(*NODES.kinds, Kind.ECS_SERVICE)
+FARGATE = of(Kind.FARGATE_PODS)
+SERVING = of(*NODES.kinds, Kind.FARGATE_PODS, Kind.ECS_SERVICE)
 """What the load balancer and the peer region send requests to."""
 WORKLOADS = of(*SERVING.kinds, Kind.EVENT_FUNCTION, Kind.ECS_SCHEDULED_TASK)
 """What uses the data stores."""
@@ -131,8 +133,9 @@ ANY_TRAFFIC = (Traffic.every_port("tcp"), Traffic.every_port("udp"))
 EXPECTED_TIER = {
     **dict.fromkeys(
         (
-            Kind.NODE_GROUP, Kind.KARPENTER_NODES, Kind.CONTROL_PLANE, Kind.KUBECTL_HANDLER, Kind.EVENT_FUNCTION,
-            Kind.PROVIDER_FUNCTION, Kind.ROTATION, Kind.ECS_SERVICE, Kind.ECS_SCHEDULED_TASK, Kind.INTERFACE_ENDPOINT,
+            Kind.NODE_GROUP, Kind.KARPENTER_NODES, Kind.FARGATE_PODS, Kind.CONTROL_PLANE, Kind.KUBECTL_HANDLER,
+            Kind.EVENT_FUNCTION, Kind.PROVIDER_FUNCTION, Kind.ROTATION, Kind.ECS_SERVICE, Kind.ECS_SCHEDULED_TASK,
+            Kind.INTERFACE_ENDPOINT,
             Kind.SCRAPER, Kind.INFERENCE_MODEL,
         ),
         "app",
@@ -161,6 +164,12 @@ REQUIRED = (
                  EKS_SECURITY_GROUPS),
     RequiredPath("nodes -> CoreDNS", NODES, ClusterDns(), (Traffic.udp(53), Traffic.tcp(53)),
                  f"{EKS_SECURITY_GROUPS} (CoreDNS, which the coredns add-on places on the system nodes)"),
+    RequiredPath("Fargate pods -> control plane", FARGATE, CONTROL_PLANE, (Traffic.tcp(443),),
+                 f"{FARGATE_SECURITY_GROUPS}: a Fargate pod's groups must let it reach the control plane"),
+    RequiredPath("control plane -> Fargate kubelet", CONTROL_PLANE, FARGATE, (Traffic.tcp(10250),),
+                 f"{EKS_SECURITY_GROUPS} (logs, exec and probes through the pod's kubelet)"),
+    RequiredPath("Fargate pods -> CoreDNS", FARGATE, ClusterDns(), (Traffic.udp(53), Traffic.tcp(53)),
+                 f"{FARGATE_SECURITY_GROUPS}: an outbound rule to the CoreDNS pods on TCP and UDP 53"),
     RequiredPath("Prometheus collector -> exporters", of(Kind.SCRAPER), NODES,
                  (Traffic.tcp(8080), Traffic.tcp(9100), Traffic.tcp(9400)),
                  f"{AMP_COLLECTOR}: the collector scrapes each target at its address from the cluster's subnets "
@@ -319,11 +328,13 @@ def tier_failures(model: VpcModel) -> list[Failure]:
 def expected_placements(config: StageConfig) -> dict[str, dict[Kind, int | None]]:
     """Per region, how many placements of each kind the config makes there (None: at least one)."""
     network = config.network
+    fargate = config.platform.fargate
     expected: dict[str, dict[Kind, int | None]] = {
         config.region: {
             # Each pool's minimum is a managed group; Karpenter's headroom pools and the GPU burst pool add the rest.
             Kind.NODE_GROUP: sum(1 for group in config.platform.node_groups if group.min_size),
             Kind.KARPENTER_NODES: sum(1 for group in config.platform.node_groups if group.headroom) + 1,
+            Kind.FARGATE_PODS: sum(len(p.selectors) for p in fargate.profiles) if fargate else 0,
             Kind.CONTROL_PLANE: 1,
             Kind.KUBECTL_HANDLER: 1,
             Kind.PROVIDER_FUNCTION: None,  # the kubectl provider's framework
@@ -518,6 +529,22 @@ def select_only_tagged_groups_for_karpenter(model: VpcModel, stacks: Stacks, reg
     properties["Manifest"] = rejoined(json.dumps(objects, separators=(",", ":")), tokens)
 
 
+def drop_the_cluster_group_from_fargate_pods(model: VpcModel, stacks: Stacks, region: str) -> None:
+    """The SecurityGroupPolicies give Fargate pods `workload` alone, without the cluster security group."""
+    stack = resources(stacks, placed(model, region, Kind.FARGATE_PODS)[0].resource)
+    for resource in stack.values():
+        manifest = resource["Properties"].get("Manifest")
+        if resource["Type"] != "Custom::AWSCDK-EKS-KubernetesResource" or "SecurityGroupPolicy" not in json.dumps(
+            manifest
+        ):
+            continue
+        text, tokens = with_placeholders(manifest)
+        objects = json.loads(text)
+        for policy in (o for o in objects if o["kind"] == "SecurityGroupPolicy"):
+            policy["spec"]["securityGroups"]["groupIds"] = policy["spec"]["securityGroups"]["groupIds"][1:]
+        resource["Properties"]["Manifest"] = rejoined(json.dumps(objects, separators=(",", ":")), tokens)
+
+
 def deny_postgres_into_the_data_tier_first(model: VpcModel, stacks: Stacks, region: str) -> None:
     """Denies numbered below the data ACL's allows: the rule order decides."""
     vpc = model.vpc_in(region).id
@@ -648,6 +675,9 @@ MUTATIONS = (
              "required", CLUSTER_GROUP_PATHS, "cluster security group"),
     Mutation("the cluster group in the EC2NodeClass", select_only_tagged_groups_for_karpenter, "required",
              CLUSTER_GROUP_PATHS, "securityGroupSelectorTerms"),
+    Mutation("the cluster group in the Fargate pods' SecurityGroupPolicy", drop_the_cluster_group_from_fargate_pods,
+             "required", frozenset({"Fargate pods -> control plane", "control plane -> Fargate kubelet"}),
+             "Fargate profile"),
     Mutation("a deny before the data tier's postgres allow", deny_postgres_into_the_data_tier_first, "required",
              frozenset({"workloads -> RDS Proxy", "rotation -> database"}), "denies it"),
     Mutation("the peer region's Transit Gateway routes", remove_the_peer_regions_transit_routes, "required",

@@ -24,13 +24,25 @@ from tests.behaviour.platform_template import (
     with_objects,
     with_resource,
 )
-from tests.behaviour.scheduling import scheduling_problems
+from tests.behaviour.scheduling import DEFAULTS, Workload, fargate_pod, scheduling_problems
 from tests.synthesis import SynthesizedPlatform
 
 
-def _problems(platform: SynthesizedPlatform, stage: str, template: dict[str, Any]) -> list[str]:
+def fargate_pods(platform: SynthesizedPlatform, stage: str) -> list[Workload]:
+    """A pod for each Fargate selector of the stage's config: its namespace, its labels."""
+    fargate = platform.configs[stage].platform.fargate
+    profiles = fargate.profiles if fargate else ()
+    return [fargate_pod(s.namespace, s.labels) for profile in profiles for s in profile.selectors]
+
+
+def _problems(
+    platform: SynthesizedPlatform, stage: str, template: dict[str, Any], defaults: dict[str, Any] = DEFAULTS
+) -> list[str]:
     config = platform.configs[stage]
-    return scheduling_problems(stage, ClusterTemplate.read(template), config.availability_zones, config.region)
+    cluster = ClusterTemplate.read(template)
+    return scheduling_problems(
+        stage, cluster, config.availability_zones, config.region, fargate_pods(platform, stage), defaults
+    )
 
 
 def test_every_workload_lands_where_it_must(platform: SynthesizedPlatform, stage: str) -> None:
@@ -198,6 +210,17 @@ def _unrecorded_version(template: dict[str, Any], stage: Stage) -> dict[str, Any
     return with_resource(template, HELM_CHART, {"Chart": "nvidia-device-plugin"}, Version="0.21.0")
 
 
+def _system_on_graviton(template: dict[str, Any], stage: Stage) -> dict[str, Any]:
+    """The system group on arm64 nodes (whatever the stage runs it on)."""
+    return with_resource(
+        template,
+        "AWS::EKS::Nodegroup",
+        {"Labels": stage.system_labels},
+        AmiType="AL2023_ARM_64_STANDARD",
+        InstanceTypes=["m6g.large"],
+    )
+
+
 MUTATIONS: dict[str, tuple[Callable[[dict[str, Any], Stage], dict[str, Any]], Callable[[Stage], str]]] = {
     "device plugin without its GPU toleration": (
         _values("nvidia-device-plugin", tolerations=[]),
@@ -256,6 +279,46 @@ MUTATIONS: dict[str, tuple[Callable[[dict[str, Any], Stage], dict[str, Any]], Ca
         ),
     ),
 }
+
+
+def test_a_daemonset_without_an_arm64_image_on_graviton_nodes_is_caught(
+    platform: SynthesizedPlatform, stage: str
+) -> None:
+    template = platform.template_json(stage, "platform")
+    facts = Stage.of(platform, stage, ClusterTemplate.read(template))
+    x86_only = copy.deepcopy(DEFAULTS)
+    x86_only["charts"]["prometheus-node-exporter"]["architectures"] = ["amd64"]
+    problems = _problems(platform, stage, _system_on_graviton(template, facts), x86_only)
+    expected = (
+        facts.workload("DaemonSet", "prometheus-node-exporter", "prometheus-node-exporter")
+        + " must run on every node but not on node group "
+    )
+    found = [p for p in problems if p.startswith(expected)]
+    assert found, "\n".join(problems)
+    assert all(p.endswith("its images have no arm64 build (only amd64)") for p in found), "\n".join(found)
+
+
+def _fargate_profile_elsewhere(template: dict[str, Any]) -> dict[str, Any]:
+    changed = copy.deepcopy(template)
+    for resource in changed["Resources"].values():
+        if resource["Type"] == "AWS::EKS::FargateProfile":
+            for selector in resource["Properties"]["Selectors"]:
+                selector["Namespace"] = "elsewhere"
+    return changed
+
+
+def test_a_pod_a_fargate_selector_names_lands_on_fargate(platform: SynthesizedPlatform, stage: str) -> None:
+    """The contract holds where the stage configures Fargate, and fails once the profile selects elsewhere."""
+    pods = fargate_pods(platform, stage)
+    if not pods:
+        pytest.skip(f"{stage} configures no Fargate profile")
+    template = platform.template_json(stage, "platform")
+    assert _problems(platform, stage, template) == []
+    problems = _problems(platform, stage, _fargate_profile_elsewhere(template))
+    for pod in pods:
+        assert any(p.startswith(f"{stage}: {pod} with labels") and p.endswith("not on Fargate") for p in problems), (
+            "\n".join(problems)
+        )
 
 
 @pytest.mark.parametrize("mutation", MUTATIONS)

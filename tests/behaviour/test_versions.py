@@ -5,13 +5,16 @@ controller holds the permissions its version calls."""
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
+from environments.schema.compute import GPU_BURST_POOL
+from environments.schema.instance_types import INSTANCE_TYPES
 from environments.schema.versions import ADDONS, CHARTS, version_problem
-from tests.behaviour.platform_template import HELM_CHART, ClusterTemplate, with_resource
+from tests.behaviour.platform_template import HELM_CHART, MANIFEST, ClusterTemplate, text, with_resource
 from tests.synthesis import SynthesizedPlatform
 
 KARPENTER_CONTROLLER_ACTIONS = frozenset({
@@ -62,6 +65,33 @@ def version_problems(stage: str, cluster: ClusterTemplate) -> list[str]:
     return problems
 
 
+def ami_architecture(ami_type: str) -> str:
+    """The CPU architecture of an EKS AMI type (AL2023_ARM_64_STANDARD, AL2023_X86_64_NVIDIA, ...)."""
+    return "arm64" if "ARM_64" in ami_type else "amd64"
+
+
+def architecture_problems(stage: str, cluster: ClusterTemplate) -> list[str]:
+    """EKS refuses a managed node group whose AMI type is of another architecture than its instance types,
+    and Karpenter launches nothing for a NodePool whose kubernetes.io/arch requirement no instance type meets:
+    each group's AMI and each pool's requirement agree with environments/schema/instance_types.py."""
+    problems = []
+    for key, group in cluster.node_groups.items():
+        ami = ami_architecture(group["AmiType"])
+        for instance_type in group["InstanceTypes"]:
+            if (arch := INSTANCE_TYPES[instance_type].arch) != ami:
+                problems.append(f"{stage}: node group {key}: {instance_type} is {arch} but AMI type "
+                                f"{group['AmiType']} is {ami}")  # fmt: skip
+    for pool in cluster.objects_of("NodePool"):
+        requirements = {r["key"]: r for r in pool["spec"]["template"]["spec"].get("requirements", [])}
+        wanted = requirements.get("kubernetes.io/arch", {}).get("values")
+        types = requirements.get("node.kubernetes.io/instance-type", {}).get("values", [])
+        for instance_type in types if wanted else ():
+            if (arch := INSTANCE_TYPES[instance_type].arch) not in wanted:
+                problems.append(f"{stage}: NodePool {pool['metadata']['name']}: {instance_type} is {arch}, "
+                                f"the pool requires {', '.join(wanted)}")  # fmt: skip
+    return problems
+
+
 def _service_account_actions(cluster: ClusterTemplate, namespace: str, service_account: str) -> set[str]:
     """Every action the policies of the role bound to `namespace/service_account` allow."""
     resources = cluster.resources
@@ -90,6 +120,54 @@ def test_charts_and_addons_run_on_the_cluster_version(platform: SynthesizedPlatf
     cluster = ClusterTemplate.read(_template(platform, stage))
     assert {r.chart for r in cluster.releases} >= {"karpenter", "karpenter-crd"}
     assert version_problems(stage, cluster) == []
+
+
+def test_node_images_match_their_instance_types(platform: SynthesizedPlatform, stage: str) -> None:
+    cluster = ClusterTemplate.read(_template(platform, stage))
+    assert architecture_problems(stage, cluster) == []
+    config = platform.configs[stage].platform
+    arm = {g.name for g in config.node_groups if g.architecture == "arm64"}
+    required = {
+        p["metadata"]["name"]
+        for p in cluster.objects_of("NodePool")
+        if any(r["key"] == "kubernetes.io/arch" for r in p["spec"]["template"]["spec"]["requirements"])
+    }
+    assert required == {g.name for g in config.node_groups if g.name in arm and g.headroom}
+
+
+def _other_architecture(template: dict[str, Any]) -> tuple[dict[str, Any], str]:
+    """The first node group's AMI swapped for the standard AMI of the other architecture."""
+    changed = copy.deepcopy(template)
+    key, group = next(
+        (k, r["Properties"]) for k, r in changed["Resources"].items() if r["Type"] == "AWS::EKS::Nodegroup"
+    )
+    group["AmiType"] = "AL2023_X86_64_STANDARD" if "ARM_64" in group["AmiType"] else "AL2023_ARM_64_STANDARD"
+    return changed, key
+
+
+def _arch_requirement_on_x86(template: dict[str, Any]) -> dict[str, Any]:
+    """An arm64 requirement on a pool of x86 instance types (Karpenter would launch nothing)."""
+    changed = copy.deepcopy(template)
+    for resource in changed["Resources"].values():
+        if resource["Type"] != MANIFEST:
+            continue
+        objects = json.loads(text(resource["Properties"]["Manifest"]))
+        for obj in objects:
+            if obj["kind"] == "NodePool" and obj["metadata"]["name"] == GPU_BURST_POOL:
+                obj["spec"]["template"]["spec"]["requirements"].append(
+                    {"key": "kubernetes.io/arch", "operator": "In", "values": ["arm64"]}
+                )
+        resource["Properties"]["Manifest"] = json.dumps(objects)
+    return changed
+
+
+def test_an_image_of_the_wrong_architecture_is_caught(platform: SynthesizedPlatform, stage: str) -> None:
+    template = _template(platform, stage)
+    swapped, key = _other_architecture(template)
+    problems = architecture_problems(stage, ClusterTemplate.read(swapped))
+    assert any(p.startswith(f"{stage}: node group {key}: ") for p in problems), problems
+    problems = architecture_problems(stage, ClusterTemplate.read(_arch_requirement_on_x86(template)))
+    assert any(p.startswith(f"{stage}: NodePool {GPU_BURST_POOL}: ") for p in problems), problems
 
 
 def _without_instance_status(template: dict[str, Any]) -> dict[str, Any]:

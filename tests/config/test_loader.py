@@ -842,6 +842,45 @@ def test_bad_config_stops_the_test_session_with_one_line_per_problem(tmp_path: P
     ]
 
 
+COMPUTE19_CASES = [
+    ("Graviton group on x86 types", _set("platform.node_groups.2.architecture", "arm64"),
+     "platform.node_groups.2.architecture: arm64 but the instance types are amd64"),
+    ("x86 group on Graviton types", _set("platform.node_groups.0.architecture", "amd64"),
+     "platform.node_groups.0.architecture: amd64 but the instance types are arm64"),
+    ("unknown architecture", _set("platform.node_groups.0.architecture", "riscv64"),
+     "platform.node_groups.0.architecture: riscv64 is not one of amd64 or arm64"),
+    ("Fargate in a namespace nobody made", _set("platform.fargate.profiles.0.selectors.0.namespace", "web"),
+     "platform.fargate.profiles.0.selectors.0.namespace: web is not one of platform.namespaces"),
+    ("Fargate for GPU workloads", _set("platform.fargate.profiles.0.selectors.0.namespace", "gpu-workers"),
+     "platform.fargate.profiles.0.selectors.0.namespace: gpu-workers runs GPU workloads; Fargate has no GPUs"),
+    ("two Fargate profiles of one name",
+     lambda d: d["platform"]["fargate"]["profiles"].append(copy.deepcopy(d["platform"]["fargate"]["profiles"][0])),
+     "platform.fargate.profiles: two profiles share a name"),
+    ("six Fargate selectors", _set("platform.fargate.profiles.0.selectors", [{"namespace": "app"}] * 6),
+     "platform.fargate.profiles.0.selectors: may have at most 5 entries"),
+    ("six labels on a selector",
+     _set("platform.fargate.profiles.0.selectors.0.labels", {f"k{i}": "v" for i in range(6)}),
+     "platform.fargate.profiles.0.selectors.0.labels: may have at most 5 entries"),
+    ("a label value Kubernetes refuses",
+     _set("platform.fargate.profiles.0.selectors.0.labels", {"compute": "far gate"}),
+     "platform.fargate.profiles.0.selectors.0.labels.compute: far gate is not a Kubernetes label value"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("label", "mutate", "expected"), COMPUTE19_CASES, ids=[c[0] for c in COMPUTE19_CASES])
+def test_bad_graviton_or_fargate_value(tmp_path: Path, label: str, mutate: Mutation, expected: str) -> None:
+    problems = _problems(tmp_path, "prod", mutate, base="prod")
+    assert any(p.startswith(f"{tmp_path / 'prod.yaml'}: {expected}") for p in problems), problems
+
+
+def test_fargate_is_off_when_absent_and_off_in_dev(tmp_path: Path) -> None:
+    assert _base()["platform"].get("fargate") is None
+    data = copy.deepcopy(_base("prod"))
+    del data["platform"]["fargate"]
+    (tmp_path / "prod.yaml").write_text(yaml.safe_dump(data))
+    assert load_stage("prod", tmp_path).platform.fargate is None
+
+
 COMPLIANCE_CASES = [
     (
         "unknown pack",

@@ -25,6 +25,9 @@ CUSTOM_RESOURCES = {
 }
 GITOPS_RESOURCES = {("argoproj.io/v1alpha1", "AppProject"), ("argoproj.io/v1alpha1", "ApplicationSet")}
 """Applied only where platform.gitops is set (their shape: tests/unit/test_gitops.py)."""
+FARGATE_RESOURCES = {("vpcresources.k8s.aws/v1beta1", "SecurityGroupPolicy")}
+"""Applied only where platform.fargate is set (EKS's VPC resource controller serves the CRD on every cluster;
+their shape: tests/unit/test_platform.py)."""
 
 
 def applied_objects(platform: SynthesizedPlatform, stage: str) -> list[dict[str, Any]]:
@@ -44,7 +47,7 @@ def test_every_applied_manifest_is_valid_kubernetes_1_36(platform: SynthesizedPl
     assert {"Namespace", "ResourceQuota", "LimitRange", "NetworkPolicy", "PriorityClass"} <= kinds
     assert "IngressClass" not in kinds  # the controller only registers pods (TargetGroupBinding)
     for obj in objects:
-        if (obj["apiVersion"], obj["kind"]) in CUSTOM_RESOURCES | GITOPS_RESOURCES:
+        if (obj["apiVersion"], obj["kind"]) in CUSTOM_RESOURCES | GITOPS_RESOURCES | FARGATE_RESOURCES:
             continue
         kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)
 
@@ -57,5 +60,10 @@ def test_validation_catches_a_bad_manifest() -> None:
 
 def test_the_custom_resources_skipped_above_are_all_applied(platform: SynthesizedPlatform, stage: str) -> None:
     applied = {(obj["apiVersion"], obj["kind"]) for obj in applied_objects(platform, stage)}
-    expected = CUSTOM_RESOURCES | (GITOPS_RESOURCES if platform.configs[stage].platform.gitops else set())
-    assert applied & (CUSTOM_RESOURCES | GITOPS_RESOURCES) == expected
+    config = platform.configs[stage].platform
+    expected = (
+        CUSTOM_RESOURCES
+        | (GITOPS_RESOURCES if config.gitops else set())
+        | (FARGATE_RESOURCES if config.fargate else set())
+    )
+    assert applied & (CUSTOM_RESOURCES | GITOPS_RESOURCES | FARGATE_RESOURCES) == expected

@@ -112,7 +112,8 @@ def test_node_groups_follow_config_on_imdsv2_launch_templates(examples: Synthesi
         }
         assert node_group["InstanceTypes"] == list(group.instance_types)
         assert node_group["CapacityType"] == group.capacity_type
-        assert node_group["AmiType"] == ("AL2023_x86_64_NVIDIA" if group.gpu else "AL2023_x86_64_STANDARD")
+        arch = "ARM_64" if group.architecture == "arm64" else "x86_64"
+        assert node_group["AmiType"] == f"AL2023_{arch}_{'NVIDIA' if group.gpu else 'STANDARD'}"
         assert node_group.get("Labels", {}) == group.labels
         assert [(t["Key"], t.get("Value"), t["Effect"]) for t in node_group.get("Taints", [])] == [
             (t.key, t.value, t.effect) for t in group.taints
@@ -130,12 +131,77 @@ def test_node_groups_follow_config_on_imdsv2_launch_templates(examples: Synthesi
 
 def test_seed_sizes_per_stage(examples: SynthesizedPlatform) -> None:
     prod = {g.name: g for g in examples.configs["prod"].platform.node_groups}
-    assert (prod["system"].instance_types, prod["system"].min_size, prod["system"].max_size) == (("m6i.large",), 2, 4)
-    assert (prod["app"].instance_types, prod["app"].min_size, prod["app"].max_size) == (("m6i.xlarge",), 3, 20)
+    # Seed 004: prod's EKS nodes are m6g.large (Graviton); the app pool keeps its vCPUs (3-20 m6i.xlarge before).
+    assert (prod["system"].instance_types, prod["system"].min_size, prod["system"].max_size) == (("m6g.large",), 2, 4)
+    assert (prod["app"].instance_types, prod["app"].min_size, prod["app"].max_size) == (("m6g.large",), 6, 40)
+    assert prod["system"].architecture == prod["app"].architecture == "arm64"
     assert (prod["gpu"].instance_types, prod["gpu"].min_size, prod["gpu"].max_size) == (("g5.xlarge",), 0, 5)
     assert (prod["ai"].instance_types, prod["ai"].min_size, prod["ai"].max_size) == (("r6i.2xlarge",), 2, 10)
     dev = {g.name: g for g in examples.configs["dev"].platform.node_groups}
     assert dev["app"].capacity_type == "SPOT" and "t3.medium" in dev["app"].instance_types
+    assert {g.architecture for g in dev.values()} == {"amd64"}
+    staging = {g.name: g for g in examples.configs["staging"].platform.node_groups}
+    assert {name for name, g in staging.items() if g.architecture == "arm64"} == {"system", "app"}
+
+
+def test_graviton_pools_require_arm64(examples: SynthesizedPlatform, stage: str) -> None:
+    """Karpenter's pool for a Graviton group launches arm64 nodes only; other pools carry no arch requirement."""
+    config = examples.configs[stage].platform
+    tmpl = template(examples, stage)
+    pools = {
+        obj["metadata"]["name"]: obj["spec"]["template"]["spec"]["requirements"]
+        for manifest in props(tmpl, "Custom::AWSCDK-EKS-KubernetesResource")
+        for obj in json_text(manifest["Manifest"])
+        if obj["kind"] == "NodePool"
+    }
+    for group in config.node_groups:
+        if group.headroom:
+            arch = [r for r in pools[group.name] if r["key"] == "kubernetes.io/arch"]
+            expected = [{"key": "kubernetes.io/arch", "operator": "In", "values": ["arm64"]}]
+            assert arch == (expected if group.architecture == "arm64" else [])
+
+
+def test_fargate_profiles_roles_logging_and_pod_groups(examples: SynthesizedPlatform, stage: str) -> None:
+    config = examples.configs[stage]
+    fargate = config.platform.fargate
+    tmpl = template(examples, stage)
+    profiles = props(tmpl, "AWS::EKS::FargateProfile")
+    if fargate is None:
+        assert profiles == []
+        return
+    assert [p["FargateProfileName"] for p in profiles] == [p.name for p in fargate.profiles]
+    network = examples.stages[stage].network
+    app_subnets = {logical_id(s) for s in network.app_subnets.subnets}
+    roles = resources(tmpl, "AWS::IAM::Role")
+    for profile, wanted in zip(profiles, fargate.profiles, strict=True):
+        assert [(s["Namespace"], {label["Key"]: label["Value"] for label in s.get("Labels", [])})
+                for s in profile["Selectors"]] == [(s.namespace, dict(s.labels)) for s in wanted.selectors]  # fmt: skip
+        # The app tier's private subnets, read from the network stack.
+        assert len(profile["Subnets"]) == len(app_subnets)
+        assert all("VpcappSubnet" in output_of(subnet) for subnet in profile["Subnets"])
+        role = roles[profile["PodExecutionRoleArn"]["Fn::GetAtt"][0]]["Properties"]
+        (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
+        assert trust["Principal"] == {"Service": "eks-fargate-pods.amazonaws.com"}
+        source = json.dumps(trust["Condition"]["ArnLike"]["aws:SourceArn"])
+        assert f":fargateprofile/{config.cluster_name}/{wanted.name}/*" in source
+    name = f"/aws/eks/{config.cluster_name}/fargate"
+    (group,) = [p for p in props(tmpl, "AWS::Logs::LogGroup") if p.get("LogGroupName") == name]
+    assert group["RetentionInDays"] == config.platform.log_retention_days and "KmsKeyId" in group
+    objects = [obj for m in props(tmpl, "Custom::AWSCDK-EKS-KubernetesResource") for obj in json_text(m["Manifest"])]
+    (namespace,) = [o for o in objects if o["kind"] == "Namespace" and o["metadata"]["name"] == "aws-observability"]
+    assert namespace["metadata"]["labels"]["aws-observability"] == "enabled"
+    (logging,) = [o for o in objects if o["kind"] == "ConfigMap" and o["metadata"]["name"] == "aws-logging"]
+    assert f"    log_group_name {name}\n" in logging["data"]["output.conf"]
+    assert "auto_create_group false" in logging["data"]["output.conf"]
+    assert len(json.dumps(logging["data"])) < 5300  # Fargate's limit on the ConfigMap
+    policies = [o for o in objects if o["kind"] == "SecurityGroupPolicy"]
+    assert len(policies) == sum(len(p.selectors) for p in fargate.profiles)
+    for manifest in props(tmpl, "Custom::AWSCDK-EKS-KubernetesResource"):
+        text, tokens = with_placeholders(manifest["Manifest"]) if isinstance(manifest["Manifest"], dict) else ("", {})
+        for policy in (o for o in json.loads(text or "[]") if o["kind"] == "SecurityGroupPolicy"):
+            cluster_group, workload = (json.dumps(tokens[g]) for g in policy["spec"]["securityGroups"]["groupIds"])
+            assert "ClusterSecurityGroupId" in cluster_group  # EKS requires it among a Fargate pod's groups
+            assert logical_id(network.security_groups.workload) in workload
 
 
 # --- add-ons and charts -------------------------------------------------------------------------------
