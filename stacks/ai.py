@@ -95,3 +95,4 @@ class AiStack(PlatformStack):
             self.endpoint_output = cdk.CfnOutput(
                 self, "InferenceEndpointName", value=self.inference.endpoint_name, description="InvokeEndpoint this"
             )
+        self.log_custom_resource_providers(logs_key=data.keys.logs, retention_days=config.platform.log_retention_days)
