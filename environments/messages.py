@@ -50,6 +50,11 @@ FORMS: dict[str, str] = {
     r"^([a-z0-9-]+\.)+[a-z]{2,}$": DOMAIN,
     r"^$|^([a-z0-9-]+\.)+[a-z]{2,}$": DOMAIN,
     r"^Z[A-Z0-9]{8,31}$": ZONE_ID,
+    r"^[a-z0-9-]+\.[a-z0-9][a-z0-9.:-]*$": "a Bedrock model id, exactly, such as meta.llama3-70b-instruct-v1:0",
+    r"^$|^[A-Za-z0-9!_.*'()/-]+\.tar\.gz$": "an S3 key of a .tar.gz model archive, such as sagemaker/model.tar.gz",
+    r"^[a-z][a-z0-9-]{0,30}$": "up to 31 lower-case letters, digits and '-', starting with a letter",
+    r"^ml\.[a-z0-9]+\.[a-z0-9]+$": "a SageMaker instance type such as ml.g5.xlarge",
+    r"^sha256:[a-f0-9]{64}$": "an image digest: sha256: and 64 hex digits",
     r"^$|^Z[A-Z0-9]{8,31}$": ZONE_ID,
     r"^arn:aws[a-z-]*:iam::\d{12}:(role|user)/[A-Za-z0-9+=,.@_/*?-]+$": (
         "an IAM role or user ARN (wildcards allowed in the name), such as arn:aws:iam::123456789012:role/Admin"

@@ -48,7 +48,7 @@ class NetworkStack(PlatformStack):
         self.tiered_vpc = TieredVpc(
             self,
             "Network",
-            network=network,
+            network=network.model_copy(update={"interface_endpoints": config.interface_endpoints}),
             availability_zones=config.availability_zones,
             log_encryption_key=self.log_key.key,
             removal_policy=self.stateful_removal_policy,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import aws_cdk as cdk
 from constructs import Construct
+from constructs.ai.inference_endpoint import VARIANT
 from constructs.analytics.glue_pipeline import RULESETS
 from constructs.analytics.lake_alerts import LakeAlerts, LakeWatch
 from constructs.common.secure_bucket import access_log_bucket
@@ -17,6 +18,7 @@ from constructs.observability.threat_detection import ThreatDetection
 from constructs.observability.tracing_and_metrics import ScrapedCluster, TracingAndMetrics
 
 from environments.schema.stage import StageConfig
+from stacks.ai import AiStack
 from stacks.analytics import AnalyticsStack
 from stacks.base import PlatformStack
 from stacks.data import DataStack
@@ -38,6 +40,7 @@ class ObservabilityStack(PlatformStack):
         data: DataStack,
         platform: PlatformComputeStack,
         analytics: AnalyticsStack,
+        ai: AiStack | None = None,
     ) -> None:
         super().__init__(
             scope,
@@ -121,6 +124,8 @@ class ObservabilityStack(PlatformStack):
                 graph_max_ncu=config.data.graph.max_capacity_ncu,
                 time_series=data.time_series,
                 accelerator=data.accelerator,
+                inference=(ai.inference.endpoint.attr_endpoint_name, VARIANT) if ai and ai.inference else None,
+                bedrock_models=[m.invoked_id for m in config.ai.bedrock.models] if ai and ai.bedrock else (),
             ),
             name_prefix=name,
             critical=self.alerts.critical,

@@ -74,6 +74,8 @@ PAGES = {
     "neptune": "https://aws.amazon.com/neptune/pricing/",
     "influxdb": "https://aws.amazon.com/timestream/pricing/",
     "dax": "https://aws.amazon.com/dynamodb/pricing/on-demand/",
+    "sagemaker": "https://aws.amazon.com/sagemaker/pricing/",
+    "bedrock": "https://aws.amazon.com/bedrock/pricing/",
 }
 
 
@@ -159,6 +161,7 @@ USAGE = {
     "sfn_transitions": Usage(1, "1,000 state transitions a month per state machine"),
     "scheduled_task_hours": Usage(0.5, "30 minutes per run of each scheduled ECS task, as often as its schedule fires"),
     "route53_queries": Usage(1, "1 million queries a month per non-alias record"),
+    "guardrail_text_units": Usage(100, "100,000 text units (of 1,000 characters) a month through each guardrail"),
 }
 
 
@@ -294,6 +297,9 @@ FREE: dict[str, str] = {
     "AWS::SNS::TopicInlinePolicy": "free",
     "AWS::SQS::QueueInlinePolicy": "free",
     "AWS::ApplicationAutoScaling::ScalableTarget": "Application Auto Scaling is free; what it scales is priced",
+    "AWS::SageMaker::Model": "free; its endpoint configuration's instances are priced",
+    "AWS::SageMaker::Endpoint": "free; its endpoint configuration's instances are priced",
+    "AWS::Bedrock::GuardrailVersion": "free; the guardrail's use is priced with the guardrail",
     "AWS::ApplicationAutoScaling::ScalingPolicy": "Application Auto Scaling is free; what it scales is priced",
     "AWS::Serverless::Application": "a nested stack of a rotation function: a few Lambda runs a month, free tier",
 }
@@ -875,6 +881,26 @@ def _scraper(resource: Resource) -> Iterator[Charge]:
     workspace is priced there)."""
     yield hours("metrics (Prometheus)", ref("aps:collector-hour", "collector-hour"), 1, "collector")
     yield used("metrics (Prometheus)", ref("aps:10m-samples-collected", "10 million samples"), "aps_collected")
+
+
+@rule("AWS::SageMaker::EndpointConfig")
+def _inference(resource: Resource) -> Iterator[Charge]:
+    """Real-time inference bills each variant's instances by the hour, at their initial (minimum) count."""
+    for variant in resource.properties["ProductionVariants"]:
+        instance_type = variant["InstanceType"]
+        price = ref(f"sagemaker:{instance_type}:hosting", "hour")
+        yield hours("inference (SageMaker)", price, variant["InitialInstanceCount"], f"x {instance_type}")
+
+
+@rule("AWS::Bedrock::Guardrail")
+def _guardrail(resource: Resource) -> Iterator[Charge]:
+    """A guardrail bills the text it evaluates: its content filters and, when it has one, its PII filter. The
+    models' tokens are billed per request and are not a resource of the templates."""
+    yield used("AI (Bedrock guardrail)", ref("bedrock:guardrail-content-1k-units", "1,000 text units"),
+               "guardrail_text_units")  # fmt: skip
+    if resource.properties.get("SensitiveInformationPolicyConfig"):
+        yield used("AI (Bedrock guardrail)", ref("bedrock:guardrail-pii-1k-units", "1,000 text units"),
+                   "guardrail_text_units")  # fmt: skip
 
 
 @rule("AWS::GuardDuty::Detector")

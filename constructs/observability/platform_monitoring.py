@@ -40,6 +40,8 @@ WARNING = "Warning"
 """Disambiguators: the facade routes an alarm to the topic of its disambiguator."""
 MINUTE = cdk.Duration.minutes(1)
 ELB = "AWS/ApplicationELB"
+SAGEMAKER = "AWS/SageMaker"
+BEDROCK = "AWS/Bedrock"
 CONTAINER_INSIGHTS = "ContainerInsights"
 ANOMALY_STD_DEVS = 3
 P99_LATENCY_SECONDS = 60
@@ -95,6 +97,10 @@ class Watched:
     """The cluster's maximum capacity (Neptune serverless), or None for provisioned instances."""
     time_series: TimeSeriesDatabase | None = None
     accelerator: TableAccelerator | None = None
+    inference: tuple[str, str] | None = None
+    """The SageMaker endpoint's name (its CfnEndpoint attribute) and production variant; None without one."""
+    bedrock_models: Sequence[str] = ()
+    """The ids workloads invoke Bedrock models by, each a ModelId CloudWatch publishes under."""
 
 
 class PlatformMonitoring(Construct):
@@ -140,6 +146,7 @@ class PlatformMonitoring(Construct):
         self._cluster(watch.cluster_name)
         self._data(watch)
         self._analytics(watch)
+        self._ai(watch)
         self.degraded = self.facade.create_composite_alarm_using_disambiguator(
             CRITICAL,
             disambiguator=CRITICAL,
@@ -493,6 +500,51 @@ class PlatformMonitoring(Construct):
                 )
             ],
         )  # fmt: skip
+
+    def _ai(self, watch: Watched) -> None:
+        """SageMaker's and Bedrock's runtime metrics, which the facade has no monitor for: the endpoint's 5xx
+        responses and p99 model latency (by EndpointName and VariantName), each model's server errors and
+        throttling (by ModelId)."""
+        if watch.inference is None and not watch.bedrock_models:
+            return
+        self.facade.add_large_header("AI")
+        if watch.inference is not None:
+            endpoint, variant = watch.inference
+            dimensions = {"EndpointName": endpoint, "VariantName": variant}
+            self.facade.monitor_custom(
+                alarm_friendly_name="Inference",
+                human_readable_name=f"SageMaker endpoint {variant}",
+                metric_groups=[
+                    monitoring.CustomMetricGroup(
+                        title="Errors and latency",
+                        metrics=[
+                            _alarmed(_metric(SAGEMAKER, "Invocation5XXErrors", dimensions, "Sum"), "Inference5xx",
+                                     CRITICAL, 0, 5, "The inference endpoint answered with 5xx for 5 minutes"),
+                            _alarmed(_metric(SAGEMAKER, "ModelLatency", dimensions, "p99"), "InferenceLatency",
+                                     WARNING, P99_LATENCY_SECONDS * 1_000_000, 5,
+                                     f"The model's p99 latency is over {P99_LATENCY_SECONDS} s"),
+                        ],
+                    )
+                ],
+            )  # fmt: skip
+        for model in watch.bedrock_models:
+            dimensions = {"ModelId": model}
+            self.facade.monitor_custom(
+                alarm_friendly_name=f"Bedrock-{model}",
+                human_readable_name=f"Bedrock {model}",
+                metric_groups=[
+                    monitoring.CustomMetricGroup(
+                        title="Server errors and throttling",
+                        metrics=[
+                            _alarmed(_metric(BEDROCK, "InvocationServerErrors", dimensions, "Sum"),
+                                     f"BedrockErrors-{model}", CRITICAL, 0, 5, f"{model} failed on Bedrock's side"),
+                            _alarmed(_metric(BEDROCK, "InvocationThrottles", dimensions, "Sum"),
+                                     f"BedrockThrottles-{model}", WARNING, 0, 5,
+                                     f"Bedrock throttled {model} for 5 minutes: raise its quota"),
+                        ],
+                    )
+                ],
+            )  # fmt: skip
 
     def _kafka(self, cluster: msk.CfnCluster) -> None:
         """MSK, which the facade has no monitor for: each broker's data disk (KafkaDataLogsDiskUsed is published

@@ -43,6 +43,10 @@ INFLUXDB_DOC = (
     "optimization.html (dimension DbInstanceName); the namespace as AWS's agent toolkit for Timestream for InfluxDB "
     "lists it (github.com/aws/agent-toolkit-for-aws, timestream-influxdb/references/monitoring-metrics.md)"
 )
+SAGEMAKER_DOC = "https://docs.aws.amazon.com/sagemaker/latest/dg/monitoring-cloudwatch.html"
+"""Endpoint invocation metrics (AWS/SageMaker), published per EndpointName and VariantName."""
+BEDROCK_DOC = "https://docs.aws.amazon.com/bedrock/latest/userguide/monitoring.html"
+"""Runtime metrics (AWS/Bedrock), published per ModelId: the model or inference profile the request names."""
 CONTAINER_INSIGHTS_DOC = (
     "https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Container-Insights-metrics-EKS.html"
 )
@@ -131,6 +135,14 @@ PUBLISHED: dict[str, tuple[str, dict[str, Sets]]] = {
         "DeliveryToAmazonOpenSearchService.Success": sets("DeliveryStreamName"),
         "DeliveryToS3.Success": sets("DeliveryStreamName"),
     }),
+    "AWS/SageMaker": (SAGEMAKER_DOC, {
+        "Invocation5XXErrors": sets("EndpointName, VariantName"),
+        "ModelLatency": sets("EndpointName, VariantName"),
+    }),
+    "AWS/Bedrock": (BEDROCK_DOC, {
+        "InvocationServerErrors": sets("ModelId"),
+        "InvocationThrottles": sets("ModelId"),
+    }),
     "ContainerInsights": (CONTAINER_INSIGHTS_DOC, {
         "node_cpu_utilization": sets("ClusterName", "ClusterName, InstanceId, NodeName"),
         # Only per pod (PodName, Namespace, ClusterName): a cluster-wide restart count is not published.
@@ -197,7 +209,18 @@ class OneOf:
     values: tuple[str, ...]
 
 
-Identified = Attribute | NameProperty | MemberOf | BrokerOf | Account | OneOf
+@dataclass(frozen=True)
+class VariantOf:
+    """A production variant of the endpoint configuration of the SageMaker endpoint the same metric names."""
+
+
+@dataclass(frozen=True)
+class InvokedModel:
+    """A model (or inference profile) id some IAM policy of the stage lets a principal call bedrock:InvokeModel on:
+    CloudWatch publishes only what requests name, and requests name only what they may invoke."""
+
+
+Identified = Attribute | NameProperty | MemberOf | BrokerOf | Account | OneOf | VariantOf | InvokedModel
 OWN = "<the stage's own namespace>"
 
 IDENTIFIED_BY: dict[tuple[str, str], Identified] = {
@@ -221,6 +244,9 @@ IDENTIFIED_BY: dict[tuple[str, str], Identified] = {
     ("AWS/Kafka", "Broker ID"): BrokerOf(),
     ("AWS/ES", "DomainName"): NameProperty("AWS::OpenSearchService::Domain", "DomainName"),
     ("AWS/ES", "ClientId"): Account(),
+    ("AWS/SageMaker", "EndpointName"): Attribute(("AWS::SageMaker::Endpoint",), "EndpointName"),
+    ("AWS/SageMaker", "VariantName"): VariantOf(),
+    ("AWS/Bedrock", "ModelId"): InvokedModel(),
     ("ContainerInsights", "ClusterName"): Attribute(("AWS::EKS::Cluster",)),
     ("AWS/KinesisAnalytics", "Application"): NameProperty("AWS::KinesisAnalyticsV2::Application", "ApplicationName"),
     ("AWS/Firehose", "DeliveryStreamName"): Attribute(("AWS::KinesisFirehose::DeliveryStream",)),
@@ -319,6 +345,11 @@ def _unidentified(rule: Identified, value: Any, metric: WatchedMetric, stacks: S
         return None if valid else f"{value!r} is no broker of the MSK cluster {cluster!r}"
     if isinstance(rule, MemberOf):
         return _member(rule, value, stack, stacks)
+    if isinstance(rule, VariantOf):
+        return _variant(value, metric, stacks)
+    if isinstance(rule, InvokedModel):
+        invoked = _invoked_models(stacks)
+        return None if value in invoked else f"{value!r} is no model a policy of the stage lets anyone invoke"
     found = resolve(stack, value, stacks)
     if found is None:
         return f"{_text(value)} is not a reference to a resource (a name typed into the template?)"
@@ -351,6 +382,40 @@ def _member(rule: MemberOf, value: Any, stack: StackTemplate, stacks: Sequence[S
     if not (1 <= int(shard) <= shards and 1 <= int(node) <= nodes):
         return f"{where} has {shards} shards of {nodes} nodes, not shard {shard} node {node}"
     return None
+
+
+def _variant(value: Any, metric: WatchedMetric, stacks: Sequence[StackTemplate]) -> str | None:
+    found = resolve(metric.stack, metric.dimensions.get("EndpointName"), stacks)
+    if found is None or found[0].type_of(found[1]) != "AWS::SageMaker::Endpoint":
+        return "its EndpointName names no SageMaker endpoint, so no variant can be checked"
+    endpoint, logical_id, _ = found
+    config = resolve(endpoint, endpoint.resources[logical_id]["Properties"]["EndpointConfigName"], stacks)
+    if config is None:
+        return "the endpoint's EndpointConfigName is not a reference to an endpoint configuration"
+    variants = [v["VariantName"] for v in config[0].resources[config[1]]["Properties"]["ProductionVariants"]]
+    return None if value in variants else f"{value!r} is none of the endpoint's variants {variants}"
+
+
+def _invoked_models(stacks: Sequence[StackTemplate]) -> set[str]:
+    """The model and inference-profile ids named in the resources of any statement allowing bedrock:InvokeModel."""
+    found = set()
+    for stack in stacks:
+        for _, policy in (*stack.of_type("AWS::IAM::ManagedPolicy"), *stack.of_type("AWS::IAM::Policy")):
+            for statement in policy["PolicyDocument"]["Statement"]:
+                actions = statement.get("Action", [])
+                if statement["Effect"] != "Allow" or "bedrock:InvokeModel" not in listed_of(actions):
+                    continue
+                for resource in listed_of(statement.get("Resource", [])):
+                    shaped = isinstance(resource, str) and re.search(
+                        r":(?:foundation-model|inference-profile)/(.+)$", resource
+                    )
+                    if shaped:
+                        found.add(shaped[1])
+    return found
+
+
+def listed_of(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
 
 
 def resolve(stack: StackTemplate, value: Any, stacks: Sequence[StackTemplate]) -> tuple[StackTemplate, str, str] | None:

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from environments.schema.ai import has_local_storage
 from tests.behaviour.templates import (
     StackTemplate,
     attribute,
@@ -166,6 +167,10 @@ NAME_RULES = (
              API + "elasticloadbalancing/latest/APIReference/API_CreateLoadBalancer.html"),
     NameRule("AWS::ElasticLoadBalancingV2::TargetGroup", "Name", 32, rf"^{ELB_NAME}", "region",
              API + "elasticloadbalancing/latest/APIReference/API_CreateTargetGroup.html"),
+    NameRule("AWS::SageMaker::Endpoint", "EndpointName", 63, r"^[a-zA-Z0-9](-*[a-zA-Z0-9])*$", "region",
+             "https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateEndpoint.html"),
+    NameRule("AWS::Bedrock::Guardrail", "Name", 50, r"^[0-9a-zA-Z_-]+$", "region",
+             "https://docs.aws.amazon.com/bedrock/latest/APIReference/API_CreateGuardrail.html"),
     NameRule("AWS::CloudTrail::Trail", "TrailName", 128, r"^[A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9]$", "region",
              API + "awscloudtrail/latest/APIReference/API_CreateTrail.html", min_length=3),
 )  # fmt: skip
@@ -1336,6 +1341,29 @@ def guardduty_feature_problems(stacks: Sequence[StackTemplate]) -> list[str]:
 # --- the table ----------------------------------------------------------------------------------------------
 
 EKS_ACCESS = "https://docs.aws.amazon.com/eks/latest/userguide/creating-access-entries.html"
+
+
+def endpoint_volume_key_problems(stacks: Sequence[StackTemplate]) -> list[str]:
+    """CreateEndpointConfig fails with a KmsKeyId when a variant's instance type has NVMe instance storage."""
+    return [
+        f"{stack.where(logical_id)}: KmsKeyId with {variant['InstanceType']}, which has local storage"
+        for stack, logical_id, p in _all(stacks, "AWS::SageMaker::EndpointConfig")
+        if "KmsKeyId" in p
+        for variant in p["ProductionVariants"]
+        if has_local_storage(variant["InstanceType"])
+    ]
+
+
+def prompt_attack_problems(stacks: Sequence[StackTemplate]) -> list[str]:
+    """CreateGuardrail refuses a prompt-attack filter on completions."""
+    return [
+        f"{stack.where(logical_id)}: PROMPT_ATTACK with output strength {f.get('OutputStrength')}"
+        for stack, logical_id, p in _all(stacks, "AWS::Bedrock::Guardrail")
+        for f in p.get("ContentPolicyConfig", {}).get("FiltersConfig", [])
+        if f["Type"] == "PROMPT_ATTACK" and f.get("OutputStrength") != "NONE"
+    ]
+
+
 RULES = (
     Rule(
         "names", "names fit their type's length and characters", "NAME_RULES (a source per row)", "stage", name_problems
@@ -1612,6 +1640,20 @@ RULES = (
         + "amazondynamodb/latest/developerguide/DAX.cluster-management.html",
         "stage",
         dax_problems,
+    ),
+    Rule(
+        "sagemaker-volume-key",
+        "no KmsKeyId on an endpoint configuration whose instances have local storage",
+        "https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateEndpointConfig.html",
+        "stage",
+        endpoint_volume_key_problems,
+    ),
+    Rule(
+        "guardrail-prompt-attack",
+        "a guardrail's PROMPT_ATTACK filter has output strength NONE",
+        "https://docs.aws.amazon.com/bedrock/latest/APIReference/API_GuardrailContentFilterConfig.html",
+        "stage",
+        prompt_attack_problems,
     ),
     Rule(
         "guardduty-features",

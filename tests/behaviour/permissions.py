@@ -63,10 +63,12 @@ NO_RESOURCE_LEVEL = frozenset({
     "logs:createlogdelivery", "logs:getlogdelivery", "logs:updatelogdelivery", "logs:deletelogdelivery",
     "logs:listlogdeliveries", "logs:putresourcepolicy", "logs:describeresourcepolicies", "logs:describeloggroups",
     "iam:listinstanceprofiles",
+    "bedrock:putmodelinvocationloggingconfiguration", "bedrock:deletemodelinvocationloggingconfiguration",
     "ec2:describe*", "elasticloadbalancing:describe*",
 })  # fmt: skip
 """Actions with no resource type in the Service Authorization Reference (docs.aws.amazon.com/service-authorization/
-latest/reference): a policy can only name them on `*`. EC2's and Elastic Load Balancing's Describe calls are all so;
+latest/reference): a policy can only name them on `*`. Bedrock's invocation logging configuration is one per account
+and Region. EC2's and Elastic Load Balancing's Describe calls are all so;
 CloudWatch Logs' vended-log delivery calls are the ones Step Functions' logging guide grants on `*`."""
 AWS_MANAGED: Mapping[str, Sequence[Mapping[str, Any]]] = {
     "service-role/AWSGlueServiceRole": (
@@ -166,6 +168,8 @@ FORMS: Mapping[str, Form] = {
     "AWS::EC2::TransitGatewayPeeringAttachment": Form(_arn("ec2", "transit-gateway-attachment/{name}"),
                                                       attributes={"Id": "name", "TransitGatewayAttachmentId": "name"}),
     "AWS::CloudFront::Distribution": Form("arn:{partition}:cloudfront::{account}:distribution/{name}"),
+    "AWS::Bedrock::Guardrail": Form(_arn("bedrock", "guardrail/{token}"), ref="arn"),
+    "AWS::SageMaker::Endpoint": Form(_arn("sagemaker", "endpoint/{name}"), ref="arn", name="EndpointName"),
     "AWS::StepFunctions::StateMachine": Form(_arn("states", "stateMachine:{name}"), ref="arn", name="StateMachineName"),
 }  # fmt: skip
 """The resource types whose ARNs policies name, with the shape AWS gives them."""
@@ -511,6 +515,7 @@ _ABSENT_UNLESS_GIVEN = (
     "aws:requestedregion",
     "kms:calleraccount",
     "aws:principalservicename",
+    "bedrock:guardrailidentifier",
 )
 """Condition keys the model always decides: the request context holds them when the request carries them, and
 their absence means the request does not (a request through no AWS service has no kms:ViaService)."""

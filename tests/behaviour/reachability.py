@@ -238,6 +238,7 @@ class Kind(enum.Enum):
     STREAM_APPLICATION = "Flink application"
     FIREHOSE = "Firehose VPC delivery"
     KAFKA_POLLER = "Kafka event poller"
+    INFERENCE_MODEL = "SageMaker model"
 
 
 class Layer(enum.Enum):
@@ -446,6 +447,8 @@ class Placed:
     kinds: frozenset[Kind] = frozenset()
     tier: str | None = None
     excluding: frozenset[Kind] = frozenset()
+    named: str | None = None
+    """Only the placements whose construct path ends so (one interface endpoint among them)."""
 
 
 @dataclass(frozen=True)
@@ -704,6 +707,10 @@ _PLACED_BY_PROPERTIES: dict[str, tuple[Kind, Callable[[dict[str, Any]], list[tup
         lambda p: [
             (c["SubnetIds"], c.get("SecurityGroupIds")) for c in [p.get("Source", {}).get("EksConfiguration")] if c
         ],
+    ),
+    "AWS::SageMaker::Model": (
+        Kind.INFERENCE_MODEL,
+        lambda p: [(c["Subnets"], c.get("SecurityGroupIds")) for c in [p.get("VpcConfig")] if c],
     ),
     "AWS::RDS::DBProxy": (Kind.RDS_PROXY, lambda p: [(p["VpcSubnetIds"], p.get("VpcSecurityGroupIds"))]),
     "AWS::KinesisAnalyticsV2::Application": (
@@ -1355,6 +1362,7 @@ class VpcModel:
             if (not selector.kinds or p.kind in selector.kinds)
             and p.kind not in selector.excluding
             and (selector.tier is None or self.tiers_of(p) == {selector.tier})
+            and (selector.named is None or p.name.endswith(selector.named))
         ]
 
     # --- evaluation ---

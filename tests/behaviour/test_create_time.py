@@ -527,6 +527,33 @@ MUTATIONS: dict[str, Mutation] = {
     "singletons": lambda stacks: _twin(
         _inject({"Detector": _resource("AWS::GuardDuty::Detector", Enable=True)})(stacks)
     ),
+    "sagemaker-volume-key": _inject(
+        {
+            "GpuEndpointConfig": _resource(
+                "AWS::SageMaker::EndpointConfig",
+                KmsKeyId="arn:aws:kms:us-east-1:111111111111:key/x",
+                ProductionVariants=[
+                    {
+                        "VariantName": "primary",
+                        "ModelName": "m",
+                        "InstanceType": "ml.g5.xlarge",
+                        "InitialInstanceCount": 1,
+                    }
+                ],
+            )
+        }
+    ),
+    "guardrail-prompt-attack": _inject(
+        {
+            "Guardrail": _resource(
+                "AWS::Bedrock::Guardrail",
+                Name="g",
+                ContentPolicyConfig={
+                    "FiltersConfig": [{"Type": "PROMPT_ATTACK", "InputStrength": "HIGH", "OutputStrength": "HIGH"}]
+                },
+            )
+        }
+    ),
     "guardduty-features": _inject(
         {
             "Detector": _resource(

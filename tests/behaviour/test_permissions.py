@@ -345,6 +345,8 @@ class Flow:
     """The one caller of each resource, where it depends on the resource (the topic that delivers to a queue)."""
     context: Callable[[StageConfig], Mapping[str, str | Sequence[str]]] | None = None
     """What the request carries besides TLS and its caller: request tags, the service a role is passed to."""
+    context_for: Callable[[PermissionModel, Target], Mapping[str, str | Sequence[str]]] | None = None
+    """What the request carries that the templates decide (the guardrail a Bedrock invocation names)."""
 
 
 DECRYPT, ENCRYPT = ("kms:Decrypt",), ("kms:GenerateDataKey",)
@@ -561,6 +563,93 @@ def ecs_task_flows(task: str) -> list[Flow]:
 
 ZONE_PATHS = dict(zip(("raw", "processed", "curated"), LAKE, strict=True))
 
+GUARDRAIL = "ai/Bedrock/Guardrail"
+BEDROCK_INVOKE = ("bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream")
+UNCONFIGURED_MODEL = "anthropic.claude-3-opus-20240229-v1:0"
+"""A model Bedrock serves that no stage configures."""
+PROFILE_DESTINATIONS = {"us": "us-west-2", "eu": "eu-central-1", "apac": "ap-northeast-1"}
+"""A Region of each geography other than the stages' own, where a cross-Region profile may land a request."""
+INFERENCE = "ai/Inference"
+MODEL_ROLE = role_of("AWS::SageMaker::Model", "ExecutionRoleArn")
+
+
+def bedrock_models(which: str) -> Targets:
+    """Each configured model as Bedrock authorises a request for it (`configured`): its inference profile here and
+    the model in this Region and in another of the profile's geography, or the model here; or a model no stage
+    configures (`other`). They belong to the guardrail's stack, which grants them."""
+
+    def find(model: PermissionModel, config: StageConfig) -> list[Target]:
+        found = []
+        for rid in model.at(GUARDRAIL):
+            stack = model.symbols.stacks[rid.stack]
+            here = f"arn:aws:bedrock:{stack.region}::foundation-model/"
+            if which == "other":
+                found.append(Target(rid, here + UNCONFIGURED_MODEL, {}))
+                continue
+            for spec in config.ai.bedrock.models:
+                found.append(Target(rid, here + spec.id, {}))
+                if spec.inference_profile:
+                    profile = f"arn:aws:bedrock:{stack.region}:{stack.account}:inference-profile/{spec.invoked_id}"
+                    elsewhere = f"arn:aws:bedrock:{PROFILE_DESTINATIONS[spec.inference_profile]}::foundation-model/"
+                    found += [Target(rid, profile, {}), Target(rid, elsewhere + spec.id, {})]
+        return found
+
+    return find
+
+
+def through_guardrail(model: PermissionModel, target: Target) -> dict[str, str]:
+    """The guardrail a workload's request names: the published version of the stage's guardrail (ARN:version)."""
+    (version,) = [rid for rid, _ in model.symbols.each("AWS::Bedrock::GuardrailVersion")]
+    guardrail = model.symbols.identity(version.stack, model.symbols.properties(version)["GuardrailIdentifier"])
+    assert guardrail is not None
+    number = model.symbols.text(version.stack, {"Fn::GetAtt": [version.logical_id, "Version"]})
+    return {"bedrock:GuardrailIdentifier": f"{model.symbols.arn(guardrail)}:{number}"}
+
+
+def bedrock_callers(model: PermissionModel, config: StageConfig) -> list[Caller]:
+    """The workload roles the config lets invoke Bedrock."""
+    return [p for kind in config.ai.bedrock.workload_roles for p in workload(kind)(model, config)]
+
+
+def endpoint_callers(model: PermissionModel, config: StageConfig) -> list[Caller]:
+    return [p for kind in config.ai.sagemaker.invoked_by for p in workload(kind)(model, config)]
+
+
+def model_data(model: PermissionModel, config: StageConfig) -> list[Target]:
+    """The endpoint's model data: one object of the models bucket."""
+    return at(MODELS, suffix=f"/{config.ai.sagemaker.model_data_key}")(model, config)
+
+
+def endpoint_image(model: PermissionModel, config: StageConfig) -> list[Target]:
+    """The ECR repository the endpoint's image comes from."""
+    name = "".join(part.capitalize() for part in config.ai.sagemaker.image_repository.split("-"))
+    return at(f"platform/Registries/{name}")(model, config)
+
+
+def invocation_log_objects(model: PermissionModel, config: StageConfig) -> list[Target]:
+    """Where Bedrock writes invocation logs: under the prefix, AWSLogs/<account>/."""
+    found = []
+    for rid in model.at("ai/Bedrock/InvocationLogBucket/Bucket"):
+        account = model.symbols.stacks[rid.stack].account
+        found.append(Target(rid, f"{model.symbols.arn(rid)}/invocations/AWSLogs/{account}/{OBJECT}"))
+    return found
+
+
+def with_bedrock(config: StageConfig) -> bool:
+    return config.ai.bedrock.enabled
+
+
+def with_invocation_logs(config: StageConfig) -> bool:
+    return config.ai.bedrock.enabled and config.ai.bedrock.invocation_logs is not None
+
+
+def with_sagemaker(config: StageConfig) -> bool:
+    return config.ai.sagemaker.enabled
+
+
+BEDROCK_LOG_DELIVERY = service("bedrock.amazonaws.com", at(GUARDRAIL))
+"""Bedrock, delivering logs for a request of this account and Region (a resource of Bedrock's here as source)."""
+
 
 FLOWS = (
     # seed 001: an agent pod calls Secrets Manager, RDS, DynamoDB, S3, the cache and SNS/SQS ([4a]-[4f])
@@ -711,6 +800,23 @@ FLOWS = (
          "seed 003: Glue ETL"),
     Flow("Glue keeps the catalog", GLUE, CATALOG, glue_catalog, "seed 003: Data Catalog"),
     *(task_flow for task in ("DataProcessing", "Spark") for task_flow in ecs_task_flows(task)),
+    # seed 000: LLM inference on Bedrock, custom models on a SageMaker endpoint
+    Flow("workloads invoke the configured Bedrock models through the guardrail", bedrock_callers, BEDROCK_INVOKE,
+         bedrock_models("configured"), "seed 000: Bedrock (Claude 3.5, Llama 3)", with_bedrock,
+         context_for=through_guardrail),
+    Flow("workloads apply the guardrail", bedrock_callers, ("bedrock:ApplyGuardrail",), at(GUARDRAIL),
+         "seed 000: Bedrock; the guardrail every invocation names", with_bedrock),
+    Flow("Bedrock delivers invocation logs to their bucket", BEDROCK_LOG_DELIVERY, ("s3:PutObject",),
+         invocation_log_objects, "seed 000: Bedrock; model invocation logging", with_invocation_logs),
+    Flow("workloads invoke the SageMaker endpoint", endpoint_callers, ("sagemaker:InvokeEndpoint",),
+         at(f"{INFERENCE}/Endpoint"), "seed 000: SageMaker endpoints", with_sagemaker),
+    Flow("SageMaker reads the endpoint's model data", MODEL_ROLE, ("s3:GetObject",), model_data,
+         "seed 000: SageMaker custom models (model data in the models bucket)", with_sagemaker),
+    Flow("SageMaker pulls the endpoint's image", MODEL_ROLE, ("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"),
+         endpoint_image, "seed 000: SageMaker custom models (the container from ECR)", with_sagemaker),
+    Flow("SageMaker writes the endpoint's data capture", MODEL_ROLE, OBJECT_WRITE,
+         objects_under(f"{INFERENCE}/Capture/Bucket", "capture/"), "seed 000: SageMaker; data capture",
+         with_sagemaker),
 )  # fmt: skip
 """Every data flow the seeds describe, as (principal by what it is, actions, resource by identity, source)."""
 
@@ -778,6 +884,7 @@ def flow_problems(model: PermissionModel, config: StageConfig, flow: Flow) -> li
             context = {
                 **REQUEST_CONTEXT.get(action.split(":")[0], {}),
                 **(flow.context(config) if flow.context else {}),
+                **(flow.context_for(model, target) if flow.context_for else {}),
             }
             found = model.check(caller, action, target, context) + key_problems(model, caller, action, target)
             problems += [f"{caller}: {model.symbols.readable(problem)}" for problem in found]
@@ -799,6 +906,7 @@ BINDINGS: tuple[tuple[str, str, str], ...] = (
     ("AWS::CloudWatch::MetricStream", "RoleArn", "streams.metrics.cloudwatch.amazonaws.com"),
     ("AWS::DAX::Cluster", "IAMRoleARN", "dax.amazonaws.com"),
     ("AWS::S3::Bucket", "ReplicationConfiguration.Role", "s3.amazonaws.com"),
+    ("AWS::SageMaker::Model", "ExecutionRoleArn", "sagemaker.amazonaws.com"),
 )
 """What hands a role to a workload, and the service that assumes it for the workload."""
 POD_IDENTITY_ACTIONS = ("sts:AssumeRole", "sts:TagSession")
@@ -843,6 +951,15 @@ FORBIDDEN = (
          at("analytics/Streaming/StateTable"), "seed 000: DAX caches the conversations and sessions", with_accelerator),
     Flow("the app workloads read the InfluxDB admin login", APP, SECRET_READER, at("data/TimeSeries/AdminCredentials"),
          "README, The data: workloads use an API token; the admin login is break-glass", with_time_series),
+    Flow("workloads invoke a Bedrock model without the guardrail", bedrock_callers, BEDROCK_INVOKE,
+         bedrock_models("configured"), "seed 000: Bedrock; every invocation applies the guardrail", with_bedrock),
+    Flow("workloads invoke a Bedrock model the config does not name", bedrock_callers, BEDROCK_INVOKE,
+         bedrock_models("other"), "the configured model ids, no wildcard", with_bedrock,
+         context_for=through_guardrail),
+    Flow("SageMaker reads model data other than its own", MODEL_ROLE, ("s3:GetObject",), objects(MODELS),
+         "the execution role reads the endpoint's model data only", with_sagemaker),
+    Flow("SageMaker writes the models bucket", MODEL_ROLE, ("s3:PutObject",), objects(MODELS),
+         "seed 002: the models are read, not written, by what serves them", with_sagemaker),
 )  # fmt: skip
 """What must stay denied: each caller may do none of the actions on any of the resources."""
 
@@ -853,13 +970,17 @@ def forbidden_failures(model: PermissionModel, config: StageConfig) -> list[Fail
         if not flow.enabled(config):
             continue
         callers, targets = flow.principals(model, config), flow.resources(model, config)
-        context = flow.context(config) if flow.context else None
+
+        def context(target: Target, flow: Flow = flow) -> dict[str, str | Sequence[str]]:
+            return {**(flow.context(config) if flow.context else {}),
+                    **(flow.context_for(model, target) if flow.context_for else {})}  # fmt: skip
+
         allowed = [
             f"{caller} may call {action} on {model.symbols.readable(t.arn)}"
             for caller in callers
             for t in targets
             for action in flow.actions
-            if not model.check(caller, action, t, context)
+            if not model.check(caller, action, t, context(t))
         ]
         if allowed or not (callers and targets):
             found = tuple(allowed) or ("the model found no caller or resource for it in the templates",)
@@ -1318,6 +1439,24 @@ def let_dax_write_every_table(model: PermissionModel, broken: Broken) -> None:
             statement["Resource"] = "*"
 
 
+def drop_the_guardrail_condition(model: PermissionModel, broken: Broken) -> None:
+    for statement in broken.statements(the(model, "ai/Bedrock/InvokePolicy")):
+        if statement.get("Sid") == "InvokeThroughGuardrail":
+            del statement["Condition"]
+
+
+def grant_every_model(model: PermissionModel, broken: Broken) -> None:
+    for statement in broken.statements(the(model, "ai/Bedrock/InvokePolicy")):
+        if statement.get("Sid") == "InvokeThroughGuardrail":
+            statement["Resource"] = "arn:aws:bedrock:*::foundation-model/*"
+
+
+def let_sagemaker_read_every_model(model: PermissionModel, broken: Broken) -> None:
+    for statement in broken.statements(the(model, f"{INFERENCE}/ExecutionRole/Policy")):
+        if statement.get("Sid") == "ModelData":
+            statement["Resource"] = "arn:aws:s3:::*/*"
+
+
 @dataclass(frozen=True)
 class Mutation:
     breaks: str
@@ -1382,6 +1521,14 @@ MUTATIONS = (
     Mutation("DAX's role on every table", let_dax_write_every_table, "forbidden",
              frozenset({"DAX writes a table other than the two it fronts"}), "may call dynamodb:PutItem",
              applies=with_accelerator),
+    Mutation("Bedrock without the guardrail condition", drop_the_guardrail_condition, "forbidden",
+             frozenset({"workloads invoke a Bedrock model without the guardrail"}), "may call bedrock:InvokeModel",
+             with_bedrock),
+    Mutation("Bedrock on every model", grant_every_model, "forbidden",
+             frozenset({"workloads invoke a Bedrock model the config does not name"}), UNCONFIGURED_MODEL,
+             with_bedrock),
+    Mutation("SageMaker's role on every model", let_sagemaker_read_every_model, "forbidden",
+             frozenset({"SageMaker reads model data other than its own"}), "may call s3:GetObject", with_sagemaker),
 )  # fmt: skip
 
 

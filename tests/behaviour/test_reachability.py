@@ -77,6 +77,14 @@ def without_edge(config: StageConfig) -> bool:
     return not config.edge.enabled
 
 
+def with_bedrock(config: StageConfig) -> bool:
+    return config.ai.bedrock.enabled
+
+
+def with_sagemaker(config: StageConfig) -> bool:
+    return config.ai.sagemaker.enabled
+
+
 @dataclass(frozen=True)
 class RequiredPath:
     name: str
@@ -152,7 +160,7 @@ EXPECTED_TIER = {
         (
             Kind.NODE_GROUP, Kind.KARPENTER_NODES, Kind.FARGATE_PODS, Kind.CONTROL_PLANE, Kind.KUBECTL_HANDLER,
             Kind.EVENT_FUNCTION, Kind.PROVIDER_FUNCTION, Kind.ROTATION, Kind.ECS_SERVICE, Kind.ECS_SCHEDULED_TASK,
-            Kind.INTERFACE_ENDPOINT, Kind.SCRAPER, Kind.STREAM_APPLICATION, Kind.FIREHOSE,
+            Kind.INTERFACE_ENDPOINT, Kind.SCRAPER, Kind.STREAM_APPLICATION, Kind.FIREHOSE, Kind.INFERENCE_MODEL,
         ),
         "app",
     ),
@@ -161,6 +169,10 @@ EXPECTED_TIER = {
     **dict.fromkeys(SERVICE_PORTS, "data"),
 }  # fmt: skip
 """Seed 001's tiers: load balancers and NAT public; compute, and the endpoints it calls, app; data stores data."""
+
+BEDROCK_RUNTIME = Placed(frozenset({Kind.INTERFACE_ENDPOINT}), named="/BedrockRuntimeEndpoint")
+SAGEMAKER_RUNTIME = Placed(frozenset({Kind.INTERFACE_ENDPOINT}), named="/SagemakerRuntimeEndpoint")
+SAGEMAKER_VPC = "https://docs.aws.amazon.com/sagemaker/latest/dg/host-vpc.html"
 
 REQUIRED = (
     RequiredPath("internet -> load balancer", Internet(), LOAD_BALANCER, (Traffic.tcp(443), Traffic.tcp(80)),
@@ -237,6 +249,19 @@ REQUIRED = (
                  "from S3); the data lake and buckets"),
     RequiredPath("app tier -> DynamoDB", APP_TIER, Service("DynamoDB", "pl-dynamodb"), (Traffic.tcp(443),),
                  "seed 001's tables; seed 000's stream state"),
+    RequiredPath("workloads -> bedrock-runtime endpoint", WORKLOADS, BEDROCK_RUNTIME, (Traffic.tcp(443),),
+                 "seed 000: Bedrock; https://docs.aws.amazon.com/bedrock/latest/userguide/vpc-interface-endpoints.html",
+                 applies=with_bedrock),
+    RequiredPath("workloads -> sagemaker.runtime endpoint", WORKLOADS, SAGEMAKER_RUNTIME, (Traffic.tcp(443),),
+                 f"seed 000: SageMaker endpoints, called with InvokeEndpoint; {SAGEMAKER_VPC}",
+                 applies=with_sagemaker),
+    RequiredPath("SageMaker model -> S3", of(Kind.INFERENCE_MODEL), Service("S3", "pl-s3"), (Traffic.tcp(443),),
+                 f"{SAGEMAKER_VPC}: the model data comes from S3 through the VPC's gateway endpoint",
+                 applies=with_sagemaker),
+    RequiredPath("SageMaker model -> ECR endpoints", of(Kind.INFERENCE_MODEL),
+                 Placed(frozenset({Kind.INTERFACE_ENDPOINT}), named="/EcrDkrEndpoint"), (Traffic.tcp(443),),
+                 f"{SAGEMAKER_VPC}: the image comes from ECR through its interface endpoints",
+                 applies=with_sagemaker),
     RequiredPath("peer region's app tier -> workloads", Tier("app", peer=True), SERVING, service_traffic,
                  f"seed 000: Transit Gateways peered between the regions; {README_SECONDARY}"),
 )  # fmt: skip
@@ -364,7 +389,7 @@ def expected_placements(config: StageConfig) -> dict[str, dict[Kind, int | None]
             Kind.ROTATION: 1,
             Kind.ECS_SERVICE: 1,
             Kind.ECS_SCHEDULED_TASK: sum(1 for task in config.platform.ecs_tasks if task.schedule),
-            Kind.INTERFACE_ENDPOINT: len(network.interface_endpoints),
+            Kind.INTERFACE_ENDPOINT: len(config.interface_endpoints),
             Kind.NAT_GATEWAY: network.nat_gateways,
             Kind.LOAD_BALANCER: 1,
             Kind.RDS_PROXY: 1,
@@ -378,11 +403,12 @@ def expected_placements(config: StageConfig) -> dict[str, dict[Kind, int | None]
             Kind.FIREHOSE: int(processing.log_delivery.enabled),  # the log flow's delivery into the domain
             # one mapping per topic, each with its pollers in the cluster's subnets
             Kind.KAFKA_POLLER: len(processing.kafka_consumer.topics) if with_kafka_consumer(config) else 0,
+            Kind.INFERENCE_MODEL: 1 if config.ai.sagemaker.enabled else 0,
         }
     }
     if config.dr.enabled:  # no platform there yet: endpoints, NAT, the peering accepter, the Aurora secondary
         expected[config.dr.region] = {
-            Kind.INTERFACE_ENDPOINT: len(network.interface_endpoints),
+            Kind.INTERFACE_ENDPOINT: len(config.interface_endpoints),
             Kind.NAT_GATEWAY: network.nat_gateways,
             Kind.PROVIDER_FUNCTION: None,
             Kind.DATABASE: 1 if config.data.database.engine == "aurora-serverless-v2" else 0,
@@ -636,6 +662,29 @@ def move_an_interface_endpoint_into_the_data_tier(model: VpcModel, stacks: Stack
     properties["SubnetIds"] = [{"Ref": subnet.logical_id} for subnet in data]
 
 
+def guard_bedrock_runtime_with_a_data_group(model: VpcModel, stacks: Stacks, region: str) -> None:
+    """The bedrock-runtime endpoint behind the PostgreSQL group (5432 from workloads only) instead of its own."""
+    (endpoint,) = [p.resource for p in placed(model, region, Kind.INTERFACE_ENDPOINT)
+                   if p.name.endswith(BEDROCK_RUNTIME.named or "")]  # fmt: skip
+    (postgres,) = placed(model, region, Kind.RDS_PROXY)[0].groups
+    assert postgres.stack == endpoint.stack
+    properties = resources(stacks, endpoint)[endpoint.logical_id]["Properties"]
+    properties["SecurityGroupIds"] = [{"Fn::GetAtt": [postgres.logical_id, "GroupId"]}]
+
+
+def drop_the_sagemaker_models_egress(model: VpcModel, stacks: Stacks, region: str) -> None:
+    (group,) = placed(model, region, Kind.INFERENCE_MODEL)[0].groups
+    resources(stacks, group)[group.logical_id]["Properties"]["SecurityGroupEgress"] = [
+        {
+            "CidrIp": "255.255.255.255/32",
+            "Description": "Disallow all traffic",
+            "FromPort": 252,
+            "IpProtocol": "icmp",
+            "ToPort": 86,
+        }
+    ]  # fmt: skip  (what CDK writes for a group with no egress)
+
+
 def open_the_load_balancer_to_the_internet(model: VpcModel, stacks: Stacks, region: str) -> None:
     for group in placed(model, region, Kind.LOAD_BALANCER)[0].groups:
         resources(stacks, group)["MutationHttpsFromAnywhere"] = {
@@ -673,6 +722,8 @@ class Mutation:
     """The paths the contract must report: exactly these (those the stage has)."""
     names: str
     """What every reported failure must name: the missing piece, or the party it concerns."""
+    applies: Callable[[StageConfig], bool] = always
+    """Whether the stage builds what the mutation breaks."""
 
 
 RETURN_INTO_THE_APP_TIER = frozenset({
@@ -680,6 +731,7 @@ RETURN_INTO_THE_APP_TIER = frozenset({
     "workloads -> search", "workloads -> graph", "workloads -> time series", "workloads -> DAX", "app tier -> internet",
     "app tier -> S3", "app tier -> DynamoDB", "Firehose -> search", "Flink application -> S3",
     "Flink application -> internet",
+    "SageMaker model -> S3",
 })  # fmt: skip
 """Every required path whose replies enter the app tier from another tier."""
 CONTROL_PLANE_PATHS = frozenset(
@@ -728,6 +780,14 @@ MUTATIONS = (
              "no ingress rule of network/SecurityGroups/Alb"),
     Mutation("the EFS mount targets", remove_the_file_system_mount_targets, "kinds",
              frozenset({FOUND_AS_CONFIGURED}), "EFS mount targets"),
+    Mutation("the bedrock-runtime endpoint's group", guard_bedrock_runtime_with_a_data_group, "required",
+             frozenset({"workloads -> bedrock-runtime endpoint", "app tier -> interface endpoints",
+                        "Flink application -> interface endpoints"}),
+             "BedrockRuntimeEndpoint", with_bedrock),
+    Mutation("the SageMaker model's HTTPS egress", drop_the_sagemaker_models_egress, "required",
+             frozenset({"SageMaker model -> S3", "SageMaker model -> ECR endpoints", "app tier -> interface endpoints",
+                        "app tier -> internet", "app tier -> S3", "app tier -> DynamoDB"}),
+             "SageMaker model", with_sagemaker),
 )  # fmt: skip
 
 
@@ -762,7 +822,7 @@ def test_each_contract_reports_exactly_what_a_mutation_breaks(
 ) -> None:
     config = platform.configs[stage]
     expected = mutation.paths & evaluated_paths(model, config)
-    if not expected:
+    if not expected or not mutation.applies(config):
         pytest.skip(f"{stage} has none of the paths that depend on {mutation.breaks}")
     contract = CONTRACTS[mutation.contract]
     assert not contract(model, config), "the unbroken templates must pass first"

@@ -692,10 +692,13 @@ def test_two_stages_in_one_account_cannot_both_own_account_wide_services(tmp_pat
     (tmp_path / "staging.yaml").write_text(yaml.safe_dump(staging))
     with pytest.raises(ConfigError) as raised:
         load_stages(config_dir=tmp_path)
-    assert f"{tmp_path / 'staging.yaml'}: observability.detection.guardduty: dev already enables it in " in (
-        "\n".join(raised.value.problems)
+    problems = "\n".join(raised.value.problems)
+    assert f"{tmp_path / 'staging.yaml'}: observability.detection.guardduty: dev already enables it in " in problems
+    assert (
+        f"{tmp_path / 'staging.yaml'}: ai.bedrock.invocation_logs: dev, staging all set it for 111111111111/us-east-1"
+        in problems
     )
-    staging["observability"]["detection"] = {name: False for name in dev["observability"]["detection"]}
+    staging = _without_detection(staging)
     (tmp_path / "staging.yaml").write_text(yaml.safe_dump(staging))
     assert [c.name for c in load_stages(config_dir=tmp_path)] == ["dev", "staging"]
 
@@ -730,6 +733,55 @@ def test_bad_edge_value(tmp_path: Path, label: str, mutate: Mutation, expected: 
 
 def test_an_edge_left_off_needs_no_fields(tmp_path: Path) -> None:
     assert load_stage("dev", EXAMPLE_CONFIG).edge.enabled is False
+
+
+AI_CASES = [
+    ("a wildcard model", _set("ai.bedrock.models.1.id", "meta.*"),
+     "ai.bedrock.models.1.id: meta.* is not a Bedrock model id"),
+    ("no models", _set("ai.bedrock.models", []), "ai.bedrock.models: required when Bedrock is enabled"),
+    ("no guardrail", _set("ai.bedrock.guardrail", None), "ai.bedrock.guardrail: required when Bedrock is enabled"),
+    ("a profile of another geography", _set("ai.bedrock.models.0.inference_profile", "eu"),
+     "ai.bedrock.models.0.inference_profile: the eu profile cannot be called from us-east-1"),
+    ("prompt attacks on completions", _set("ai.bedrock.guardrail.content_filters.5.output", "HIGH"),
+     "ai.bedrock.guardrail.content_filters.5.output: PROMPT_ATTACK filters prompts only"),
+    ("a filter twice", _set("ai.bedrock.guardrail.content_filters.1.type", "HATE"),
+     "ai.bedrock.guardrail.content_filters: lists the same type twice"),
+    ("an unknown PII type", _set("ai.bedrock.guardrail.pii.0.type", "SHOE_SIZE"), "ai.bedrock.guardrail.pii.0.type:"),
+    ("an unknown workload role", _set("ai.bedrock.workload_roles", ["batch"]), "ai.bedrock.workload_roles.0:"),
+    ("no image", _set("ai.sagemaker.image_tag", None), "ai.sagemaker.image_tag: name exactly one of image_tag and "
+     "image_digest: an image already pushed to model"),
+    ("a moving image tag", _set("ai.sagemaker.image_tag", "latest"), "ai.sagemaker.image_tag:"),
+    ("tag and digest", _set("ai.sagemaker.image_digest", "sha256:" + "a" * 64), "ai.sagemaker.image_tag: name "
+     "exactly one"),
+    ("an image in no repository", _set("ai.sagemaker.image_repository", "trainer"),
+     "ai.sagemaker.image_repository: trainer is not one of platform.ecr_repositories"),
+    ("model data that is no archive", _set("ai.sagemaker.model_data_key", "models/weights.bin"),
+     "ai.sagemaker.model_data_key: models/weights.bin is not an S3 key of a .tar.gz"),
+    ("one instance in prod", _set("ai.sagemaker.instance_count", 1),
+     "ai.sagemaker.instance_count: prod needs at least 2 instances"),
+    ("more instances than the maximum", _set("ai.sagemaker.instance_count", 5),
+     "ai.sagemaker.instance_count: 5 is above max_instance_count 4"),
+    ("a training instance type", _set("ai.sagemaker.instance_type", "g5.xlarge"), "ai.sagemaker.instance_type:"),
+    ("an endpoint name over 63", lambda data: (_set("ai.sagemaker.name", "a" * 30)(data),
+                                               _set("tags.project", "p" * 40)(data)),
+     "ai.sagemaker.name: the endpoint's name " + "p" * 40 + "-prod-" + "a" * 30 + " is not 1-63"),
+    ("a guardrail name over 50", _set("tags.project", "p" * 46), "tags.project: the guardrail's name"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("label", "mutate", "expected"), AI_CASES, ids=[c[0] for c in AI_CASES])
+def test_bad_ai_value(tmp_path: Path, label: str, mutate: Mutation, expected: str) -> None:
+    problems = _problems(tmp_path, "prod", mutate, base="prod")
+    assert any(p.startswith(f"{tmp_path / 'prod.yaml'}: {expected}") for p in problems), problems
+
+
+def test_ai_left_off_needs_no_fields(tmp_path: Path) -> None:
+    """A stage file without an ai: section has both toggles off and adds no interface endpoint."""
+    data = {key: value for key, value in _base("dev").items() if key != "ai"}
+    (tmp_path / "dev.yaml").write_text(yaml.safe_dump(data))
+    config = load_stage("dev", tmp_path)
+    assert not config.ai.bedrock.enabled and not config.ai.sagemaker.enabled
+    assert config.interface_endpoints == config.network.interface_endpoints
 
 
 DR_CASES = [
@@ -849,7 +901,9 @@ def _write_stages(tmp_path: Path, **stages: dict[str, Any]) -> None:
 
 
 def _without_detection(data: dict[str, Any]) -> dict[str, Any]:
+    """A stage that owns none of the account's and Region's services (detection, Bedrock invocation logging)."""
     data["observability"]["detection"] = {name: False for name in data["observability"]["detection"]}
+    data["ai"]["bedrock"].pop("invocation_logs")
     return data
 
 

@@ -125,7 +125,7 @@ def test_interface_endpoints_are_private_in_the_app_tier(examples: SynthesizedPl
     interfaces = [p for p in props(template, "AWS::EC2::VPCEndpoint") if p.get("VpcEndpointType") == "Interface"]
     region = config.region
     assert sorted(p["ServiceName"] for p in interfaces) == sorted(
-        f"com.amazonaws.{region}.{s}" for s in config.network.interface_endpoints
+        f"com.amazonaws.{region}.{s}" for s in config.interface_endpoints
     )
     assert {"ecr.api", "ecr.dkr", "sts", "logs", "secretsmanager"} <= set(config.network.interface_endpoints)
     app_subnets = {key for key in resources(template, "AWS::EC2::Subnet") if "appSubnet" in key}
