@@ -10,7 +10,6 @@ import aws_cdk as cdk
 from constructs import Construct
 from constructs.ai.bedrock_access import BedrockAccess
 from constructs.ai.inference_endpoint import InferenceEndpoint
-from constructs.common.secure_bucket import access_log_bucket
 
 from environments.schema.stage import StageConfig
 from stacks.base import PlatformStack
@@ -42,14 +41,7 @@ class AiStack(PlatformStack):
         name = f"{config.tags.project}-{config.name}"
         roles = data.workload_roles.by_kind
         app_subnets = network.app_subnets.subnets
-        self.access_logs = access_log_bucket(
-            self,
-            "AccessLogs",
-            retention_days=buckets.access_log_retention_days,
-            versioned=buckets.versioned,
-            noncurrent_version_expiration_days=buckets.noncurrent_version_expiration_days,
-            removal_policy=self.stateful_removal_policy,
-        )
+        self.access_logs = self.own_access_log_bucket()
         self.bedrock = (
             BedrockAccess(
                 self,

@@ -19,7 +19,6 @@ from constructs.analytics.metric_stream import MetricStream
 from constructs.analytics.query_workgroup import QueryWorkgroup
 from constructs.analytics.search_domain import SearchDomain
 from constructs.analytics.stream_ingestion import StreamIngestion
-from constructs.common.secure_bucket import access_log_bucket
 
 from environments.schema.stage import StageConfig
 from stacks.base import PlatformStack
@@ -48,14 +47,7 @@ class AnalyticsStack(PlatformStack):
         self.metrics_namespace = f"{config.tags.project}/{config.name}/lake"  # quarantined records, alarmed on
         buckets = config.data.buckets
         versioned = buckets.versioned
-        self.access_logs = access_log_bucket(
-            self,
-            "AccessLogs",
-            retention_days=buckets.access_log_retention_days,
-            versioned=versioned,
-            noncurrent_version_expiration_days=buckets.noncurrent_version_expiration_days,
-            removal_policy=self.stateful_removal_policy,
-        )
+        self.access_logs = self.own_access_log_bucket()
         self.lake = DataLake(
             self,
             "Lake",

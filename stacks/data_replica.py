@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from constructs import Construct
 from constructs.common.encryption_key import EncryptionKey
-from constructs.common.secure_bucket import SecureBucket, access_log_bucket
+from constructs.common.secure_bucket import SecureBucket
 from constructs.data.data_buckets import construct_name
 
 from environments.schema.stage import StageConfig
@@ -35,14 +35,7 @@ class DataReplicaStack(PlatformStack):
             removal_policy=self.stateful_removal_policy,
         ).key
         buckets = config.data.buckets
-        self.access_logs = access_log_bucket(
-            self,
-            "AccessLogs",
-            retention_days=buckets.access_log_retention_days,
-            versioned=True,
-            noncurrent_version_expiration_days=buckets.noncurrent_version_expiration_days,
-            removal_policy=self.stateful_removal_policy,
-        )
+        self.access_logs = self.own_access_log_bucket(versioned=True)
         self.replica_buckets = {
             name: SecureBucket(
                 self,

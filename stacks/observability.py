@@ -8,7 +8,6 @@ from constructs import Construct
 from constructs.ai.inference_endpoint import VARIANT
 from constructs.analytics.glue_pipeline import RULESETS
 from constructs.analytics.lake_alerts import LakeAlerts, LakeWatch
-from constructs.common.secure_bucket import access_log_bucket
 from constructs.compute.cluster_metrics import COLLECTOR_USER
 from constructs.observability.alert_routing import AlertRouting, AlertTarget
 from constructs.observability.audit_trail import AuditTrail
@@ -186,14 +185,7 @@ class ObservabilityStack(PlatformStack):
             log_retention_days=observability.log_retention_days,
             removal_policy=self.stateful_removal_policy,
         )
-        self.access_logs = access_log_bucket(
-            self,
-            "AccessLogs",
-            retention_days=config.data.buckets.access_log_retention_days,
-            versioned=config.data.buckets.versioned,
-            noncurrent_version_expiration_days=config.data.buckets.noncurrent_version_expiration_days,
-            removal_policy=self.stateful_removal_policy,
-        )
+        self.access_logs = self.own_access_log_bucket()
         self.detection = ThreatDetection(
             self,
             "Detection",

@@ -89,7 +89,7 @@ class FlinkAggregates(Construct):
             files[f"lib/{CONNECTOR_JAR}"] = jar
         elif os.environ.get(REQUIRE_CONNECTORS):
             raise FileNotFoundError(f"flink_jobs/lib/{CONNECTOR_JAR} is missing: run `make flink-connectors`")
-        self.code = assets.Asset(self, "Code", path=staged_modules(files))
+        self.code = assets.Asset(self, "Code", path=staged_modules(files), exclude=["__pycache__"])  # tests import it
         self.log_group = EncryptedLogGroup(
             self, "Logs", encryption_key=logs_key, retention_days=log_retention_days, removal_policy=removal_policy
         ).log_group

@@ -99,7 +99,7 @@ class KafkaConsumer(Construct):
         self.consumer = EventFunction(
             self,
             "Consumer",
-            code=lambda_.Code.from_asset(staged_modules(CODE_FILES)),
+            code=lambda_.Code.from_asset(staged_modules(CODE_FILES), exclude=["__pycache__"]),  # tests import from it
             event_source=first,
             vpc=vpc,
             subnets=subnets,
