@@ -49,7 +49,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from tests.behaviour.reachability import ModelError, ResourceId
+from tests.behaviour.reachability import ModelError, ResourceId, follow_outputs
 from tests.behaviour.templates import StackTemplate
 
 PARTITION = "aws"
@@ -235,17 +235,7 @@ class Symbols:
         return rid.logical_id in self.stacks[rid.stack].resources
 
     def _follow(self, stack: str, value: Any) -> tuple[str, Any]:
-        """Through weak cross-stack references to the producing stack's output value."""
-        while isinstance(value, dict) and "Fn::GetStackOutput" in value:
-            reference = value["Fn::GetStackOutput"]
-            producer = self.stacks.get(reference["StackName"])
-            if producer is None or reference.get("Region", producer.region) != producer.region:
-                raise ModelError(f"{stack}: no stack {reference['StackName']} in {reference.get('Region')}")
-            output = producer.template.get("Outputs", {}).get(reference["OutputName"])
-            if output is None:
-                raise ModelError(f"{producer.name} has no output {reference['OutputName']} ({stack} reads it)")
-            stack, value = producer.name, output["Value"]
-        return stack, value
+        return follow_outputs(self.stacks, stack, value)
 
     def target(self, stack: str, value: Any) -> tuple[ResourceId, str | None] | None:
         """The resource (and attribute; None for Ref) a reference points at, else None."""

@@ -31,9 +31,9 @@ import ipaddress
 import json
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 Interval = tuple[int, int]
 """An inclusive range of ports, or of IPv4 addresses as integers."""
@@ -207,6 +207,32 @@ class PrefixLists:
 
 class ModelError(Exception):
     """The templates hold something the model cannot place: an unresolvable reference or an unknown shape."""
+
+
+class _Producer(Protocol):
+    """A synthesized stack as either model holds it (this module's StackTemplate or templates.py's)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def region(self) -> str: ...
+    @property
+    def template(self) -> Mapping[str, Any]: ...
+
+
+def follow_outputs(stacks: Mapping[str, _Producer], stack: str, value: Any) -> tuple[str, Any]:
+    """Through weak cross-stack references (Fn::GetStackOutput) to the producing stack and its output's value;
+    shared by the network and permission models."""
+    while isinstance(value, dict) and "Fn::GetStackOutput" in value:
+        reference = value["Fn::GetStackOutput"]
+        producer = stacks.get(reference["StackName"])
+        if producer is None or reference.get("Region", producer.region) != producer.region:
+            raise ModelError(f"{stack}: no stack {reference['StackName']} in {reference.get('Region')}")
+        output = producer.template.get("Outputs", {}).get(reference["OutputName"])
+        if output is None:
+            raise ModelError(f"{producer.name} has no output {reference['OutputName']} ({stack} reads it)")
+        stack, value = producer.name, output["Value"]
+    return stack, value
 
 
 class Kind(enum.Enum):
@@ -574,17 +600,7 @@ class _Templates:
         return "/".join(parts)
 
     def _follow(self, stack: str, value: Any) -> tuple[str, Any]:
-        """Through weak cross-stack references to the producing stack's output value."""
-        while isinstance(value, dict) and "Fn::GetStackOutput" in value:
-            reference = value["Fn::GetStackOutput"]
-            producer = self.stacks.get(reference["StackName"])
-            if producer is None or reference.get("Region", producer.region) != producer.region:
-                raise ModelError(f"{stack}: no stack {reference['StackName']} in {reference.get('Region')}")
-            output = producer.template.get("Outputs", {}).get(reference["OutputName"])
-            if output is None:
-                raise ModelError(f"{producer.name} has no output {reference['OutputName']} ({stack} reads it)")
-            stack, value = producer.name, output["Value"]
-        return stack, value
+        return follow_outputs(self.stacks, stack, value)
 
     def target(self, stack: str, value: Any) -> tuple[ResourceId, str | None] | None:
         """The resource (and attribute) a Ref, Fn::GetAtt or Fn::GetStackOutput points at."""
