@@ -29,10 +29,10 @@ CDK_FLAGS := --no-notices
 SELECT_STAGES = $(if $(STAGE),-c stages=$(STAGE))
 ONE_STAGE = $(or $(STAGE),dev)
 
-.PHONY: synth ls test scan snapshots lint bench pin-stateful-ids diff deploy deploy-pipeline runtime-deps deps lock clean \
+.PHONY: flink-connectors synth ls test scan snapshots lint bench pin-stateful-ids diff deploy deploy-pipeline runtime-deps deps lock clean \
 	cost prices diagram preflight bootstrap bootstrap-pipeline destroy
 
-synth: runtime-deps
+synth: runtime-deps $(if $(CODEBUILD_BUILD_ID),flink-connectors)
 	rm -rf cdk.out
 	cdk synth --quiet $(CDK_FLAGS) $(SELECT_STAGES)
 	@echo "Synthesized into cdk.out/: $$(ls -d cdk.out/assembly-* | xargs -n1 basename | tr '\n' ' ')"
@@ -62,6 +62,14 @@ bench: deps
 # On purpose only: accept that stateful logical IDs changed (tests/pinned/, see the README).
 pin-stateful-ids: deps
 	$(PY) -m pytest tests/compliance/test_stateful_ids.py --update-stateful-ids
+
+# The Kinesis SQL connector the Flink job's zip must carry (constructs/analytics/flink_aggregates.py), from Maven
+# Central, checked against the digest published beside it. The pipeline's synth runs this first (CODEBUILD_BUILD_ID).
+FLINK_CONNECTOR := flink-sql-connector-aws-kinesis-streams/5.0.0-1.20/flink-sql-connector-aws-kinesis-streams-5.0.0-1.20.jar
+flink-connectors:
+	mkdir -p flink_jobs/lib
+	curl -fsSL -o flink_jobs/lib/$(notdir $(FLINK_CONNECTOR)) https://repo1.maven.org/maven2/org/apache/flink/$(FLINK_CONNECTOR)
+	echo "$$(curl -fsSL https://repo1.maven.org/maven2/org/apache/flink/$(FLINK_CONNECTOR).sha1)  flink_jobs/lib/$(notdir $(FLINK_CONNECTOR))" | sha1sum -c -
 
 lint: deps
 	$(VENV)/bin/ruff check .

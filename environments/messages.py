@@ -16,6 +16,9 @@ REGION = "a region code such as eu-west-1"
 DOMAIN = "a lower-case DNS name such as api.example.com"
 ZONE_ID = "a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ"
 FORMS: dict[str, str] = {
+    r"^[a-zA-Z0-9._-]{1,249}$": "a Kafka topic name: 1-249 letters, digits, '.', '_' and '-'",
+    r"^[a-z0-9][a-z0-9_-]{0,79}$": "an OpenSearch index name: up to 80 lower-case letters, digits, '_' and '-'",
+    r"^[^:][^\s]{0,254}$": "a CloudWatch namespace such as AWS/Lambda: up to 255 characters, no spaces",
     r"^\d{12}$": "a 12-digit AWS account id, quoted",
     r"^[a-z]{2}(-gov)?-[a-z]+-\d$": REGION,
     r"^$|^[a-z]{2}(-gov)?-[a-z]+-\d$": REGION,
@@ -28,6 +31,9 @@ FORMS: dict[str, str] = {
     r"^[a-z0-9]+\.[a-z0-9]+$": "an RDS instance class without the db. prefix, such as t4g.medium",
     r"^1[78]\.\d+$": 'PostgreSQL 17 or 18 with its minor version, quoted, such as "17.6"',
     r"^[78]\.\d+$": 'Valkey 7 or 8 with its minor version, quoted, such as "8.0"',
+    r"^1\.[3-9]\.\d+\.\d+$": 'a Neptune engine version from 1.3, quoted, such as "1.4.5.0"',
+    r"^db\.[a-z0-9]+\.[a-z0-9]+$": "a Neptune instance class such as db.r6g.large",
+    r"^dax\.[a-z0-9]+\.[a-z0-9]+$": "a DAX node type such as dax.r5.large",
     r"^[a-z][a-z0-9_]{0,62}$": "up to 63 lower-case letters, digits and '_', starting with a letter",
     r"^/[A-Za-z0-9_./-]+$": "an absolute path such as /models",
     r"^\d+\.\d+\.(\d+|x)$": "a Kafka version such as 3.8.x",
@@ -44,6 +50,11 @@ FORMS: dict[str, str] = {
     r"^([a-z0-9-]+\.)+[a-z]{2,}$": DOMAIN,
     r"^$|^([a-z0-9-]+\.)+[a-z]{2,}$": DOMAIN,
     r"^Z[A-Z0-9]{8,31}$": ZONE_ID,
+    r"^[a-z0-9-]+\.[a-z0-9][a-z0-9.:-]*$": "a Bedrock model id, exactly, such as meta.llama3-70b-instruct-v1:0",
+    r"^$|^[A-Za-z0-9!_.*'()/-]+\.tar\.gz$": "an S3 key of a .tar.gz model archive, such as sagemaker/model.tar.gz",
+    r"^[a-z][a-z0-9-]{0,30}$": "up to 31 lower-case letters, digits and '-', starting with a letter",
+    r"^ml\.[a-z0-9]+\.[a-z0-9]+$": "a SageMaker instance type such as ml.g5.xlarge",
+    r"^sha256:[a-f0-9]{64}$": "an image digest: sha256: and 64 hex digits",
     r"^$|^Z[A-Z0-9]{8,31}$": ZONE_ID,
     r"^arn:aws[a-z-]*:iam::\d{12}:(role|user)/[A-Za-z0-9+=,.@_/*?-]+$": (
         "an IAM role or user ARN (wildcards allowed in the name), such as arn:aws:iam::123456789012:role/Admin"

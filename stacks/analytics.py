@@ -9,13 +9,16 @@ from __future__ import annotations
 import aws_cdk as cdk
 from constructs import Construct
 from constructs.analytics.data_lake import DataLake
+from constructs.analytics.flink_aggregates import FlinkAggregates
 from constructs.analytics.glue_pipeline import GluePipeline
 from constructs.analytics.kafka_cluster import KafkaCluster
+from constructs.analytics.kafka_consumer import KafkaConsumer
 from constructs.analytics.lake_job_roles import LakeJobRoles
+from constructs.analytics.log_search_delivery import LogSearchDelivery
+from constructs.analytics.metric_stream import MetricStream
 from constructs.analytics.query_workgroup import QueryWorkgroup
 from constructs.analytics.search_domain import SearchDomain
 from constructs.analytics.stream_ingestion import StreamIngestion
-from constructs.common.secure_bucket import access_log_bucket
 
 from environments.schema.stage import StageConfig
 from stacks.base import PlatformStack
@@ -25,7 +28,8 @@ from stacks.network import NetworkStack
 
 class AnalyticsStack(PlatformStack):
     """`lake`, `glue`, `job_roles` (the ECS data jobs' roles and work queue), `athena`, `streaming`, `kafka`
-    and `search`."""
+    and `search`; and the stream processing each toggle makes (None when off): `flink`, `kafka_consumer`,
+    `log_delivery` and `metric_stream`."""
 
     def __init__(
         self, scope: Construct, construct_id: str, *, config: StageConfig, network: NetworkStack, data: DataStack
@@ -43,14 +47,7 @@ class AnalyticsStack(PlatformStack):
         self.metrics_namespace = f"{config.tags.project}/{config.name}/lake"  # quarantined records, alarmed on
         buckets = config.data.buckets
         versioned = buckets.versioned
-        self.access_logs = access_log_bucket(
-            self,
-            "AccessLogs",
-            retention_days=buckets.access_log_retention_days,
-            versioned=versioned,
-            noncurrent_version_expiration_days=buckets.noncurrent_version_expiration_days,
-            removal_policy=self.stateful_removal_policy,
-        )
+        self.access_logs = self.own_access_log_bucket()
         self.lake = DataLake(
             self,
             "Lake",
@@ -142,4 +139,86 @@ class AnalyticsStack(PlatformStack):
         self.kafka.grant_clients(app_role)
         self.search.grant_http(app_role)
         cdk.CfnOutput(self, "SearchEndpoint", value=self.search.domain_endpoint)
+        self._stream_processing(config, network, data)
         self.log_custom_resource_providers(logs_key=keys.logs, retention_days=analytics.log_retention_days)
+
+    def _stream_processing(self, config: StageConfig, network: NetworkStack, data: DataStack) -> None:
+        """Seed 000's processing column, each part behind its toggle: Flink over the stream into the lake, the
+        Kafka consumer, Firehose into the search domain for logs, the metric stream into the raw zone."""
+        processing = config.analytics.stream_processing
+        keys, groups = data.keys, network.security_groups
+        retention = config.analytics.log_retention_days
+        app_subnets = network.app_subnets.subnets
+        self.flink = (
+            FlinkAggregates(
+                self,
+                "Flink",
+                flink_config=processing.flink,
+                name=f"{config.tags.project}-{config.name}-stream-aggregates",
+                stream=self.streaming.stream,
+                stream_key=keys.messaging,
+                processed_bucket=self.lake.processed,
+                storage_key=keys.storage,
+                logs_key=keys.logs,
+                subnets=app_subnets,
+                security_group=groups.workload,
+                log_retention_days=retention,
+                removal_policy=self.stateful_removal_policy,
+            )
+            if processing.flink.enabled
+            else None
+        )
+        cluster_arn = self.kafka.cluster_arn
+        self.kafka_consumer = (
+            KafkaConsumer(
+                self,
+                "KafkaConsumer",
+                consumer_config=processing.kafka_consumer,
+                cluster_name=f"{config.tags.project}-{config.name}",
+                cluster_arn=cluster_arn,
+                cluster_security_group=groups.kafka,
+                state_table=self.streaming.state_table,
+                queue_key=keys.messaging,
+                logs_key=keys.logs,
+                vpc=network.vpc,
+                subnets=app_subnets,
+                security_group=groups.workload,
+                log_retention_days=retention,
+                metrics_namespace=self.metrics_namespace,
+                removal_policy=self.stateful_removal_policy,
+            )
+            if processing.kafka_consumer.enabled and cluster_arn is not None
+            else None
+        )
+        self.log_delivery = (
+            LogSearchDelivery(
+                self,
+                "LogDelivery",
+                delivery=processing.log_delivery,
+                domain_arn=self.search.domain_arn,
+                backup_bucket=self.lake.raw,
+                backup_key=keys.storage,
+                stream_key=keys.messaging,
+                logs_key=keys.logs,
+                subnets=app_subnets,
+                security_group=groups.workload,
+                log_retention_days=retention,
+                removal_policy=self.stateful_removal_policy,
+            )
+            if processing.log_delivery.enabled
+            else None
+        )
+        self.metric_stream = (
+            MetricStream(
+                self,
+                "MetricStream",
+                metrics=processing.metric_stream,
+                raw_bucket=self.lake.raw,
+                stream_key=keys.messaging,
+                logs_key=keys.logs,
+                log_retention_days=retention,
+                removal_policy=self.stateful_removal_policy,
+            )
+            if processing.metric_stream.enabled
+            else None
+        )

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import aws_cdk as cdk
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
 from constructs import Construct
 from constructs.common.encrypted_log_group import log_custom_resource_providers
+from constructs.common.secure_bucket import access_log_bucket
 
 from environments.schema.stage import StageConfig
 
@@ -56,6 +58,19 @@ class PlatformStack(cdk.Stack):
     def deletion_protection(self) -> bool:
         """Deletion protection wherever a resource has it, unless the stage allows destroying data."""
         return not self.config.allow_destroy
+
+    def own_access_log_bucket(self, *, versioned: bool | None = None) -> s3.Bucket:
+        """The stack's own server-access-log bucket (`AccessLogs`), kept as the stage keeps its data; `versioned`
+        overrides the stage's setting (a replica region's buckets are always versioned)."""
+        buckets = self.config.data.buckets
+        return access_log_bucket(
+            self,
+            "AccessLogs",
+            retention_days=buckets.access_log_retention_days,
+            versioned=buckets.versioned if versioned is None else versioned,
+            noncurrent_version_expiration_days=buckets.noncurrent_version_expiration_days,
+            removal_policy=self.stateful_removal_policy,
+        )
 
     def log_custom_resource_providers(self, *, logs_key: kms.IKey, retention_days: int) -> None:
         """Pre-create the log groups of CDK's singleton custom-resource providers in this stack (call last)."""

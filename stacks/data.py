@@ -15,9 +15,12 @@ from constructs.data.app_tables import AppTables
 from constructs.data.backup_plans import BackupPlans
 from constructs.data.data_buckets import BucketReplicas, DataBuckets, cloudfront_conditions
 from constructs.data.data_keys import DataKeys
+from constructs.data.graph_database import GraphDatabase
 from constructs.data.messaging import Messaging
 from constructs.data.postgres_database import PostgresDatabase
 from constructs.data.shared_file_system import SharedFileSystem
+from constructs.data.table_accelerator import TableAccelerator
+from constructs.data.time_series_database import TimeSeriesDatabase
 from constructs.data.valkey_cache import ValkeyCache
 from constructs.data.workload_identities import WorkloadRoles
 
@@ -32,7 +35,8 @@ class DataStack(PlatformStack):
     """Everything stateful, placed in the network stack's data tier behind its security groups.
 
     Consumers get typed attributes (`keys`, `database`, `cache`, `tables`, `buckets`, `file_system`,
-    `secrets`, `messaging`, `backups`). The only grants here are the workload roles' (`workload_roles`),
+    `secrets`, `messaging`, `backups`, and `graph`, `time_series`, `accelerator`, None where the stage turns
+    them off). The only grants here are the workload roles' (`workload_roles`),
     written statement by statement so their policies name this stack's resources; every other consumer
     is granted access where it is wired.
     """
@@ -192,6 +196,56 @@ class DataStack(PlatformStack):
             removal_policy=self.stateful_removal_policy,
             copy_to=[replica.backup_vault for replica in replicas],
         )
+        self.graph = (
+            GraphDatabase(
+                self,
+                "Graph",
+                graph=data.graph,
+                identifier=f"{config.tags.project}-{config.name}-graph",
+                subnets=network.data_subnets,
+                security_group=_group(groups.graph),
+                storage_key=self.keys.storage,
+                logs_key=self.keys.logs,
+                deletion_protection=self.deletion_protection,
+                removal_policy=self.stateful_removal_policy,
+                snapshot_removal_policy=self.snapshot_removal_policy,
+            )
+            if data.graph.mode != "off"
+            else None
+        )
+        self.time_series = (
+            TimeSeriesDatabase(
+                self,
+                "TimeSeries",
+                time_series=data.time_series,
+                name=f"{config.tags.project}-{config.name}-timeseries",
+                subnets=network.data_subnets,
+                security_group=_group(groups.time_series),
+                secrets_key=self.keys.secrets,
+                access_log_bucket=self.buckets.access_logs,
+                secret_prefix=f"/{prefix}/timeseries/",
+                versioned=data.buckets.versioned,
+                noncurrent_version_expiration_days=data.buckets.noncurrent_version_expiration_days,
+                removal_policy=self.stateful_removal_policy,
+            )
+            if data.time_series.enabled
+            else None
+        )
+        self.accelerator = (
+            TableAccelerator(
+                self,
+                "Accelerator",
+                accelerator=data.accelerator,
+                tables=self.tables.tables,
+                indexes=self.tables.index_arns,
+                tables_key=self.keys.dynamodb,
+                subnets=network.data_subnets,
+                security_group=_group(groups.accelerator),
+                removal_policy=self.stateful_removal_policy,
+            )
+            if data.accelerator.enabled
+            else None
+        )
         self.workload_roles = WorkloadRoles(
             self,
             "WorkloadRoles",
@@ -203,6 +257,9 @@ class DataStack(PlatformStack):
             messaging=self.messaging,
             database=self.database,
             file_system=self.file_system,
+            graph=self.graph,
+            time_series=self.time_series,
+            accelerator=self.accelerator,
         )
         self.proxy_endpoint_output = cdk.CfnOutput(
             self, "PostgresProxyEndpoint", value=self.database.proxy_endpoint, description="Connect here (TLS + IAM)"
@@ -211,3 +268,9 @@ class DataStack(PlatformStack):
             self, "CachePrimaryEndpoint", value=self.cache.primary_endpoint, description="Valkey primary (TLS + AUTH)"
         )
         self.log_custom_resource_providers(logs_key=self.keys.logs, retention_days=data.database.log_retention_days)
+
+
+def _group(group: ec2.SecurityGroup | None) -> ec2.SecurityGroup:
+    """The network stack's group for a store the stage turns on (it makes one exactly then)."""
+    assert group is not None, "the network stack made no group for a store the stage turns on"
+    return group

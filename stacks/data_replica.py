@@ -8,7 +8,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 from constructs.common.acknowledgments import acknowledge
 from constructs.common.encryption_key import EncryptionKey
-from constructs.common.secure_bucket import SecureBucket, access_log_bucket
+from constructs.common.secure_bucket import SecureBucket
 from constructs.data.backup_plans import backup_vault
 from constructs.data.data_buckets import construct_name, lifecycle
 from constructs.data.shared_file_system import SharedFileSystem
@@ -40,15 +40,7 @@ class DataReplicaStack(PlatformStack):
             deletion_window_days=config.kms.deletion_window_days,
             removal_policy=self.stateful_removal_policy,
         ).key
-        buckets = config.data.buckets
-        self.access_logs = access_log_bucket(
-            self,
-            "AccessLogs",
-            retention_days=buckets.access_log_retention_days,
-            versioned=True,
-            noncurrent_version_expiration_days=buckets.noncurrent_version_expiration_days,
-            removal_policy=self.stateful_removal_policy,
-        )
+        self.access_logs = self.own_access_log_bucket(versioned=True)
         self.replica_buckets = {name: self._replica(name) for name in config.recovery.replicate_buckets}
         self.file_system = (
             SharedFileSystem(

@@ -50,7 +50,7 @@ class NetworkStack(PlatformStack):
         self.tiered_vpc = TieredVpc(
             self,
             "Network",
-            network=network,
+            network=network.model_copy(update={"interface_endpoints": config.interface_endpoints}),
             availability_zones=config.availability_zones,
             log_encryption_key=self.log_key.key,
             removal_policy=self.stateful_removal_policy,
@@ -86,6 +86,9 @@ class NetworkStack(PlatformStack):
             if self.cloudfront_prefix_list
             else None,
             peer_app_blocks=self.peer_app_blocks,
+            graph=config.data.graph.mode != "off",
+            time_series=config.data.time_series.enabled,
+            accelerator=config.data.accelerator.enabled,
         )
         self.network_acls = TierNetworkAcls(
             self,

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import aws_cdk as cdk
 from constructs import Construct
+from constructs.ai.inference_endpoint import VARIANT
 from constructs.analytics.glue_pipeline import RULESETS
 from constructs.analytics.lake_alerts import LakeAlerts, LakeWatch
-from constructs.common.secure_bucket import access_log_bucket
 from constructs.compute.cluster_metrics import COLLECTOR_USER
 from constructs.observability.alert_routing import AlertRouting, AlertTarget
 from constructs.observability.audit_trail import AuditTrail
@@ -17,6 +17,7 @@ from constructs.observability.threat_detection import ThreatDetection
 from constructs.observability.tracing_and_metrics import ScrapedCluster, TracingAndMetrics
 
 from environments.schema.stage import StageConfig
+from stacks.ai import AiStack
 from stacks.analytics import AnalyticsStack
 from stacks.base import PlatformStack
 from stacks.data import DataStack
@@ -38,6 +39,7 @@ class ObservabilityStack(PlatformStack):
         data: DataStack,
         platform: PlatformComputeStack,
         analytics: AnalyticsStack,
+        ai: AiStack | None = None,
     ) -> None:
         super().__init__(
             scope,
@@ -69,11 +71,16 @@ class ObservabilityStack(PlatformStack):
                 aurora_max_acu=aurora.max_capacity_acu if aurora else None,
                 rds_free_storage_floor_bytes=rds_config.allocated_storage_gib * 1024**3 * 0.1 if rds_config else None,
                 cache=data.cache.replication_group,
-                cache_nodes=config.data.cache.nodes,
+                cache_members=data.cache.member_suffixes,
                 tables=data.tables.tables,
                 queues={**data.messaging.queues, "ordered-tasks": data.messaging.ordered_tasks},
                 failure_queues={
                     "stream-processor-failures": analytics.streaming.failure_queue,
+                    **(
+                        {"kafka-consumer-failures": analytics.kafka_consumer.failure_queue}
+                        if analytics.kafka_consumer
+                        else {}
+                    ),
                     **{f"{task}-undelivered": queue for task, queue in analytics.job_roles.dead_letter_queues.items()},
                 },
                 informational_queues={"karpenter-interruptions": platform.karpenter.interruption_queue},
@@ -83,12 +90,41 @@ class ObservabilityStack(PlatformStack):
                 functions={
                     "action-requests-consumer": platform.action_consumer.function,
                     "stream-processor": analytics.streaming.processor.function,
+                    **(
+                        {"kafka-consumer": analytics.kafka_consumer.consumer.function}
+                        if analytics.kafka_consumer
+                        else {}
+                    ),
                 },
                 stream=analytics.streaming.stream,
                 delivery_streams=analytics.streaming.delivery_streams,
                 kafka=analytics_kafka,
                 search_domain=analytics.search.domain,
                 ecs_service=platform.jobs.service,
+                flink_application=analytics.flink.application_name if analytics.flink else None,
+                deliveries={
+                    **(
+                        {
+                            "logs-to-search": (
+                                analytics.log_delivery.delivery_stream_name,
+                                "DeliveryToAmazonOpenSearchService",
+                            )
+                        }
+                        if analytics.log_delivery
+                        else {}
+                    ),
+                    **(
+                        {"metrics": (analytics.metric_stream.delivery_stream.delivery_stream_name, "DeliveryToS3")}
+                        if analytics.metric_stream
+                        else {}
+                    ),
+                },
+                graph=data.graph,
+                graph_max_ncu=config.data.graph.max_capacity_ncu,
+                time_series=data.time_series,
+                accelerator=data.accelerator,
+                inference=(ai.inference.endpoint.attr_endpoint_name, VARIANT) if ai and ai.inference else None,
+                bedrock_models=[m.invoked_id for m in config.ai.bedrock.models] if ai and ai.bedrock else (),
             ),
             name_prefix=name,
             critical=self.alerts.critical,
@@ -149,14 +185,7 @@ class ObservabilityStack(PlatformStack):
             log_retention_days=observability.log_retention_days,
             removal_policy=self.stateful_removal_policy,
         )
-        self.access_logs = access_log_bucket(
-            self,
-            "AccessLogs",
-            retention_days=config.data.buckets.access_log_retention_days,
-            versioned=config.data.buckets.versioned,
-            noncurrent_version_expiration_days=config.data.buckets.noncurrent_version_expiration_days,
-            removal_policy=self.stateful_removal_policy,
-        )
+        self.access_logs = self.own_access_log_bucket()
         self.detection = ThreatDetection(
             self,
             "Detection",

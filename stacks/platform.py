@@ -9,7 +9,6 @@ import aws_cdk as cdk
 from aws_cdk import aws_lambda_event_sources as sources
 from constructs import Construct
 from constructs.common.event_function import EventFunction
-from constructs.common.secure_bucket import access_log_bucket
 from constructs.compute.cluster_addons import ClusterAddons
 from constructs.compute.cluster_metrics import ClusterMetrics
 from constructs.compute.container_registries import ContainerRegistries
@@ -117,14 +116,7 @@ class PlatformComputeStack(PlatformStack):
                 *(self.tenancy.manifests[s.namespace] for p in fargate.profiles for s in p.selectors)
             )
         buckets = config.data.buckets
-        self.access_logs = access_log_bucket(
-            self,
-            "AccessLogs",
-            retention_days=buckets.access_log_retention_days,
-            versioned=buckets.versioned,
-            noncurrent_version_expiration_days=buckets.noncurrent_version_expiration_days,
-            removal_policy=self.stateful_removal_policy,
-        )
+        self.access_logs = self.own_access_log_bucket()
         # With the edge on, CloudFront (in EDGE_REGION) sends this secret and the listener requires it.
         self.origin_verification = (
             OriginVerification(

@@ -10,6 +10,7 @@ from constructs import Construct
 
 from environments.schema.regions import RegionConfig
 from environments.schema.stage import StageConfig
+from stacks.ai import AiStack
 from stacks.analytics import AnalyticsStack
 from stacks.data import DataStack
 from stacks.data_replica import DataReplicaStack
@@ -84,6 +85,11 @@ class PlatformStage(cdk.Stage):
         self.platform = PlatformComputeStack(
             self, "platform", config=config, network=self.network, data=self.data, analytics=self.analytics
         )
+        self.ai = (
+            AiStack(self, "ai", config=config, network=self.network, data=self.data, platform=self.platform)
+            if config.ai.bedrock.enabled or config.ai.sagemaker.enabled
+            else None
+        )
         self.observability = ObservabilityStack(
             self,
             "observability",
@@ -92,6 +98,7 @@ class PlatformStage(cdk.Stage):
             data=self.data,
             platform=self.platform,
             analytics=self.analytics,
+            ai=self.ai,
         )
         self.edge: EdgeStack | None = None
         if config.edge.enabled:

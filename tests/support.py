@@ -20,10 +20,13 @@ STATEFUL_TYPES = frozenset({
     "AWS::DynamoDB::Table", "AWS::S3::Bucket", "AWS::EFS::FileSystem", "AWS::KMS::Key",
     "AWS::ElastiCache::ReplicationGroup", "AWS::Kinesis::Stream", "AWS::MSK::Cluster", "AWS::MSK::ServerlessCluster",
     "AWS::OpenSearchService::Domain", "AWS::Backup::BackupVault", "AWS::SecretsManager::Secret",
-    "AWS::ECR::Repository", "AWS::Logs::LogGroup",
+    "AWS::ECR::Repository", "AWS::Logs::LogGroup", "AWS::KinesisAnalyticsV2::Application", "AWS::Neptune::DBCluster",
+    "AWS::Timestream::InfluxDBInstance", "AWS::DAX::Cluster",
 })  # fmt: skip
 """Resources that hold data (databases, tables, buckets, file systems, keys, caches, streams, Kafka,
-search, backup vaults, secrets, image repositories, logs): a replacement or deletion loses it."""
+search, backup vaults, secrets, image repositories, logs, a Flink application's snapshots, the graph, time series
+and DAX): a replacement or
+deletion loses it."""
 
 
 def resources(template: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:

@@ -65,11 +65,17 @@ PAGES = {
     "sns": "https://aws.amazon.com/sns/pricing/",
     "sqs": "https://aws.amazon.com/sqs/pricing/",
     "lambda": "https://aws.amazon.com/lambda/pricing/",
+    "kinesisanalytics": "https://aws.amazon.com/managed-service-apache-flink/pricing/",
     "fargate": "https://aws.amazon.com/fargate/pricing/",
     "route53": "https://aws.amazon.com/route53/pricing/",
     "sfn": "https://aws.amazon.com/step-functions/pricing/",
     "ssm": "https://aws.amazon.com/systems-manager/pricing/",
     "transfer": "https://aws.amazon.com/ec2/pricing/on-demand/#Data_Transfer",
+    "neptune": "https://aws.amazon.com/neptune/pricing/",
+    "influxdb": "https://aws.amazon.com/timestream/pricing/",
+    "dax": "https://aws.amazon.com/dynamodb/pricing/on-demand/",
+    "sagemaker": "https://aws.amazon.com/sagemaker/pricing/",
+    "bedrock": "https://aws.amazon.com/bedrock/pricing/",
 }
 
 
@@ -133,6 +139,7 @@ USAGE = {
     "athena_tb": Usage(0.1, "0.1 TB scanned a month per Athena workgroup"),
     "kinesis_gb": Usage(10, "10 GB a month into each stream"),
     "firehose_gb": Usage(10, "10 GB a month through each delivery stream"),
+    "metric_updates_k": Usage(4320, "100 metrics streamed each minute: 4.32 million updates a month per metric stream"),
     "msk_partitions": Usage(10, "10 partitions per serverless Kafka cluster"),
     "aps_samples": Usage(100, "100 million samples a month into each Prometheus workspace"),
     "aps_collected": Usage(10, "100 million samples a month collected by each managed Prometheus collector"),
@@ -154,6 +161,7 @@ USAGE = {
     "sfn_transitions": Usage(1, "1,000 state transitions a month per state machine"),
     "scheduled_task_hours": Usage(0.5, "30 minutes per run of each scheduled ECS task, as often as its schedule fires"),
     "route53_queries": Usage(1, "1 million queries a month per non-alias record"),
+    "guardrail_text_units": Usage(100, "100,000 text units (of 1,000 characters) a month through each guardrail"),
 }
 
 
@@ -236,6 +244,11 @@ FREE: dict[str, str] = {
     "AWS::EFS::AccessPoint": "free",
     "AWS::EFS::MountTarget": "free",
     "AWS::ElastiCache::SubnetGroup": "free",
+    "AWS::Neptune::DBSubnetGroup": "free",
+    "AWS::Neptune::DBClusterParameterGroup": "free",
+    "AWS::DAX::SubnetGroup": "free",
+    "AWS::DAX::ParameterGroup": "free",
+    "AWS::Neptune::DBCluster": "its instances are priced (storage and I/O by use are left out, as for Aurora's)",
     "AWS::RDS::DBSubnetGroup": "free",
     "AWS::RDS::DBParameterGroup": "free",
     "AWS::RDS::DBClusterParameterGroup": "free",
@@ -252,7 +265,7 @@ FREE: dict[str, str] = {
     "AWS::Glue::Trigger": "free",
     "AWS::Glue::DataQualityRuleset": "free; evaluated by a Glue job, priced there",
     "AWS::Lambda::LayerVersion": "free (its storage is within Lambda's code storage allowance)",
-    "AWS::Lambda::EventSourceMapping": "free; invocations are priced at the function",
+    "AWS::KinesisAnalyticsV2::ApplicationCloudWatchLoggingOption": "free; its log events are priced at the log group",
     "AWS::Budgets::Budget": "budgets without actions are free",
     "AWS::CE::AnomalyMonitor": "free",
     "AWS::CE::AnomalySubscription": "free",
@@ -284,6 +297,9 @@ FREE: dict[str, str] = {
     "AWS::SNS::TopicInlinePolicy": "free",
     "AWS::SQS::QueueInlinePolicy": "free",
     "AWS::ApplicationAutoScaling::ScalableTarget": "Application Auto Scaling is free; what it scales is priced",
+    "AWS::SageMaker::Model": "free; its endpoint configuration's instances are priced",
+    "AWS::SageMaker::Endpoint": "free; its endpoint configuration's instances are priced",
+    "AWS::Bedrock::GuardrailVersion": "free; the guardrail's use is priced with the guardrail",
     "AWS::ApplicationAutoScaling::ScalingPolicy": "Application Auto Scaling is free; what it scales is priced",
     "AWS::Serverless::Application": "a nested stack of a rotation function: a few Lambda runs a month, free tier",
 }
@@ -581,6 +597,38 @@ def _cache(resource: Resource) -> Iterator[Charge]:
     )
 
 
+@rule("AWS::Neptune::DBInstance")
+def _graph(resource: Resource) -> Iterator[Charge]:
+    """A provisioned instance by its class; a serverless one at its cluster's minimum NCUs, all month."""
+    instance_class = resource.properties["DBInstanceClass"]
+    if instance_class != "db.serverless":
+        yield hours("graph instances", ref(f"neptune:{instance_class}", "hour", "AmazonNeptune",
+                                           instanceType=instance_class), 1, f"x {instance_class}")  # fmt: skip
+        return
+    cluster = resource.stack.template["Resources"][resource.properties["DBClusterIdentifier"]["Ref"]]["Properties"]
+    ncus = float(cluster["ServerlessScalingConfiguration"]["MinCapacity"])
+    yield hours("graph instances", ref("neptune:ncu-hour", "NCU-hour", "AmazonNeptune"), ncus, "NCU (the minimum)")
+
+
+@rule("AWS::Timestream::InfluxDBInstance")
+def _time_series(resource: Resource) -> Iterator[Charge]:
+    properties = resource.properties
+    instance_type, storage = properties["DbInstanceType"], properties.get("DbStorageType", "InfluxIOIncludedT1")
+    standby = 2 if properties.get("DeploymentType") == "WITH_MULTIAZ_STANDBY" else 1
+    yield hours("time series", ref(f"influxdb:{instance_type}", "hour", "AmazonTimestream"), standby,
+                f"x {instance_type}")  # fmt: skip
+    yield Charge("time series", ref(f"influxdb:{storage}-gb-month", "GB-month", "AmazonTimestream"),
+                 standby * float(properties["AllocatedStorage"]),
+                 f"{standby} x {_n(float(properties['AllocatedStorage']))} GB")  # fmt: skip
+
+
+@rule("AWS::DAX::Cluster")
+def _accelerator(resource: Resource) -> Iterator[Charge]:
+    node_type = resource.properties["NodeType"]
+    yield hours("DAX nodes", ref(f"dax:{node_type}", "hour", "AmazonDAX", instanceType=node_type),
+                resource.properties["ReplicationFactor"], f"x {node_type}")  # fmt: skip
+
+
 @rule("AWS::MSK::Cluster")
 def _kafka(resource: Resource) -> Iterator[Charge]:
     properties = resource.properties
@@ -725,6 +773,36 @@ def _firehose(resource: Resource) -> Iterator[Charge]:
     yield used("streaming", ref("firehose:gb", "GB"), "firehose_gb")
 
 
+@rule("AWS::Lambda::EventSourceMapping")
+def _event_source(resource: Resource) -> Iterator[Charge]:
+    """On-demand mappings are free (invocations are priced at the function); a provisioned one pays for its
+    minimum event pollers around the clock."""
+    pollers = resource.properties.get("ProvisionedPollerConfig", {}).get("MinimumPollers")
+    if pollers:
+        yield hours("stream processing", ref("lambda:event-poller-unit-hour", "EPU-hour"), pollers,
+                    "provisioned event poller")  # fmt: skip
+
+
+@rule("AWS::KinesisAnalyticsV2::Application")
+def _flink(resource: Resource) -> Iterator[Charge]:
+    """KPUs: the parallelism over parallelism per KPU, plus one per application for orchestration; 50 GB of
+    running application storage per KPU (Managed Flink pricing). Autoscaling can add KPUs under load."""
+    parallelism = resource.properties["ApplicationConfiguration"]["FlinkApplicationConfiguration"].get(
+        "ParallelismConfiguration", {}
+    )
+    kpus = -(-int(parallelism.get("Parallelism", 1)) // int(parallelism.get("ParallelismPerKPU", 1)))
+    yield hours("stream processing", ref("kinesisanalytics:kpu-hour", "KPU-hour"), kpus + 1,
+                "KPU (one for orchestration)")  # fmt: skip
+    yield Charge("stream processing", ref("kinesisanalytics:running-storage-gb-month", "GB-month"), kpus * 50,
+                 f"{_n(kpus)} x 50 GB running storage")  # fmt: skip
+
+
+@rule("AWS::CloudWatch::MetricStream")
+def _metric_stream(resource: Resource) -> Iterator[Charge]:
+    yield used("monitoring", ref("cloudwatch:metric-stream-thousand-updates", "1,000 metric updates"),
+               "metric_updates_k")  # fmt: skip
+
+
 @rule("AWS::S3::Bucket")
 def _bucket(resource: Resource) -> Iterator[Charge]:
     yield used(
@@ -803,6 +881,26 @@ def _scraper(resource: Resource) -> Iterator[Charge]:
     workspace is priced there)."""
     yield hours("metrics (Prometheus)", ref("aps:collector-hour", "collector-hour"), 1, "collector")
     yield used("metrics (Prometheus)", ref("aps:10m-samples-collected", "10 million samples"), "aps_collected")
+
+
+@rule("AWS::SageMaker::EndpointConfig")
+def _inference(resource: Resource) -> Iterator[Charge]:
+    """Real-time inference bills each variant's instances by the hour, at their initial (minimum) count."""
+    for variant in resource.properties["ProductionVariants"]:
+        instance_type = variant["InstanceType"]
+        price = ref(f"sagemaker:{instance_type}:hosting", "hour")
+        yield hours("inference (SageMaker)", price, variant["InitialInstanceCount"], f"x {instance_type}")
+
+
+@rule("AWS::Bedrock::Guardrail")
+def _guardrail(resource: Resource) -> Iterator[Charge]:
+    """A guardrail bills the text it evaluates: its content filters and, when it has one, its PII filter. The
+    models' tokens are billed per request and are not a resource of the templates."""
+    yield used("AI (Bedrock guardrail)", ref("bedrock:guardrail-content-1k-units", "1,000 text units"),
+               "guardrail_text_units")  # fmt: skip
+    if resource.properties.get("SensitiveInformationPolicyConfig"):
+        yield used("AI (Bedrock guardrail)", ref("bedrock:guardrail-pii-1k-units", "1,000 text units"),
+                   "guardrail_text_units")  # fmt: skip
 
 
 @rule("AWS::GuardDuty::Detector")

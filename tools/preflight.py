@@ -61,6 +61,13 @@ SERVICE_LINKED_ROLES: dict[str, ServiceLinkedRole] = {
         "AWSServiceRoleForElastiCache", "elasticache.amazonaws.com", "data.cache", False
     ),
 }
+SAGEMAKER_SCALING_ROLE = ServiceLinkedRole(
+    "AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint",
+    "sagemaker.application-autoscaling.amazonaws.com",
+    "ai.sagemaker",
+    False,
+)
+"""The role the SageMaker endpoint's scaling target names (constructs/ai/inference_endpoint.py)."""
 SPOT_ROLE = ServiceLinkedRole("AWSServiceRoleForEC2Spot", "spot.amazonaws.com", "platform.node_groups", True)
 """Spot node groups and Karpenter's Spot pools launch Spot instances, which need this role first."""
 
@@ -158,6 +165,10 @@ def assembly_needs(stage: StageAssembly) -> dict[str, Any]:
             resource.type == "Custom::AWSCDK-EKS-KubernetesResource" and '"spot"' in str(properties.get("Manifest", ""))
         ):
             roles[SPOT_ROLE.role] = SPOT_ROLE
+        if resource.type == "AWS::ApplicationAutoScaling::ScalableTarget" and (
+            properties.get("ServiceNamespace") == "sagemaker"
+        ):
+            roles[SAGEMAKER_SCALING_ROLE.role] = SAGEMAKER_SCALING_ROLE
         shield = shield or resource.type.startswith("AWS::Shield::")
         budget = budget or resource.type == "AWS::Budgets::Budget"
     return {"bootstrap": bootstrap, "secrets": secrets, "roles": roles, "shield": shield, "budget": budget}

@@ -23,7 +23,8 @@ TLS_POLICY = "Policy-Min-TLS-1-2-PFS-2023-10"
 
 
 class SearchDomain(Construct):
-    """`domain`, its `master_role` (fine-grained access control admin) and `log_groups` by log type."""
+    """`domain` (and its `domain_arn`, by name), its `master_role` (fine-grained access control admin) and
+    `log_groups` by log type."""
 
     def __init__(
         self,
@@ -43,8 +44,8 @@ class SearchDomain(Construct):
         """`admin_principals`: ARN patterns of the stage's administrators, who may assume the master role."""
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
-        domain_arn = stack.format_arn(service="es", resource="domain", resource_name=name)
-        self._paths_arn = f"{domain_arn}/*"
+        self.domain_arn = stack.format_arn(service="es", resource="domain", resource_name=name)
+        self._paths_arn = f"{self.domain_arn}/*"
         # The account, narrowed to the administrators' ARN patterns (the cluster-admin role's trust, for the same
         # reason: IAM rejects a trust policy naming a principal that does not exist yet).
         self.master_role = iam.Role(

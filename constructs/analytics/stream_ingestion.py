@@ -35,6 +35,27 @@ KMS_GRANT_WILDCARDS = ("Action::kms:GenerateDataKey*", "Action::kms:ReEncrypt*")
 """What CDK's encrypt/decrypt grants on a single key are written as."""
 
 
+def acknowledge_generated_role(delivery: firehose.DeliveryStream, bucket_id: str) -> None:
+    """What the role CDK generates for a Firehose into a lake bucket (logical ID `bucket_id`) is granted."""
+    generated = "Firehose's generated role: CDK's grants to write the raw zone (objects) with its key."
+    acknowledge(
+        delivery,
+        "NIST.800.53.R5-IAMNoInlinePolicy",
+        "Firehose's generated role holds only its read-the-source and write-the-bucket grants.",
+    )
+    acknowledge_all(
+        delivery,
+        [
+            (f"AwsSolutions-IAM5[{finding}]", generated)
+            for finding in (
+                *(f"Action::s3:{a}" for a in ("Abort*", "DeleteObject*", "GetBucket*", "GetObject*", "List*")),
+                *KMS_GRANT_WILDCARDS,
+                f"Resource::<{bucket_id}.Arn>/*",
+            )
+        ],
+    )
+
+
 def raw_prefix(source: str) -> str:
     """Where a source's Firehose writes in the raw zone: `<source>/dt=<delivery day>/`."""
     return f"{source}/{DATE_PARTITION}"
@@ -113,23 +134,7 @@ class StreamIngestion(Construct):
                     "Firehose cannot add server-side encryption to a Kinesis-sourced stream: the source stream "
                     "is KMS-encrypted and the delivered objects are encrypted with the raw zone's key.",
                 )
-            generated = "Firehose's generated role: CDK's grants to write the raw zone (objects) with its key."
-            acknowledge(
-                delivery,
-                "NIST.800.53.R5-IAMNoInlinePolicy",
-                "Firehose's generated role holds only its read-the-source and write-the-bucket grants.",
-            )
-            acknowledge_all(
-                delivery,
-                [
-                    (f"AwsSolutions-IAM5[{finding}]", generated)
-                    for finding in (
-                        *(f"Action::s3:{a}" for a in ("Abort*", "DeleteObject*", "GetBucket*", "GetObject*", "List*")),
-                        *KMS_GRANT_WILDCARDS,
-                        f"Resource::<{raw_id}.Arn>/*",
-                    )
-                ],
-            )
+            acknowledge_generated_role(delivery, raw_id)
             self.delivery_streams[source] = delivery
         acknowledge(
             self.stream,

@@ -26,15 +26,17 @@ def lambda_code(code_directory: str) -> lambda_.Code:
 
 
 class EventFunction(Construct):
-    """`function` running lambdas/<code_directory>/handler.py, fed by `event_source`; failures are
-    handled by the source (a queue's DLQ, a stream's on-failure destination), never dropped."""
+    """`function` running lambdas/<code_directory>/handler.py (or `code`'s handler.py: an asset staged from
+    several folders), fed by `event_source`; failures are handled by the source (a queue's DLQ, a stream's
+    on-failure destination), never dropped."""
 
     def __init__(
         self,
         scope: Construct,
         construct_id: str,
         *,
-        code_directory: str,
+        code_directory: str | None = None,
+        code: lambda_.Code | None = None,
         event_source: lambda_.IEventSource,
         vpc: ec2.IVpc,
         subnets: Sequence[ec2.ISubnet],
@@ -46,6 +48,10 @@ class EventFunction(Construct):
         environment: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
+        if code is None:
+            if code_directory is None:
+                raise ValueError(f"{construct_id}: give code_directory or code")
+            code = lambda_code(code_directory)
         log_group = EncryptedLogGroup(
             self, "Logs", encryption_key=logs_key, retention_days=log_retention_days, removal_policy=removal_policy
         ).log_group
@@ -55,7 +61,7 @@ class EventFunction(Construct):
             runtime=RUNTIME,
             architecture=lambda_.Architecture.ARM_64,
             handler="handler.handler",
-            code=lambda_code(code_directory),
+            code=code,
             vpc=vpc,
             vpc_subnets=ec2.SubnetSelection(subnets=list(subnets)),
             security_groups=[security_group],

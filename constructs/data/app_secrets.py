@@ -1,4 +1,4 @@
-"""The application's secrets (seeds 001, 003), under /<project>/<stage>/, encrypted with the secrets key.
+"""The application's secrets (seeds 001, 002, 003), under /<project>/<stage>/, encrypted with the secrets key.
 
 Values that are ours to make (the JWT signing key) are generated. Third-party credentials start as a
 generated placeholder that an operator replaces (`aws secretsmanager put-secret-value`); CloudFormation
@@ -21,6 +21,10 @@ THIRD_PARTY = {
     "openai-api-key": ("OpenAiApiKey", "OpenAI API key", None),
     "servicenow-oauth": ("ServiceNowOAuth", "ServiceNow OAuth client credentials", ("client_id", "client_secret")),
     "slack-bot-token": ("SlackBotToken", "Slack bot token", None),
+    # Seed 002: the payment service's Lemon Squeezy API key (theirs) and webhook signing secret (generated here,
+    # then entered in Lemon Squeezy); the user service's OAuth 2.0 sign-in client.
+    "lemon-squeezy": ("LemonSqueezy", "Lemon Squeezy API key and webhook secret", ("api_key", "webhook_secret")),
+    "oauth-client": ("OAuthClient", "OAuth 2.0 sign-in client credentials", ("client_id", "client_secret")),
 }
 """name -> (construct id, description, JSON fields or None for a plain string)."""
 

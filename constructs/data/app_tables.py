@@ -27,7 +27,8 @@ def protected_table_props(deletion_protection: bool, removal_policy: cdk.Removal
 
 
 class AppTables(Construct):
-    """`conversations` and `sessions`: on demand, KMS-encrypted, point-in-time recovery, TTL.
+    """`conversations` and `sessions` (both in `tables`, their indexes' ARNs in `index_arns`): on demand,
+    KMS-encrypted, point-in-time recovery, TTL.
 
     TableV2 (AWS::DynamoDB::GlobalTable) so a replica region can be added later without replacing data.
     """
@@ -93,3 +94,7 @@ class AppTables(Construct):
             **common,
         )
         self.tables = [self.conversations, self.sessions]
+        self.index_arns = [
+            f"{self.conversations.table_arn}/index/createdAt-index",
+            f"{self.sessions.table_arn}/index/userId-index",
+        ]

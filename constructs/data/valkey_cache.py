@@ -1,5 +1,6 @@
 """ElastiCache for Valkey (the current engine for the seeds' Redis): a replication group with TLS, AUTH,
-KMS at rest, snapshots and logs. The seeds' Redis Sentinel becomes Multi-AZ automatic failover."""
+KMS at rest, snapshots and logs. The seeds' Redis Sentinel becomes Multi-AZ automatic failover; seed 004's
+cluster mode shards the key space (config `cluster_mode`)."""
 
 from __future__ import annotations
 
@@ -18,10 +19,26 @@ from environments.schema.data import CacheConfig
 
 PORT = 6379
 LOG_TYPES = ("slow-log", "engine-log")
+CLUSTER_MODE_PARAMETERS = "default.valkey{major}.cluster.on"
+"""Cluster mode needs a parameter group with cluster-enabled yes: the engine's default one for it."""
+
+
+def member_suffixes(cache: CacheConfig) -> list[str]:
+    """What ElastiCache appends to the replication group's id to name each node's member cluster (its
+    CacheClusterId): `001`... with cluster mode off, `0001-001`... (shard, then node) with it on."""
+    if cache.cluster_mode is None:
+        return [f"{node:03d}" for node in range(1, cache.nodes_per_shard + 1)]
+    return [
+        f"{shard:04d}-{node:03d}"
+        for shard in range(1, cache.cluster_mode.shards + 1)
+        for node in range(1, cache.nodes_per_shard + 1)
+    ]
 
 
 class ValkeyCache(Construct):
-    """`replication_group`, its `primary_endpoint` / `reader_endpoint`, and `auth_secret` (the AUTH token,
+    """`replication_group`, its `primary_endpoint` (the configuration endpoint with cluster mode on) /
+    `reader_endpoint` (None with cluster mode on), `member_suffixes` (its nodes' cluster ids are
+    `<group>-<suffix>`, what ElastiCache's metrics are published by), and `auth_secret` (the AUTH token,
     generated in Secrets Manager and resolved by CloudFormation: it never appears in a template)."""
 
     def __init__(
@@ -73,6 +90,7 @@ class ValkeyCache(Construct):
             ).log_group
             for log_type in LOG_TYPES
         }
+        sharded = cache.cluster_mode
         self.replication_group = elasticache.CfnReplicationGroup(
             self,
             "ReplicationGroup",
@@ -81,6 +99,12 @@ class ValkeyCache(Construct):
             engine_version=cache.engine_version,
             cache_node_type=cache.node_type,
             num_cache_clusters=cache.nodes,
+            cluster_mode="enabled" if sharded else None,
+            num_node_groups=sharded.shards if sharded else None,
+            replicas_per_node_group=sharded.replicas_per_shard if sharded else None,
+            cache_parameter_group_name=CLUSTER_MODE_PARAMETERS.format(major=cache.engine_version.split(".")[0])
+            if sharded
+            else None,
             automatic_failover_enabled=cache.automatic_failover,
             multi_az_enabled=cache.automatic_failover,
             port=PORT,
@@ -110,8 +134,12 @@ class ValkeyCache(Construct):
             ],
         )
         self.replication_group.apply_removal_policy(snapshot_removal_policy)
-        self.primary_endpoint = self.replication_group.attr_primary_end_point_address
-        self.reader_endpoint = self.replication_group.attr_reader_end_point_address
+        group = self.replication_group
+        self.primary_endpoint = (
+            group.attr_configuration_end_point_address if sharded else group.attr_primary_end_point_address
+        )
+        self.reader_endpoint = None if sharded else group.attr_reader_end_point_address
+        self.member_suffixes = member_suffixes(cache)
         self.port = PORT
         acknowledge(
             self.replication_group,

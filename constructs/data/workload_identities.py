@@ -20,9 +20,13 @@ from constructs.data.app_secrets import AppSecrets
 from constructs.data.app_tables import AppTables
 from constructs.data.data_buckets import DataBuckets
 from constructs.data.data_keys import DataKeys
+from constructs.data.graph_database import GraphDatabase
 from constructs.data.messaging import Messaging
 from constructs.data.postgres_database import PostgresDatabase
 from constructs.data.shared_file_system import SharedFileSystem
+from constructs.data.table_accelerator import DATA_ACTIONS as ACCELERATOR_ACTIONS
+from constructs.data.table_accelerator import TableAccelerator
+from constructs.data.time_series_database import TimeSeriesDatabase
 
 DB_USER = "app"
 """The PostgreSQL role applications log in as through the proxy (IAM auth); created by the schema migration."""
@@ -30,6 +34,11 @@ TABLE_ACTIONS = [
     "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem",
     "dynamodb:DeleteItem", "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem", "dynamodb:DescribeTable",
 ]  # fmt: skip
+GRAPH_ACTIONS = [
+    "neptune-db:connect", "neptune-db:ReadDataViaQuery", "neptune-db:WriteDataViaQuery",
+    "neptune-db:DeleteDataViaQuery", "neptune-db:GetQueryStatus", "neptune-db:CancelQuery",
+]  # fmt: skip
+"""Queries on the graph with IAM authentication (Neptune's data-access actions); no bulk loads or resets."""
 QUEUE_ACTIONS = [
     "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes",
     "sqs:GetQueueUrl",
@@ -53,7 +62,12 @@ class WorkloadRoles(Construct):
         messaging: Messaging,
         database: PostgresDatabase,
         file_system: SharedFileSystem,
+        graph: GraphDatabase | None = None,
+        time_series: TimeSeriesDatabase | None = None,
+        accelerator: TableAccelerator | None = None,
     ) -> None:
+        """`graph`, `time_series`, `accelerator`: the stores the stage turns on (seed 000), which the app
+        workloads query."""
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
         self._stack = stack
@@ -88,11 +102,7 @@ class WorkloadRoles(Construct):
                 iam.PolicyStatement(
                     sid="Tables",
                     actions=TABLE_ACTIONS,
-                    resources=[
-                        *(table.table_arn for table in tables.tables),
-                        f"{tables.conversations.table_arn}/index/createdAt-index",
-                        f"{tables.sessions.table_arn}/index/userId-index",
-                    ],
+                    resources=[*(table.table_arn for table in tables.tables), *tables.index_arns],
                 ),
                 self._key_use(
                     "TablesKey",
@@ -131,6 +141,19 @@ class WorkloadRoles(Construct):
             ],
         )
         self._acknowledge_objects(app, app_buckets, "Application data and images: objects under the bucket, by key.")
+        # The stores a stage turns on get a policy of their own: with them the app's would pass IAM's 6,144
+        # characters per managed policy.
+        stores = self._store_statements(graph, time_series, accelerator)
+        stores_policy = iam.ManagedPolicy(self, "AppStores", roles=[app.role], statements=stores) if stores else None
+        if graph and stores_policy:
+            cluster_id = stack.get_logical_id(graph.cluster)
+            acknowledge(
+                stores_policy,
+                f"AwsSolutions-IAM5[Resource::arn:aws:neptune-db:{stack.region}:{stack.account}:"
+                f"<{cluster_id}.ClusterResourceId>/*]",
+                "Neptune's data actions take the cluster's resource id followed by a path into its graph; /* is "
+                "this stage's one cluster's data, nothing else.",
+            )
         gpu = ManagedPolicyRole(
             self,
             "Gpu",
@@ -157,6 +180,43 @@ class WorkloadRoles(Construct):
         self.gpu_role = gpu.role
         self.by_kind = {"app": self.app_role, "gpu": self.gpu_role}
         self.secrets_by_kind = {kind: [secrets.names[name] for name in names] for kind, names in readable.items()}
+        if time_series:  # the app pods mount the InfluxDB API token with their other secrets
+            self.secrets_by_kind["app"].append(time_series.token_secret_name)
+
+    def _store_statements(
+        self,
+        graph: GraphDatabase | None,
+        time_series: TimeSeriesDatabase | None,
+        accelerator: TableAccelerator | None,
+    ) -> list[iam.PolicyStatement]:
+        statements = []
+        if graph:
+            statements.append(
+                iam.PolicyStatement(
+                    sid="Graph",
+                    actions=GRAPH_ACTIONS,
+                    resources=[
+                        self._stack.format_arn(
+                            service="neptune-db",
+                            resource=graph.resource_id,
+                            resource_name="*",
+                            arn_format=cdk.ArnFormat.SLASH_RESOURCE_NAME,
+                        )
+                    ],
+                )
+            )
+        if time_series:
+            statements.append(
+                iam.PolicyStatement(
+                    sid="TimeSeriesToken",
+                    actions=["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+                    resources=[time_series.token_secret.secret_arn],
+                )
+            )
+        if accelerator:
+            statements.append(iam.PolicyStatement(sid="Accelerator", actions=ACCELERATOR_ACTIONS,
+                                                  resources=[accelerator.arn]))  # fmt: skip
+        return statements
 
     def _key_use(self, sid: str, key_arn: str, service: str, actions: list[str]) -> iam.PolicyStatement:
         """Use of a data key, only on behalf of `service`."""

@@ -20,6 +20,12 @@ EFS_PORT = 2049
 KAFKA_IAM_PORT = 9098
 """MSK brokers: TLS with IAM authentication (provisioned and serverless)."""
 HTTPS_PORT = 443
+GRAPH_PORT = 8182
+"""Neptune: HTTPS and WebSockets (Gremlin, openCypher, SPARQL), TLS only."""
+TIME_SERIES_PORT = 8086
+"""Timestream for InfluxDB: the InfluxDB HTTP API over TLS."""
+ACCELERATOR_TLS_PORT = 9111
+"""DAX with endpoint encryption (8111 is its unencrypted port, which a TLS cluster does not open)."""
 
 
 def port_ranges(ports: Iterable[int]) -> list[PortRange]:
@@ -35,7 +41,8 @@ def port_ranges(ports: Iterable[int]) -> list[PortRange]:
 
 class TierSecurityGroups(Construct):
     """`alb`, `workload`, and the data-tier groups `postgres`, `cache`, `efs`, `kafka` and `search`, each
-    admitting only `workload` on its one port."""
+    admitting only `workload` on its one port; `graph`, `time_series` and `accelerator` likewise for the
+    stores the stage turns on (None when off)."""
 
     def __init__(
         self,
@@ -46,11 +53,14 @@ class TierSecurityGroups(Construct):
         service_ports: Sequence[PortRange],
         cloudfront_prefix_list_id: str | None = None,
         peer_app_blocks: Sequence[str] = (),
+        graph: bool = False,
+        time_series: bool = False,
+        accelerator: bool = False,
     ) -> None:
         """`service_ports`: where the services behind the load balancer listen (platform.services);
         `cloudfront_prefix_list_id`: with the edge on, `alb` admits only CloudFront, on 443 (without it, 80 and
         443 from anywhere); `peer_app_blocks`: the peered regions' app tiers, admitted to `workload` on the
-        service ports."""
+        service ports; `graph`, `time_series`, `accelerator`: whether Neptune, InfluxDB and DAX are on."""
         super().__init__(scope, construct_id)
         workload_ports = [ec2.Port.tcp_range(first, last) for first, last in service_ports]
 
@@ -103,6 +113,13 @@ class TierSecurityGroups(Construct):
         self.efs = self._data_group("Efs", vpc, "EFS mount targets (NFS)", EFS_PORT)
         self.kafka = self._data_group("Kafka", vpc, "MSK brokers (TLS + IAM)", KAFKA_IAM_PORT)
         self.search = self._data_group("Search", vpc, "OpenSearch domain (HTTPS)", HTTPS_PORT)
+        self.graph = self._data_group("Graph", vpc, "Neptune (TLS + IAM)", GRAPH_PORT) if graph else None
+        self.time_series = (
+            self._data_group("TimeSeries", vpc, "InfluxDB (TLS)", TIME_SERIES_PORT) if time_series else None
+        )
+        self.accelerator = (
+            self._data_group("Accelerator", vpc, "DAX (TLS)", ACCELERATOR_TLS_PORT) if accelerator else None
+        )
 
     def _group(self, construct_id: str, vpc: ec2.IVpc, description: str) -> ec2.SecurityGroup:
         """A group with no egress: it only receives connections."""

@@ -5,14 +5,14 @@ disambiguator; a composite "platform degraded" alarm over every critical one; an
 replacement for seed 000's Lookout for Metrics); Glue job failures through EventBridge.
 
 Where the facade has no `monitor...` for a service (MSK, EKS Container Insights, the ingress load balancer
-without an ECS service behind it, ElastiCache's memory percentage), `monitor_custom` alarms on metrics built from
-the construct's own attributes.
+without an ECS service behind it, ElastiCache's memory percentage, Neptune, DAX, Timestream for InfluxDB),
+`monitor_custom` alarms on metrics built from the construct's own attributes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import aws_cdk as cdk
@@ -31,19 +31,31 @@ from aws_cdk import aws_rds as rds
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
+from constructs.data.graph_database import GraphDatabase
+from constructs.data.table_accelerator import TableAccelerator
+from constructs.data.time_series_database import TimeSeriesDatabase
 
 CRITICAL = "Critical"
 WARNING = "Warning"
 """Disambiguators: the facade routes an alarm to the topic of its disambiguator."""
 MINUTE = cdk.Duration.minutes(1)
 ELB = "AWS/ApplicationELB"
+SAGEMAKER = "AWS/SageMaker"
+BEDROCK = "AWS/Bedrock"
 CONTAINER_INSIGHTS = "ContainerInsights"
 ANOMALY_STD_DEVS = 3
 P99_LATENCY_SECONDS = 60
 """Seed 002: p99 latency > 60 s."""
+INFLUXDB = "AWS/TimestreamInfluxDB"
+"""Timestream for InfluxDB's namespace (AWS's agent toolkit for it; the user guide names only the dimension)."""
 QUEUE_DEPTH = 100
 QUEUE_DEPTH_MINUTES = 15
 """Seed 002: queue length > 100 for 15 minutes (HighQueueLength)."""
+FLINK = "AWS/KinesisAnalytics"
+FIREHOSE = "AWS/Firehose"
+FLINK_MINUTES = 3
+"""Downtime for 3 minutes: longer than an update's or autoscaling's restart."""
+DELIVERY_MINUTES = 5
 
 
 @dataclass(frozen=True)
@@ -55,7 +67,8 @@ class Watched:
     """The cluster's maximum capacity (Aurora Serverless v2), or None for an RDS instance."""
     rds_free_storage_floor_bytes: float | None
     cache: elasticache.CfnReplicationGroup
-    cache_nodes: int
+    cache_members: Sequence[str]
+    """The suffixes of its member clusters' ids (`001`, or `0001-001` with cluster mode): one per node."""
     tables: Sequence[dynamodb.ITableV2]
     queues: Mapping[str, sqs.Queue]
     """Work queues by name, each with the dead-letter queue it redrives to."""
@@ -74,6 +87,20 @@ class Watched:
     kafka: msk.CfnCluster | None
     search_domain: opensearch.CfnDomain
     ecs_service: ecs.FargateService
+    flink_application: str | None = None
+    """The Managed Flink application's name (stream processing), when the stage runs one."""
+    deliveries: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    """Firehose streams alarmed on delivery: name -> (delivery stream name, its destination's metric prefix,
+    DeliveryToAmazonOpenSearchService or DeliveryToS3)."""
+    graph: GraphDatabase | None = None
+    graph_max_ncu: float | None = None
+    """The cluster's maximum capacity (Neptune serverless), or None for provisioned instances."""
+    time_series: TimeSeriesDatabase | None = None
+    accelerator: TableAccelerator | None = None
+    inference: tuple[str, str] | None = None
+    """The SageMaker endpoint's name (its CfnEndpoint attribute) and production variant; None without one."""
+    bedrock_models: Sequence[str] = ()
+    """The ids workloads invoke Bedrock models by, each a ModelId CloudWatch publishes under."""
 
 
 class PlatformMonitoring(Construct):
@@ -119,6 +146,7 @@ class PlatformMonitoring(Construct):
         self._cluster(watch.cluster_name)
         self._data(watch)
         self._analytics(watch)
+        self._ai(watch)
         self.degraded = self.facade.create_composite_alarm_using_disambiguator(
             CRITICAL,
             disambiguator=CRITICAL,
@@ -263,40 +291,30 @@ class PlatformMonitoring(Construct):
                     )
                 },
             )
-        for node in range(1, watch.cache_nodes + 1):
-            # Cluster mode off: the member clusters of a replication group are <group>-001, -002, ...
-            member = f"{watch.cache.ref}-{node:03d}"
+        for suffix in watch.cache_members:
+            # Its member clusters are <group>-001, -002, ... (cluster mode off) or <group>-0001-001, ... (on).
+            member, label = f"{watch.cache.ref}-{suffix}", suffix.replace("-", "")
             self.facade.monitor_elasti_cache_cluster(
                 cluster_id=member,
                 cluster_type=monitoring.ElastiCacheClusterType.REDIS,
-                alarm_friendly_name=f"Cache{node:03d}",
+                alarm_friendly_name=f"Cache{label}",
                 add_redis_engine_cpu_usage_alarm={WARNING: monitoring.UsageThreshold(max_usage_percent=80)},
                 add_max_evicted_items_count_alarm={WARNING: monitoring.MaxItemsCountThreshold(max_items_count=100)},
             )
-            self.facade.monitor_custom(
-                alarm_friendly_name=f"Cache{node:03d}Memory",
-                human_readable_name=f"Cache node {node:03d}: memory",
-                metric_groups=[
-                    monitoring.CustomMetricGroup(
-                        title="Memory",
-                        metrics=[
-                            _alarmed(
-                                _metric(
-                                    "AWS/ElastiCache",
-                                    "DatabaseMemoryUsagePercentage",
-                                    {"CacheClusterId": member},
-                                    "Maximum",
-                                ),
-                                "DatabaseMemory",
-                                WARNING,
-                                85,
-                                5,
-                                "Cache memory above 85 %: evictions follow",
-                            )
-                        ],
-                    )
-                ],
+            self._custom(
+                f"Cache{label}Memory",
+                f"Cache node {suffix}: memory",
+                _alarmed(
+                    _metric("AWS/ElastiCache", "DatabaseMemoryUsagePercentage", {"CacheClusterId": member}, "Maximum"),
+                    "DatabaseMemory",
+                    WARNING,
+                    85,
+                    5,
+                    "Cache memory above 85 %: evictions follow",
+                ),
+                group="Memory",
             )
+        self._stores(watch)
         for table in watch.tables:
             self.facade.monitor_dynamo_table(
                 table=table,
@@ -333,6 +351,68 @@ class PlatformMonitoring(Construct):
         for name, notices in watch.informational_queues.items():
             self.facade.monitor_sqs_queue(queue=notices, alarm_friendly_name=name)
 
+    def _stores(self, watch: Watched) -> None:
+        """Neptune per instance (and its serverless capacity), DAX per cluster, InfluxDB per instance."""
+        if watch.graph:
+            for instance in watch.graph.instances:
+                self._custom(
+                    f"Graph{instance.node.id}",
+                    f"Graph {instance.node.id.lower()}: CPU",
+                    _alarmed(
+                        _metric("AWS/Neptune", "CPUUtilization", {"DBInstanceIdentifier": instance.ref}, "Maximum"),
+                        "Cpu",
+                        CRITICAL,
+                        90,
+                        5,
+                        "Graph database CPU above 90 % for 5 minutes",
+                    ),
+                )
+            if watch.graph_max_ncu:
+                capacity = {"DBClusterIdentifier": watch.graph.cluster.ref}
+                self._custom(
+                    "GraphCapacity",
+                    "Graph: serverless capacity",
+                    _alarmed(
+                        _metric("AWS/Neptune", "ServerlessDatabaseCapacity", capacity, "Maximum"),
+                        "Capacity",
+                        WARNING,
+                        0.9 * watch.graph_max_ncu,
+                        15,
+                        "Graph database at 90 % of its maximum NCUs for 15 minutes",
+                    ),
+                )
+        if watch.accelerator:
+            cluster = {"ClusterId": watch.accelerator.cluster.ref}
+            self._custom(
+                "Accelerator",
+                "DAX",
+                _alarmed(_metric("AWS/DAX", "CPUUtilization", cluster, "Maximum"), "Cpu", WARNING, 90, 5,
+                         "DAX CPU above 90 % for 5 minutes: add nodes or a larger type"),
+                _alarmed(_metric("AWS/DAX", "ThrottledRequestCount", cluster, "Sum"), "Throttled", WARNING, 0, 5,
+                         "DAX throttles requests (its nodes, or the tables behind it)"),
+            )  # fmt: skip
+        if watch.time_series:
+            influx = {"DbInstanceName": watch.time_series.name}
+            self._custom(
+                "TimeSeries",
+                "InfluxDB",
+                _alarmed(_metric(INFLUXDB, "CPUUtilization", influx, "Maximum"), "Cpu", CRITICAL, 90, 5,
+                         "InfluxDB CPU above 90 % for 5 minutes"),
+                _alarmed(_metric(INFLUXDB, "MemoryUtilization", influx, "Maximum"), "Memory", WARNING, 90, 5,
+                         "InfluxDB memory above 90 % for 5 minutes"),
+            )  # fmt: skip
+
+    def _custom(
+        self, name: str, title: str, *metrics: monitoring.CustomMetricWithAlarm, group: str | None = None
+    ) -> None:
+        """A `monitor_custom` graph of alarmed metrics: alarms named after `name`, titled `title` (the graph
+        `group`, or the title too)."""
+        self.facade.monitor_custom(
+            alarm_friendly_name=name,
+            human_readable_name=title,
+            metric_groups=[monitoring.CustomMetricGroup(title=group or title, metrics=list(metrics))],
+        )
+
     def _analytics(self, watch: Watched) -> None:
         self.facade.add_large_header("Compute and analytics")
         for name, function in watch.functions.items():
@@ -367,6 +447,104 @@ class PlatformMonitoring(Construct):
         )
         if watch.kafka is not None:
             self._kafka(watch.kafka)
+        if watch.flink_application is not None:
+            self._flink(watch.flink_application)
+        for name, (delivery_stream, destination) in watch.deliveries.items():
+            self._delivery(name, delivery_stream, destination)
+
+    def _flink(self, application: str) -> None:
+        """Managed Flink, which the facade has no alarms for: downtime (the job not running) pages, a failed
+        checkpoint warns (AWS/KinesisAnalytics, per Application)."""
+        dimensions = {"Application": application}
+        self.facade.monitor_custom(
+            alarm_friendly_name="Flink",
+            human_readable_name="Stream aggregates (Managed Flink)",
+            metric_groups=[
+                monitoring.CustomMetricGroup(
+                    title="Downtime (ms) and failed checkpoints",
+                    metrics=[
+                        _alarmed(_metric(FLINK, "downtime", dimensions, "Maximum"), "FlinkDowntime", CRITICAL, 0,
+                                 FLINK_MINUTES, "The Flink application is not running (downtime above 0)"),
+                        _alarmed(_metric(FLINK, "numberOfFailedCheckpoints", dimensions, "Maximum"),
+                                 "FlinkFailedCheckpoints", WARNING, 0, 1, "A Flink checkpoint failed"),
+                    ],
+                )
+            ],
+        )  # fmt: skip
+
+    def _delivery(self, name: str, delivery_stream: str, destination: str) -> None:
+        """A Firehose stream whose deliveries stopped succeeding: the average of `<destination>.Success` (1 per
+        successful delivery attempt, 0 per failed one) under 1 for 5 minutes; no data (no traffic) is fine."""
+        self.facade.monitor_custom(
+            alarm_friendly_name=f"Firehose-{name}",
+            human_readable_name=f"Firehose {name} deliveries",
+            metric_groups=[
+                monitoring.CustomMetricGroup(
+                    title="Successful deliveries (ratio)",
+                    metrics=[
+                        monitoring.CustomMetricWithAlarm(
+                            metric=_metric(FIREHOSE, f"{destination}.Success",
+                                           {"DeliveryStreamName": delivery_stream}, "Average"),
+                            alarm_friendly_name=f"{name}DeliveryFailures",
+                            add_alarm={
+                                WARNING: monitoring.CustomThreshold(
+                                    threshold=1,
+                                    comparison_operator=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+                                    alarm_description_override=f"Firehose {name} failed to deliver records",
+                                    treat_missing_data_override=cloudwatch.TreatMissingData.NOT_BREACHING,
+                                    **_for_minutes(DELIVERY_MINUTES),
+                                )
+                            },
+                        )
+                    ],
+                )
+            ],
+        )  # fmt: skip
+
+    def _ai(self, watch: Watched) -> None:
+        """SageMaker's and Bedrock's runtime metrics, which the facade has no monitor for: the endpoint's 5xx
+        responses and p99 model latency (by EndpointName and VariantName), each model's server errors and
+        throttling (by ModelId)."""
+        if watch.inference is None and not watch.bedrock_models:
+            return
+        self.facade.add_large_header("AI")
+        if watch.inference is not None:
+            endpoint, variant = watch.inference
+            dimensions = {"EndpointName": endpoint, "VariantName": variant}
+            self.facade.monitor_custom(
+                alarm_friendly_name="Inference",
+                human_readable_name=f"SageMaker endpoint {variant}",
+                metric_groups=[
+                    monitoring.CustomMetricGroup(
+                        title="Errors and latency",
+                        metrics=[
+                            _alarmed(_metric(SAGEMAKER, "Invocation5XXErrors", dimensions, "Sum"), "Inference5xx",
+                                     CRITICAL, 0, 5, "The inference endpoint answered with 5xx for 5 minutes"),
+                            _alarmed(_metric(SAGEMAKER, "ModelLatency", dimensions, "p99"), "InferenceLatency",
+                                     WARNING, P99_LATENCY_SECONDS * 1_000_000, 5,
+                                     f"The model's p99 latency is over {P99_LATENCY_SECONDS} s"),
+                        ],
+                    )
+                ],
+            )  # fmt: skip
+        for model in watch.bedrock_models:
+            dimensions = {"ModelId": model}
+            self.facade.monitor_custom(
+                alarm_friendly_name=f"Bedrock-{model}",
+                human_readable_name=f"Bedrock {model}",
+                metric_groups=[
+                    monitoring.CustomMetricGroup(
+                        title="Server errors and throttling",
+                        metrics=[
+                            _alarmed(_metric(BEDROCK, "InvocationServerErrors", dimensions, "Sum"),
+                                     f"BedrockErrors-{model}", CRITICAL, 0, 5, f"{model} failed on Bedrock's side"),
+                            _alarmed(_metric(BEDROCK, "InvocationThrottles", dimensions, "Sum"),
+                                     f"BedrockThrottles-{model}", WARNING, 0, 5,
+                                     f"Bedrock throttled {model} for 5 minutes: raise its quota"),
+                        ],
+                    )
+                ],
+            )  # fmt: skip
 
     def _kafka(self, cluster: msk.CfnCluster) -> None:
         """MSK, which the facade has no monitor for: each broker's data disk (KafkaDataLogsDiskUsed is published

@@ -9,6 +9,7 @@ from pydantic import Field
 
 from environments.schema.base import RESERVABLE_CONCURRENCY, ConfigModel, CronExpression, RetentionDays
 from environments.schema.data import Transitions
+from environments.schema.stream_processing import StreamProcessingConfig, stream_processing_problems
 
 if TYPE_CHECKING:
     from environments.schema.stage import StageConfig
@@ -72,7 +73,7 @@ class OpenSearchConfig(ConfigModel):
 
 
 class AnalyticsConfig(ConfigModel):
-    """The analytics stack: lake, Glue, Athena, streaming, Kafka, search."""
+    """The analytics stack: lake, Glue, Athena, streaming, Kafka, search, stream processing."""
 
     lake: LakeConfig
     glue: GlueConfig
@@ -80,6 +81,7 @@ class AnalyticsConfig(ConfigModel):
     streaming: StreamingConfig
     msk: MskConfig
     opensearch: OpenSearchConfig
+    stream_processing: StreamProcessingConfig
     log_retention_days: RetentionDays
 
 
@@ -106,4 +108,4 @@ def analytics_problems(config: StageConfig) -> list[tuple[str, str]]:
             )
     if search.data_nodes > 1 and search.data_nodes % 3 and search.data_nodes % 2:
         problems.append(("analytics.opensearch.data_nodes", "zone awareness needs a multiple of 2 or 3 data nodes"))
-    return problems
+    return problems + stream_processing_problems(config)

@@ -1,5 +1,6 @@
-"""The `kms:` and `data:` sections: keys, PostgreSQL, Valkey, buckets, EFS, messaging and AWS Backup
-(constructs/data/), and the checks across their fields (engine blocks, bounds, prod rules)."""
+"""The `kms:` and `data:` sections: keys, PostgreSQL, Valkey, buckets, EFS, messaging, AWS Backup, and the
+toggled stores (Neptune, Timestream for InfluxDB, DAX) (constructs/data/), and the checks across their fields
+(engine blocks, bounds, prod rules)."""
 
 from __future__ import annotations
 
@@ -51,15 +52,72 @@ class DatabaseConfig(ConfigModel):
     rds: RdsConfig | None = None
 
 
+class CacheClusterModeConfig(ConfigModel):
+    """Valkey cluster mode (seeds 000, 004): the key space split over `shards`, each a primary with
+    `replicas_per_shard` replicas in other AZs."""
+
+    shards: int = Field(ge=1, le=500)
+    replicas_per_shard: int = Field(ge=0, le=5)
+
+
 class CacheConfig(ConfigModel):
-    """ElastiCache for Valkey replication group (seeds 001, 002)."""
+    """ElastiCache for Valkey replication group (seeds 001, 002): `nodes` with cluster mode off, or
+    `cluster_mode` (seed 004), one of the two."""
 
     engine_version: str = Field(pattern=r"^[78]\.\d+$")
     node_type: str = Field(pattern=r"^cache\.[a-z0-9]+\.[a-z0-9]+$")
-    nodes: int = Field(ge=1, le=6, description="primary + replicas")
+    nodes: int | None = Field(default=None, ge=1, le=6, description="primary + replicas, cluster mode off")
+    cluster_mode: CacheClusterModeConfig | None = None
     automatic_failover: bool
     snapshot_retention_days: int = Field(ge=0, le=35)
     log_retention_days: RetentionDays
+
+    @property
+    def nodes_per_shard(self) -> int:
+        """The primary and its replicas: every node with cluster mode off, one shard's with it on."""
+        if self.cluster_mode:
+            return 1 + self.cluster_mode.replicas_per_shard
+        return self.nodes or 0
+
+
+class GraphConfig(ConfigModel):
+    """Amazon Neptune (seed 000: topology and dependencies): `mode` off, serverless (NCUs) or provisioned
+    (an instance class), with `instances` (a writer and readers in other AZs)."""
+
+    mode: Literal["off", "serverless", "provisioned"]
+    engine_version: str | None = Field(default=None, pattern=r"^1\.[3-9]\.\d+\.\d+$", description="e.g. 1.4.5.0")
+    instance_class: str | None = Field(default=None, pattern=r"^db\.[a-z0-9]+\.[a-z0-9]+$")
+    min_capacity_ncu: float | None = Field(default=None, ge=1, le=128, multiple_of=0.5)
+    max_capacity_ncu: float | None = Field(default=None, ge=2.5, le=128, multiple_of=0.5)
+    instances: int | None = Field(default=None, ge=1, le=16)
+    backup_retention_days: int | None = Field(default=None, ge=1, le=35)
+    log_retention_days: RetentionDays | None = None
+
+
+InfluxInstanceType = Literal[
+    "db.influx.medium", "db.influx.large", "db.influx.xlarge", "db.influx.2xlarge", "db.influx.4xlarge",
+    "db.influx.8xlarge", "db.influx.12xlarge", "db.influx.16xlarge", "db.influx.24xlarge",
+]  # fmt: skip
+
+
+class TimeSeriesConfig(ConfigModel):
+    """Timestream for InfluxDB (seed 000's time series; LiveAnalytics is closed to new customers)."""
+
+    enabled: bool
+    instance_type: InfluxInstanceType | None = None
+    storage_type: Literal["InfluxIOIncludedT1", "InfluxIOIncludedT2", "InfluxIOIncludedT3"] | None = None
+    allocated_storage_gib: int | None = Field(default=None, ge=20, le=16384)
+    multi_az: bool | None = None
+    log_retention_days: int | None = Field(default=None, ge=1, description="the engine logs in their bucket")
+
+
+class AcceleratorConfig(ConfigModel):
+    """DynamoDB Accelerator (seed 000: DynamoDB with a DAX cache) in front of the conversations and sessions."""
+
+    enabled: bool
+    node_type: str | None = Field(default=None, pattern=r"^dax\.[a-z0-9]+\.[a-z0-9]+$")
+    nodes: int | None = Field(default=None, ge=1, le=11, description="the replication factor: primary + replicas")
+    item_ttl_minutes: int | None = Field(default=None, ge=1, le=1440)
 
 
 StorageClass = Literal["STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING", "GLACIER_IR", "GLACIER", "DEEP_ARCHIVE"]
@@ -127,6 +185,9 @@ class DataConfig(ConfigModel):
     efs: EfsConfig
     messaging: MessagingConfig
     backup: BackupConfig
+    graph: GraphConfig
+    time_series: TimeSeriesConfig
+    accelerator: AcceleratorConfig
 
 
 def data_problems(config: StageConfig) -> list[tuple[str, str]]:
@@ -157,8 +218,18 @@ def data_problems(config: StageConfig) -> list[tuple[str, str]]:
         )
 
     cache = data.cache
-    if cache.automatic_failover and cache.nodes < 2:
-        problems.append(("data.cache.automatic_failover", f"needs at least 2 nodes, got {cache.nodes}"))
+    if (cache.nodes is None) == (cache.cluster_mode is None):
+        problems.append(("data.cache.nodes", "set either nodes (cluster mode off) or cluster_mode, not both"))
+    elif cache.cluster_mode and not cache.automatic_failover:
+        problems.append(("data.cache.automatic_failover", "cluster mode needs automatic failover"))
+    elif cache.automatic_failover and cache.nodes_per_shard < 2:
+        problems.append(
+            (
+                "data.cache.automatic_failover",
+                f"needs at least 2 nodes{' per shard' if cache.cluster_mode else ''}, got {cache.nodes_per_shard}",
+            )
+        )
+    problems += _toggled_problems(data)
 
     for name in ("backups_transitions", "images_transitions"):
         days = [t.after_days for t in getattr(data.buckets, name)]
@@ -183,10 +254,56 @@ def data_problems(config: StageConfig) -> list[tuple[str, str]]:
             problems.append(("data.database.aurora.readers", "prod needs a reader in a second AZ for failover"))
         if rds and not rds.multi_az:
             problems.append(("data.database.rds.multi_az", "prod must be Multi-AZ"))
-        if not (cache.automatic_failover and cache.nodes >= 2):
+        if not (cache.automatic_failover and cache.nodes_per_shard >= 2):
             problems.append(("data.cache.automatic_failover", "prod needs Multi-AZ failover with 2 or more nodes"))
+        graph, accelerator = data.graph, data.accelerator
+        if graph.mode != "off" and (graph.instances or 0) < 2:
+            problems.append(("data.graph.instances", "prod needs a reader in a second AZ for failover"))
+        if data.time_series.enabled and not data.time_series.multi_az:
+            problems.append(("data.time_series.multi_az", "prod needs the Multi-AZ standby"))
+        if accelerator.enabled and (accelerator.nodes or 0) < 3:
+            problems.append(("data.accelerator.nodes", "prod needs 3 or more nodes, one per AZ (DAX's guidance)"))
         if not data.buckets.versioned:
             problems.append(("data.buckets.versioned", "prod buckets must be versioned"))
         if config.kms.key_strategy != "per_service":
             problems.append(("kms.key_strategy", "prod uses one key per service (seed 001)"))
+    return problems
+
+
+REQUIRED_WHEN_ON = {
+    "graph": ("engine_version", "instances", "backup_retention_days", "log_retention_days"),
+    "time_series": ("instance_type", "storage_type", "allocated_storage_gib", "multi_az", "log_retention_days"),
+    "accelerator": ("node_type", "nodes", "item_ttl_minutes"),
+}
+"""What each toggled store needs once it is on (off, it may be the toggle alone)."""
+INFLUX_MIN_STORAGE_GIB = {"InfluxIOIncludedT1": 20, "InfluxIOIncludedT2": 400, "InfluxIOIncludedT3": 400}
+"""Timestream for InfluxDB's smallest allocation per storage type (its CreateDbInstance reference)."""
+
+
+def _toggled_problems(data: DataConfig) -> list[tuple[str, str]]:
+    problems: list[tuple[str, str]] = []
+    graph, series = data.graph, data.time_series
+    on = {"graph": graph.mode != "off", "time_series": series.enabled, "accelerator": data.accelerator.enabled}
+    for section, fields in REQUIRED_WHEN_ON.items():
+        block = getattr(data, section)
+        for name in fields if on[section] else ():
+            if getattr(block, name) is None:
+                problems.append((f"data.{section}.{name}", "required when it is on"))
+    serverless = graph.mode == "serverless"
+    for name in ("min_capacity_ncu", "max_capacity_ncu"):
+        if serverless and getattr(graph, name) is None:
+            problems.append((f"data.graph.{name}", "required when mode is serverless"))
+        if not serverless and getattr(graph, name) is not None:
+            problems.append((f"data.graph.{name}", "only allowed when mode is serverless"))
+    if (graph.mode == "provisioned") != (graph.instance_class is not None):
+        problems.append(("data.graph.instance_class", "required when mode is provisioned, and only then"))
+    low, high = graph.min_capacity_ncu, graph.max_capacity_ncu
+    if low is not None and high is not None and low > high:
+        problems.append(("data.graph.min_capacity_ncu", f"{low} is above max_capacity_ncu {high}"))
+    if series.storage_type and series.allocated_storage_gib is not None:
+        floor = INFLUX_MIN_STORAGE_GIB[series.storage_type]
+        if series.allocated_storage_gib < floor:
+            problems.append(
+                ("data.time_series.allocated_storage_gib", f"{series.storage_type} takes at least {floor} GiB")
+            )
     return problems

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from pydantic import Field, model_validator
 
 from environments.schema import compute, edge, observability
+from environments.schema.ai import AiConfig, ai_interface_endpoints, ai_problems
 from environments.schema.analytics import AnalyticsConfig, analytics_problems
 from environments.schema.base import (
     AZ_COUNT,
@@ -57,6 +58,7 @@ class StageConfig(ConfigModel):
     platform: PlatformConfig
     analytics: AnalyticsConfig
     observability: ObservabilityConfig
+    ai: AiConfig = AiConfig()
     edge: EdgeConfig = EdgeConfig(enabled=False)
     regions: Annotated[tuple[RegionConfig, ...], YamlList]
     recovery: RecoveryConfig = RecoveryConfig()
@@ -92,6 +94,11 @@ class StageConfig(ConfigModel):
         )
 
     @property
+    def interface_endpoints(self) -> tuple[str, ...]:
+        """network.interface_endpoints and those the enabled AI services are called through."""
+        return (*self.network.interface_endpoints, *ai_interface_endpoints(self))
+
+    @property
     def trail_name(self) -> str:
         """The CloudTrail trail's name; the data stack's audit-logs bucket admits exactly this trail."""
         return f"{self.tags.project}-{self.name}"
@@ -121,6 +128,7 @@ def cross_field_problems(config: StageConfig) -> list[tuple[str, str]]:
     problems += edge_problems(config)
     problems += region_problems(config)
     problems += observability_problems(config)
+    problems += ai_problems(config)
 
     if config.is_production:
         if config.allow_destroy:

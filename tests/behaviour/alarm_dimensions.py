@@ -34,6 +34,19 @@ MSK_DOC = "https://docs.aws.amazon.com/msk/latest/developerguide/metrics-details
 OPENSEARCH_DOC = (
     "https://docs.aws.amazon.com/opensearch-service/latest/developerguide/managedomains-cloudwatchmetrics.html"
 )
+FLINK_DOC = "https://docs.aws.amazon.com/managed-flink/latest/java/metrics-dimensions.html"
+FIREHOSE_DOC = "https://docs.aws.amazon.com/firehose/latest/dev/monitoring-with-cloudwatch-metrics.html"
+NEPTUNE_DOC = "https://docs.aws.amazon.com/neptune/latest/userguide/cw-dimensions.html"
+DAX_DOC = "https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/dax-metrics-dimensions-dax.html"
+INFLUXDB_DOC = (
+    "https://docs.aws.amazon.com/timestream/latest/developerguide/timestream-for-influx-monitoring-configuration-"
+    "optimization.html (dimension DbInstanceName); the namespace as AWS's agent toolkit for Timestream for InfluxDB "
+    "lists it (github.com/aws/agent-toolkit-for-aws, timestream-influxdb/references/monitoring-metrics.md)"
+)
+SAGEMAKER_DOC = "https://docs.aws.amazon.com/sagemaker/latest/dg/monitoring-cloudwatch.html"
+"""Endpoint invocation metrics (AWS/SageMaker), published per EndpointName and VariantName."""
+BEDROCK_DOC = "https://docs.aws.amazon.com/bedrock/latest/userguide/monitoring.html"
+"""Runtime metrics (AWS/Bedrock), published per ModelId: the model or inference profile the request names."""
 CONTAINER_INSIGHTS_DOC = (
     "https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Container-Insights-metrics-EKS.html"
 )
@@ -79,6 +92,19 @@ PUBLISHED: dict[str, tuple[str, dict[str, Sets]]] = {
         "Evictions": _CACHE_NODE,
         "DatabaseMemoryUsagePercentage": _CACHE_NODE,
     }),
+    "AWS/Neptune": (NEPTUNE_DOC, {
+        "CPUUtilization": sets("DBInstanceIdentifier", "DBClusterIdentifier", "DBClusterIdentifier, Role",
+                               "DatabaseClass", "EngineName"),
+        "ServerlessDatabaseCapacity": sets("DBClusterIdentifier", "DBInstanceIdentifier"),
+    }),
+    "AWS/DAX": (DAX_DOC, {
+        "CPUUtilization": sets("ClusterId", "ClusterId, NodeId"),
+        "ThrottledRequestCount": sets("ClusterId", "ClusterId, NodeId"),
+    }),
+    "AWS/TimestreamInfluxDB": (INFLUXDB_DOC, {
+        "CPUUtilization": sets("DbInstanceName"),
+        "MemoryUtilization": sets("DbInstanceName"),
+    }),
     "AWS/DynamoDB": (DYNAMODB_DOC, {
         "ReadThrottleEvents": sets("TableName", "TableName, GlobalSecondaryIndexName"),
         "WriteThrottleEvents": sets("TableName", "TableName, GlobalSecondaryIndexName"),
@@ -99,6 +125,23 @@ PUBLISHED: dict[str, tuple[str, dict[str, Sets]]] = {
         "ClusterStatus.yellow": sets("ClientId, DomainName"),
         "FreeStorageSpace": _DOMAIN,
         "ClusterUsedSpace": sets("ClientId, DomainName"),
+    }),
+    "AWS/KinesisAnalytics": (FLINK_DOC, {
+        # Application-level metrics: published per Application (the application's name).
+        "downtime": sets("Application"),
+        "numberOfFailedCheckpoints": sets("Application"),
+    }),
+    "AWS/Firehose": (FIREHOSE_DOC, {
+        "DeliveryToAmazonOpenSearchService.Success": sets("DeliveryStreamName"),
+        "DeliveryToS3.Success": sets("DeliveryStreamName"),
+    }),
+    "AWS/SageMaker": (SAGEMAKER_DOC, {
+        "Invocation5XXErrors": sets("EndpointName, VariantName"),
+        "ModelLatency": sets("EndpointName, VariantName"),
+    }),
+    "AWS/Bedrock": (BEDROCK_DOC, {
+        "InvocationServerErrors": sets("ModelId"),
+        "InvocationThrottles": sets("ModelId"),
     }),
     "ContainerInsights": (CONTAINER_INSIGHTS_DOC, {
         "node_cpu_utilization": sets("ClusterName", "ClusterName, InstanceId, NodeName"),
@@ -140,10 +183,13 @@ class NameProperty:
 @dataclass(frozen=True)
 class MemberOf:
     """The value is the Ref of a resource of `type` followed by `-NNN`, for NNN from 001 to its `count` property
-    (ElastiCache's member clusters of a replication group with cluster mode off)."""
+    (ElastiCache's member clusters of a replication group with cluster mode off), or, where it has `shards`, by
+    `-SSSS-NNN`: shard 0001 to `shards`, node 001 to 1 + `replicas` (cluster mode on)."""
 
     type: str
     count: str
+    shards: str
+    replicas: str
 
 
 @dataclass(frozen=True)
@@ -163,7 +209,18 @@ class OneOf:
     values: tuple[str, ...]
 
 
-Identified = Attribute | NameProperty | MemberOf | BrokerOf | Account | OneOf
+@dataclass(frozen=True)
+class VariantOf:
+    """A production variant of the endpoint configuration of the SageMaker endpoint the same metric names."""
+
+
+@dataclass(frozen=True)
+class InvokedModel:
+    """A model (or inference profile) id some IAM policy of the stage lets a principal call bedrock:InvokeModel on:
+    CloudWatch publishes only what requests name, and requests name only what they may invoke."""
+
+
+Identified = Attribute | NameProperty | MemberOf | BrokerOf | Account | OneOf | VariantOf | InvokedModel
 OWN = "<the stage's own namespace>"
 
 IDENTIFIED_BY: dict[tuple[str, str], Identified] = {
@@ -174,7 +231,12 @@ IDENTIFIED_BY: dict[tuple[str, str], Identified] = {
     ("AWS/SQS", "QueueName"): Attribute(("AWS::SQS::Queue",), "QueueName"),
     ("AWS/RDS", "DBClusterIdentifier"): Attribute(("AWS::RDS::DBCluster",)),
     ("AWS/RDS", "DBInstanceIdentifier"): Attribute(("AWS::RDS::DBInstance",)),
-    ("AWS/ElastiCache", "CacheClusterId"): MemberOf("AWS::ElastiCache::ReplicationGroup", "NumCacheClusters"),
+    ("AWS/ElastiCache", "CacheClusterId"): MemberOf("AWS::ElastiCache::ReplicationGroup", "NumCacheClusters",
+                                                    "NumNodeGroups", "ReplicasPerNodeGroup"),
+    ("AWS/Neptune", "DBInstanceIdentifier"): Attribute(("AWS::Neptune::DBInstance",)),
+    ("AWS/Neptune", "DBClusterIdentifier"): Attribute(("AWS::Neptune::DBCluster",)),
+    ("AWS/DAX", "ClusterId"): Attribute(("AWS::DAX::Cluster",)),
+    ("AWS/TimestreamInfluxDB", "DbInstanceName"): NameProperty("AWS::Timestream::InfluxDBInstance", "Name"),
     ("AWS/DynamoDB", "TableName"): Attribute(("AWS::DynamoDB::GlobalTable", "AWS::DynamoDB::Table")),
     ("AWS/Lambda", "FunctionName"): Attribute(("AWS::Lambda::Function",)),
     ("AWS/Kinesis", "StreamName"): Attribute(("AWS::Kinesis::Stream",)),
@@ -182,7 +244,12 @@ IDENTIFIED_BY: dict[tuple[str, str], Identified] = {
     ("AWS/Kafka", "Broker ID"): BrokerOf(),
     ("AWS/ES", "DomainName"): NameProperty("AWS::OpenSearchService::Domain", "DomainName"),
     ("AWS/ES", "ClientId"): Account(),
+    ("AWS/SageMaker", "EndpointName"): Attribute(("AWS::SageMaker::Endpoint",), "EndpointName"),
+    ("AWS/SageMaker", "VariantName"): VariantOf(),
+    ("AWS/Bedrock", "ModelId"): InvokedModel(),
     ("ContainerInsights", "ClusterName"): Attribute(("AWS::EKS::Cluster",)),
+    ("AWS/KinesisAnalytics", "Application"): NameProperty("AWS::KinesisAnalyticsV2::Application", "ApplicationName"),
+    ("AWS/Firehose", "DeliveryStreamName"): Attribute(("AWS::KinesisFirehose::DeliveryStream",)),
     (OWN, "Workflow"): NameProperty("AWS::Glue::Workflow", "Name"),
     (OWN, "Source"): OneOf(OWN_SOURCES),
 }  # fmt: skip
@@ -278,6 +345,11 @@ def _unidentified(rule: Identified, value: Any, metric: WatchedMetric, stacks: S
         return None if valid else f"{value!r} is no broker of the MSK cluster {cluster!r}"
     if isinstance(rule, MemberOf):
         return _member(rule, value, stack, stacks)
+    if isinstance(rule, VariantOf):
+        return _variant(value, metric, stacks)
+    if isinstance(rule, InvokedModel):
+        invoked = _invoked_models(stacks)
+        return None if value in invoked else f"{value!r} is no model a policy of the stage lets anyone invoke"
     found = resolve(stack, value, stacks)
     if found is None:
         return f"{_text(value)} is not a reference to a resource (a name typed into the template?)"
@@ -291,15 +363,59 @@ def _unidentified(rule: Identified, value: Any, metric: WatchedMetric, stacks: S
 
 def _member(rule: MemberOf, value: Any, stack: StackTemplate, stacks: Sequence[StackTemplate]) -> str | None:
     parts = value.get("Fn::Join", [None, []])[1] if isinstance(value, dict) else []
-    if len(parts) != 2 or not isinstance(parts[1], str) or not re.fullmatch(r"-\d{3}", parts[1]):
-        return f"{_text(value)} is not <{rule.type} Ref>-NNN"
+    suffix = re.fullmatch(r"-(?:(\d{4})-)?(\d{3})", parts[1]) if len(parts) == 2 and isinstance(parts[1], str) else None
+    if suffix is None:
+        return f"{_text(value)} is not <{rule.type} Ref>-NNN or -SSSS-NNN"
     found = resolve(stack, parts[0], stacks)
     if found is None or found[0].type_of(found[1]) != rule.type or found[2]:
         return f"{_text(parts[0])} is not the Ref of a {rule.type}"
-    count = found[0].resources[found[1]]["Properties"].get(rule.count, 1)
-    if not 1 <= int(parts[1][1:]) <= int(count):
-        return f"{rule.type} {found[0].where(found[1])} has {count} members, not {parts[1][1:]}"
+    props = found[0].resources[found[1]]["Properties"]
+    shard, node = suffix.groups()
+    where = f"{rule.type} {found[0].where(found[1])}"
+    if (shard is None) != (rule.shards not in props):
+        mode = "on" if rule.shards in props else "off"
+        return f"{where} has cluster mode {mode}: its members are not named {parts[1]}"
+    if shard is None:
+        count = props.get(rule.count, 1)
+        return None if 1 <= int(node) <= int(count) else f"{where} has {count} members, not {node}"
+    shards, nodes = int(props[rule.shards]), 1 + int(props.get(rule.replicas, 0))
+    if not (1 <= int(shard) <= shards and 1 <= int(node) <= nodes):
+        return f"{where} has {shards} shards of {nodes} nodes, not shard {shard} node {node}"
     return None
+
+
+def _variant(value: Any, metric: WatchedMetric, stacks: Sequence[StackTemplate]) -> str | None:
+    found = resolve(metric.stack, metric.dimensions.get("EndpointName"), stacks)
+    if found is None or found[0].type_of(found[1]) != "AWS::SageMaker::Endpoint":
+        return "its EndpointName names no SageMaker endpoint, so no variant can be checked"
+    endpoint, logical_id, _ = found
+    config = resolve(endpoint, endpoint.resources[logical_id]["Properties"]["EndpointConfigName"], stacks)
+    if config is None:
+        return "the endpoint's EndpointConfigName is not a reference to an endpoint configuration"
+    variants = [v["VariantName"] for v in config[0].resources[config[1]]["Properties"]["ProductionVariants"]]
+    return None if value in variants else f"{value!r} is none of the endpoint's variants {variants}"
+
+
+def _invoked_models(stacks: Sequence[StackTemplate]) -> set[str]:
+    """The model and inference-profile ids named in the resources of any statement allowing bedrock:InvokeModel."""
+    found = set()
+    for stack in stacks:
+        for _, policy in (*stack.of_type("AWS::IAM::ManagedPolicy"), *stack.of_type("AWS::IAM::Policy")):
+            for statement in policy["PolicyDocument"]["Statement"]:
+                actions = statement.get("Action", [])
+                if statement["Effect"] != "Allow" or "bedrock:InvokeModel" not in listed_of(actions):
+                    continue
+                for resource in listed_of(statement.get("Resource", [])):
+                    shaped = isinstance(resource, str) and re.search(
+                        r":(?:foundation-model|inference-profile)/(.+)$", resource
+                    )
+                    if shaped:
+                        found.add(shaped[1])
+    return found
+
+
+def listed_of(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
 
 
 def resolve(stack: StackTemplate, value: Any, stacks: Sequence[StackTemplate]) -> tuple[StackTemplate, str, str] | None:

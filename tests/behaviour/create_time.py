@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from environments.schema.ai import has_local_storage
 from tests.behaviour.templates import (
     StackTemplate,
     attribute,
@@ -166,6 +167,10 @@ NAME_RULES = (
              API + "elasticloadbalancing/latest/APIReference/API_CreateLoadBalancer.html"),
     NameRule("AWS::ElasticLoadBalancingV2::TargetGroup", "Name", 32, rf"^{ELB_NAME}", "region",
              API + "elasticloadbalancing/latest/APIReference/API_CreateTargetGroup.html"),
+    NameRule("AWS::SageMaker::Endpoint", "EndpointName", 63, r"^[a-zA-Z0-9](-*[a-zA-Z0-9])*$", "region",
+             "https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateEndpoint.html"),
+    NameRule("AWS::Bedrock::Guardrail", "Name", 50, r"^[0-9a-zA-Z_-]+$", "region",
+             "https://docs.aws.amazon.com/bedrock/latest/APIReference/API_CreateGuardrail.html"),
     NameRule("AWS::CloudTrail::Trail", "TrailName", 128, r"^[A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9]$", "region",
              API + "awscloudtrail/latest/APIReference/API_CreateTrail.html", min_length=3),
 )  # fmt: skip
@@ -837,6 +842,39 @@ def kafka_broker_problems(stacks: Sequence[StackTemplate]) -> list[str]:
     return problems
 
 
+MSK_MAX_TIMEOUT = 840
+"""Seconds: event source mappings for MSK invoke only functions with a timeout of 14 minutes or less."""
+POLLERS = {"MinimumPollers": (1, 200), "MaximumPollers": (1, 2000)}
+"""ProvisionedPollerConfig's bounds for Kafka sources (Lambda API, ProvisionedPollerConfig)."""
+
+
+def kafka_event_source_problems(stacks: Sequence[StackTemplate]) -> list[str]:
+    """An MSK event source mapping: its function's timeout at most 14 minutes, pollers within their bounds
+    with the minimum at most the maximum, and, without a secret, a cluster that accepts IAM authentication."""
+    problems = []
+    for stack, logical_id, props in _all(stacks, "AWS::Lambda::EventSourceMapping"):
+        source = target(stack, props.get("EventSourceArn"), stacks)
+        if source is None or source[0].type_of(source[1]) not in ("AWS::MSK::Cluster", "AWS::MSK::ServerlessCluster"):
+            continue
+        where = stack.where(logical_id)
+        function = target(stack, props.get("FunctionName"), stacks)
+        if function is not None:
+            timeout = function[0].resources[function[1]].get("Properties", {}).get("Timeout", 3)
+            if isinstance(timeout, int) and timeout > MSK_MAX_TIMEOUT:
+                problems.append(f"{where}: its function's timeout {timeout} s is over MSK's {MSK_MAX_TIMEOUT} s")
+        pollers = props.get("ProvisionedPollerConfig", {})
+        for key, (low, high) in POLLERS.items():
+            if key in pollers and not low <= pollers[key] <= high:
+                problems.append(f"{where}: {key} {pollers[key]} is outside {low}-{high}")
+        if pollers.get("MinimumPollers", 1) > pollers.get("MaximumPollers", 200):
+            problems.append(f"{where}: MinimumPollers is above MaximumPollers")
+        cluster = source[0].resources[source[1]].get("Properties", {})
+        iam = cluster.get("ClientAuthentication", {}).get("Sasl", {}).get("Iam", {}).get("Enabled")
+        if not props.get("SourceAccessConfigurations") and iam is not True:
+            problems.append(f"{where}: no secret and a cluster without IAM authentication to connect with")
+    return problems
+
+
 def search_domain_problems(stacks: Sequence[StackTemplate]) -> list[str]:
     """Zone awareness over 2 or 3 AZs with one subnet per AZ and data nodes in multiples of the AZs (one
     subnet without it); dedicated masters only when enabled, and then 3 or 5 or more, never 4."""
@@ -965,6 +1003,139 @@ def access_log_problems(stacks: Sequence[StackTemplate]) -> list[str]:
         ]
         if bucket_stack is not stack or not any(graph(stack).reaches(logical_id, {policy}) for policy in policies):
             problems.append(f"{where}: does not depend on its log bucket's policy, which must let ELB write first")
+    return problems
+
+
+INFLUX_MIN_STORAGE = {"InfluxIOIncludedT1": 20, "InfluxIOIncludedT2": 400, "InfluxIOIncludedT3": 400}
+INFLUX_LOG_SERVICE = "timestream-influxdb.amazonaws.com"
+
+
+def _generated(stack: StackTemplate, value: Any) -> dict[str, Any] | None:
+    """The GenerateSecretString of the secret a `{{resolve:secretsmanager:...}}` value reads, if generated."""
+    secret = next((s for s in _resolved_secrets(stack, value)), None)
+    return secret.get("GenerateSecretString") if secret else None
+
+
+def _bucket_policies(stack: StackTemplate, bucket_id: str, stacks: Sequence[StackTemplate]) -> list[str]:
+    return [
+        policy_id
+        for policy_id, policy in stack.of_type("AWS::S3::BucketPolicy")
+        if _key(stack, policy.get("Bucket"), stacks) == f"{stack.name}/{bucket_id}"
+    ]
+
+
+def influxdb_problems(stacks: Sequence[StackTemplate]) -> list[str]:
+    """A Timestream for InfluxDB instance: an alphanumeric password of 8-64 characters (a generated one must be
+    made so), at least the storage its type takes, two or more subnets for a Multi-AZ standby, and log delivery
+    to a bucket of its account and region whose policy lets the service write InfluxLogs/ before it is created."""
+    problems = []
+    for stack, logical_id, props in _all(stacks, "AWS::Timestream::InfluxDBInstance"):
+        where = stack.where(logical_id)
+        generator = _generated(stack, props.get("Password"))
+        if generator is not None:
+            length = generator.get("PasswordLength", 32)
+            if not (8 <= length <= 64 and generator.get("ExcludePunctuation")):
+                problems.append(f"{where}: the generated password must be 8-64 letters and digits, not {length} "
+                                "characters that may include punctuation")  # fmt: skip
+        storage_type = props.get("DbStorageType", "InfluxIOIncludedT1")
+        if props.get("AllocatedStorage", 0) < INFLUX_MIN_STORAGE.get(storage_type, 20):
+            problems.append(f"{where}: {storage_type} takes at least {INFLUX_MIN_STORAGE[storage_type]} GiB")
+        if props.get("DeploymentType") == "WITH_MULTIAZ_STANDBY" and len(props.get("VpcSubnetIds", [])) < 2:
+            problems.append(f"{where}: a Multi-AZ standby needs subnets in two or more AZs")
+        s3 = props.get("LogDeliveryConfiguration", {}).get("S3Configuration", {})
+        if not s3.get("Enabled"):
+            continue
+        bucket = target(stack, s3.get("BucketName"), stacks)
+        if bucket is None or bucket[0] is not stack:
+            problems.append(f"{where}: logs to a bucket outside its stack; the service delivers in its own account "
+                            "and region, and the policy cannot be checked")  # fmt: skip
+            continue
+        granted = [
+            policy_id
+            for policy_id in _bucket_policies(stack, bucket[1], stacks)
+            for statement in stack.resources[policy_id]["Properties"]["PolicyDocument"]["Statement"]
+            if statement.get("Effect") == "Allow"
+            and INFLUX_LOG_SERVICE in json.dumps(statement.get("Principal"))
+            and "s3:PutObject" in json.dumps(statement.get("Action"))
+            and "InfluxLogs/" in json.dumps(statement.get("Resource"))
+        ]
+        if not granted:
+            problems.append(f"{where}: its log bucket's policy does not let {INFLUX_LOG_SERVICE} put InfluxLogs/*")
+        elif not any(graph(stack).reaches(logical_id, {policy}) for policy in granted):
+            problems.append(f"{where}: does not depend on its log bucket's policy, which the service checks first")
+    return problems
+
+
+def cache_cluster_mode_problems(stacks: Sequence[StackTemplate]) -> list[str]:
+    """A replication group with cluster mode (node groups) needs automatic failover and a parameter group with
+    cluster-enabled yes (the engine's default.<engine><major>.cluster.on); without it, one node group only."""
+    problems = []
+    for stack, logical_id, props in _all(stacks, "AWS::ElastiCache::ReplicationGroup"):
+        where = stack.where(logical_id)
+        sharded = props.get("ClusterMode") == "enabled" or props.get("NumNodeGroups", 1) > 1
+        group = props.get("CacheParameterGroupName")
+        cluster_on = isinstance(group, str) and group.endswith(".cluster.on")
+        if sharded and not cluster_on:
+            problems.append(f"{where}: cluster mode needs a cluster-enabled parameter group, not {group!r}")
+        if sharded and props.get("AutomaticFailoverEnabled") is not True:
+            problems.append(f"{where}: cluster mode needs AutomaticFailoverEnabled")
+        if not sharded and cluster_on:
+            problems.append(f"{where}: a cluster-enabled parameter group without cluster mode")
+    return problems
+
+
+def neptune_problems(stacks: Sequence[StackTemplate]) -> list[str]:
+    """Neptune: a db.serverless instance needs its cluster's ServerlessScalingConfiguration (1 <= min <= max,
+    2.5 <= max <= 128 NCUs, in steps of 0.5); the cluster parameter group's family is the engine's major version
+    (neptune1.4 for 1.4.x.y); only audit and slowquery logs export."""
+    problems = []
+    serverless_clusters = set()
+    for stack, logical_id, props in _all(stacks, "AWS::Neptune::DBInstance"):
+        if props.get("DBInstanceClass") == "db.serverless":
+            found = target(stack, props.get("DBClusterIdentifier"), stacks)
+            serverless_clusters.add(f"{found[0].name}/{found[1]}" if found else stack.where(logical_id))
+    for stack, logical_id, props in _all(stacks, "AWS::Neptune::DBCluster"):
+        where = stack.where(logical_id)
+        scaling = props.get("ServerlessScalingConfiguration")
+        if f"{stack.name}/{logical_id}" in serverless_clusters and not scaling:
+            problems.append(f"{where}: has db.serverless instances without a ServerlessScalingConfiguration")
+        if scaling:
+            low, high = scaling.get("MinCapacity", 0), scaling.get("MaxCapacity", 0)
+            if not (1 <= low <= high and 2.5 <= high <= 128 and float(low * 2).is_integer()
+                    and float(high * 2).is_integer()):  # fmt: skip
+                problems.append(f"{where}: serverless capacity {low}-{high} NCUs; Neptune takes 1 <= min <= max, "
+                                "a max of 2.5-128, in steps of 0.5")  # fmt: skip
+        version = str(props.get("EngineVersion", ""))
+        group = target(stack, props.get("DBClusterParameterGroupName"), stacks)
+        if group and version:
+            family = group[0].resources[group[1]]["Properties"].get("Family")
+            wanted = "neptune" + ".".join(version.split(".")[:2])
+            if family != wanted:
+                problems.append(f"{where}: engine {version} takes a {wanted} parameter group, not {family}")
+        if exports := set(props.get("EnableCloudwatchLogsExports", [])) - {"audit", "slowquery"}:
+            problems.append(f"{where}: Neptune exports no {', '.join(sorted(exports))} logs")
+    return problems
+
+
+DAX_PARAMETERS = frozenset({"record-ttl-millis", "query-ttl-millis"})
+
+
+def dax_problems(stacks: Sequence[StackTemplate]) -> list[str]:
+    """DAX: a cluster name of at most 20 letters, digits and inner single hyphens; a role DAX may assume (it
+    checks at create time); parameter groups set only DAX's parameters."""
+    problems = []
+    for stack, logical_id, props in _all(stacks, "AWS::DAX::Cluster"):
+        where = stack.where(logical_id)
+        name = literal(props.get("ClusterName")) if "ClusterName" in props else None
+        if name is not None and not re.fullmatch(r"[A-Za-z](?!.*--)[A-Za-z0-9-]{0,19}(?<!-)", name):
+            problems.append(f"{where}: DAX cluster name {name!r} is not 1-20 letters, digits and single hyphens")
+        role = target(stack, props.get("IAMRoleARN"), stacks)
+        trust = json.dumps(role[0].resources[role[1]]["Properties"].get("AssumeRolePolicyDocument")) if role else ""
+        if "dax.amazonaws.com" not in trust:
+            problems.append(f"{where}: its IAMRoleARN is not a role of the stage that DAX may assume")
+    for stack, logical_id, props in _all(stacks, "AWS::DAX::ParameterGroup"):
+        if unknown := set(props.get("ParameterNameValues", {})) - DAX_PARAMETERS:
+            problems.append(f"{stack.where(logical_id)}: DAX has no parameter {', '.join(sorted(unknown))}")
     return problems
 
 
@@ -1170,6 +1341,29 @@ def guardduty_feature_problems(stacks: Sequence[StackTemplate]) -> list[str]:
 # --- the table ----------------------------------------------------------------------------------------------
 
 EKS_ACCESS = "https://docs.aws.amazon.com/eks/latest/userguide/creating-access-entries.html"
+
+
+def endpoint_volume_key_problems(stacks: Sequence[StackTemplate]) -> list[str]:
+    """CreateEndpointConfig fails with a KmsKeyId when a variant's instance type has NVMe instance storage."""
+    return [
+        f"{stack.where(logical_id)}: KmsKeyId with {variant['InstanceType']}, which has local storage"
+        for stack, logical_id, p in _all(stacks, "AWS::SageMaker::EndpointConfig")
+        if "KmsKeyId" in p
+        for variant in p["ProductionVariants"]
+        if has_local_storage(variant["InstanceType"])
+    ]
+
+
+def prompt_attack_problems(stacks: Sequence[StackTemplate]) -> list[str]:
+    """CreateGuardrail refuses a prompt-attack filter on completions."""
+    return [
+        f"{stack.where(logical_id)}: PROMPT_ATTACK with output strength {f.get('OutputStrength')}"
+        for stack, logical_id, p in _all(stacks, "AWS::Bedrock::Guardrail")
+        for f in p.get("ContentPolicyConfig", {}).get("FiltersConfig", [])
+        if f["Type"] == "PROMPT_ATTACK" and f.get("OutputStrength") != "NONE"
+    ]
+
+
 RULES = (
     Rule(
         "names", "names fit their type's length and characters", "NAME_RULES (a source per row)", "stage", name_problems
@@ -1323,6 +1517,15 @@ RULES = (
         kafka_broker_problems,
     ),
     Rule(
+        "msk-event-source",
+        "an MSK event source's function timeout, pollers and authentication",
+        "https://docs.aws.amazon.com/lambda/latest/dg/with-msk-configure.html; "
+        + API
+        + "lambda/latest/api/API_ProvisionedPollerConfig.html",
+        "stage",
+        kafka_event_source_problems,
+    ),
+    Rule(
         "opensearch-topology",
         "zone awareness and dedicated masters",
         API
@@ -1397,6 +1600,60 @@ RULES = (
         "SINGLETONS (a source per row)",
         "region",
         singleton_problems,
+    ),
+    Rule(
+        "influxdb-instance",
+        "InfluxDB password, storage, Multi-AZ subnets and log delivery",
+        API
+        + "ts-influxdb/latest/ts-influxdb-api/API_CreateDbInstance.html; "
+        + API
+        + "timestream/latest/developerguide/timestream-for-influx-managing-view-influx-logs.html",
+        "stage",
+        influxdb_problems,
+    ),
+    Rule(
+        "elasticache-cluster-mode",
+        "cluster mode: a cluster-enabled parameter group and automatic failover",
+        API
+        + "AmazonElastiCache/latest/dg/Clusters.Create.CON.RedisCluster.html; "
+        + API
+        + "AmazonElastiCache/latest/dg/ParameterGroups.Engine.html",
+        "stage",
+        cache_cluster_mode_problems,
+    ),
+    Rule(
+        "neptune-cluster",
+        "serverless capacity, parameter group family, log exports",
+        API
+        + "neptune/latest/userguide/neptune-serverless-capacity-scaling.html; "
+        + API
+        + "neptune/latest/userguide/parameter-groups.html",
+        "stage",
+        neptune_problems,
+    ),
+    Rule(
+        "dax-cluster",
+        "cluster names, a role DAX assumes, DAX's parameters",
+        API
+        + "amazondynamodb/latest/APIReference/API_dax_CreateCluster.html; "
+        + API
+        + "amazondynamodb/latest/developerguide/DAX.cluster-management.html",
+        "stage",
+        dax_problems,
+    ),
+    Rule(
+        "sagemaker-volume-key",
+        "no KmsKeyId on an endpoint configuration whose instances have local storage",
+        "https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateEndpointConfig.html",
+        "stage",
+        endpoint_volume_key_problems,
+    ),
+    Rule(
+        "guardrail-prompt-attack",
+        "a guardrail's PROMPT_ATTACK filter has output strength NONE",
+        "https://docs.aws.amazon.com/bedrock/latest/APIReference/API_GuardrailContentFilterConfig.html",
+        "stage",
+        prompt_attack_problems,
     ),
     Rule(
         "guardduty-features",

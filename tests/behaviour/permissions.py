@@ -49,7 +49,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from tests.behaviour.reachability import ModelError, ResourceId
+from tests.behaviour.reachability import ModelError, ResourceId, follow_outputs
 from tests.behaviour.templates import StackTemplate
 
 PARTITION = "aws"
@@ -63,10 +63,12 @@ NO_RESOURCE_LEVEL = frozenset({
     "logs:createlogdelivery", "logs:getlogdelivery", "logs:updatelogdelivery", "logs:deletelogdelivery",
     "logs:listlogdeliveries", "logs:putresourcepolicy", "logs:describeresourcepolicies", "logs:describeloggroups",
     "iam:listinstanceprofiles",
+    "bedrock:putmodelinvocationloggingconfiguration", "bedrock:deletemodelinvocationloggingconfiguration",
     "ec2:describe*", "elasticloadbalancing:describe*",
 })  # fmt: skip
 """Actions with no resource type in the Service Authorization Reference (docs.aws.amazon.com/service-authorization/
-latest/reference): a policy can only name them on `*`. EC2's and Elastic Load Balancing's Describe calls are all so;
+latest/reference): a policy can only name them on `*`. Bedrock's invocation logging configuration is one per account
+and Region. EC2's and Elastic Load Balancing's Describe calls are all so;
 CloudWatch Logs' vended-log delivery calls are the ones Step Functions' logging guide grants on `*`."""
 AWS_MANAGED: Mapping[str, Sequence[Mapping[str, Any]]] = {
     "service-role/AWSGlueServiceRole": (
@@ -155,6 +157,8 @@ FORMS: Mapping[str, Form] = {
     "AWS::MSK::Cluster": Form(_CLUSTER, ref="arn", name="ClusterName"),
     "AWS::MSK::ServerlessCluster": Form(_CLUSTER, ref="arn", name="ClusterName"),
     "AWS::OpenSearchService::Domain": Form(_arn("es", "domain/{name}"), name="DomainName"),
+    "AWS::DAX::Cluster": Form(_arn("dax", "cache/{name}"), name="ClusterName"),
+    "AWS::Timestream::InfluxDBInstance": Form(_arn("timestream-influxdb", "db-instance/{token}"), name="Name"),
     "AWS::RDS::DBProxy": Form(_arn("rds", "db-proxy:{token}"), name="DBProxyName"),
     "AWS::Logs::LogGroup": Form(_arn("logs", "log-group:{name}:*"), name="LogGroupName"),
     "AWS::ECR::Repository": Form(_arn("ecr", "repository/{name}"), name="RepositoryName"),
@@ -164,6 +168,8 @@ FORMS: Mapping[str, Form] = {
     "AWS::EC2::TransitGatewayPeeringAttachment": Form(_arn("ec2", "transit-gateway-attachment/{name}"),
                                                       attributes={"Id": "name", "TransitGatewayAttachmentId": "name"}),
     "AWS::CloudFront::Distribution": Form("arn:{partition}:cloudfront::{account}:distribution/{name}"),
+    "AWS::Bedrock::Guardrail": Form(_arn("bedrock", "guardrail/{token}"), ref="arn"),
+    "AWS::SageMaker::Endpoint": Form(_arn("sagemaker", "endpoint/{name}"), ref="arn", name="EndpointName"),
     "AWS::StepFunctions::StateMachine": Form(_arn("states", "stateMachine:{name}"), ref="arn", name="StateMachineName"),
 }  # fmt: skip
 """The resource types whose ARNs policies name, with the shape AWS gives them."""
@@ -229,17 +235,7 @@ class Symbols:
         return rid.logical_id in self.stacks[rid.stack].resources
 
     def _follow(self, stack: str, value: Any) -> tuple[str, Any]:
-        """Through weak cross-stack references to the producing stack's output value."""
-        while isinstance(value, dict) and "Fn::GetStackOutput" in value:
-            reference = value["Fn::GetStackOutput"]
-            producer = self.stacks.get(reference["StackName"])
-            if producer is None or reference.get("Region", producer.region) != producer.region:
-                raise ModelError(f"{stack}: no stack {reference['StackName']} in {reference.get('Region')}")
-            output = producer.template.get("Outputs", {}).get(reference["OutputName"])
-            if output is None:
-                raise ModelError(f"{producer.name} has no output {reference['OutputName']} ({stack} reads it)")
-            stack, value = producer.name, output["Value"]
-        return stack, value
+        return follow_outputs(self.stacks, stack, value)
 
     def target(self, stack: str, value: Any) -> tuple[ResourceId, str | None] | None:
         """The resource (and attribute; None for Ref) a reference points at, else None."""
@@ -509,6 +505,7 @@ _ABSENT_UNLESS_GIVEN = (
     "aws:requestedregion",
     "kms:calleraccount",
     "aws:principalservicename",
+    "bedrock:guardrailidentifier",
 )
 """Condition keys the model always decides: the request context holds them when the request carries them, and
 their absence means the request does not (a request through no AWS service has no kms:ViaService)."""

@@ -31,9 +31,9 @@ import ipaddress
 import json
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 Interval = tuple[int, int]
 """An inclusive range of ports, or of IPv4 addresses as integers."""
@@ -209,6 +209,32 @@ class ModelError(Exception):
     """The templates hold something the model cannot place: an unresolvable reference or an unknown shape."""
 
 
+class _Producer(Protocol):
+    """A synthesized stack as either model holds it (this module's StackTemplate or templates.py's)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def region(self) -> str: ...
+    @property
+    def template(self) -> Mapping[str, Any]: ...
+
+
+def follow_outputs(stacks: Mapping[str, _Producer], stack: str, value: Any) -> tuple[str, Any]:
+    """Through weak cross-stack references (Fn::GetStackOutput) to the producing stack and its output's value;
+    shared by the network and permission models."""
+    while isinstance(value, dict) and "Fn::GetStackOutput" in value:
+        reference = value["Fn::GetStackOutput"]
+        producer = stacks.get(reference["StackName"])
+        if producer is None or reference.get("Region", producer.region) != producer.region:
+            raise ModelError(f"{stack}: no stack {reference['StackName']} in {reference.get('Region')}")
+        output = producer.template.get("Outputs", {}).get(reference["OutputName"])
+        if output is None:
+            raise ModelError(f"{producer.name} has no output {reference['OutputName']} ({stack} reads it)")
+        stack, value = producer.name, output["Value"]
+    return stack, value
+
+
 class Kind(enum.Enum):
     """What a placement is."""
 
@@ -231,7 +257,14 @@ class Kind(enum.Enum):
     FILE_SYSTEM = "EFS mount targets"
     KAFKA = "Kafka"
     SEARCH = "search domain"
+    GRAPH = "Neptune cluster"
+    TIME_SERIES = "InfluxDB instance"
+    ACCELERATOR = "DAX cluster"
     SCRAPER = "Prometheus collector"
+    STREAM_APPLICATION = "Flink application"
+    FIREHOSE = "Firehose VPC delivery"
+    KAFKA_POLLER = "Kafka event poller"
+    INFERENCE_MODEL = "SageMaker model"
 
 
 class Layer(enum.Enum):
@@ -440,6 +473,8 @@ class Placed:
     kinds: frozenset[Kind] = frozenset()
     tier: str | None = None
     excluding: frozenset[Kind] = frozenset()
+    named: str | None = None
+    """Only the placements whose construct path ends so (one interface endpoint among them)."""
 
 
 @dataclass(frozen=True)
@@ -565,17 +600,7 @@ class _Templates:
         return "/".join(parts)
 
     def _follow(self, stack: str, value: Any) -> tuple[str, Any]:
-        """Through weak cross-stack references to the producing stack's output value."""
-        while isinstance(value, dict) and "Fn::GetStackOutput" in value:
-            reference = value["Fn::GetStackOutput"]
-            producer = self.stacks.get(reference["StackName"])
-            if producer is None or reference.get("Region", producer.region) != producer.region:
-                raise ModelError(f"{stack}: no stack {reference['StackName']} in {reference.get('Region')}")
-            output = producer.template.get("Outputs", {}).get(reference["OutputName"])
-            if output is None:
-                raise ModelError(f"{producer.name} has no output {reference['OutputName']} ({stack} reads it)")
-            stack, value = producer.name, output["Value"]
-        return stack, value
+        return follow_outputs(self.stacks, stack, value)
 
     def target(self, stack: str, value: Any) -> tuple[ResourceId, str | None] | None:
         """The resource (and attribute) a Ref, Fn::GetAtt or Fn::GetStackOutput points at."""
@@ -699,7 +724,26 @@ _PLACED_BY_PROPERTIES: dict[str, tuple[Kind, Callable[[dict[str, Any]], list[tup
             (c["SubnetIds"], c.get("SecurityGroupIds")) for c in [p.get("Source", {}).get("EksConfiguration")] if c
         ],
     ),
+    "AWS::SageMaker::Model": (
+        Kind.INFERENCE_MODEL,
+        lambda p: [(c["Subnets"], c.get("SecurityGroupIds")) for c in [p.get("VpcConfig")] if c],
+    ),
     "AWS::RDS::DBProxy": (Kind.RDS_PROXY, lambda p: [(p["VpcSubnetIds"], p.get("VpcSecurityGroupIds"))]),
+    "AWS::KinesisAnalyticsV2::Application": (
+        Kind.STREAM_APPLICATION,
+        lambda p: [
+            (c["SubnetIds"], c.get("SecurityGroupIds"))
+            for c in p.get("ApplicationConfiguration", {}).get("VpcConfigurations", [])
+        ],
+    ),
+    "AWS::KinesisFirehose::DeliveryStream": (
+        Kind.FIREHOSE,
+        lambda p: [
+            (c["SubnetIds"], c.get("SecurityGroupIds"))
+            for c in [p.get("AmazonopensearchserviceDestinationConfiguration", {}).get("VpcConfiguration")]
+            if c
+        ],
+    ),
     "AWS::MSK::Cluster": (
         Kind.KAFKA,
         lambda p: [(p["BrokerNodeGroupInfo"]["ClientSubnets"], p["BrokerNodeGroupInfo"].get("SecurityGroups"))],
@@ -707,6 +751,10 @@ _PLACED_BY_PROPERTIES: dict[str, tuple[Kind, Callable[[dict[str, Any]], list[tup
     "AWS::MSK::ServerlessCluster": (
         Kind.KAFKA,
         lambda p: [(c["SubnetIds"], c.get("SecurityGroups")) for c in p["VpcConfigs"]],
+    ),
+    "AWS::Timestream::InfluxDBInstance": (
+        Kind.TIME_SERIES,
+        lambda p: [(p["VpcSubnetIds"], p.get("VpcSecurityGroupIds"))],
     ),
     "AWS::OpenSearchService::Domain": (
         Kind.SEARCH,
@@ -1011,6 +1059,7 @@ class _Reader:
             *self._karpenter_nodes(subnets, groups),
             *self._fargate_pods(),
             *self._functions(),
+            *self._kafka_pollers(),
             *self._rotations(),
             *self._by_properties(),
             *self._behind_subnet_groups(),
@@ -1180,6 +1229,19 @@ class _Reader:
             groups, origin = self._groups_of(rid, p["VpcConfig"].get("SecurityGroupIds"), "VpcConfig")
             yield self._placement(kind, rid, p["VpcConfig"]["SubnetIds"], groups, origin)
 
+    def _kafka_pollers(self) -> Iterator[Placement]:
+        """Lambda's pollers for an MSK event source: their interfaces sit in the cluster's subnets with the
+        cluster's security groups (Lambda developer guide, MSK event source networking), one per mapping."""
+        clusters = dict(self.t.resources("AWS::MSK::Cluster", "AWS::MSK::ServerlessCluster"))
+        for rid, p in self.t.resources("AWS::Lambda::EventSourceMapping"):
+            cluster = self.t.identity(rid.stack, p["EventSourceArn"])
+            if cluster not in clusters:
+                continue
+            _, where = _PLACED_BY_PROPERTIES[self.t.resource(cluster)["Type"]]
+            for placed, listed in where(clusters[cluster]):
+                groups, origin = self._groups_of(cluster, listed, "cluster's properties")
+                yield self._placement(Kind.KAFKA_POLLER, rid, placed, groups, origin)
+
     def _rotations(self) -> Iterator[Placement]:
         """Secrets Manager rotation functions: the serverless application a rotation schedule invokes."""
         for rid, p in self.t.resources("AWS::SecretsManager::RotationSchedule"):
@@ -1199,11 +1261,13 @@ class _Reader:
                     yield self._placement(kind, rid, placed, groups, origin)
 
     def _behind_subnet_groups(self) -> Iterator[Placement]:
-        """Databases and caches, placed by their subnet groups."""
+        """Databases, caches, the graph and DAX, placed by their subnet groups."""
         shapes = {
             "AWS::RDS::DBCluster": (Kind.DATABASE, "DBSubnetGroupName", "VpcSecurityGroupIds"),
             "AWS::RDS::DBInstance": (Kind.DATABASE, "DBSubnetGroupName", "VPCSecurityGroups"),
             "AWS::ElastiCache::ReplicationGroup": (Kind.CACHE, "CacheSubnetGroupName", "SecurityGroupIds"),
+            "AWS::Neptune::DBCluster": (Kind.GRAPH, "DBSubnetGroupName", "VpcSecurityGroupIds"),
+            "AWS::DAX::Cluster": (Kind.ACCELERATOR, "SubnetGroupName", "SecurityGroupIds"),
         }
         for kind_name, (kind, subnet_group, listed) in shapes.items():
             for rid, p in self.t.resources(kind_name):
@@ -1314,6 +1378,7 @@ class VpcModel:
             if (not selector.kinds or p.kind in selector.kinds)
             and p.kind not in selector.excluding
             and (selector.tier is None or self.tiers_of(p) == {selector.tier})
+            and (selector.named is None or p.name.endswith(selector.named))
         ]
 
     # --- evaluation ---

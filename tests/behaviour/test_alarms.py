@@ -110,12 +110,63 @@ def namespace_no_job_writes(alarm: dict[str, Any]) -> bool:
     return False
 
 
+def cache_member_of_the_other_mode(alarm: dict[str, Any]) -> bool:
+    """A cache node named as the other cluster mode names it (the alarms this platform had counted nodes
+    -001, -002... whatever the mode)."""
+    for dimensions in _dimensions(alarm):
+        for dimension in dimensions:
+            if dimension["Name"] == "CacheClusterId":
+                parts = dimension["Value"]["Fn::Join"][1]
+                parts[1] = "-001" if parts[1].count("-") == 2 else "-0001-001"
+                return True
+    return False
+
+
+def model_nobody_invokes(alarm: dict[str, Any]) -> bool:
+    """A Bedrock alarm on a model no policy of the stage grants (a model retired from config, its alarm kept)."""
+    for dimensions in _dimensions(alarm):
+        for dimension in dimensions:
+            if dimension["Name"] == "ModelId":
+                dimension["Value"] = "anthropic.claude-v2"
+                return True
+    return False
+
+
+def influxdb_by_an_old_name(alarm: dict[str, Any]) -> bool:
+    """An InfluxDB alarm on a name no instance of the stage has (a renamed instance)."""
+    for dimensions in _dimensions(alarm):
+        for dimension in dimensions:
+            if dimension["Name"] == "DbInstanceName":
+                dimension["Value"] = "ai-platform-influx-old"
+                return True
+    return False
+
+
+def variant_the_endpoint_lacks(alarm: dict[str, Any]) -> bool:
+    for dimensions in _dimensions(alarm):
+        for dimension in dimensions:
+            if dimension["Name"] == "VariantName":
+                dimension["Value"] = "AllTraffic"
+                return True
+    return False
+
+
+def endpoint_without_variant(alarm: dict[str, Any]) -> bool:
+    for metric in _metrics(alarm):
+        if metric["Namespace"] == "AWS/SageMaker":
+            metric["Dimensions"] = [d for d in metric["Dimensions"] if d["Name"] != "VariantName"]
+            return True
+    return False
+
+
 @dataclass(frozen=True)
 class Mutation:
     breaks: str
     edit: Edit
     names: str
     """What the report must say."""
+    only_with: str | None = None
+    """The ai toggle (bedrock, sagemaker) the stage needs for an alarm of this kind to exist."""
 
 
 MUTATIONS = (
@@ -126,11 +177,29 @@ MUTATIONS = (
     Mutation("the workflow's metric in another namespace", namespace_no_job_writes, "nor handed to a publisher"),
     Mutation("a queue's URL for its name", queue_url_for_its_name, "AWS::SQS::Queue Ref of"),
     Mutation("restarts counted per cluster", cluster_wide_restarts, "pod_number_of_container_restarts is published"),
+    Mutation("a cache node named for the other cluster mode", cache_member_of_the_other_mode, "has cluster mode"),
+    Mutation(
+        "an InfluxDB instance by a name it does not have",
+        influxdb_by_an_old_name,
+        "names no AWS::Timestream::InfluxDBInstance",
+    ),
+    Mutation("a Bedrock model nobody may invoke", model_nobody_invokes, "is no model a policy", "bedrock"),
+    Mutation(
+        "a variant the endpoint lacks", variant_the_endpoint_lacks, "none of the endpoint's variants", "sagemaker"
+    ),
+    Mutation(
+        "a SageMaker metric without its variant",
+        endpoint_without_variant,
+        "is published with ['EndpointName', 'VariantName']",
+        "sagemaker",
+    ),
 )
 
 
 @pytest.mark.parametrize("mutation", MUTATIONS, ids=lambda mutation: mutation.breaks)
 def test_the_contract_names_each_break(mutation: Mutation, platform: SynthesizedPlatform, stage: str) -> None:
+    if mutation.only_with and not getattr(platform.configs[stage].ai, mutation.only_with).enabled:
+        pytest.skip(f"{stage} has no {mutation.only_with}")
     stacks = [copy.deepcopy(stack) for stack in stage_stacks(platform, stage)]
     broken = next(
         (

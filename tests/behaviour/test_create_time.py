@@ -211,6 +211,23 @@ def _trust(principal: dict[str, Any]) -> dict[str, Any]:
 
 TRUST = _trust({"Service": "ec2.amazonaws.com"})
 
+
+def _slow_kafka_consumer(stack: StackTemplate, template: dict[str, Any]) -> bool:
+    """Every MSK mapping's function past 14 minutes, its pollers' minimum above their maximum."""
+    resources = template.get("Resources", {})
+    changed = False
+    for resource in resources.values():
+        props = resource.get("Properties", {})
+        if resource["Type"] != "AWS::Lambda::EventSourceMapping" or "ProvisionedPollerConfig" not in props:
+            continue
+        props["ProvisionedPollerConfig"] = {"MinimumPollers": 5, "MaximumPollers": 2}
+        function = props["FunctionName"].get("Ref")
+        if function in resources:
+            resources[function]["Properties"]["Timeout"] = 900
+        changed = True
+    return changed
+
+
 MUTATIONS: dict[str, Mutation] = {
     "names": _inject(
         {
@@ -289,6 +306,61 @@ MUTATIONS: dict[str, Mutation] = {
             ),
         }
     ),
+    "influxdb-instance": _inject(
+        {
+            "InfluxPassword": _resource("AWS::SecretsManager::Secret", GenerateSecretString={"PasswordLength": 32}),
+            "InfluxLogs": _resource("AWS::S3::Bucket"),
+            "Influx": _resource(
+                "AWS::Timestream::InfluxDBInstance",
+                DbStorageType="InfluxIOIncludedT2",
+                AllocatedStorage=100,
+                DeploymentType="WITH_MULTIAZ_STANDBY",
+                VpcSubnetIds=["subnet-1"],
+                Password={
+                    "Fn::Join": [
+                        "",
+                        ["{{resolve:secretsmanager:", {"Ref": "InfluxPassword"}, ":SecretString:password::}}"],
+                    ]
+                },
+                LogDeliveryConfiguration={"S3Configuration": {"BucketName": {"Ref": "InfluxLogs"}, "Enabled": True}},
+            ),
+        }
+    ),
+    "elasticache-cluster-mode": _inject(
+        {
+            "Sharded": _resource(
+                "AWS::ElastiCache::ReplicationGroup",
+                ClusterMode="enabled",
+                NumNodeGroups=2,
+                CacheParameterGroupName="default.valkey8",
+            ),
+        }
+    ),
+    "neptune-cluster": _inject(
+        {
+            "GraphParameters": _resource("AWS::Neptune::DBClusterParameterGroup", Family="neptune1.3"),
+            "Graph": _resource(
+                "AWS::Neptune::DBCluster",
+                EngineVersion="1.4.5.0",
+                DBClusterParameterGroupName={"Ref": "GraphParameters"},
+                EnableCloudwatchLogsExports=["audit", "error"],
+            ),
+            "GraphWriter": _resource(
+                "AWS::Neptune::DBInstance", DBInstanceClass="db.serverless", DBClusterIdentifier={"Ref": "Graph"}
+            ),
+        }
+    ),
+    "dax-cluster": _inject(
+        {
+            "DaxRole": _resource("AWS::IAM::Role", AssumeRolePolicyDocument=_trust({"Service": "ec2.amazonaws.com"})),
+            "Dax": _resource(
+                "AWS::DAX::Cluster",
+                ClusterName="ai-platform-staging-dax",
+                IAMRoleARN={"Fn::GetAtt": ["DaxRole", "Arn"]},
+            ),
+            "DaxParameters": _resource("AWS::DAX::ParameterGroup", ParameterNameValues={"item-ttl": "1"}),
+        }
+    ),
     "aurora-capacity": _inject(
         {
             "Aurora": _resource(
@@ -329,6 +401,7 @@ MUTATIONS: dict[str, Mutation] = {
             )
         }
     ),
+    "msk-event-source": lambda stacks: _edited(stacks, _slow_kafka_consumer),
     "opensearch-topology": _inject(
         {
             "Search": _resource(
@@ -453,6 +526,33 @@ MUTATIONS: dict[str, Mutation] = {
     ),
     "singletons": lambda stacks: _twin(
         _inject({"Detector": _resource("AWS::GuardDuty::Detector", Enable=True)})(stacks)
+    ),
+    "sagemaker-volume-key": _inject(
+        {
+            "GpuEndpointConfig": _resource(
+                "AWS::SageMaker::EndpointConfig",
+                KmsKeyId="arn:aws:kms:us-east-1:111111111111:key/x",
+                ProductionVariants=[
+                    {
+                        "VariantName": "primary",
+                        "ModelName": "m",
+                        "InstanceType": "ml.g5.xlarge",
+                        "InitialInstanceCount": 1,
+                    }
+                ],
+            )
+        }
+    ),
+    "guardrail-prompt-attack": _inject(
+        {
+            "Guardrail": _resource(
+                "AWS::Bedrock::Guardrail",
+                Name="g",
+                ContentPolicyConfig={
+                    "FiltersConfig": [{"Type": "PROMPT_ATTACK", "InputStrength": "HIGH", "OutputStrength": "HIGH"}]
+                },
+            )
+        }
     ),
     "guardduty-features": _inject(
         {

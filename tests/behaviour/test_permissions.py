@@ -364,6 +364,8 @@ class Flow:
     """The one caller of each resource, where it depends on the resource (the topic that delivers to a queue)."""
     context: Callable[[StageConfig], Mapping[str, str | Sequence[str]]] | None = None
     """What the request carries besides TLS and its caller: request tags, the service a role is passed to."""
+    context_for: Callable[[PermissionModel, Target], Mapping[str, str | Sequence[str]]] | None = None
+    """What the request carries that the templates decide (the guardrail a Bedrock invocation names)."""
 
 
 DECRYPT, ENCRYPT = ("kms:Decrypt",), ("kms:GenerateDataKey",)
@@ -398,11 +400,25 @@ IMAGES, MODELS = "data/Buckets/Images/Bucket", "data/Buckets/Models/Bucket"
 LAKE = ("analytics/Lake/Raw/Bucket", "analytics/Lake/Processed/Bucket", "analytics/Lake/Curated/Bucket")
 APP, GPU = workload("app"), workload("gpu")
 GLUE = role_of("AWS::Glue::Job", "Role")
+DAX = role_of("AWS::DAX::Cluster", "IAMRoleARN")
+INFLUXDB = service("timestream-influxdb.amazonaws.com", at("data/TimeSeries/Instance"))
+GRAPH_QUERIES = ("neptune-db:connect", "neptune-db:ReadDataViaQuery", "neptune-db:WriteDataViaQuery",
+                 "neptune-db:DeleteDataViaQuery")  # fmt: skip
+DAX_ITEMS = ("dax:GetItem", "dax:BatchGetItem", "dax:Query", "dax:PutItem", "dax:UpdateItem", "dax:DeleteItem",
+             "dax:BatchWriteItem")  # fmt: skip
 TASKS = role_of("AWS::ECS::TaskDefinition", "TaskRoleArn")
 PROXY = role_of("AWS::RDS::DBProxy", "RoleArn")
 FIREHOSE_SOURCE = role_of("AWS::KinesisFirehose::DeliveryStream", "KinesisStreamSourceConfiguration.RoleARN")
 FIREHOSE_DESTINATION = role_of("AWS::KinesisFirehose::DeliveryStream", "ExtendedS3DestinationConfiguration.RoleARN")
 REPLICATION = role_of("AWS::S3::Bucket", "ReplicationConfiguration.Role")
+FLINK = role_of("AWS::KinesisAnalyticsV2::Application", "ServiceExecutionRole")
+KAFKA_CONSUMER = role_of("AWS::Lambda::Function", "Role", path="analytics/KafkaConsumer/")
+SEARCH_DELIVERY_ROLE = "AmazonopensearchserviceDestinationConfiguration.RoleARN"
+LOG_DELIVERY = role_of("AWS::KinesisFirehose::DeliveryStream", SEARCH_DELIVERY_ROLE)
+METRIC_STREAM = role_of("AWS::CloudWatch::MetricStream", "RoleArn")
+METRICS_DELIVERY = role_of(
+    "AWS::KinesisFirehose::DeliveryStream", "ExtendedS3DestinationConfiguration.RoleARN", path="analytics/MetricStream/"
+)
 ACCEPTER, WAITER = (peering_function(construct) for construct in ("Accept", "WaitUntilAvailable"))
 CLOUDFRONT = service("cloudfront.amazonaws.com", at("edge/Edge/Distribution"))
 KARPENTER = pod_identity(KARPENTER_NAMESPACE, KARPENTER_SERVICE_ACCOUNT)
@@ -432,6 +448,28 @@ SEARCH_HTTP = ("es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPost", "es:ESHttpPut")
 CATALOG = ("glue:GetDatabase", "glue:GetTable", "glue:CreateTable", "glue:UpdateTable", "glue:BatchCreatePartition")
 
 
+def graph_data(model: PermissionModel, config: StageConfig) -> list[Target]:
+    """Any data of each Neptune cluster, as `neptune-db:` actions name it (the cluster's resource id, a path)."""
+    found = []
+    for rid, _ in model.symbols.each("AWS::Neptune::DBCluster"):
+        stack = model.symbols.stacks[rid.stack]
+        resource_id = model.symbols.text(rid.stack, {"Fn::GetAtt": [rid.logical_id, "ClusterResourceId"]})
+        found.append(Target(rid, f"arn:aws:neptune-db:{stack.region}:{stack.account}:{resource_id}/{OBJECT}"))
+    return found
+
+
+def with_graph(config: StageConfig) -> bool:
+    return config.data.graph.mode != "off"
+
+
+def with_time_series(config: StageConfig) -> bool:
+    return config.data.time_series.enabled
+
+
+def with_accelerator(config: StageConfig) -> bool:
+    return config.data.accelerator.enabled
+
+
 def proxy_users(model: PermissionModel, config: StageConfig) -> list[Target]:
     """The database user applications log in as through each RDS Proxy (`rds-db:connect` names it)."""
     return [
@@ -449,6 +487,26 @@ def topic_delivery(model: PermissionModel, queue: Target) -> Caller:
 
 def with_kafka(config: StageConfig) -> bool:
     return config.analytics.msk.mode != "off"
+
+
+def with_flink(config: StageConfig) -> bool:
+    return config.analytics.stream_processing.flink.enabled
+
+
+def with_kafka_consumer(config: StageConfig) -> bool:
+    return config.analytics.stream_processing.kafka_consumer.enabled and with_kafka(config)
+
+
+def with_log_delivery(config: StageConfig) -> bool:
+    return config.analytics.stream_processing.log_delivery.enabled
+
+
+def with_metric_stream(config: StageConfig) -> bool:
+    return config.analytics.stream_processing.metric_stream.enabled
+
+
+def with_secondaries(config: StageConfig) -> bool:
+    return bool(config.secondaries)
 
 
 def with_replicas(config: StageConfig) -> bool:
@@ -527,6 +585,93 @@ def ecs_task_flows(task: str) -> list[Flow]:
 
 ZONE_PATHS = dict(zip(("raw", "processed", "curated"), LAKE, strict=True))
 
+GUARDRAIL = "ai/Bedrock/Guardrail"
+BEDROCK_INVOKE = ("bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream")
+UNCONFIGURED_MODEL = "anthropic.claude-3-opus-20240229-v1:0"
+"""A model Bedrock serves that no stage configures."""
+PROFILE_DESTINATIONS = {"us": "us-west-2", "eu": "eu-central-1", "apac": "ap-northeast-1"}
+"""A Region of each geography other than the stages' own, where a cross-Region profile may land a request."""
+INFERENCE = "ai/Inference"
+MODEL_ROLE = role_of("AWS::SageMaker::Model", "ExecutionRoleArn")
+
+
+def bedrock_models(which: str) -> Targets:
+    """Each configured model as Bedrock authorises a request for it (`configured`): its inference profile here and
+    the model in this Region and in another of the profile's geography, or the model here; or a model no stage
+    configures (`other`). They belong to the guardrail's stack, which grants them."""
+
+    def find(model: PermissionModel, config: StageConfig) -> list[Target]:
+        found = []
+        for rid in model.at(GUARDRAIL):
+            stack = model.symbols.stacks[rid.stack]
+            here = f"arn:aws:bedrock:{stack.region}::foundation-model/"
+            if which == "other":
+                found.append(Target(rid, here + UNCONFIGURED_MODEL, {}))
+                continue
+            for spec in config.ai.bedrock.models:
+                found.append(Target(rid, here + spec.id, {}))
+                if spec.inference_profile:
+                    profile = f"arn:aws:bedrock:{stack.region}:{stack.account}:inference-profile/{spec.invoked_id}"
+                    elsewhere = f"arn:aws:bedrock:{PROFILE_DESTINATIONS[spec.inference_profile]}::foundation-model/"
+                    found += [Target(rid, profile, {}), Target(rid, elsewhere + spec.id, {})]
+        return found
+
+    return find
+
+
+def through_guardrail(model: PermissionModel, target: Target) -> dict[str, str]:
+    """The guardrail a workload's request names: the published version of the stage's guardrail (ARN:version)."""
+    (version,) = [rid for rid, _ in model.symbols.each("AWS::Bedrock::GuardrailVersion")]
+    guardrail = model.symbols.identity(version.stack, model.symbols.properties(version)["GuardrailIdentifier"])
+    assert guardrail is not None
+    number = model.symbols.text(version.stack, {"Fn::GetAtt": [version.logical_id, "Version"]})
+    return {"bedrock:GuardrailIdentifier": f"{model.symbols.arn(guardrail)}:{number}"}
+
+
+def bedrock_callers(model: PermissionModel, config: StageConfig) -> list[Caller]:
+    """The workload roles the config lets invoke Bedrock."""
+    return [p for kind in config.ai.bedrock.workload_roles for p in workload(kind)(model, config)]
+
+
+def endpoint_callers(model: PermissionModel, config: StageConfig) -> list[Caller]:
+    return [p for kind in config.ai.sagemaker.invoked_by for p in workload(kind)(model, config)]
+
+
+def model_data(model: PermissionModel, config: StageConfig) -> list[Target]:
+    """The endpoint's model data: one object of the models bucket."""
+    return at(MODELS, suffix=f"/{config.ai.sagemaker.model_data_key}")(model, config)
+
+
+def endpoint_image(model: PermissionModel, config: StageConfig) -> list[Target]:
+    """The ECR repository the endpoint's image comes from."""
+    name = "".join(part.capitalize() for part in config.ai.sagemaker.image_repository.split("-"))
+    return at(f"platform/Registries/{name}")(model, config)
+
+
+def invocation_log_objects(model: PermissionModel, config: StageConfig) -> list[Target]:
+    """Where Bedrock writes invocation logs: under the prefix, AWSLogs/<account>/."""
+    found = []
+    for rid in model.at("ai/Bedrock/InvocationLogBucket/Bucket"):
+        account = model.symbols.stacks[rid.stack].account
+        found.append(Target(rid, f"{model.symbols.arn(rid)}/invocations/AWSLogs/{account}/{OBJECT}"))
+    return found
+
+
+def with_bedrock(config: StageConfig) -> bool:
+    return config.ai.bedrock.enabled
+
+
+def with_invocation_logs(config: StageConfig) -> bool:
+    return config.ai.bedrock.enabled and config.ai.bedrock.invocation_logs is not None
+
+
+def with_sagemaker(config: StageConfig) -> bool:
+    return config.ai.sagemaker.enabled
+
+
+BEDROCK_LOG_DELIVERY = service("bedrock.amazonaws.com", at(GUARDRAIL))
+"""Bedrock, delivering logs for a request of this account and Region (a resource of Bedrock's here as source)."""
+
 
 FLOWS = (
     # seed 001: an agent pod calls Secrets Manager, RDS, DynamoDB, S3, the cache and SNS/SQS ([4a]-[4f])
@@ -550,6 +695,26 @@ FLOWS = (
          "seed 001: RDS master password in Secrets Manager"),
     Flow("rotation rotates the master credentials", rotation, ROTATION_ACTIONS, MASTER_SECRET,
          "seed 001: RDS master password (auto-rotated)"),
+    # seed 000: the graph, the time series and DAX in front of the tables, where the stage turns them on
+    Flow("app workloads query the graph (IAM)", APP, GRAPH_QUERIES, graph_data,
+         "seed 000: Neptune (topology and dependencies)", with_graph),
+    Flow("app workloads read the time-series API token", APP, SECRET_READER, at("data/TimeSeries/ApiToken"),
+         "seed 000: time series (Timestream for InfluxDB)", with_time_series),
+    Flow("Timestream for InfluxDB delivers its engine logs", INFLUXDB, ("s3:PutObject",),
+         objects_under("data/TimeSeries/Logs/Bucket", "InfluxLogs/"),
+         "https://docs.aws.amazon.com/timestream/latest/developerguide/timestream-for-influx-managing-view-influx-"
+         "logs.html", with_time_series),
+    Flow("app workloads read and write the tables through DAX", APP, DAX_ITEMS, at("data/Accelerator/Cluster"),
+         "seed 000: DynamoDB with a DAX cache", with_accelerator),
+    Flow("DAX reads and writes the conversations and sessions", DAX, (*TABLE_ITEMS, "dynamodb:DescribeTable"), TABLES,
+         "seed 000: DAX in front of the tables", with_accelerator),
+    Flow("DAX queries the tables' indexes", DAX, ("dynamodb:Query",), indexes("data/Tables"),
+         "seed 000: DAX in front of the tables", with_accelerator),
+    # seed 002: the payment service's Lemon Squeezy keys and the user service's OAuth client
+    Flow("app workloads (payment) read the Lemon Squeezy credentials", APP, SECRET_READER,
+         at("data/Secrets/LemonSqueezy"), "seed 002: Lemon Squeezy API keys in Secrets Manager"),
+    Flow("app workloads (user) read the OAuth client credentials", APP, SECRET_READER, at("data/Secrets/OAuthClient"),
+         "seed 002: OAuth client secrets in Secrets Manager"),
     # seed 002: the gallery and generation services, GPU workers, the shared models, CloudFront
     Flow("app workloads (gallery, generation) read and write images", APP, OBJECT_READ_WRITE, objects(IMAGES),
          "seed 002: the generation and gallery services"),
@@ -599,6 +764,32 @@ FLOWS = (
          "seed 000: Kinesis Firehose; seed 004: Firehose -> S3"),
     Flow("Firehose delivers to the raw zone", FIREHOSE_DESTINATION, ("s3:PutObject", "s3:AbortMultipartUpload"),
          objects(LAKE[0]), "seed 000; seed 004: Firehose -> S3"),
+    # seed 000's processing column (analytics.stream_processing): each row only where its toggle is on
+    Flow("Flink reads the stream", FLINK, STREAM_READER, STREAM, "seed 000: Kinesis -> Flink", with_flink),
+    Flow("Flink writes its aggregates to the processed zone's real-time/", FLINK,
+         ("s3:PutObject", "s3:AbortMultipartUpload"), objects_under(PROCESSED, "real-time/"),
+         "seed 000: Flink -> S3 (lake); seed 003: processed/real-time", with_flink),
+    Flow("the Kafka consumer connects to the cluster (IAM)", KAFKA_CONSUMER,
+         ("kafka-cluster:Connect", "kafka-cluster:DescribeClusterDynamicConfiguration"), kafka("cluster"),
+         "seed 000: MSK -> Lambda; Lambda's MSK event source permissions", with_kafka_consumer),
+    Flow("the Kafka consumer reads its topics", KAFKA_CONSUMER,
+         ("kafka-cluster:DescribeTopic", "kafka-cluster:ReadData"), kafka("topic"),
+         "seed 000: MSK -> Lambda", with_kafka_consumer),
+    Flow("the Kafka consumer's mappings join their consumer groups", KAFKA_CONSUMER, KAFKA_GROUPS, kafka("group"),
+         "seed 000: MSK -> Lambda", with_kafka_consumer),
+    Flow("the Kafka consumer keeps entity state", KAFKA_CONSUMER, ("dynamodb:PutItem",),
+         at("analytics/Streaming/StateTable"), "seed 000: Lambda processor -> DynamoDB (state)", with_kafka_consumer),
+    Flow("the Kafka consumer's mappings park failed batches", KAFKA_CONSUMER, ("sqs:SendMessage",),
+         at("analytics/KafkaConsumer/Failures"), "seed 000; Lambda: on-failure destinations", with_kafka_consumer),
+    Flow("Firehose indexes logs into the search domain", LOG_DELIVERY, ("es:ESHttpPost", "es:ESHttpPut"), DOMAIN_PATHS,
+         "seed 000: Kinesis Firehose to OpenSearch", with_log_delivery),
+    Flow("Firehose backs up rejected log documents to the raw zone", LOG_DELIVERY, ("s3:PutObject",),
+         objects_under(RAW, "errors/search/"), "seed 000: Firehose to S3", with_log_delivery),
+    Flow("the metric stream puts records on its Firehose", METRIC_STREAM,
+         ("firehose:PutRecord", "firehose:PutRecordBatch"), at("analytics/MetricStream/ToRawZone"),
+         "seed 000: CloudWatch metrics -> ingestion", with_metric_stream),
+    Flow("the metrics Firehose writes the raw zone's metrics/", METRICS_DELIVERY, OBJECT_WRITE,
+         objects_under(RAW, "metrics/"), "seed 000: CloudWatch metrics -> S3 (lake)", with_metric_stream),
     Flow("replication copies the marked buckets' objects", REPLICATION,
          ("s3:GetObjectVersionForReplication", "s3:GetObjectVersionAcl"), replicas("source-objects"),
          "seed 000: a second region (DR)", with_replicas),
@@ -631,6 +822,23 @@ FLOWS = (
          "seed 003: Glue ETL"),
     Flow("Glue keeps the catalog", GLUE, CATALOG, glue_catalog, "seed 003: Data Catalog"),
     *(task_flow for task in ("DataProcessing", "Spark") for task_flow in ecs_task_flows(task)),
+    # seed 000: LLM inference on Bedrock, custom models on a SageMaker endpoint
+    Flow("workloads invoke the configured Bedrock models through the guardrail", bedrock_callers, BEDROCK_INVOKE,
+         bedrock_models("configured"), "seed 000: Bedrock (Claude 3.5, Llama 3)", with_bedrock,
+         context_for=through_guardrail),
+    Flow("workloads apply the guardrail", bedrock_callers, ("bedrock:ApplyGuardrail",), at(GUARDRAIL),
+         "seed 000: Bedrock; the guardrail every invocation names", with_bedrock),
+    Flow("Bedrock delivers invocation logs to their bucket", BEDROCK_LOG_DELIVERY, ("s3:PutObject",),
+         invocation_log_objects, "seed 000: Bedrock; model invocation logging", with_invocation_logs),
+    Flow("workloads invoke the SageMaker endpoint", endpoint_callers, ("sagemaker:InvokeEndpoint",),
+         at(f"{INFERENCE}/Endpoint"), "seed 000: SageMaker endpoints", with_sagemaker),
+    Flow("SageMaker reads the endpoint's model data", MODEL_ROLE, ("s3:GetObject",), model_data,
+         "seed 000: SageMaker custom models (model data in the models bucket)", with_sagemaker),
+    Flow("SageMaker pulls the endpoint's image", MODEL_ROLE, ("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"),
+         endpoint_image, "seed 000: SageMaker custom models (the container from ECR)", with_sagemaker),
+    Flow("SageMaker writes the endpoint's data capture", MODEL_ROLE, OBJECT_WRITE,
+         objects_under(f"{INFERENCE}/Capture/Bucket", "capture/"), "seed 000: SageMaker; data capture",
+         with_sagemaker),
 )  # fmt: skip
 """Every data flow the seeds describe, as (principal by what it is, actions, resource by identity, source)."""
 
@@ -698,6 +906,7 @@ def flow_problems(model: PermissionModel, config: StageConfig, flow: Flow) -> li
             context = {
                 **REQUEST_CONTEXT.get(action.split(":")[0], {}),
                 **(flow.context(config) if flow.context else {}),
+                **(flow.context_for(model, target) if flow.context_for else {}),
             }
             found = model.check(caller, action, target, context) + key_problems(model, caller, action, target)
             problems += [f"{caller}: {model.symbols.readable(problem)}" for problem in found]
@@ -714,7 +923,12 @@ BINDINGS: tuple[tuple[str, str, str], ...] = (
     ("AWS::KinesisFirehose::DeliveryStream", "KinesisStreamSourceConfiguration.RoleARN", "firehose.amazonaws.com"),
     ("AWS::KinesisFirehose::DeliveryStream", "ExtendedS3DestinationConfiguration.RoleARN", "firehose.amazonaws.com"),
     ("AWS::RDS::DBProxy", "RoleArn", "rds.amazonaws.com"),
+    ("AWS::KinesisAnalyticsV2::Application", "ServiceExecutionRole", "kinesisanalytics.amazonaws.com"),
+    ("AWS::KinesisFirehose::DeliveryStream", SEARCH_DELIVERY_ROLE, "firehose.amazonaws.com"),
+    ("AWS::CloudWatch::MetricStream", "RoleArn", "streams.metrics.cloudwatch.amazonaws.com"),
+    ("AWS::DAX::Cluster", "IAMRoleARN", "dax.amazonaws.com"),
     ("AWS::S3::Bucket", "ReplicationConfiguration.Role", "s3.amazonaws.com"),
+    ("AWS::SageMaker::Model", "ExecutionRoleArn", "sagemaker.amazonaws.com"),
 )
 """What hands a role to a workload, and the service that assumes it for the workload."""
 POD_IDENTITY_ACTIONS = ("sts:AssumeRole", "sts:TagSession")
@@ -780,6 +994,19 @@ FORBIDDEN = (
          "seed 002: the GPU workers read the models"),
     Flow("the GPU workers read the application secrets", GPU, SECRET_READER, APP_SECRETS,
          "seed 001: the agents' API keys are the app's"),
+    Flow("DAX writes a table other than the two it fronts", DAX, ("dynamodb:PutItem",),
+         at("analytics/Streaming/StateTable"), "seed 000: DAX caches the conversations and sessions", with_accelerator),
+    Flow("the app workloads read the InfluxDB admin login", APP, SECRET_READER, at("data/TimeSeries/AdminCredentials"),
+         "README, The data: workloads use an API token; the admin login is break-glass", with_time_series),
+    Flow("workloads invoke a Bedrock model without the guardrail", bedrock_callers, BEDROCK_INVOKE,
+         bedrock_models("configured"), "seed 000: Bedrock; every invocation applies the guardrail", with_bedrock),
+    Flow("workloads invoke a Bedrock model the config does not name", bedrock_callers, BEDROCK_INVOKE,
+         bedrock_models("other"), "the configured model ids, no wildcard", with_bedrock,
+         context_for=through_guardrail),
+    Flow("SageMaker reads model data other than its own", MODEL_ROLE, ("s3:GetObject",), objects(MODELS),
+         "the execution role reads the endpoint's model data only", with_sagemaker),
+    Flow("SageMaker writes the models bucket", MODEL_ROLE, ("s3:PutObject",), objects(MODELS),
+         "seed 002: the models are read, not written, by what serves them", with_sagemaker),
 )  # fmt: skip
 """What must stay denied: each caller may do none of the actions on any of the resources."""
 
@@ -787,14 +1014,20 @@ FORBIDDEN = (
 def forbidden_failures(model: PermissionModel, config: StageConfig) -> list[Failure]:
     failures = []
     for flow in FORBIDDEN:
+        if not flow.enabled(config):
+            continue
         callers, targets = flow.principals(model, config), flow.resources(model, config)
-        context = flow.context(config) if flow.context else None
+
+        def context(target: Target, flow: Flow = flow) -> dict[str, str | Sequence[str]]:
+            return {**(flow.context(config) if flow.context else {}),
+                    **(flow.context_for(model, target) if flow.context_for else {})}  # fmt: skip
+
         allowed = [
             f"{caller} may call {action} on {model.symbols.readable(t.arn)}"
             for caller in callers
             for t in targets
             for action in flow.actions
-            if not model.check(caller, action, t, context)
+            if not model.check(caller, action, t, context(t))
         ]
         if allowed or not (callers and targets):
             found = tuple(allowed) or ("the model found no caller or resource for it in the templates",)
@@ -1161,6 +1394,12 @@ def drop_the_app_roles_tables_statement(model: PermissionModel, broken: Broken) 
     statements[:] = [s for s in statements if s.get("Sid") != "Tables"]
 
 
+def drop_the_kafka_consumers_topic_reads(model: PermissionModel, broken: Broken) -> None:
+    policy = the(model, "analytics/KafkaConsumer/Consumer/Function/ServiceRole/DefaultPolicy")
+    statements = broken.statements(policy)
+    statements[:] = [s for s in statements if "kafka-cluster:ReadData" not in listed(s["Action"])]
+
+
 def deny_the_app_role_in_a_bucket_policy(model: PermissionModel, broken: Broken) -> None:
     bucket = the(model, "data/Buckets/KnowledgeDocuments/Bucket")
     role = the(model, "data/WorkloadRoles/App/Role")
@@ -1245,6 +1484,36 @@ def acknowledge_a_wildcard_nobody_has(model: PermissionModel, broken: Broken) ->
     )
 
 
+def drop_the_influxdb_log_delivery_statement(model: PermissionModel, broken: Broken) -> None:
+    bucket = the(model, "data/TimeSeries/Logs/Bucket")
+    statements = broken.statements(policy_of(model, "AWS::S3::BucketPolicy", "Bucket", bucket), "PolicyDocument")
+    statements[:] = [s for s in statements if s.get("Sid") != "InfluxDbLogDelivery"]
+
+
+def let_dax_write_every_table(model: PermissionModel, broken: Broken) -> None:
+    for statement in broken.statements(the(model, "data/Accelerator/ServiceRole/Policy")):
+        if statement.get("Sid") == "Tables":
+            statement["Resource"] = "*"
+
+
+def drop_the_guardrail_condition(model: PermissionModel, broken: Broken) -> None:
+    for statement in broken.statements(the(model, "ai/Bedrock/InvokePolicy")):
+        if statement.get("Sid") == "InvokeThroughGuardrail":
+            del statement["Condition"]
+
+
+def grant_every_model(model: PermissionModel, broken: Broken) -> None:
+    for statement in broken.statements(the(model, "ai/Bedrock/InvokePolicy")):
+        if statement.get("Sid") == "InvokeThroughGuardrail":
+            statement["Resource"] = "arn:aws:bedrock:*::foundation-model/*"
+
+
+def let_sagemaker_read_every_model(model: PermissionModel, broken: Broken) -> None:
+    for statement in broken.statements(the(model, f"{INFERENCE}/ExecutionRole/Policy")):
+        if statement.get("Sid") == "ModelData":
+            statement["Resource"] = "arn:aws:s3:::*/*"
+
+
 @dataclass(frozen=True)
 class Mutation:
     breaks: str
@@ -1254,6 +1523,8 @@ class Mutation:
     """What the contract must report (flows by name; other contracts: a failure whose subject contains each)."""
     names: str
     """What every reported failure must name."""
+    applies: Callable[[StageConfig], bool] = lambda config: True
+    """Whether the stage has what the mutation breaks (a store it may turn off)."""
 
 
 CONTRACTS: dict[str, Callable[[PermissionModel, StageConfig], list[Failure]]] = {
@@ -1272,6 +1543,8 @@ MUTATIONS = (
              frozenset({"app workloads read and write the conversations and sessions",
                         "app workloads query the tables' indexes"}),
              "no statement of data/WorkloadRoles/App/Role's policies allows it"),
+    Mutation("the Kafka consumer's topic statement", drop_the_kafka_consumers_topic_reads, "flows",
+             frozenset({"the Kafka consumer reads its topics"}), "kafka-cluster:"),
     Mutation("a Deny in a bucket policy", deny_the_app_role_in_a_bucket_policy, "flows",
              frozenset({"app workloads read and write documents, chunks, uploads and backups",
                         "app workloads list those buckets"}), "denies it"),
@@ -1301,7 +1574,21 @@ MUTATIONS = (
              frozenset({"data/WorkloadRoles/App AwsSolutions-IAM5[Resource::arn:aws:s3:::nobody/*]"}),
              "excuses nothing"),
     Mutation("a secret the app reads left in one region", keep_the_signing_key_in_one_region, "replicas",
-             frozenset({"data/Secrets/JwtSigningKey"}), "no replica in"),
+             frozenset({"data/Secrets/JwtSigningKey"}), "no replica in", applies=with_secondaries),
+    Mutation("InfluxDB's log delivery statement", drop_the_influxdb_log_delivery_statement, "flows",
+             frozenset({"Timestream for InfluxDB delivers its engine logs"}), "s3:PutObject",
+             applies=with_time_series),
+    Mutation("DAX's role on every table", let_dax_write_every_table, "forbidden",
+             frozenset({"DAX writes a table other than the two it fronts"}), "may call dynamodb:PutItem",
+             applies=with_accelerator),
+    Mutation("Bedrock without the guardrail condition", drop_the_guardrail_condition, "forbidden",
+             frozenset({"workloads invoke a Bedrock model without the guardrail"}), "may call bedrock:InvokeModel",
+             with_bedrock),
+    Mutation("Bedrock on every model", grant_every_model, "forbidden",
+             frozenset({"workloads invoke a Bedrock model the config does not name"}), UNCONFIGURED_MODEL,
+             with_bedrock),
+    Mutation("SageMaker's role on every model", let_sagemaker_read_every_model, "forbidden",
+             frozenset({"SageMaker reads model data other than its own"}), "may call s3:GetObject", with_sagemaker),
 )  # fmt: skip
 
 
@@ -1317,8 +1604,8 @@ def test_each_contract_reports_what_a_mutation_breaks(
     config: StageConfig,
     stage: str,
 ) -> None:
-    if mutation.contract == "replicas" and not config.secondaries:
-        pytest.skip(f"{stage} has one region: nothing to replicate to")
+    if not mutation.applies(config):
+        pytest.skip(f"{stage} does not build what {mutation.breaks} breaks")
     contract = CONTRACTS[mutation.contract]
     assert not contract(model, config), "the unbroken templates must pass first"
     original = inputs(stage)

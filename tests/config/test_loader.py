@@ -152,9 +152,61 @@ DATA_CASES = [
     ),
     (
         "failover with one cache node",
-        _set("data.cache.nodes", 1),
+        lambda d: d["data"]["cache"].update(nodes=1, cluster_mode=None),
         "data.cache.automatic_failover: needs at least 2 nodes, got 1",
     ),
+    ("cache nodes and cluster mode", _set("data.cache.nodes", 2), "data.cache.nodes: set either nodes"),
+    (
+        "cluster mode without failover",
+        _set("data.cache.automatic_failover", False),
+        "data.cache.automatic_failover: cluster mode needs automatic failover",
+    ),
+    (
+        "failover with one node per shard",
+        _set("data.cache.cluster_mode.replicas_per_shard", 0),
+        "data.cache.automatic_failover: needs at least 2 nodes per shard, got 1",
+    ),
+    ("shards above 500", _set("data.cache.cluster_mode.shards", 501), "data.cache.cluster_mode.shards"),
+    ("unknown graph mode", _set("data.graph.mode", "on"), "data.graph.mode: on is not one of off"),
+    (
+        "serverless graph without NCUs",
+        lambda d: d["data"]["graph"].pop("min_capacity_ncu"),
+        "data.graph.min_capacity_ncu: required when mode is serverless",
+    ),
+    (
+        "instance class on a serverless graph",
+        _set("data.graph.instance_class", "db.r6g.large"),
+        "data.graph.instance_class: required when mode is provisioned, and only then",
+    ),
+    (
+        "graph NCUs inverted",
+        _set("data.graph.min_capacity_ncu", 16),
+        "data.graph.min_capacity_ncu: 16.0 is above max_capacity_ncu 8",
+    ),
+    ("graph NCUs above 128", _set("data.graph.max_capacity_ncu", 256), "data.graph.max_capacity_ncu"),
+    (
+        "graph on without backups",
+        lambda d: d["data"]["graph"].pop("backup_retention_days"),
+        "data.graph.backup_retention_days: required when it is on",
+    ),
+    ("graph engine 1.2", _set("data.graph.engine_version", "1.2.1.0"), "data.graph.engine_version"),
+    (
+        "InfluxDB storage below its type's floor",
+        _set("data.time_series.storage_type", "InfluxIOIncludedT2"),
+        "data.time_series.allocated_storage_gib: InfluxIOIncludedT2 takes at least 400 GiB",
+    ),
+    (
+        "unknown InfluxDB type",
+        _set("data.time_series.instance_type", "db.influx.tiny"),
+        "data.time_series.instance_type",
+    ),
+    (
+        "InfluxDB on without a size",
+        lambda d: d["data"]["time_series"].pop("allocated_storage_gib"),
+        "data.time_series.allocated_storage_gib: required when it is on",
+    ),
+    ("DAX above 11 nodes", _set("data.accelerator.nodes", 12), "data.accelerator.nodes"),
+    ("DAX node type without dax.", _set("data.accelerator.node_type", "r5.large"), "data.accelerator.node_type"),
     ("engine block missing", lambda d: d["data"]["database"].pop("aurora"), "data.database.aurora: required when"),
     (
         "block for the other engine",
@@ -207,6 +259,56 @@ DATA_CASES = [
 
 
 ANALYTICS_CASES = [
+    (
+        "Kafka consumer without Kafka",
+        lambda d: d["analytics"]["msk"].update(mode="off"),
+        "analytics.stream_processing.kafka_consumer.enabled: needs Kafka: analytics.msk.mode is off",
+    ),
+    (
+        "Kafka consumer without topics",
+        _set("analytics.stream_processing.kafka_consumer.topics", []),
+        "analytics.stream_processing.kafka_consumer.topics: name at least one topic to consume",
+    ),
+    (
+        "a bad Kafka topic name",
+        _set("analytics.stream_processing.kafka_consumer.topics", ["no spaces"]),
+        "analytics.stream_processing.kafka_consumer.topics.0: no spaces is not a Kafka topic name",
+    ),
+    (
+        "a topic twice",
+        _set("analytics.stream_processing.kafka_consumer.topics", ["a", "a"]),
+        "analytics.stream_processing.kafka_consumer.topics: lists a topic twice",
+    ),
+    (
+        "Flink parallelism zero",
+        _set("analytics.stream_processing.flink.parallelism", 0),
+        "analytics.stream_processing.flink.parallelism: 0 is below the minimum of 1",
+    ),
+    (
+        "Flink into a time-series database that does not exist",
+        _set("analytics.stream_processing.flink.time_series_sink", True),
+        "analytics.stream_processing.flink.time_series_sink: no Timestream for InfluxDB database",
+    ),
+    (
+        "an upper-case index",
+        _set("analytics.stream_processing.log_delivery.index", "Logs"),
+        "analytics.stream_processing.log_delivery.index: Logs is not an OpenSearch index name",
+    ),
+    (
+        "an unknown index rotation",
+        _set("analytics.stream_processing.log_delivery.index_rotation", "Daily"),
+        "analytics.stream_processing.log_delivery.index_rotation: Daily is not one of NoRotation, OneHour",
+    ),
+    (
+        "an unknown metric format",
+        _set("analytics.stream_processing.metric_stream.output_format", "csv"),
+        "analytics.stream_processing.metric_stream.output_format: csv is not one of json",
+    ),
+    (
+        "a namespace twice",
+        _set("analytics.stream_processing.metric_stream.include_namespaces", ["AWS/Lambda", "AWS/Lambda"]),
+        "analytics.stream_processing.metric_stream.include_namespaces: lists a namespace twice",
+    ),
     (
         "unknown MSK mode",
         _set("analytics.msk.mode", "managed"),
@@ -428,7 +530,11 @@ def test_the_load_balancer_dimension_is_derived_now(tmp_path: Path) -> None:
 
 
 def test_prod_analytics_rules(tmp_path: Path) -> None:
-    problems = _problems(tmp_path, "prod", _set("analytics.msk.mode", "off"), base="prod")
+    def without_kafka(data: Any) -> None:
+        data["analytics"]["msk"]["mode"] = "off"
+        data["analytics"]["stream_processing"]["kafka_consumer"]["enabled"] = False  # its own rule, tested above
+
+    problems = _problems(tmp_path, "prod", without_kafka, base="prod")
     assert problems == [f"{tmp_path / 'prod.yaml'}: analytics.msk.mode: prod streams through Kafka (seed 000); "
                         "use provisioned or serverless"]  # fmt: skip
     problems = _problems(tmp_path, "prod", _set("analytics.opensearch.dedicated_masters", 0), base="prod")
@@ -446,11 +552,26 @@ def test_bad_data_value(tmp_path: Path, label: str, mutate: Mutation, expected: 
     [
         (_set("data.database.aurora.min_capacity_acu", 0.0), "data.database.aurora.min_capacity_acu: prod may not"),
         (_set("data.database.aurora.readers", 0), "data.database.aurora.readers: prod needs a reader"),
-        (lambda d: d["data"]["cache"].update(nodes=1, automatic_failover=False), "data.cache.automatic_failover: prod"),
+        (
+            lambda d: d["data"]["cache"].update(nodes=1, cluster_mode=None, automatic_failover=False),
+            "data.cache.automatic_failover: prod",
+        ),
+        (_set("data.graph.instances", 1), "data.graph.instances: prod needs a reader"),
+        (_set("data.time_series.multi_az", False), "data.time_series.multi_az: prod needs the Multi-AZ standby"),
+        (_set("data.accelerator.nodes", 2), "data.accelerator.nodes: prod needs 3 or more nodes"),
         (_set("data.buckets.versioned", False), "data.buckets.versioned: prod buckets must be versioned"),
         (_set("kms.key_strategy", "shared"), "kms.key_strategy: prod uses one key per service"),
     ],
-    ids=["scale to zero", "no reader", "single cache node", "unversioned buckets", "shared key"],
+    ids=[
+        "scale to zero",
+        "no reader",
+        "single cache node",
+        "graph without a reader",
+        "InfluxDB in one AZ",
+        "DAX under 3 nodes",
+        "unversioned buckets",
+        "shared key",
+    ],
 )
 def test_prod_data_rules(tmp_path: Path, mutate: Mutation, expected: str) -> None:
     problems = _problems(tmp_path, "prod", mutate, base="prod")
@@ -579,10 +700,13 @@ def test_two_stages_in_one_account_cannot_both_own_account_wide_services(tmp_pat
     (tmp_path / "staging.yaml").write_text(yaml.safe_dump(staging))
     with pytest.raises(ConfigError) as raised:
         load_stages(config_dir=tmp_path)
-    assert f"{tmp_path / 'staging.yaml'}: observability.detection.guardduty: dev already enables it in " in (
-        "\n".join(raised.value.problems)
+    problems = "\n".join(raised.value.problems)
+    assert f"{tmp_path / 'staging.yaml'}: observability.detection.guardduty: dev already enables it in " in problems
+    assert (
+        f"{tmp_path / 'staging.yaml'}: ai.bedrock.invocation_logs: dev, staging all set it for 111111111111/us-east-1"
+        in problems
     )
-    staging["observability"]["detection"] = {name: False for name in dev["observability"]["detection"]}
+    staging = _without_detection(staging)
     (tmp_path / "staging.yaml").write_text(yaml.safe_dump(staging))
     assert [c.name for c in load_stages(config_dir=tmp_path)] == ["dev", "staging"]
 
@@ -617,6 +741,55 @@ def test_bad_edge_value(tmp_path: Path, label: str, mutate: Mutation, expected: 
 
 def test_an_edge_left_off_needs_no_fields(tmp_path: Path) -> None:
     assert load_stage("dev", EXAMPLE_CONFIG).edge.enabled is False
+
+
+AI_CASES = [
+    ("a wildcard model", _set("ai.bedrock.models.1.id", "meta.*"),
+     "ai.bedrock.models.1.id: meta.* is not a Bedrock model id"),
+    ("no models", _set("ai.bedrock.models", []), "ai.bedrock.models: required when Bedrock is enabled"),
+    ("no guardrail", _set("ai.bedrock.guardrail", None), "ai.bedrock.guardrail: required when Bedrock is enabled"),
+    ("a profile of another geography", _set("ai.bedrock.models.0.inference_profile", "eu"),
+     "ai.bedrock.models.0.inference_profile: the eu profile cannot be called from us-east-1"),
+    ("prompt attacks on completions", _set("ai.bedrock.guardrail.content_filters.5.output", "HIGH"),
+     "ai.bedrock.guardrail.content_filters.5.output: PROMPT_ATTACK filters prompts only"),
+    ("a filter twice", _set("ai.bedrock.guardrail.content_filters.1.type", "HATE"),
+     "ai.bedrock.guardrail.content_filters: lists the same type twice"),
+    ("an unknown PII type", _set("ai.bedrock.guardrail.pii.0.type", "SHOE_SIZE"), "ai.bedrock.guardrail.pii.0.type:"),
+    ("an unknown workload role", _set("ai.bedrock.workload_roles", ["batch"]), "ai.bedrock.workload_roles.0:"),
+    ("no image", _set("ai.sagemaker.image_tag", None), "ai.sagemaker.image_tag: name exactly one of image_tag and "
+     "image_digest: an image already pushed to model"),
+    ("a moving image tag", _set("ai.sagemaker.image_tag", "latest"), "ai.sagemaker.image_tag:"),
+    ("tag and digest", _set("ai.sagemaker.image_digest", "sha256:" + "a" * 64), "ai.sagemaker.image_tag: name "
+     "exactly one"),
+    ("an image in no repository", _set("ai.sagemaker.image_repository", "trainer"),
+     "ai.sagemaker.image_repository: trainer is not one of platform.ecr_repositories"),
+    ("model data that is no archive", _set("ai.sagemaker.model_data_key", "models/weights.bin"),
+     "ai.sagemaker.model_data_key: models/weights.bin is not an S3 key of a .tar.gz"),
+    ("one instance in prod", _set("ai.sagemaker.instance_count", 1),
+     "ai.sagemaker.instance_count: prod needs at least 2 instances"),
+    ("more instances than the maximum", _set("ai.sagemaker.instance_count", 5),
+     "ai.sagemaker.instance_count: 5 is above max_instance_count 4"),
+    ("a training instance type", _set("ai.sagemaker.instance_type", "g5.xlarge"), "ai.sagemaker.instance_type:"),
+    ("an endpoint name over 63", lambda data: (_set("ai.sagemaker.name", "a" * 30)(data),
+                                               _set("tags.project", "p" * 40)(data)),
+     "ai.sagemaker.name: the endpoint's name " + "p" * 40 + "-prod-" + "a" * 30 + " is not 1-63"),
+    ("a guardrail name over 50", _set("tags.project", "p" * 46), "tags.project: the guardrail's name"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("label", "mutate", "expected"), AI_CASES, ids=[c[0] for c in AI_CASES])
+def test_bad_ai_value(tmp_path: Path, label: str, mutate: Mutation, expected: str) -> None:
+    problems = _problems(tmp_path, "prod", mutate, base="prod")
+    assert any(p.startswith(f"{tmp_path / 'prod.yaml'}: {expected}") for p in problems), problems
+
+
+def test_ai_left_off_needs_no_fields(tmp_path: Path) -> None:
+    """A stage file without an ai: section has both toggles off and adds no interface endpoint."""
+    data = {key: value for key, value in _base("dev").items() if key != "ai"}
+    (tmp_path / "dev.yaml").write_text(yaml.safe_dump(data))
+    config = load_stage("dev", tmp_path)
+    assert not config.ai.bedrock.enabled and not config.ai.sagemaker.enabled
+    assert config.interface_endpoints == config.network.interface_endpoints
 
 
 def _region(region: str, cidr: str, asn: int, role: str = "active") -> dict[str, Any]:
@@ -782,7 +955,9 @@ def _write_stages(tmp_path: Path, **stages: dict[str, Any]) -> None:
 
 
 def _without_detection(data: dict[str, Any]) -> dict[str, Any]:
+    """A stage that owns none of the account's and Region's services (detection, Bedrock invocation logging)."""
     data["observability"]["detection"] = {name: False for name in data["observability"]["detection"]}
+    data["ai"]["bedrock"].pop("invocation_logs")
     return data
 
 

@@ -13,7 +13,7 @@ from syrupy.extensions.json import JSONSnapshotExtension
 from tests.support import normalise
 from tests.synthesis import SynthesizedPlatform, read_template
 
-STACKS = ("network", "data", "platform", "analytics", "observability")
+STACKS = ("network", "data", "platform", "analytics", "ai", "observability")
 
 
 @pytest.fixture

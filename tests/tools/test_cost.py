@@ -80,6 +80,18 @@ LEAN_TOGGLES = {
     "data.database.rds.instance_class",
     "data.cache.node_type",
     "analytics.msk.mode",
+    "analytics.stream_processing.kafka_consumer.enabled",  # it needs the Kafka the lean example turns off
+    *(
+        f"data.time_series.{field}"
+        for field in (
+            "enabled",
+            "instance_type",
+            "storage_type",
+            "allocated_storage_gib",
+            "multi_az",
+            "log_retention_days",
+        )
+    ),
     "analytics.opensearch.data_instance_type",
     "analytics.opensearch.volume_gib",
     "observability.trail_data_events",
@@ -274,7 +286,7 @@ def test_unknown_type_and_unknown_size_are_reported_not_zero(tmp_path: Path) -> 
     stage = _stack(
         tmp_path,
         {
-            "New": {"Type": "AWS::Neptune::DBCluster", "Properties": {}},
+            "New": {"Type": "AWS::DocDB::DBCluster", "Properties": {}},
             "Cache": {
                 "Type": "AWS::ElastiCache::ReplicationGroup",
                 "Properties": {"CacheNodeType": "cache.x9.huge", "NumCacheClusters": 2, "Engine": "valkey"},
@@ -284,7 +296,7 @@ def test_unknown_type_and_unknown_size_are_reported_not_zero(tmp_path: Path) -> 
     result = cost.estimate(stage, _table())
     reasons = sorted(u.reason for u in result.unpriced)
     assert reasons[0].endswith("has no price for elasticache:cache.x9.huge:valkey")
-    assert reasons[1] == "no cost rule for AWS::Neptune::DBCluster"
+    assert reasons[1] == "no cost rule for AWS::DocDB::DBCluster"
     assert "NOT PRICED (2" in cost.render(result)
 
 

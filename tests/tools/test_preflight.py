@@ -170,3 +170,12 @@ def test_an_example_address_is_told_apart_from_an_example_domain() -> None:
     assert address.field == "critical_emails.0" and address.what.endswith("is an example address")
     (domain,) = preflight.placeholders("f.yaml", {"domain_name": "app.example.com"})
     assert domain.what.endswith("is an example domain")
+
+
+def test_the_sagemaker_endpoints_scaling_role_is_needed_where_the_endpoint_is(examples: SynthesizedPlatform) -> None:
+    """The scaling target names Application Auto Scaling's SageMaker role, which AWS creates only on first use."""
+    assembly = CloudAssembly.read(examples.outdir)
+    role = preflight.SAGEMAKER_SCALING_ROLE.role
+    for stage in examples.configs:
+        needed = role in preflight.assembly_needs(assembly.stage(stage))["roles"]
+        assert needed == examples.configs[stage].ai.sagemaker.enabled, stage

@@ -211,9 +211,12 @@ def test_streaming_ingestion(examples: SynthesizedPlatform, stage: str) -> None:
     assert stream["RetentionPeriodHours"] == config.retention_hours
     deliveries = {
         p["ExtendedS3DestinationConfiguration"]["Prefix"].split("/")[0]: p
-        for p in props(tmpl, "AWS::KinesisFirehose::DeliveryStream")
+        for p in (
+            tmpl["Resources"][logical_id(delivery)]["Properties"] for delivery in streaming.delivery_streams.values()
+        )
     }
     assert set(deliveries) == set(SOURCES)  # seed 003's raw logs/, events/, feeds/: one Firehose each
+    processor_id = logical_id(streaming.processor.function)
     for source, delivery in deliveries.items():
         streamed = delivery.get("DeliveryStreamType") == "KinesisStreamAsSource"
         assert streamed is (source == "events")
@@ -229,7 +232,9 @@ def test_streaming_ingestion(examples: SynthesizedPlatform, stage: str) -> None:
         # Newline-delimited, whatever the producers send: Athena and Spark split records on it.
         (processor,) = destination["ProcessingConfiguration"]["Processors"]
         assert processor["Type"] == "AppendDelimiterToRecord"
-    (mapping,) = props(tmpl, "AWS::Lambda::EventSourceMapping")
+    (mapping,) = [
+        p for p in props(tmpl, "AWS::Lambda::EventSourceMapping") if ref_id(p["FunctionName"]) == processor_id
+    ]
     assert mapping["BisectBatchOnFunctionError"] is True
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert ref_id(mapping["DestinationConfig"]["OnFailure"]["Destination"]) == logical_id(streaming.failure_queue)

@@ -25,8 +25,9 @@ def data(examples: SynthesizedPlatform, stage: str) -> dict[str, Any]:
     return examples.template_json(stage, "data")
 
 
-def network_output(value: Any, construct: IConstruct) -> bool:
+def network_output(value: Any, construct: IConstruct | None) -> bool:
     """True if `value` is a weak reference to the network stack's output for `construct`."""
+    assert construct is not None, "the network stack made no such construct"
     return logical_id(construct) in output_of(value)
 
 
@@ -169,7 +170,15 @@ def test_valkey_cache(examples: SynthesizedPlatform, stage: str) -> None:
     group = group_resource["Properties"]
     assert group["Engine"] == "valkey"
     assert group["CacheNodeType"] == config.node_type
-    assert group["NumCacheClusters"] == config.nodes
+    if config.cluster_mode:  # seed 004: shards of a primary and its replicas, the cluster-enabled parameters
+        assert "NumCacheClusters" not in group
+        assert group["ClusterMode"] == "enabled"
+        assert group["NumNodeGroups"] == config.cluster_mode.shards
+        assert group["ReplicasPerNodeGroup"] == config.cluster_mode.replicas_per_shard
+        assert group["CacheParameterGroupName"] == "default.valkey8.cluster.on"
+    else:
+        assert group["NumCacheClusters"] == config.nodes
+        assert "NumNodeGroups" not in group and "CacheParameterGroupName" not in group
     assert group["AutomaticFailoverEnabled"] is config.automatic_failover
     assert group["MultiAZEnabled"] is config.automatic_failover
     assert group["TransitEncryptionEnabled"] is True
@@ -182,11 +191,13 @@ def test_valkey_cache(examples: SynthesizedPlatform, stage: str) -> None:
     token = json.dumps(group["AuthToken"])
     assert "{{resolve:secretsmanager:" in token and logical_id(stack.cache.auth_secret) in token
     expected = {
-        "dev": ("cache.t4g.medium", 1, "Delete"),
-        "staging": ("cache.t4g.medium", 2, "Snapshot"),
-        "prod": ("cache.r6g.large", 3, "Snapshot"),
+        "dev": ("cache.t4g.medium", 1, None, "Delete"),
+        "staging": ("cache.t4g.medium", None, (2, 1), "Snapshot"),
+        "prod": ("cache.r6g.large", None, (2, 2), "Snapshot"),
     }[stage]
-    assert (group["CacheNodeType"], group["NumCacheClusters"], group_resource["DeletionPolicy"]) == expected
+    shards = (group["NumNodeGroups"], group["ReplicasPerNodeGroup"]) if "NumNodeGroups" in group else None
+    found = (group["CacheNodeType"], group.get("NumCacheClusters"), shards, group_resource["DeletionPolicy"])
+    assert found == expected
 
 
 # --- DynamoDB -----------------------------------------------------------------------------------------
@@ -240,7 +251,9 @@ def _rules(bucket: dict[str, Any]) -> dict[str, dict[str, Any]]:
 def test_every_bucket_is_private_tls_only_and_tidy(examples: SynthesizedPlatform, stage: str) -> None:
     template = data(examples, stage)
     buckets = _buckets(examples, stage)
-    assert len(resources(template, "AWS::S3::Bucket")) == len(buckets) == 8
+    # and, with the time series on, the bucket its engine logs are delivered to (test_time_series_database)
+    extra = int(examples.configs[stage].data.time_series.enabled)
+    assert len(resources(template, "AWS::S3::Bucket")) == len(buckets) + extra == 8 + extra
     policies = {ref_id(p["Bucket"]): p["PolicyDocument"]["Statement"] for p in props(template, "AWS::S3::BucketPolicy")}
     access_logs_id = logical_id(data_stack(examples, stage).buckets.access_logs)
     for name, bucket in buckets.items():
@@ -308,7 +321,8 @@ def test_only_an_allow_destroy_stage_deletes_buckets(examples: SynthesizedPlatfo
     buckets = _buckets(examples, stage)
     auto_delete = resources(template, "Custom::S3AutoDeleteObjects")
     if examples.configs[stage].allow_destroy:
-        assert len(auto_delete) == 7  # every bucket but the object-locked audit logs
+        # every bucket but the object-locked audit logs, and InfluxDB's log bucket where it is on
+        assert len(auto_delete) == 7 + int(examples.configs[stage].data.time_series.enabled)
     else:
         assert not auto_delete
         assert {b["DeletionPolicy"] for b in buckets.values()} == {"Retain"}
@@ -441,3 +455,146 @@ def test_prod_keeps_every_stateful_resource(examples: SynthesizedPlatform) -> No
         for logical, resource in resources(template, resource_type).items():
             assert resource.get("DeletionPolicy") in ("Retain", "Snapshot"), logical
     assert examples.stack("prod", "data").termination_protection is True
+
+
+# --- the stores a stage turns on (seed 000): Neptune, Timestream for InfluxDB, DAX ----------------------
+
+
+TOGGLED_TYPES = {
+    "graph": ("AWS::Neptune::DBCluster", "AWS::Neptune::DBInstance", "AWS::Neptune::DBSubnetGroup"),
+    "time_series": ("AWS::Timestream::InfluxDBInstance",),
+    "accelerator": ("AWS::DAX::Cluster", "AWS::DAX::SubnetGroup", "AWS::DAX::ParameterGroup"),
+}
+TOGGLED_PORTS = {"graph": 8182, "time_series": 8086, "accelerator": 9111}
+
+
+def _on(examples: SynthesizedPlatform, stage: str) -> dict[str, bool]:
+    data_config = examples.configs[stage].data
+    return {
+        "graph": data_config.graph.mode != "off",
+        "time_series": data_config.time_series.enabled,
+        "accelerator": data_config.accelerator.enabled,
+    }
+
+
+def test_a_store_turned_off_leaves_no_trace(examples: SynthesizedPlatform, stage: str) -> None:
+    """Off, a store has no resource, no security group, no port in the data ACL and no grant (dev: Neptune and DAX)."""
+    template, network_template = data(examples, stage), examples.template_json(stage, "network")
+    groups = examples.stages[stage].network.security_groups
+    app_statements = json.dumps(props(template, "AWS::IAM::ManagedPolicy"))
+    for store, on in _on(examples, stage).items():
+        assert all(bool(resources(template, t)) is on for t in TOGGLED_TYPES[store]), store
+        assert (getattr(groups, store) is not None) is on, store
+        entries = props(network_template, "AWS::EC2::NetworkAclEntry")
+        ports = {e["PortRange"]["From"] for e in entries if "PortRange" in e}
+        assert (TOGGLED_PORTS[store] in ports) is on, store
+    assert ("neptune-db:" in app_statements) is _on(examples, stage)["graph"]
+    assert ("dax:GetItem" in app_statements) is _on(examples, stage)["accelerator"]
+    assert {name: _on(examples, name) for name in examples.configs} == {
+        "dev": {"graph": False, "time_series": True, "accelerator": False},
+        "staging": {"graph": True, "time_series": True, "accelerator": True},
+        "prod": {"graph": True, "time_series": True, "accelerator": True},
+    }
+
+
+def test_graph_database(examples: SynthesizedPlatform, stage: str) -> None:
+    config = examples.configs[stage]
+    graph = config.data.graph
+    if graph.mode == "off":
+        return
+    template, stack = data(examples, stage), data_stack(examples, stage)
+    (cluster_resource,) = resources(template, "AWS::Neptune::DBCluster").values()
+    cluster = cluster_resource["Properties"]
+    assert cluster["IamAuthEnabled"] is True and cluster["StorageEncrypted"] is True
+    assert ref_id(cluster["KmsKeyId"]) == logical_id(stack.keys.storage)
+    assert cluster["BackupRetentionPeriod"] == graph.backup_retention_days
+    assert cluster["EnableCloudwatchLogsExports"] == ["audit"]
+    assert cluster["DeletionProtection"] is (not config.allow_destroy)
+    assert cluster_resource["DeletionPolicy"] == ("Delete" if config.allow_destroy else "Snapshot")
+    assert network_output(cluster["VpcSecurityGroupIds"][0], examples.stages[stage].network.security_groups.graph)
+    (parameters,) = props(template, "AWS::Neptune::DBClusterParameterGroup")
+    assert parameters["Parameters"] == {"neptune_enable_audit_log": 1}
+    assert parameters["Family"] == "neptune1.4"
+    instances = props(template, "AWS::Neptune::DBInstance")
+    assert len(instances) == graph.instances and len({i["AvailabilityZone"] for i in instances}) == graph.instances
+    expected_class = "db.serverless" if graph.mode == "serverless" else graph.instance_class
+    assert {i["DBInstanceClass"] for i in instances} == {expected_class}
+    if graph.mode == "serverless":
+        assert cluster["ServerlessScalingConfiguration"] == {
+            "MinCapacity": graph.min_capacity_ncu, "MaxCapacity": graph.max_capacity_ncu,
+        }  # fmt: skip
+    (audit,) = [
+        p for p in props(template, "AWS::Logs::LogGroup") if p.get("LogGroupName", "").startswith("/aws/neptune/")
+    ]
+    assert audit["LogGroupName"] == f"/aws/neptune/{cluster['DBClusterIdentifier']}/audit"
+    assert audit["RetentionInDays"] == graph.log_retention_days and "KmsKeyId" in audit
+
+
+def test_time_series_database(examples: SynthesizedPlatform, stage: str) -> None:
+    config = examples.configs[stage]
+    series = config.data.time_series
+    if not series.enabled:
+        return
+    template, stack = data(examples, stage), data_stack(examples, stage)
+    store = stack.time_series
+    assert store is not None
+    (instance_resource,) = resources(template, "AWS::Timestream::InfluxDBInstance").values()
+    instance = instance_resource["Properties"]
+    assert (instance["DbInstanceType"], instance["DbStorageType"], instance["AllocatedStorage"]) == (
+        series.instance_type, series.storage_type, series.allocated_storage_gib,
+    )  # fmt: skip
+    assert instance["DeploymentType"] == ("WITH_MULTIAZ_STANDBY" if series.multi_az else "SINGLE_AZ")
+    assert instance["PubliclyAccessible"] is False and instance["Port"] == 8086
+    groups = examples.stages[stage].network.security_groups
+    assert network_output(instance["VpcSecurityGroupIds"][0], groups.time_series)
+    password = json.dumps(instance["Password"])
+    assert "{{resolve:secretsmanager:" in password and logical_id(store.admin_secret) in password
+    assert instance["LogDeliveryConfiguration"]["S3Configuration"]["Enabled"] is True
+    assert ref_id(instance["LogDeliveryConfiguration"]["S3Configuration"]["BucketName"]) == logical_id(store.log_bucket)
+    assert instance_resource["DeletionPolicy"] == ("Delete" if config.allow_destroy else "Retain")
+    (delivery,) = [
+        s for p in props(template, "AWS::S3::BucketPolicy") if ref_id(p["Bucket"]) == logical_id(store.log_bucket)
+        for s in p["PolicyDocument"]["Statement"] if s.get("Sid") == "InfluxDbLogDelivery"
+    ]  # fmt: skip
+    assert delivery["Principal"] == {"Service": "timestream-influxdb.amazonaws.com"}
+    assert delivery["Condition"] == {"StringEquals": {"aws:SourceAccount": config.account}}
+    prefix = f"/{config.tags.project}/{stage}/timeseries/"
+    names = {p["Name"] for p in props(template, "AWS::SecretsManager::Secret")}
+    assert {prefix + "admin", prefix + "api-token"} <= names
+
+
+def test_table_accelerator(examples: SynthesizedPlatform, stage: str) -> None:
+    config = examples.configs[stage]
+    accelerator = config.data.accelerator
+    if not accelerator.enabled:
+        return
+    assert accelerator.item_ttl_minutes
+    template, stack = data(examples, stage), data_stack(examples, stage)
+    (cluster_resource,) = resources(template, "AWS::DAX::Cluster").values()
+    cluster = cluster_resource["Properties"]
+    assert cluster["SSESpecification"] == {"SSEEnabled": True}
+    assert cluster["ClusterEndpointEncryptionType"] == "TLS"
+    assert (cluster["NodeType"], cluster["ReplicationFactor"]) == (accelerator.node_type, accelerator.nodes)
+    assert network_output(cluster["SecurityGroupIds"][0], examples.stages[stage].network.security_groups.accelerator)
+    assert cluster_resource["DeletionPolicy"] == ("Delete" if config.allow_destroy else "Retain")
+    ttl = str(accelerator.item_ttl_minutes * 60_000)
+    (parameters,) = props(template, "AWS::DAX::ParameterGroup")
+    assert parameters["ParameterNameValues"] == {"record-ttl-millis": ttl, "query-ttl-millis": ttl}
+    role = logical_id(stack.accelerator.role) if stack.accelerator else ""
+    (policy,) = [p for p in props(template, "AWS::IAM::ManagedPolicy") if ref_id(p["Roles"][0]) == role]
+    tables = {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"]}["Tables"]
+    named = json.dumps(tables["Resource"])
+    assert all(logical_id(table) in named for table in stack.tables.tables)
+    assert "*" not in json.dumps(tables["Action"])
+
+
+def test_seed_002_secrets(examples: SynthesizedPlatform, stage: str) -> None:
+    """The payment service's Lemon Squeezy keys and the user service's OAuth client, placeholders until set."""
+    config = examples.configs[stage]
+    prefix = f"/{config.tags.project}/{stage}/"
+    secrets = {p["Name"]: p for p in props(data(examples, stage), "AWS::SecretsManager::Secret")}
+    for name, generated in (("lemon-squeezy", "webhook_secret"), ("oauth-client", "client_secret")):
+        generator = secrets[prefix + name]["GenerateSecretString"]
+        assert generator["GenerateStringKey"] == generated
+    readable = data_stack(examples, stage).workload_roles.secrets_by_kind["app"]
+    assert {prefix + "lemon-squeezy", prefix + "oauth-client"} <= set(readable)

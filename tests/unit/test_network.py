@@ -9,12 +9,20 @@ from typing import Any
 from aws_cdk import aws_ec2 as ec2
 
 from environments.schema.network import subnet_cidrs, tier_blocks
+from environments.schema.stage import StageConfig
 from tests.support import logical_id, props, ref_id, resources
 from tests.synthesis import SynthesizedPlatform
 
 WORKLOAD_PORTS = (8001, 8006)
 """Seed 002's five services on 8001-8005 and seed 001's agent service on 8006, one contiguous range."""
 DATA_PORTS = {5432, 6379, 2049, 9098, 443}
+
+
+def data_ports(config: StageConfig) -> set[int]:
+    """DATA_PORTS and the toggled stores' (Neptune 8182, InfluxDB 8086, DAX over TLS 9111) the stage turns on."""
+    data = config.data
+    toggled = {8182: data.graph.mode != "off", 8086: data.time_series.enabled, 9111: data.accelerator.enabled}
+    return DATA_PORTS | {port for port, on in toggled.items() if on}
 
 
 def network(examples: SynthesizedPlatform, stage: str) -> dict[str, Any]:
@@ -117,7 +125,7 @@ def test_interface_endpoints_are_private_in_the_app_tier(examples: SynthesizedPl
     interfaces = [p for p in props(template, "AWS::EC2::VPCEndpoint") if p.get("VpcEndpointType") == "Interface"]
     region = config.region
     assert sorted(p["ServiceName"] for p in interfaces) == sorted(
-        f"com.amazonaws.{region}.{s}" for s in config.network.interface_endpoints
+        f"com.amazonaws.{region}.{s}" for s in config.interface_endpoints
     )
     assert {"ecr.api", "ecr.dkr", "sts", "logs", "secretsmanager"} <= set(config.network.interface_endpoints)
     app_subnets = {key for key in resources(template, "AWS::EC2::Subnet") if "appSubnet" in key}
@@ -149,7 +157,7 @@ def test_data_tier_acl_admits_only_data_ports_from_the_app_tier(examples: Synthe
     inbound, outbound = _acl_entries(network(examples, stage), "data")
     from_app = [e for e in inbound if e["CidrBlock"] == app_block]
     assert {(e["PortRange"]["From"], e["PortRange"]["To"], e["Protocol"]) for e in from_app} == {
-        (port, port, 6) for port in DATA_PORTS
+        (port, port, 6) for port in data_ports(config)
     }
     others = [e for e in inbound if e["CidrBlock"] != app_block]
     assert [(e["CidrBlock"], e["Protocol"]) for e in others] == [(data_block, -1)]

@@ -169,17 +169,20 @@ def test_seed_002_alarm_rules(examples: SynthesizedPlatform, stage: str) -> None
     assert [ref_id(a) for a in p99["AlarmActions"]] == [warning]
     assert _alarm(examples, stage, "Cluster-NodeCpu-Critical")["Threshold"] == 90
     names = set(alarms(examples, stage))
+    config = examples.configs[stage]
+    first = "Cache0001001" if config.data.cache.cluster_mode else "Cache001"  # its first node, <group>-0001-001
     expected = {
-        "Cache001-CPU-Usage-RedisEngine-Warning", "Cache001-Items-Evicted-Warning",
-        "Cache001Memory-DatabaseMemory-Warning", "Stream-Iterator-Age-Max-Warning",
+        f"{first}-CPU-Usage-RedisEngine-Warning", f"{first}-Items-Evicted-Warning",
+        f"{first}Memory-DatabaseMemory-Warning", "Stream-Iterator-Age-Max-Warning",
         "Search-Cluster-ClusterStatus-Critical", "Search-Cluster-ClusterStatus-Warning", "Search-Disk-Usage-Warning",
         "action-requests-consumer-Fault-Count-Warning", "action-requests-consumer-Throttled-Count-Warning",
         "stream-processor-Fault-Count-Warning", "stream-processor-Throttled-Count-Warning",
         "Ingress-RequestRateAnomaly-Warning", "Ingress-LatencyAnomaly-Warning",
     }  # fmt: skip
     assert expected <= names
-    config = examples.configs[stage]
-    assert sum(n.startswith("Cache0") and n.endswith("RedisEngine-Warning") for n in names) == config.data.cache.nodes
+    cache = config.data.cache
+    nodes = cache.nodes_per_shard * (cache.cluster_mode.shards if cache.cluster_mode else 1)
+    assert sum(n.startswith("Cache0") and n.endswith("RedisEngine-Warning") for n in names) == nodes
     aurora = config.data.database.engine == "aurora-serverless-v2"
     assert ("Database-Usage-Count-Warning" in names) is aurora  # ServerlessDatabaseCapacity near its max ACUs
     assert ("Database-Min-Usage-Count-Warning" in names) is (config.data.database.engine == "rds")

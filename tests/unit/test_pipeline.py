@@ -63,11 +63,13 @@ def test_source_is_a_codeconnections_connection(pipeline_template: dict[str, Any
     assert action["Configuration"]["BranchName"] == config.source.branch
 
 
-def test_stages_promote_dev_then_staging_then_prod_after_self_mutation(pipeline_template: dict[str, Any]) -> None:
+def test_stages_promote_in_the_pipeline_files_order_after_self_mutation(pipeline_template: dict[str, Any]) -> None:
+    """Stages deploy in the order pipeline.yaml lists them (the example: dev, staging, prod), each after the
+    pipeline has updated itself."""
     names = _stage_names(pipeline_template)
     assert names[:3] == ["Source", "Build", "UpdatePipeline"]
-    assert [n for n in names if n in PROMOTION] == ["dev", "staging", "prod"]
-    assert names.index("UpdatePipeline") < names.index("dev")
+    assert [n for n in names if n in PROMOTION] == list(PROMOTION)
+    assert names.index("UpdatePipeline") < names.index(PROMOTION[0])
     (mutation,) = [s for s in _pipeline(pipeline_template)["Stages"] if s["Name"] == "UpdatePipeline"]
     assert [a["Name"] for a in mutation["Actions"]] == ["SelfMutate"]
 

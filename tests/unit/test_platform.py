@@ -267,8 +267,16 @@ def test_secrets_reach_pods_on_every_node_with_pod_identity(examples: Synthesize
     prefix = f"/{config.tags.project}/{stage}/"
     assert names == {
         name: prefix + name
-        for name in ("anthropic-api-key", "openai-api-key", "servicenow-oauth", "slack-bot-token", "jwt-signing-key")
-    }
+        for name in (
+            "anthropic-api-key",
+            "openai-api-key",
+            "servicenow-oauth",
+            "slack-bot-token",
+            "lemon-squeezy",
+            "oauth-client",
+            "jwt-signing-key",
+        )
+    } | ({"api-token": f"{prefix}timeseries/api-token"} if config.data.time_series.enabled else {})
 
 
 def test_system_addons_have_disruption_budgets(examples: SynthesizedPlatform, stage: str) -> None:
@@ -443,9 +451,9 @@ def test_workload_accounts_are_bound_to_least_privilege_roles(examples: Synthesi
     assert logical_id(data.workload_roles.app_role) in output_of(associations["app"]["RoleArn"])
     assert logical_id(data.workload_roles.gpu_role) in output_of(associations["gpu-workers"]["RoleArn"])
     data_template = examples.template_json(stage, "data")
-    policies = {
-        ref_id(p["Roles"][0]): p["PolicyDocument"]["Statement"] for p in props(data_template, "AWS::IAM::ManagedPolicy")
-    }
+    policies: dict[str, list[dict[str, Any]]] = {}  # a role's statements, over its managed policies
+    for p in props(data_template, "AWS::IAM::ManagedPolicy"):
+        policies.setdefault(ref_id(p["Roles"][0]), []).extend(p["PolicyDocument"]["Statement"])
     app = {s["Sid"]: s for s in policies[logical_id(data.workload_roles.app_role)]}
     assert set(app) >= {
         "Secrets",
