@@ -12,7 +12,12 @@ from environments.messages import describe, relevant
 from environments.schema.ai import invocation_logging_problems
 from environments.schema.observability import shared_account_problems
 from environments.schema.pipeline import PipelineConfig, pipeline_problems
-from environments.schema.regions import PRIMARY_FIELDS, overlapping_networks, primary_field_path
+from environments.schema.regions import (
+    PRIMARY_FIELDS,
+    overlapping_networks,
+    primary_field_path,
+    shared_registry_problems,
+)
 from environments.schema.stage import RETIRED_FIELDS, StageConfig, cross_field_problems
 
 _Config = TypeVar("_Config", StageConfig, PipelineConfig)
@@ -48,7 +53,11 @@ def load_stages(names: list[str] | None = None, config_dir: Path = CONFIG_DIR) -
             problems.extend(error.problems)
     problems += [
         f"{config_dir / f'{stage}.yaml'}: {field}: {message}"
-        for stage, field, message in (*shared_account_problems(configs), *invocation_logging_problems(configs))
+        for stage, field, message in (
+            *shared_account_problems(configs),
+            *invocation_logging_problems(configs),
+            *shared_registry_problems(configs),
+        )
     ]
     problems += [
         f"{config_dir / f'{stage}.yaml'}: {field}: {message}"

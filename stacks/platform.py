@@ -189,6 +189,7 @@ class PlatformComputeStack(PlatformStack):
             access_log_bucket=self.access_logs,
             removal_policy=self.stateful_removal_policy,
             deletion_protection=self.deletion_protection,
+            role=config.traffic_role,
         )
         self.addons = ClusterAddons(
             self,

@@ -12,6 +12,7 @@ from environments.schema.regions import RegionConfig
 from environments.schema.stage import StageConfig
 from stacks.ai import AiStack
 from stacks.analytics import AnalyticsStack
+from stacks.cross_region import CrossRegionStack
 from stacks.data import DataStack
 from stacks.data_replica import DataReplicaStack
 from stacks.database_dr import DatabaseReplicaStack
@@ -89,6 +90,11 @@ class PlatformStage(cdk.Stage):
         self.platforms = {config.region: self.platform} | {
             region.region: self._secondary_platform(config, region) for region in config.secondaries
         }
+        self.cross_region: CrossRegionStack | None = None
+        if config.secondaries:
+            self.cross_region = CrossRegionStack(self, "cross-region", config=config)
+            for platform in self.platforms.values():
+                self.cross_region.add_stack_dependency(platform)
         self.ai = (
             AiStack(self, "ai", config=config, network=self.network, data=self.data, platform=self.platform)
             if config.ai.bedrock.enabled or config.ai.sagemaker.enabled
@@ -110,6 +116,8 @@ class PlatformStage(cdk.Stage):
             from stacks.edge import EdgeStack
 
             self.edge = EdgeStack(self, "edge", config=config, data=self.data, platform=self.platform)
+            if self.cross_region:  # CloudFront's origin is the shared name, whose records are there
+                self.edge.add_stack_dependency(self.cross_region)
         self._tag_generated_resources(tags)
 
     def _tag_generated_resources(self, tags: dict[str, str]) -> None:

@@ -24,10 +24,12 @@ from aws_cdk import region_info
 from constructs import Construct
 from constructs.common.acknowledgments import acknowledge
 from constructs.common.secure_bucket import LOGS_STAY, SecureBucket, log_expiry
+from constructs.compute.ingress_records import RegionHealth, RoleSetRecord
 
 from environments.schema.compute import IngressConfig
 from environments.schema.data import BucketsConfig
 from environments.schema.edge import OriginVerifyConfig
+from environments.schema.regions import RegionRole, regional_hostname
 from environments.schema.workloads import ServiceConfig
 
 TLS_POLICY = elbv2.SslPolicy.TLS13_RES
@@ -100,8 +102,11 @@ class IngressLoadBalancer(Construct):
     """`load_balancer`, its `https_listener` and `http_listener` (a redirect); by service name its
     `target_groups`, their CloudWatch `target_group_dimensions` and `bindings` (the TargetGroupBinding
     manifests); `certificate`, `alias` and its name `origin_hostname` (what clients, or CloudFront, connect
-    to), and `log_bucket`. The AWS Load Balancer Controller creates no load balancer of its own: it only
-    registers the services' pods in these target groups. `rules` (by service) forward the service's paths."""
+    to), and `log_bucket`. In a stage with several regions, `alias` is this region's own name (`hostname`),
+    `health` its Route 53 health check and `role_set` its record in its role's latency set; `origin_hostname`
+    is the shared name SharedIngressRecords routes to the regions. The AWS Load Balancer Controller creates no
+    load balancer of its own: it only registers the services' pods in these target groups. `rules` (by
+    service) forward the service's paths."""
 
     def __init__(
         self,
@@ -120,14 +125,18 @@ class IngressLoadBalancer(Construct):
         access_log_bucket: s3.IBucket,
         removal_policy: cdk.RemovalPolicy,
         deletion_protection: bool,
+        role: RegionRole | None = None,
     ) -> None:
-        """`subnets`: the public tier; `security_group`: the network's `alb` group, the only one it gets (its
+        """`role`: this region's, in a stage with several regions (None: a single-region stage); `subnets`: the
+        public tier; `security_group`: the network's `alb` group, the only one it gets (its
         rules live with the network); `origin_verification`: with the edge on, what every rule requires;
         `access_log_bucket`: where the log bucket's own server access logs go."""
         super().__init__(scope, construct_id)
         zone = route53.HostedZone.from_hosted_zone_attributes(
             self, "Zone", hosted_zone_id=ingress.hosted_zone_id, zone_name=ingress.hosted_zone_name
         )
+        region = cdk.Stack.of(self).region
+        self.hostname = regional_hostname(ingress.domain_name, region) if role else ingress.domain_name
         self.certificate: acm.ICertificate = (
             acm.Certificate.from_certificate_arn(self, "Certificate", ingress.certificate_arn)
             if ingress.certificate_arn
@@ -135,6 +144,8 @@ class IngressLoadBalancer(Construct):
                 self,
                 "Certificate",
                 domain_name=ingress.domain_name,
+                # Clients of one region and its health reach it by its own name; CloudFront by the shared one.
+                subject_alternative_names=[self.hostname] if role else None,
                 validation=acm.CertificateValidation.from_dns(zone),
             )
         )
@@ -254,10 +265,23 @@ class IngressLoadBalancer(Construct):
             self,
             "Alias",
             zone=zone,
-            record_name=ingress.domain_name,
+            record_name=self.hostname,
             target=route53.RecordTarget.from_alias(route53_targets.LoadBalancerTarget(self.load_balancer)),
         )
         self.origin_hostname = ingress.domain_name
+        self.health: RegionHealth | None = None
+        self.role_set: RoleSetRecord | None = None
+        if role:
+            self.health = RegionHealth(self, "Health", load_balancer=self.load_balancer, hostname=self.hostname)
+            self.role_set = RoleSetRecord(
+                self,
+                "RoleSet",
+                zone_id=ingress.hosted_zone_id,
+                domain_name=ingress.domain_name,
+                role=role,
+                load_balancer=self.load_balancer,
+                health=self.health,
+            )
 
     def _deliver_access_logs(self, prefix: str) -> None:
         """Access logs to the log bucket, written by Elastic Load Balancing for this account only. CDK's

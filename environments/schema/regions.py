@@ -181,3 +181,38 @@ def overlapping_networks(configs: list[StageConfig]) -> list[tuple[str, str, str
                     found.append((config.name, field, message, same))
         seen += [(config, field, block) for field, _, block in stage_networks(config)]
     return found
+
+
+def regional_hostname(domain_name: str, region: str) -> str:
+    """The name of one region's ingress load balancer in a stage with several regions: `<region>.<domain_name>`
+    (its certificate covers it beside the shared name), so that every region's load balancer can be reached,
+    and checked, on its own."""
+    return f"{region}.{domain_name}"
+
+
+def role_set_hostname(domain_name: str, role: RegionRole) -> str:
+    """The latency-routed set of one role's regions, `<role>.<domain_name>`: the shared name fails over from
+    the `active` set to the `standby` one (Route 53 keeps one routing policy per name, so they need names)."""
+    return f"{role}.{domain_name}"
+
+
+def shared_registry_problems(configs: list[StageConfig]) -> list[tuple[str, str, str]]:
+    """(stage, field, message) for a second stage with secondaries in one account and primary region: a
+    registry has a single replication configuration, which each of them would overwrite with its own."""
+    problems: list[tuple[str, str, str]] = []
+    owners: dict[tuple[str, str], str] = {}
+    for config in configs:
+        if not config.secondaries:
+            continue
+        key = (config.account, config.region)
+        if key in owners:
+            problems.append(
+                (
+                    config.name,
+                    "regions",
+                    f"{owners[key]} already replicates the ECR registry of {config.account}/{config.region} "
+                    "to its secondaries (one replication configuration per registry); use another account",
+                )
+            )
+        owners.setdefault(key, config.name)
+    return problems

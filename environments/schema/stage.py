@@ -28,7 +28,13 @@ from environments.schema.data import DataConfig, KmsConfig, data_problems
 from environments.schema.edge import EdgeConfig, edge_problems
 from environments.schema.network import NetworkConfig, network_problems
 from environments.schema.observability import ObservabilityConfig, observability_problems
-from environments.schema.regions import RecoveryConfig, RegionConfig, region_problems, with_primary_fields
+from environments.schema.regions import (
+    RecoveryConfig,
+    RegionConfig,
+    RegionRole,
+    region_problems,
+    with_primary_fields,
+)
 from environments.schema.workloads import workload_problems
 
 RETIRED_FIELDS = {
@@ -111,6 +117,12 @@ class StageConfig(ConfigModel):
     def is_primary(self) -> bool:
         """Whether this is the stage in its primary region (`regions.0`), not a secondary's view of it."""
         return self.region == self.primary.region
+
+    @property
+    def traffic_role(self) -> RegionRole | None:
+        """This region's role in the stage's traffic (Route 53 records by role); None in a single-region stage,
+        whose load balancer has just its name."""
+        return next(r.role for r in self.regions if r.region == self.region) if self.secondaries else None
 
     @property
     def region_suffix(self) -> str:

@@ -900,6 +900,177 @@ def search_domain_problems(stacks: Sequence[StackTemplate]) -> list[str]:
     return problems
 
 
+# --- names global across regions, Route 53, CloudFront origin groups ---------------------------------------
+
+ROUTE53_API = "https://docs.aws.amazon.com/Route53/latest/APIReference/API_ResourceRecordSet.html"
+ROUTE53_POLICIES = "https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/routing-policy.html"
+CLOUDFRONT_QUOTAS = "https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/cloudfront-limits.html"
+ACCOUNT_WIDE_NAMES = {
+    "AWS::CloudFront::ResponseHeadersPolicy": ("ResponseHeadersPolicyConfig", "Name"),
+    "AWS::CloudFront::OriginAccessControl": ("OriginAccessControlConfig", "Name"),
+    "AWS::CloudFront::CachePolicy": ("CachePolicyConfig", "Name"),
+    "AWS::CloudFront::OriginRequestPolicy": ("OriginRequestPolicyConfig", "Name"),
+    "AWS::CloudFront::Function": ("Name",),
+}
+"""CloudFront's named configurations: global, one of a name per account whatever the stack's region."""
+
+
+def _record_key(props: Mapping[str, Any]) -> tuple[str, str, str]:
+    """(zone, name, type) of a record set: Route 53 ignores case and a trailing dot."""
+    zone = literal(props.get("HostedZoneId")) or json.dumps(props.get("HostedZoneId") or props.get("HostedZoneName"))
+    name = (literal(props.get("Name")) or json.dumps(props.get("Name"))).lower().rstrip(".")
+    return zone, name, str(props.get("Type"))
+
+
+def global_name_problems(stacks: Sequence[StackTemplate]) -> list[str]:
+    """Names that are global, whichever region's stack sets them, are set once: a record set by zone, name,
+    type and SetIdentifier (Route 53 zones are global, so every region's stacks write into the same ones), and
+    CloudFront's named configurations per account. (IAM and S3 names: the unique-names rule.)"""
+    problems = []
+    seen: dict[tuple[str, ...], str] = {}
+    for stack, logical_id, props in _all(stacks, "AWS::Route53::RecordSet"):
+        key = ("record", *_record_key(props), str(props.get("SetIdentifier", "")))
+        if key in seen:
+            problems.append(
+                f"{stack.where(logical_id)}: record {key[2]} {key[3]} (set {key[4] or 'none'}) in zone {key[1]} is "
+                f"also {seen[key]}; Route 53 rejects the second ({ROUTE53_API})"
+            )
+        seen.setdefault(key, stack.where(logical_id))
+    for resource_type, path in ACCOUNT_WIDE_NAMES.items():
+        for stack, logical_id, props in _all(stacks, resource_type):
+            value: Any = props
+            for step in path:
+                value = value.get(step, {}) if isinstance(value, dict) else {}
+            name = literal(value)
+            if name is None:
+                continue
+            name_key = (resource_type, stack.account, name)
+            if name_key in seen:
+                problems.append(
+                    f"{stack.where(logical_id)}: {resource_type} name {name!r} is also {seen[name_key]}'s in account "
+                    f"{stack.account}; CloudFront names are global ({CLOUDFRONT_QUOTAS})"
+                )
+            seen.setdefault(name_key, stack.where(logical_id))
+    return problems
+
+
+def _routing_policy(props: Mapping[str, Any]) -> str:
+    for prop, policy in (
+        ("Failover", "failover"),
+        ("Region", "latency"),
+        ("Weight", "weighted"),
+        ("GeoLocation", "geolocation"),
+        ("GeoProximityLocation", "geoproximity"),
+        ("CidrRoutingConfig", "ip-based"),
+        ("MultiValueAnswer", "multivalue"),
+    ):
+        if prop in props:
+            return policy
+    return "simple"
+
+
+def route53_record_problems(stacks: Sequence[StackTemplate]) -> list[str]:
+    """What ChangeResourceRecordSets rejects across the records of one name and type (in any stack or region):
+    one routing policy for all of them; a SetIdentifier on every record of a routing policy and on none of a
+    simple one (two simple ones: the global-names rule); one PRIMARY and one SECONDARY failover record; one
+    latency record per region. An alias names its target's zone: an ALB's own (CanonicalHostedZoneID, per
+    region), or the record's zone for a record there, which must exist; no EvaluateTargetHealth on a CloudFront
+    alias; a HealthCheckId refers to a health check the templates create."""
+    problems = []
+    named: dict[tuple[str, str, str], list[tuple[StackTemplate, str, dict[str, Any]]]] = defaultdict(list)
+    for stack, logical_id, props in _all(stacks, "AWS::Route53::RecordSet"):
+        named[_record_key(props)].append((stack, logical_id, props))
+    for (_, name, record_type), records in named.items():
+        policies = {_routing_policy(props) for _, _, props in records}
+        first = records[0][0].where(records[0][1])
+        if len(policies) > 1:
+            problems.append(
+                f"{first}: {name} {record_type} mixes routing policies {sorted(policies)} ({ROUTE53_POLICIES})"
+            )
+        for stack, logical_id, props in records:
+            where, policy = stack.where(logical_id), _routing_policy(props)
+            if (policy == "simple") == ("SetIdentifier" in props):
+                problems.append(
+                    f"{where}: a {policy} record {'with' if policy == 'simple' else 'without'} SetIdentifier"
+                )
+        for prop in ("Failover", "Region"):
+            values = [str(props[prop]) for _, _, props in records if prop in props]
+            repeated = sorted({value for value in values if values.count(value) > 1})
+            if repeated:
+                problems.append(f"{first}: {name} {record_type} has {prop} {repeated} more than once ({ROUTE53_API})")
+    for stack, logical_id, props in _all(stacks, "AWS::Route53::RecordSet"):
+        where, alias = stack.where(logical_id), props.get("AliasTarget")
+        health_check = props.get("HealthCheckId")
+        if health_check is not None:
+            found = target(stack, health_check, stacks)
+            if not (found and found[0].type_of(found[1]) == "AWS::Route53::HealthCheck"):
+                problems.append(f"{where}: HealthCheckId {json.dumps(health_check)} is no health check of the stage")
+        if not alias:
+            continue
+        dns, zone_id = alias.get("DNSName"), alias.get("HostedZoneId")
+        balancer = next(
+            (found for value in _strings_or_refs(dns) if (found := target(stack, value, stacks))
+             and found[0].type_of(found[1]) == "AWS::ElasticLoadBalancingV2::LoadBalancer"),
+            None,
+        )  # fmt: skip
+        if balancer and not (
+            target(stack, zone_id, stacks) == balancer and attribute(zone_id) == "CanonicalHostedZoneID"
+        ):
+            problems.append(f"{where}: an alias of {balancer[0].where(balancer[1])} with HostedZoneId "
+                            f"{json.dumps(zone_id)}, not that load balancer's CanonicalHostedZoneID")  # fmt: skip
+        if "CloudFront" in json.dumps(zone_id) and alias.get("EvaluateTargetHealth"):
+            problems.append(f"{where}: EvaluateTargetHealth on a CloudFront alias")
+        if literal(zone_id) is not None and literal(zone_id) == _record_key(props)[0] and literal(dns):
+            wanted = (literal(zone_id) or "", (literal(dns) or "").lower().rstrip("."), str(props.get("Type")))
+            if wanted not in named:
+                problems.append(f"{where}: an alias of {wanted[1]} {wanted[2]}, which no stack of the stage creates")
+    return problems
+
+
+def _strings_or_refs(value: Any) -> Iterator[Any]:
+    """`value` and every dict nested in it (the references a Join's parts hold)."""
+    if isinstance(value, dict):
+        yield value
+        for inner in value.values():
+            yield from _strings_or_refs(inner)
+    elif isinstance(value, list):
+        for inner in value:
+            yield from _strings_or_refs(inner)
+
+
+ORIGIN_GROUP_METHODS = ({"GET", "HEAD"}, {"GET", "HEAD", "OPTIONS"})
+ORIGIN_GROUP_STATUS_CODES = frozenset({400, 403, 404, 416, 500, 502, 503, 504})
+
+
+def origin_group_problems(stacks: Sequence[StackTemplate]) -> list[str]:
+    """A CloudFront origin group has exactly two members, both origins of its distribution, fails over on the
+    status codes CloudFront offers, and serves only behaviours that allow GET and HEAD (and OPTIONS): CloudFront
+    rejects a behaviour with POST, PUT, PATCH or DELETE that targets an origin group."""
+    problems = []
+    for stack, logical_id, props in _all(stacks, "AWS::CloudFront::Distribution"):
+        config, where = props.get("DistributionConfig", {}), stack.where(logical_id)
+        origins = {origin.get("Id") for origin in config.get("Origins", [])}
+        groups = {group.get("Id"): group for group in config.get("OriginGroups", {}).get("Items", [])}
+        for group_id, group in groups.items():
+            members = [m.get("OriginId") for m in group.get("Members", {}).get("Items", [])]
+            if len(members) != 2 or group.get("Members", {}).get("Quantity") != 2:
+                problems.append(f"{where}: origin group {group_id} has {len(members)} members, not 2")
+            if missing := [member for member in members if member not in origins]:
+                problems.append(f"{where}: origin group {group_id} names {missing}, not origins of the distribution")
+            codes = set(group.get("FailoverCriteria", {}).get("StatusCodes", {}).get("Items", []))
+            if not codes or codes - ORIGIN_GROUP_STATUS_CODES:
+                problems.append(f"{where}: origin group {group_id} fails over on {sorted(codes)}")
+        behaviours = [config.get("DefaultCacheBehavior", {}), *config.get("CacheBehaviors", [])]
+        for behaviour in behaviours:
+            methods = set(behaviour.get("AllowedMethods", ["GET", "HEAD"]))
+            if behaviour.get("TargetOriginId") in groups and methods not in ORIGIN_GROUP_METHODS:
+                problems.append(
+                    f"{where}: behaviour {behaviour.get('PathPattern', 'default')} allows {sorted(methods)} on "
+                    f"origin group {behaviour.get('TargetOriginId')}; CloudFront allows only GET, HEAD (OPTIONS)"
+                )
+    return problems
+
+
 # --- WAF, ACM, CloudFront -----------------------------------------------------------------------------------
 
 CLOUDFRONT_REGION = "us-east-1"
@@ -1374,6 +1545,27 @@ RULES = (
         "NAME_RULES (a source per row)",
         "partition",
         duplicate_name_problems,
+    ),
+    Rule(
+        "global-names",
+        "record sets and CloudFront names are set once, whichever region's stack sets them",
+        ROUTE53_API,
+        "partition",
+        global_name_problems,
+    ),
+    Rule(
+        "route53-records",
+        "one routing policy per name and type; set identifiers, failover and latency regions once; alias zones",
+        ROUTE53_POLICIES,
+        "partition",
+        route53_record_problems,
+    ),
+    Rule(
+        "cloudfront-origin-groups",
+        "origin groups: two existing origins, offered status codes, GET/HEAD(/OPTIONS) behaviours only",
+        "https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/high_availability_origin_failover.html",
+        "stage",
+        origin_group_problems,
     ),
     Rule(
         "bucket-names-global",

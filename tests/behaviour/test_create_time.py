@@ -228,6 +228,53 @@ def _slow_kafka_consumer(stack: StackTemplate, template: dict[str, Any]) -> bool
     return changed
 
 
+def _first_record(stacks: list[StackTemplate]) -> tuple[int, dict[str, Any]]:
+    """(index of its stack, a copy of) the stage's first Route 53 record set."""
+    for index, stack in enumerate(stacks):
+        for _, resource in stack.resources.items():
+            if resource["Type"] == "AWS::Route53::RecordSet":
+                return index, copy.deepcopy(dict(resource))
+    raise AssertionError("the stage has no record set")
+
+
+def _record_elsewhere(stacks: list[StackTemplate]) -> list[StackTemplate]:
+    """The stage's first record set written again by the last stack (as a second region's would)."""
+    _, record = _first_record(stacks)
+    return _inject({"Copy": record}, region="ap-northeast-9")(stacks[::-1])[::-1]
+
+
+def _latency_twin(stacks: list[StackTemplate]) -> list[StackTemplate]:
+    """A latency record beside the first record set, in the same region as it (if that one is a latency record)."""
+    index, record = _first_record(stacks)
+    region = record["Properties"].get("Region", stacks[index].region)
+    record["Properties"] = {**record["Properties"], "SetIdentifier": "twin", "Region": region}
+    record["Properties"].pop("Failover", None)
+    template = copy.deepcopy(dict(stacks[index].template))
+    template["Resources"] = {**template["Resources"], "Twin": record}
+    return [*stacks[:index], stacks[index].relabelled(template=template), *stacks[index + 1 :]]
+
+
+def _origin_group_for_writes() -> dict[str, Any]:
+    """A distribution whose default behaviour (all methods) targets an origin group of one origin."""
+    origin = {"Id": "a", "DomainName": "a.example.com", "CustomOriginConfig": {"OriginProtocolPolicy": "https-only"}}
+    group = {
+        "Id": "group",
+        "FailoverCriteria": {"StatusCodes": {"Quantity": 1, "Items": [501]}},
+        "Members": {"Quantity": 2, "Items": [{"OriginId": "a"}, {"OriginId": "b"}]},
+    }
+    return _resource(
+        "AWS::CloudFront::Distribution",
+        DistributionConfig={
+            "Origins": [origin],
+            "OriginGroups": {"Quantity": 1, "Items": [group]},
+            "DefaultCacheBehavior": {
+                "TargetOriginId": "group",
+                "AllowedMethods": ["GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"],
+            },
+        },
+    )
+
+
 MUTATIONS: dict[str, Mutation] = {
     "names": _inject(
         {
@@ -243,6 +290,9 @@ MUTATIONS: dict[str, Mutation] = {
         }
     ),
     "unique-names": _twin,
+    "global-names": _record_elsewhere,
+    "route53-records": _latency_twin,
+    "cloudfront-origin-groups": _inject({"Failover": _origin_group_for_writes()}),
     "bucket-names-global": _inject({"Shared": _resource("AWS::S3::Bucket", BucketName="ai-platform-shared-assets")}),
     "eks-access-entry-principal": lambda stacks: _edited(stacks, _admin_from_outside),
     "eks-node-role-entry": lambda stacks: _edited(stacks, _node_role_entry),
