@@ -202,6 +202,7 @@ def hours(component: str, price: PriceRef, count: float, what: str) -> Charge:
 FREE: dict[str, str] = {
     "AWS::CDK::Metadata": "CDK's version record, not a resource",
     "AWS::IAM::Role": "IAM is free",
+    "AWS::ECR::ReplicationConfiguration": "free itself: the copies bill as storage in each region's repositories",
     "AWS::IAM::Policy": "IAM is free",
     "AWS::IAM::ManagedPolicy": "IAM is free",
     "AWS::EC2::Subnet": "free",
@@ -1101,6 +1102,12 @@ def _record(resource: Resource) -> Iterator[Charge]:
     if "AliasTarget" not in resource.properties:
         yield used("DNS", ref("route53:million-queries", "million queries"), "route53_queries")
     # Alias queries to AWS resources are free; the hosted zone is the user's own, not created here.
+
+
+@rule("AWS::Route53::HealthCheck")
+def _health_check(resource: Resource) -> Iterator[Charge]:
+    """An AWS-endpoint health check (one reading a CloudWatch alarm is one) bills per month."""
+    yield Charge("DNS", ref("route53:health-check-month", "health-check-month"), 1, "1 health check")
 
 
 @rule("AWS::StepFunctions::StateMachine")

@@ -16,6 +16,7 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_route53 as route53
 from constructs import Construct
+from constructs.common.acknowledgments import acknowledge
 
 from environments.schema.regions import RegionRole, role_set_hostname
 
@@ -59,6 +60,12 @@ class RegionHealth(Construct):
             evaluation_periods=ELB_5XX_MINUTES,
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        acknowledge(
+            self.alarm,
+            "NIST.800.53.R5-CloudWatchAlarmAction",
+            "Route 53 acts on this alarm: the health check that reads it takes the region out of the shared name's "
+            "answers while it is in alarm. People are told by the observability stack's load balancer alarms.",
         )
         self.health_check = route53.CfnHealthCheck(
             self,

@@ -116,9 +116,12 @@ def test_http_redirects_and_https_uses_tls_1_3_and_the_stages_certificate(
     assert ref_id(certificate["CertificateArn"]) == issued[0]
     assert issued[1]["Properties"]["DomainName"] == ingress.domain_name
     assert issued[1]["Properties"]["ValidationMethod"] == "DNS"
+    # With several regions it also covers the region's own name (what the region is reached and checked by).
+    names = list(dict.fromkeys([ingress.domain_name, platform_stack(examples, stage).ingress.hostname]))
     assert issued[1]["Properties"]["DomainValidationOptions"] == [
-        {"DomainName": ingress.domain_name, "HostedZoneId": ingress.hosted_zone_id}
+        {"DomainName": name, "HostedZoneId": ingress.hosted_zone_id} for name in names
     ]
+    assert issued[1]["Properties"].get("SubjectAlternativeNames", []) == names[1:]
     assert https["DefaultActions"][0]["FixedResponseConfig"]["StatusCode"] == "404"
 
 
@@ -202,8 +205,12 @@ def test_the_load_balancer_has_its_name_in_the_zone(examples: SynthesizedPlatfor
     ingress = examples.configs[stage].platform.ingress
     construct = platform_stack(examples, stage).ingress
     record = template(examples, stage)["Resources"][logical_id(construct.alias)]["Properties"]
+    regions = examples.configs[stage].regions
+    assert construct.hostname == (
+        ingress.domain_name if len(regions) == 1 else f"{regions[0].region}.{ingress.domain_name}"
+    )
     assert (record["Name"], record["Type"], record["HostedZoneId"]) == (
-        f"{ingress.domain_name}.",
+        f"{construct.hostname}.",
         "A",
         ingress.hosted_zone_id,
     )
