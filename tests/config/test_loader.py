@@ -1085,3 +1085,29 @@ def test_compliance_packs_default_and_examples(tmp_path: Path) -> None:
         "HIPAA.Security",
         "PCI.DSS.321",
     )
+
+
+def test_two_stages_with_secondaries_cannot_share_a_registry(tmp_path: Path) -> None:
+    """A registry has one replication configuration: a second stage replicating from the same account and
+    primary region would replace the first's."""
+    prod = _base("prod")
+    qa = copy.deepcopy(prod)
+    for index, region in enumerate(qa["regions"]):
+        region["cidr"] = f"10.{20 + index}.0.0/16"
+    gitops = qa["platform"]["gitops"]
+    gitops["credentials_secret"] = gitops["credentials_secret"].replace("/prod/", "/qa/")
+    (tmp_path / "prod.yaml").write_text(yaml.safe_dump(prod))
+    (tmp_path / "qa.yaml").write_text(yaml.safe_dump(qa))
+    with pytest.raises(ConfigError) as raised:
+        load_stages(config_dir=tmp_path)
+    assert (
+        f"{tmp_path / 'qa.yaml'}: regions: prod already replicates the ECR registry of {prod['account']}/"
+        f"{prod['regions'][0]['region']} to its secondaries (one replication configuration per registry); use "
+        "another account"
+    ) in raised.value.problems
+    qa["regions"] = qa["regions"][:1]
+    qa["recovery"] = {}
+    (tmp_path / "qa.yaml").write_text(yaml.safe_dump(qa))
+    with pytest.raises(ConfigError) as raised:
+        load_stages(config_dir=tmp_path)
+    assert not any("replicates the ECR registry" in problem for problem in raised.value.problems)
