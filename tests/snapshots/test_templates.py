@@ -30,6 +30,7 @@ def test_template_snapshot(
 
 PROD_ONLY = (
     "edge",
+    "cross-region",
     *(f"{stack}-{region}" for region in ("eu-west-1", "ap-southeast-1") for stack in ("network", "data", "database")),
     *(
         f"{stack}-{pair}"
@@ -37,7 +38,7 @@ PROD_ONLY = (
         for stack in ("peering", "peering-accept", "peering-routes")
     ),
 )
-"""The stacks of prod's secondary regions (seed 000) and the peering of every pair of regions."""
+"""The stacks of prod's secondary regions (seed 000), the peering of every pair of regions, and what spans them."""
 
 
 @pytest.mark.parametrize("stack_id", PROD_ONLY)
