@@ -342,6 +342,4 @@ class PlatformComputeStack(PlatformStack):
             else None,
             file_system_arn=secondary.data.file_system.file_system.file_system_arn,
         )
-        return RegionalWorkloadPolicies(
-            self, "RegionalWorkloadAccess", roles=roles.by_kind, stores=stores, secret_names=secret_names
-        )
+        return RegionalWorkloadPolicies(self, "RegionalWorkloadAccess", roles=roles.by_kind, stores=stores)
