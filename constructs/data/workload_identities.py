@@ -42,6 +42,7 @@ GRAPH_ACTIONS = [
     "neptune-db:DeleteDataViaQuery", "neptune-db:GetQueryStatus", "neptune-db:CancelQuery",
 ]  # fmt: skip
 """Queries on the graph with IAM authentication (Neptune's data-access actions); no bulk loads or resets."""
+TABLE_KEY_ACTIONS = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"]
 QUEUE_ACTIONS = [
     "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes",
     "sqs:GetQueueUrl",
@@ -82,13 +83,13 @@ def app_statements(stores: WorkloadStores, region: str) -> list[iam.PolicyStatem
             actions=["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
             resources=[stores.cache_token_arn],
         ),
-        iam.PolicyStatement(sid="Tables", actions=TABLE_ACTIONS, resources=list(stores.table_arns)),
-        _key_use(
-            "TablesKey",
-            keys.dynamodb.key_arn,
-            "dynamodb",
-            region,
-            ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"],
+        *(
+            [
+                iam.PolicyStatement(sid="Tables", actions=TABLE_ACTIONS, resources=list(stores.table_arns)),
+                _key_use("TablesKey", keys.dynamodb.key_arn, "dynamodb", region, TABLE_KEY_ACTIONS),
+            ]
+            if stores.table_arns
+            else []
         ),
         *(_bucket_statements("AppData", stores.app_buckets, write=True) if stores.app_buckets else []),
         _key_use("BucketsKey", keys.storage.key_arn, "s3", region, ["kms:Decrypt", "kms:GenerateDataKey"]),
