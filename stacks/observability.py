@@ -82,7 +82,7 @@ class ObservabilityStack(PlatformStack):
         self.tracing = TracingAndMetrics(
             self,
             "Tracing",
-            name_prefix=name,
+            name_prefix=f"{config.tags.project}-{config.name}",  # X-Ray and Prometheus names are regional
             sampling_rate=observability.xray_sampling_rate,
             critical=self.alerts.critical,
             warning=self.alerts.warning,

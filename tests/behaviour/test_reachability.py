@@ -422,6 +422,7 @@ def expected_placements(config: StageConfig) -> dict[str, dict[Kind, int | None]
             Kind.DATABASE: 1 if config.data.database.engine == "aurora-serverless-v2" else 0,
             Kind.CACHE: 1,
             Kind.FILE_SYSTEM: 1,
+            Kind.SCRAPER: 1,  # the region's own Prometheus collector
         }
     return expected
 
