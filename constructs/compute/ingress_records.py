@@ -65,7 +65,8 @@ class RegionHealth(Construct):
             self.alarm,
             "NIST.800.53.R5-CloudWatchAlarmAction",
             "Route 53 acts on this alarm: the health check that reads it takes the region out of the shared name's "
-            "answers while it is in alarm. People are told by the observability stack's load balancer alarms.",
+            "answers while it is in alarm. People are told by the region's observability stack, whose load balancer "
+            "alarms notify its topics (that stack reads this one, so this alarm cannot name them).",
         )
         self.health_check = route53.CfnHealthCheck(
             self,
