@@ -107,11 +107,10 @@ GLOBAL_DATABASE = Mechanism(
     source=AURORA_SOURCE,
     steps=(
         Step(
-            "aws rds failover-global-cluster --allow-data-loss to the secondary cluster (primary region down), "
-            "or switchover-global-cluster (primary healthy)",
+            "aws rds failover-global-cluster --allow-data-loss",
             5,
-            "AWS: a secondary takes full read/write work typically within a minute; 5 min budgeted with the "
-            "writer endpoint's move and checks",
+            "to the secondary cluster; switchover-global-cluster when the primary is healthy. AWS: a secondary "
+            "takes full read/write work typically within a minute; 5 min budgeted with the checks",
             "database",
         ),
     ),
@@ -142,10 +141,9 @@ SECRET_REPLICA = Mechanism(
     source="AWS Secrets Manager User Guide, Replicate secrets across Regions",
     steps=(
         Step(
-            "aws secretsmanager stop-replication-to-replica, only for a secret that must be written or rotated "
-            "in the new region",
+            "aws secretsmanager stop-replication-to-replica",
             1,
-            "our budget: one call per secret",
+            "only for a secret that must be written or rotated in the new region; our budget: one call each",
             "secrets",
         ),
     ),
@@ -157,10 +155,9 @@ EFS_REPLICATION = Mechanism(
     source="Amazon EFS User Guide, Replicating file systems",
     steps=(
         Step(
-            "aws efs delete-replication-configuration on the source (from the destination's region when the "
-            "source's is down): the destination becomes writable",
+            "aws efs delete-replication-configuration",
             5,
-            "our budget: the deletion takes minutes",
+            "the destination becomes writable; our budget: the deletion takes minutes",
             "file system",
         ),
     ),
@@ -182,9 +179,10 @@ def backup_copy(frequency: str, rpo_minutes: float, track: str) -> Mechanism:
         source="AWS Backup Developer Guide, Creating backup copies across AWS Regions",
         steps=(
             Step(
-                "aws backup start-restore-job from the newest recovery point in the region's BackupCopies vault",
+                "aws backup start-restore-job",
                 RESTORE_MINUTES,
-                "our budget: AWS gives no restore time; it grows with the data",
+                "from the newest copy in the region's BackupCopies vault; our budget: AWS gives no restore time, "
+                "it grows with the data",
                 track,
             ),
         ),

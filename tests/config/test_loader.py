@@ -533,6 +533,7 @@ def test_prod_analytics_rules(tmp_path: Path) -> None:
     def without_kafka(data: Any) -> None:
         data["analytics"]["msk"]["mode"] = "off"
         data["analytics"]["stream_processing"]["kafka_consumer"]["enabled"] = False  # its own rule, tested above
+        del data["recovery"]["outside_rpo"]["kafka"]  # no Kafka to accept the loss of (tests/config/test_recovery.py)
 
     problems = _problems(tmp_path, "prod", without_kafka, base="prod")
     assert problems == [f"{tmp_path / 'prod.yaml'}: analytics.msk.mode: prod streams through Kafka (seed 000); "
@@ -592,6 +593,9 @@ def test_prod_multi_az_rds(tmp_path: Path) -> None:
         database.pop("aurora")
         database["rds"] = {"instance_class": "r6g.large", "multi_az": False, "allocated_storage_gib": 100,
                            "max_allocated_storage_gib": 500}  # fmt: skip
+        # RDS has no global database: the regional-loss targets are tested in tests/config/test_recovery.py.
+        for target in ("rto_minutes", "rpo_minutes", "outside_rpo"):
+            data["recovery"].pop(target)
 
     problems = _problems(tmp_path, "prod", to_single_az_rds, base="prod")
     assert problems == [f"{tmp_path / 'prod.yaml'}: data.database.rds.multi_az: prod must be Multi-AZ"]
