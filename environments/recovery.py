@@ -279,10 +279,7 @@ def recovery_model(config: StageConfig) -> RecoveryModel | None:
     return RecoveryModel(
         config,
         target,
-        tuple(
-            replace(component, outside_rpo=declared.get(component.key))
-            for component in _components(config)
-        ),
+        tuple(replace(component, outside_rpo=declared.get(component.key)) for component in _components(config)),
     )
 
 
@@ -469,7 +466,8 @@ def recovery_problems(config: StageConfig) -> list[tuple[str, str]]:
                     (
                         component.field,
                         f"{component.name} cannot meet recovery.rpo_minutes {recovery.rpo_minutes}: "
-                        f"{component.mechanism.name} (RPO {format_minutes(rpo)}); {component.remedy.format(key=component.key)}",
+                        f"{component.mechanism.name} (RPO {format_minutes(rpo)}); "
+                        f"{component.remedy.format(key=component.key)}",
                     )
                 )
     if recovery.rto_minutes is not None and model.rto_minutes > recovery.rto_minutes:

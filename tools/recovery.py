@@ -59,12 +59,12 @@ def _stage(model: RecoveryModel) -> str:
     rto_target = f"{recovery.rto_minutes} min" if recovery.rto_minutes is not None else "none set"
     rpo_target = f"{recovery.rpo_minutes} min" if recovery.rpo_minutes is not None else "none set"
     counted = [c for c in model.components if c.counted]
-    rpo = model.rpo_minutes
-    worst = [c.name for c in counted if c.mechanism.rpo_minutes == rpo]
+    stage_rpo = model.rpo_minutes
+    worst = [c.name for c in counted if c.mechanism.rpo_minutes == stage_rpo]
     lines += [
         "",
         f"- RTO: {model.rto_minutes:g} min by the model; target (`recovery.rto_minutes`): {rto_target}.",
-        f"- RPO: {format_minutes(rpo)} over the {len(counted)} components it covers (the largest: "
+        f"- RPO: {format_minutes(stage_rpo)} over the {len(counted)} components it covers (the largest: "
         f"{', '.join(worst)}); target (`recovery.rpo_minutes`): {rpo_target}. "
         f"{len(model.components) - len(counted)} components are outside it by the stage file's decision.",
     ]

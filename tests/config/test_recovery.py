@@ -100,12 +100,16 @@ REJECTIONS = [
             _set("data.database.aurora", None),
             _set(
                 "data.database.rds",
-                {"instance_class": "r6g.large", "multi_az": True, "allocated_storage_gib": 100,
-                 "max_allocated_storage_gib": 500},
+                {
+                    "instance_class": "r6g.large",
+                    "multi_az": True,
+                    "allocated_storage_gib": 100,
+                    "max_allocated_storage_gib": 500,
+                },
             ),
         ),
         "data.database.engine: PostgreSQL (RDS) cannot meet recovery.rpo_minutes 60",
-    ),  # fmt: skip
+    ),
     (
         "an unreplicated bucket not declared",
         "prod",
