@@ -6,7 +6,9 @@ as every other copy. The RPO of a component is what AWS states for its mechanism
 says it are kept beside the number); the RTO of a regional loss is the decision to fail over, then the
 promotions, which run side by side where they are independent (the database, the file system, the secrets,
 the compute), then verifying; the DNS switch runs from the loss on, by health checks. Steps AWS gives no time
-for carry our budget, marked as such. `recovery_problems` holds a stage to its `recovery.rto_minutes` and
+for carry our budget, marked as such. Every secondary region runs the platform, so the failover region has
+compute; a standby one adds its scale-up to the RTO. `recovery_problems` holds a stage to its
+`recovery.rto_minutes` and
 `recovery.rpo_minutes`; docs/recovery.md shows the model (tools/recovery.py writes it).
 """
 
