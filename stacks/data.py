@@ -61,9 +61,9 @@ class DataStack(PlatformStack):
         data = config.data
         prefix = f"{config.tags.project}/{config.name}"
         groups = network.security_groups
-        # Every secret the workloads read is replicated to each secondary region, under its replica key.
+        # Every secret the workloads read is replicated to each secondary region, under its secrets key.
         self.secret_replicas = secret_replicas = [
-            secretsmanager.ReplicaRegion(region=replica.region, encryption_key=replica.replica_key)
+            secretsmanager.ReplicaRegion(region=replica.region, encryption_key=replica.keys.secrets)
             for replica in replicas
         ]
         """Where (and under which key) secrets are replicated; other stacks' secrets use it too."""
@@ -110,7 +110,6 @@ class DataStack(PlatformStack):
             secret_name=f"/{prefix}/cache-auth-token",
             removal_policy=self.stateful_removal_policy,
             snapshot_removal_policy=self.snapshot_removal_policy,
-            secret_replicas=secret_replicas,
         )
         self.tables = AppTables(
             self,
@@ -119,7 +118,7 @@ class DataStack(PlatformStack):
             deletion_protection=self.deletion_protection,
             removal_policy=self.stateful_removal_policy,
             replicas={
-                table: {replica.region: replica.replica_key.key_arn for replica in replicas}
+                table: {replica.region: replica.keys.dynamodb.key_arn for replica in replicas}
                 for table in config.recovery.replicate_tables
             }
             if replicas
@@ -143,7 +142,7 @@ class DataStack(PlatformStack):
                         )
                         for name in config.recovery.replicate_buckets
                     },
-                    key=replica.replica_key,
+                    key=replica.keys.storage,
                 )
                 for replica in replicas
             ],
@@ -166,7 +165,7 @@ class DataStack(PlatformStack):
             security_group=groups.efs,
             encryption_key=self.keys.storage,
             removal_policy=self.stateful_removal_policy,
-            replicate_to=next((r.file_system.file_system for r in replicas if r.file_system), None),
+            replicate_to=next((r.file_system.file_system for r in replicas if r.models_replica), None),
         )
         self.secrets = AppSecrets(
             self,

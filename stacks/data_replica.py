@@ -1,5 +1,8 @@
-"""The data stack's counterpart in each secondary region: the replicas' key and the buckets the data
-stack replicates into, with their sources' lifecycle."""
+"""The data stack's counterpart in each secondary region, built before it: the region's own keys, the
+buckets the data stack replicates into (with their sources' lifecycle), the vault its backups are copied
+to, the models file system (the primary's replica in the first secondary), and the region's own cache and
+messaging, which hold no state worth replicating (the cache is rebuilt from the stores; a region's queues
+carry its own work)."""
 
 from __future__ import annotations
 
@@ -7,11 +10,13 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 from constructs.common.acknowledgments import acknowledge
-from constructs.common.encryption_key import EncryptionKey
 from constructs.common.secure_bucket import SecureBucket
 from constructs.data.backup_plans import backup_vault
 from constructs.data.data_buckets import construct_name, lifecycle
+from constructs.data.data_keys import DataKeys
+from constructs.data.messaging import Messaging
 from constructs.data.shared_file_system import SharedFileSystem
+from constructs.data.valkey_cache import ValkeyCache
 
 from environments.schema.regions import replica_bucket_name
 from environments.schema.stage import StageConfig
@@ -20,56 +25,82 @@ from stacks.network import NetworkStack
 
 
 class DataReplicaStack(PlatformStack):
-    """`replica_key` (table, bucket and secret replicas in this, a secondary, region), `replica_buckets` by
+    """`keys` (the region's DataKeys: its replicas, cache, queues, cluster and logs), `replica_buckets` by
     the name of the bucket they mirror, each with that bucket's lifecycle (`lifecycle`), `backup_vault`
-    (copies of the primary's recovery points, locked like the primary's vault) and, in the region that holds
-    it, `file_system` (the shared-models file system's replica)."""
+    (copies of the primary's recovery points, locked like the primary's vault), `cache` and `messaging` (the
+    region's own) and `file_system` (the models file system GPU pods mount here)."""
 
     def __init__(
         self, scope: Construct, construct_id: str, *, config: StageConfig, network: NetworkStack, models: bool
     ) -> None:
-        """`models`: this region holds the replica of the shared-models file system (`file_system`)."""
+        """`models`: this region's `file_system` is the replica of the primary's shared-models file system."""
         super().__init__(
-            scope, construct_id, config=config, description=f"{config.name}: replica keys ({config.region})"
+            scope,
+            construct_id,
+            config=config,
+            description=f"{config.name}: keys, replicas, backup copies, Valkey, messaging ({config.region})",
         )
-        self.replica_key = EncryptionKey(
+        prefix = f"{config.tags.project}/{config.name}"
+        self.keys = DataKeys(
             self,
-            "ReplicaKey",
-            alias=f"alias/{config.tags.project}/{config.name}/dr-replicas",
-            description=f"{config.name}: DynamoDB replicas in {config.region}",
+            "Keys",
+            strategy=config.kms.key_strategy,
+            alias_prefix=f"alias/{prefix}",
             deletion_window_days=config.kms.deletion_window_days,
             removal_policy=self.stateful_removal_policy,
-        ).key
+        )
+        self.cache = ValkeyCache(
+            self,
+            "Cache",
+            cache=config.data.cache,
+            subnets=network.data_subnets,
+            security_group=network.security_groups.cache,
+            cache_key=self.keys.cache,
+            secrets_key=self.keys.secrets,
+            logs_key=self.keys.logs,
+            secret_name=f"/{prefix}/cache-auth-token",
+            removal_policy=self.stateful_removal_policy,
+            snapshot_removal_policy=self.snapshot_removal_policy,
+        )
+        self.messaging = Messaging(
+            self,
+            "Messaging",
+            messaging=config.data.messaging,
+            encryption_key=self.keys.messaging,
+            event_bus_name=f"{config.tags.project}-{config.name}",
+            removal_policy=self.stateful_removal_policy,
+        )
         self.access_logs = self.own_access_log_bucket(versioned=True)
         self.replica_buckets = {name: self._replica(name) for name in config.recovery.replicate_buckets}
-        self.file_system = (
-            SharedFileSystem(
-                self,
-                "SharedModels",
-                efs_config=config.data.efs,
-                vpc=network.vpc,
-                subnets=ec2.SubnetSelection(subnets=network.data_subnets.subnets),
-                security_group=network.security_groups.efs,
-                encryption_key=self.replica_key,
-                removal_policy=self.stateful_removal_policy,
-                replica=True,
-            )
-            if models
-            else None
+        # Every region's GPU pods mount the models file system: the first secondary holds the replica of the
+        # primary's (EFS replicates to one destination), any other its own, filled from the models bucket.
+        self.file_system = SharedFileSystem(
+            self,
+            "SharedModels",
+            efs_config=config.data.efs,
+            vpc=network.vpc,
+            subnets=ec2.SubnetSelection(subnets=network.data_subnets.subnets),
+            security_group=network.security_groups.efs,
+            encryption_key=self.keys.storage,
+            removal_policy=self.stateful_removal_policy,
+            replica=models,
         )
-        if self.file_system:
-            acknowledge(
-                self.file_system.file_system,
-                "NIST.800.53.R5-EFSInBackupPlan",
-                "A read-only replication copy of the primary's file system, whose weekly AWS Backup recovery "
-                "points are copied into this region's BackupCopies vault.",
-            )
+        self.models_replica = models
+        """Whether `file_system` is the replication destination of the primary's (else this region's own)."""
+        backup_coverage = (
+            "A read-only replication copy of the primary's file system, whose weekly AWS Backup recovery points "
+            "are copied into this region's BackupCopies vault."
+            if models
+            else "A cache of the models bucket's replica in this region (GPU workers load weights from the "
+            "bucket, which is versioned and replicated); nothing here exists only on this file system."
+        )
+        acknowledge(self.file_system.file_system, "NIST.800.53.R5-EFSInBackupPlan", backup_coverage)
         # The primary's backup plans copy every recovery point here, so this region restores on its own.
         self.backup_vault = backup_vault(
             self,
             "BackupCopies",
             backup_config=config.data.backup,
-            encryption_key=self.replica_key,
+            encryption_key=self.keys.storage,
             removal_policy=self.stateful_removal_policy,
         )
 
@@ -79,7 +110,7 @@ class DataReplicaStack(PlatformStack):
         return SecureBucket(
             self,
             construct_name(name),
-            encryption_key=self.replica_key,
+            encryption_key=self.keys.storage,
             access_log_bucket=self.access_logs,
             versioned=True,
             noncurrent_version_expiration_days=buckets.noncurrent_version_expiration_days,

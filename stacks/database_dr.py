@@ -62,7 +62,7 @@ class DatabaseReplicaStack(PlatformStack):
             vpc_security_group_ids=[network.security_groups.postgres.security_group_id],
             port=PORT,
             storage_encrypted=True,
-            kms_key_id=replica.replica_key.key_arn,
+            kms_key_id=replica.keys.rds.key_arn,
             enable_iam_database_authentication=True,
             deletion_protection=self.deletion_protection,
             backup_retention_period=database.backup_retention_days,

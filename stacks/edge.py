@@ -50,4 +50,4 @@ class EdgeStack(PlatformStack):
         )
         # The origin's name and its secret cross by name (both strings of the platform's construct): the
         # platform's alias, certificate and secret (and its replica here) must exist first.
-        self.add_dependency(platform)
+        self.add_stack_dependency(platform)

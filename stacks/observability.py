@@ -58,6 +58,8 @@ class ObservabilityStack(PlatformStack):
             deletion_window_days=config.kms.deletion_window_days,
             removal_policy=self.stateful_removal_policy,
         )
+        jobs = platform.jobs
+        assert jobs is not None, "the primary region's platform runs the ECS jobs"
         database = data.database
         db_construct = database.cluster or database.instance
         assert db_construct is not None
@@ -100,7 +102,7 @@ class ObservabilityStack(PlatformStack):
                 delivery_streams=analytics.streaming.delivery_streams,
                 kafka=analytics_kafka,
                 search_domain=analytics.search.domain,
-                ecs_service=platform.jobs.service,
+                ecs_service=jobs.service,
                 flink_application=analytics.flink.application_name if analytics.flink else None,
                 deliveries={
                     **(
@@ -138,7 +140,7 @@ class ObservabilityStack(PlatformStack):
                 crawlers=[crawler.ref for crawler in glue.crawlers.values()],
                 jobs=[job.ref for job in (glue.etl_job, glue.aggregates_job, glue.quality_job, glue.failure_job)],
                 rulesets={str(glue.quality_rulesets[ruleset.table].name): ruleset.severity for ruleset in RULESETS},
-                ecs_cluster_arn=platform.jobs.cluster.cluster_arn,
+                ecs_cluster_arn=jobs.cluster.cluster_arn,
                 metrics_namespace=analytics.metrics_namespace,
                 workflow=str(glue.workflow.name),
             ),

@@ -17,7 +17,7 @@ from stacks.data_replica import DataReplicaStack
 from stacks.database_dr import DatabaseReplicaStack
 from stacks.network import NetworkStack
 from stacks.observability import ObservabilityStack
-from stacks.platform import PlatformComputeStack
+from stacks.platform import PlatformComputeStack, Secondary
 from stacks.transit_peering import PeeringAcceptStack, PeeringRequestStack, PeeringRoutesStack
 
 if TYPE_CHECKING:
@@ -85,6 +85,10 @@ class PlatformStage(cdk.Stage):
         self.platform = PlatformComputeStack(
             self, "platform", config=config, network=self.network, data=self.data, analytics=self.analytics
         )
+        # Every secondary region runs the platform too, with the same roles, its own stores and the replicas.
+        self.platforms = {config.region: self.platform} | {
+            region.region: self._secondary_platform(config, region) for region in config.secondaries
+        }
         self.ai = (
             AiStack(self, "ai", config=config, network=self.network, data=self.data, platform=self.platform)
             if config.ai.bedrock.enabled or config.ai.sagemaker.enabled
@@ -115,6 +119,26 @@ class PlatformStage(cdk.Stage):
                 shape = GENERATED_TAG_SHAPES[construct.cfn_resource_type]
                 rendered = dict(tags) if shape is dict else [{"Key": k, "Value": v} for k, v in tags.items()]
                 construct.add_property_override("Tags", rendered)
+
+    def _secondary_platform(self, config: StageConfig, region: RegionConfig) -> PlatformComputeStack:
+        """`platform-<region>`: the platform in a secondary region, after the primary's (whose origin secret
+        and Git credentials it reads through their replicas there)."""
+        platform = PlatformComputeStack(
+            self,
+            stack_id("platform", config, region),
+            config=config.in_region(region),
+            network=self.networks[region.region],
+            data=None,
+            analytics=None,
+            secondary=Secondary(
+                primary_data=self.data,
+                primary_platform=self.platform,
+                data=self.replicas[region.region],
+                database=self.database_replicas.get(region.region),
+            ),
+        )
+        platform.add_stack_dependency(self.platform)
+        return platform
 
     def _peer_regions(
         self, requester: NetworkStack, accepter: NetworkStack

@@ -12,6 +12,9 @@ from typing import Any
 
 from aws_cdk import CfnElement, Stack
 from constructs import IConstruct
+from constructs.compute.fargate_jobs import FargateJobs
+
+from stacks.platform import PlatformComputeStack
 
 LAMBDAS = Path(__file__).resolve().parent.parent / "lambdas"
 ASSET_HASH = re.compile(r"[0-9a-f]{64}")
@@ -101,3 +104,9 @@ def load_handler(function: str) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def jobs_of(platform: PlatformComputeStack) -> FargateJobs:
+    """The ECS jobs of a platform stack that runs them (the primary region's)."""
+    assert platform.jobs is not None, "this platform stack runs no ECS jobs"
+    return platform.jobs

@@ -80,26 +80,17 @@ class GitOps(Construct):
         secrets_store: IDependable,
         removal_policy: cdk.RemovalPolicy,
         secret_replicas: Sequence[secretsmanager.ReplicaRegion] = (),
+        replicated: bool = False,
     ) -> None:
-        """`secret_replicas`: the regions (and keys) the repository credentials are replicated to."""
+        """`secret_replicas`: the regions (and keys) the repository credentials are replicated to; `replicated`:
+        this is a secondary region, where they are the primary's replica (same name), read rather than made."""
         super().__init__(scope, construct_id)
         region = cdk.Stack.of(self).region
-        self.credentials = secretsmanager.Secret(
-            self,
-            "RepositoryCredentials",
-            secret_name=gitops.credentials_secret,
-            description="Argo CD's Git credentials: username and password (a token); placeholder until set",
-            encryption_key=secrets_key,
-            generate_secret_string=secretsmanager.SecretStringGenerator(
-                secret_string_template=json.dumps({"username": "replace-me"}),
-                generate_string_key="password",
-                exclude_punctuation=True,
-            ),
-            removal_policy=removal_policy,
-            replica_regions=list(secret_replicas) or None,
+        self.credentials: secretsmanager.ISecret = (
+            secretsmanager.Secret.from_secret_name_v2(self, "RepositoryCredentials", gitops.credentials_secret)
+            if replicated
+            else self._credentials(gitops, secrets_key, removal_policy, secret_replicas)
         )
-        issued = "The Git host issues the token; it is rotated there and then stored here."
-        acknowledge(self.credentials, "AwsSolutions-SMG4", issued)
         # Not a secret: beside the credentials so that the synced repository Secret holds the URL as well.
         url_parameter = f"{gitops.credentials_secret}-url"
         self.repository_url = ssm.StringParameter(
@@ -120,7 +111,8 @@ class GitOps(Construct):
                 iam.PolicyStatement(
                     sid="Credentials",
                     actions=["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
-                    resources=[self.credentials.secret_arn],
+                    # A replica read by name: its ARN ends in six characters Secrets Manager chose.
+                    resources=[self.credentials.secret_full_arn or f"{self.credentials.secret_arn}-??????"],
                 ),
                 iam.PolicyStatement(
                     sid="CredentialsKey",
@@ -185,6 +177,33 @@ class GitOps(Construct):
         ]
         self.applications = eks.KubernetesManifest(self, "Applications", cluster=cluster, manifest=self.objects)
         self.applications.node.add_dependency(self.chart)
+
+    def _credentials(
+        self,
+        gitops: GitOpsConfig,
+        secrets_key: kms.IKey,
+        removal_policy: cdk.RemovalPolicy,
+        secret_replicas: Sequence[secretsmanager.ReplicaRegion],
+    ) -> secretsmanager.Secret:
+        """The credentials the operator fills in (a generated placeholder until then), replicated to
+        `secret_replicas`."""
+        credentials = secretsmanager.Secret(
+            self,
+            "RepositoryCredentials",
+            secret_name=gitops.credentials_secret,
+            description="Argo CD's Git credentials: username and password (a token); placeholder until set",
+            encryption_key=secrets_key,
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                secret_string_template=json.dumps({"username": "replace-me"}),
+                generate_string_key="password",
+                exclude_punctuation=True,
+            ),
+            removal_policy=removal_policy,
+            replica_regions=list(secret_replicas) or None,
+        )
+        issued = "The Git host issues the token; it is rotated there and then stored here."
+        acknowledge(credentials, "AwsSolutions-SMG4", issued)
+        return credentials
 
 
 def _chart_values(replicas: int) -> dict[str, Any]:

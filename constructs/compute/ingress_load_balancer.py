@@ -50,7 +50,7 @@ ORIGIN_VERIFY_HEADER = "X-Origin-Verify"
 class OriginVerification(Construct):
     """The shared secret CloudFront sends in the ORIGIN_VERIFY_HEADER origin header and the listener rules
     require, so that only requests through the edge reach the services: `secret` (generated, alphanumeric,
-    replicated to `replica_region` when given, there under Secrets Manager's AWS-managed key, as the stage's
+    replicated to each of `replica_regions`, there under Secrets Manager's AWS-managed key, as the stage's
     keys are regional), `secret_name`, and as CloudFormation dynamic references `sent`
     (what CloudFront sends) and `accepted` (what the listener takes: the value sent and, while a rotation
     completes, the previous one). They name the secret rather than its ARN, so they resolve in any region that
@@ -64,7 +64,7 @@ class OriginVerification(Construct):
         secret_name: str,
         encryption_key: kms.IKey,
         versions: OriginVerifyConfig,
-        replica_region: str | None,
+        replica_regions: Sequence[str],
         removal_policy: cdk.RemovalPolicy,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -77,7 +77,7 @@ class OriginVerification(Construct):
             encryption_key=encryption_key,
             # Header conditions treat * and ? as wildcards: letters and digits only.
             generate_secret_string=secretsmanager.SecretStringGenerator(exclude_punctuation=True, password_length=64),
-            replica_regions=[secretsmanager.ReplicaRegion(region=replica_region)] if replica_region else None,
+            replica_regions=[secretsmanager.ReplicaRegion(region=region) for region in replica_regions] or None,
             removal_policy=removal_policy,
         )
         rotation = (

@@ -94,7 +94,13 @@ class AppTables(Construct):
             **common,
         )
         self.tables = [self.conversations, self.sessions]
-        self.index_arns = [
-            f"{self.conversations.table_arn}/index/createdAt-index",
-            f"{self.sessions.table_arn}/index/userId-index",
+        self._indexes = [(self.conversations, "createdAt-index"), (self.sessions, "userId-index")]
+        self.index_arns = [f"{table.table_arn}/index/{index}" for table, index in self._indexes]
+
+    def arns_in(self, region: str) -> list[str]:
+        """The ARNs of the replicas in `region` (a secondary region of a global table) and of their indexes."""
+        replicas = {id(table): table.replica(region) for table in self.tables}
+        return [
+            *(replica.table_arn for replica in replicas.values()),
+            *(f"{replicas[id(table)].table_arn}/index/{index}" for table, index in self._indexes),
         ]

@@ -4,8 +4,6 @@ cluster mode shards the key space (config `cluster_mode`)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import aws_cdk as cdk
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_elasticache as elasticache
@@ -55,9 +53,7 @@ class ValkeyCache(Construct):
         secret_name: str,
         removal_policy: cdk.RemovalPolicy,
         snapshot_removal_policy: cdk.RemovalPolicy,
-        secret_replicas: Sequence[secretsmanager.ReplicaRegion] = (),
     ) -> None:
-        """`secret_replicas`: the regions (and keys) the AUTH token is replicated to."""
         super().__init__(scope, construct_id)
         self.auth_secret = secretsmanager.Secret(
             self,
@@ -68,7 +64,6 @@ class ValkeyCache(Construct):
             # AUTH tokens are 16-128 printable characters without @, " or /.
             generate_secret_string=secretsmanager.SecretStringGenerator(password_length=64, exclude_punctuation=True),
             removal_policy=removal_policy,
-            replica_regions=list(secret_replicas) or None,
         )
         acknowledge(
             self.auth_secret,

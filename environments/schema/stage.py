@@ -17,6 +17,7 @@ from environments.schema.analytics import AnalyticsConfig, analytics_problems
 from environments.schema.base import (
     AZ_COUNT,
     PRODUCTION_STAGE,
+    SYSTEM_GROUP,
     ConfigModel,
     TagsConfig,
     YamlList,
@@ -83,7 +84,19 @@ class StageConfig(ConfigModel):
         return self.regions[1:]
 
     def in_region(self, region: RegionConfig) -> StageConfig:
-        """The same stage as seen from one of its regions: that region, its AZs, VPC CIDR and ASN."""
+        """The same stage as seen from one of its regions: that region, its AZs, VPC CIDR and ASN; a `standby`
+        region keeps only its system nodes running (every other pool's managed minimum is 0, Karpenter adds
+        the pool's nodes up to the same maximum once pods arrive after a failover)."""
+        platform = self.platform
+        if region.role == "standby":
+            platform = platform.model_copy(
+                update={
+                    "node_groups": tuple(
+                        group if group.name == SYSTEM_GROUP else group.model_copy(update={"min_size": 0})
+                        for group in platform.node_groups
+                    )
+                }
+            )
         return self.model_copy(
             update={
                 "region": region.region,
@@ -91,8 +104,20 @@ class StageConfig(ConfigModel):
                 "network": self.network.model_copy(
                     update={"cidr": region.cidr, "transit_gateway_asn": region.transit_gateway_asn}
                 ),
+                "platform": platform,
             }
         )
+
+    @property
+    def is_primary(self) -> bool:
+        """Whether this is the stage in its primary region (`regions.0`), not a secondary's view of it."""
+        return self.region == self.primary.region
+
+    @property
+    def region_suffix(self) -> str:
+        """What a name that must be unique across the stage's regions (IAM, Route 53) adds in a secondary
+        region: `-<region>`; nothing in the primary, whose names are those of a single-region stage."""
+        return "" if self.is_primary else f"-{self.region}"
 
     @property
     def interface_endpoints(self) -> tuple[str, ...]:
@@ -106,8 +131,9 @@ class StageConfig(ConfigModel):
 
     @property
     def cluster_name(self) -> str:
-        """The EKS cluster's name; the network stack tags the subnets Karpenter may use with it."""
-        return f"{self.tags.project}-{self.name}"
+        """The EKS cluster's name; the network stack tags the subnets Karpenter may use with it. A secondary
+        region's carries the region: the cluster-admin role is named after it, and IAM names are global."""
+        return f"{self.tags.project}-{self.name}{self.region_suffix}"
 
 
 def cross_field_problems(config: StageConfig) -> list[tuple[str, str]]:

@@ -264,7 +264,7 @@ def _verification(
         secret_name="/ai-platform/qa/origin-verify",
         encryption_key=kms.Key(stack, "Key"),
         versions=versions,
-        replica_region=replica_region,
+        replica_regions=[replica_region] if replica_region else [],
         removal_policy=cdk.RemovalPolicy.RETAIN,
     )
     return verification, Template.from_stack(stack)

@@ -14,7 +14,7 @@ from constructs.observability.threat_detection import CONFIG_RULES, GUARDDUTY_FE
 
 from environments.schema.observability import AlertingConfig
 from stacks.observability import ObservabilityStack
-from tests.support import logical_id, output_of, props, ref_id, resources
+from tests.support import jobs_of, logical_id, output_of, props, ref_id, resources
 from tests.synthesis import SynthesizedPlatform
 
 
@@ -278,7 +278,7 @@ def test_lake_alerts_reach_their_topics(examples: SynthesizedPlatform, stage: st
         )
     ecs = rules["EcsTaskFailures"]["EventPattern"]["detail"]
     assert ecs["lastStatus"] == ["STOPPED"] and ecs["containers"] == {"exitCode": [{"anything-but": 0}]}
-    assert logical_id(examples.stages[stage].platform.jobs.cluster) in output_of(ecs["clusterArn"][0])
+    assert logical_id(jobs_of(examples.stages[stage].platform).cluster) in output_of(ecs["clusterArn"][0])
     for name, topic_id in (("QuarantinedRecords", warning), ("FailedWorkflowRuns", critical)):
         alarm = tmpl["Resources"][logical_id(alerts.alarms[name])]["Properties"]
         assert ref_id(alarm["AlarmActions"][0]) == topic_id

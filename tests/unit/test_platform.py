@@ -11,7 +11,7 @@ from constructs.compute.karpenter import INTERRUPTION_EVENTS
 from stacks.platform import PlatformComputeStack
 from tests.behaviour.reachability import with_placeholders
 from tests.behaviour.templates import json_text
-from tests.support import logical_id, output_of, props, ref_id, resources
+from tests.support import jobs_of, logical_id, output_of, props, ref_id, resources
 from tests.synthesis import SynthesizedPlatform
 
 
@@ -495,7 +495,7 @@ def _provider(item: dict[str, Any]) -> str:
 
 
 def _task_definitions(examples: SynthesizedPlatform, stage: str) -> dict[str, dict[str, Any]]:
-    jobs = platform_stack(examples, stage).jobs
+    jobs = jobs_of(platform_stack(examples, stage))
     tmpl = template(examples, stage)
     return {name: tmpl["Resources"][logical_id(d)]["Properties"] for name, d in jobs.task_definitions.items()}
 
@@ -504,7 +504,7 @@ def test_ecs_fargate_cluster_tasks_service_and_schedule(examples: SynthesizedPla
     config = examples.configs[stage].platform
     tasks = {task.name: task for task in config.ecs_tasks}
     tmpl = template(examples, stage)
-    jobs = platform_stack(examples, stage).jobs
+    jobs = jobs_of(platform_stack(examples, stage))
     (cluster,) = props(tmpl, "AWS::ECS::Cluster")
     assert {"Name": "containerInsights", "Value": "enhanced"} in cluster["ClusterSettings"]
     (providers,) = props(tmpl, "AWS::ECS::ClusterCapacityProviderAssociations")
@@ -576,7 +576,7 @@ def test_ecs_task_permissions_per_data_flow(platform: SynthesizedPlatform, stage
     analytics_tmpl = platform.template_json(stage, "analytics")
     platform_tmpl = platform.template_json(stage, "platform")
     data_tmpl = platform.template_json(stage, "data")
-    analytics, jobs, data = stage_stacks.analytics, stage_stacks.platform.jobs, stage_stacks.data
+    analytics, jobs, data = stage_stacks.analytics, jobs_of(stage_stacks.platform), stage_stacks.data
     zone_of = {logical_id(bucket): zone for zone, bucket in analytics.lake.zones.items()}
     for task in config.ecs_tasks:
         role_id = logical_id(analytics.job_roles.roles[task.name])

@@ -69,7 +69,7 @@ def test_marked_tables_are_global_tables_with_a_replica_in_each_region(
     stage = examples.stages["prod"]
     replica_stack = stage.replicas[region]
     assert replica_stack.region == region
-    replica_key = logical_id(replica_stack.replica_key)
+    replica_key = logical_id(replica_stack.keys.dynamodb)
     template = examples.template_json("prod", "data")
     for table in (stage.data.tables.conversations, stage.data.tables.sessions):
         replicas = template["Resources"][logical_id(table)]["Properties"]["Replicas"]
@@ -92,7 +92,7 @@ def test_marked_buckets_replicate_to_named_encrypted_replicas_with_their_lifecyc
     replica_stack = stage.replicas[region]
     data = examples.template_json("prod", "data")
     replicas = examples.template_json("prod", f"data-{region}")
-    replica_key = logical_id(replica_stack.replica_key)
+    replica_key = logical_id(replica_stack.keys.storage)
     for name in config.recovery.replicate_buckets:
         source = data["Resources"][logical_id(getattr(stage.data.buckets, name))]["Properties"]
         rules = source["ReplicationConfiguration"]["Rules"]
@@ -264,7 +264,7 @@ def test_every_backup_plan_copies_to_a_locked_vault_in_each_secondary_region(exa
         vault = examples.template_json("prod", f"data-{region}")["Resources"][vault_id]
         assert vault["Properties"]["LockConfiguration"]["MinRetentionDays"] == 7  # config.data.backup.vault_lock
         assert vault["DeletionPolicy"] == "Retain"
-        assert logical_id(stage.replicas[region].replica_key) in json.dumps(vault["Properties"]["EncryptionKeyArn"])
+        assert logical_id(stage.replicas[region].keys.storage) in json.dumps(vault["Properties"]["EncryptionKeyArn"])
     assert config.data.backup.vault_lock
     for other in ("dev", "staging"):
         for plan in props(examples.template_json(other, "data"), "AWS::Backup::BackupPlan"):
