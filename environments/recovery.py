@@ -91,8 +91,8 @@ SCALE_ACTIVE_MINUTES = 5.0
 SCALE_STANDBY_MINUTES = 15.0
 SCALE_BASIS = {
     "active": "our budget: the region already runs full capacity; Karpenter adds nodes for the moved load",
-    "standby": "our budget: node groups raised to the primary's sizes and Karpenter's NodePool limits lifted; "
-    "EC2 launch, node join, image pulls and pods ready",
+    "standby": "our budget: only the system nodes run there; Karpenter launches every other pool's nodes (up "
+    "to the primary's maximum) as the moved pods arrive: EC2 launch, node join, image pulls, pods ready",
 }
 RESTORE_MINUTES = 120.0
 

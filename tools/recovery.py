@@ -71,8 +71,8 @@ def _stage(model: RecoveryModel) -> str:
     for other in config.secondaries[1:]:
         lines.append(
             f"- {other.region} ({other.role}) is the next region if {target.region} is lost too: it has every "
-            "copy above except the models file system's replica (EFS replicates to one destination), whose "
-            "weekly AWS Backup copies it holds instead."
+            "copy above but the models file system's replica (EFS replicates to one destination); its own file "
+            "system is filled from the replicated models bucket, and the weekly AWS Backup copies are in its vault."
         )
     return "\n".join(lines) + "\n"
 

@@ -78,6 +78,19 @@ def test_the_plan_names_every_piece_in_order(platform: SynthesizedPlatform, stag
     assert "Route 53" in text
 
 
+def test_every_stage_with_a_secondary_can_fail_over(
+    platform: SynthesizedPlatform, tmp_path: Path, capsys: pytest.CaptureFixture[str], stage: str
+) -> None:
+    """Nothing the plan needs is missing from the templates, and `make failover-plan` says so with exit 0."""
+    config = platform.configs[stage]
+    if not config.secondaries:
+        pytest.skip(f"{stage} has one region (the test above checks its plan is refused)")
+    plan = failover_plan.plan(CloudAssembly.read(platform.outdir).stage(stage), config)
+    assert plan.missing == []
+    status, out, err = _run(capsys, stage, platform.outdir)
+    assert (status, err) == (0, "") and out.startswith(f"Failover plan for {stage}: {config.region} -> ")
+
+
 def test_a_stage_without_a_secondary_or_missing_from_the_assembly_fails_in_one_line(
     platform: SynthesizedPlatform, tmp_path: Path, capsys: pytest.CaptureFixture[str], stage: str
 ) -> None:
