@@ -120,7 +120,7 @@ GLOBAL_DATABASE = Mechanism(
 GLOBAL_TABLE = Mechanism(
     name="DynamoDB global table (multi-active replica)",
     rpo_minutes=SECOND,
-    figure="a write typically reaches the other replicas within a second (the ReplicationLatency metric)",
+    figure="a new write usually reaches every replica within a second (no SLA; the ReplicationLatency metric)",
     source="Amazon DynamoDB Developer Guide, Global tables",
 )
 S3_RTC = Mechanism(
@@ -132,7 +132,7 @@ S3_RTC = Mechanism(
 S3_CRR = Mechanism(
     name="S3 cross-region replication without Replication Time Control",
     rpo_minutes=None,
-    figure="no time bound: most objects replicate within minutes, some take hours",
+    figure="no time bound: most objects replicate within 15 minutes, some take a couple of hours or more",
     source="Amazon S3 User Guide, Replicating objects within and across Regions",
 )
 SECRET_REPLICA = Mechanism(
@@ -153,8 +153,10 @@ SECRET_REPLICA = Mechanism(
 EFS_REPLICATION = Mechanism(
     name="EFS replication (read-only destination file system)",
     rpo_minutes=15,
-    figure="most file systems within 15 minutes (the TimeSinceLastSync metric shows the lag)",
-    source="Amazon EFS User Guide, Replicating file systems",
+    figure="most changes within a minute, an RPO of 15 minutes for most file systems (no SLA; the "
+    "TimeSinceLastSync metric shows the lag)",
+    source="AWS News Blog, New - Replication for Amazon Elastic File System (EFS); Amazon EFS User Guide, "
+    "Replicating file systems",
     steps=(
         Step(
             "aws efs delete-replication-configuration",
