@@ -66,7 +66,7 @@ def plan(assembly: StageAssembly, config: StageConfig) -> FailoverPlan:
     result.steps.append(("Keep the traffic off the primary (Route 53)", _traffic(resources)))
     result.steps.append(("Promote the global database", _database(resources, config, target.region, result)))
     result.steps.append(
-        ("Secrets: replicas to read, promote only to write", _secrets(resources, target.region, result))
+        ("Secrets: replicas to read, promote only to write", _secrets(resources, config.region, target.region, result))
     )
     result.steps.append(("Make the models file system writable", _file_system(resources, target.region, result)))
     result.steps.append(("DynamoDB and S3: nothing to promote", _tables_and_buckets(resources, target.region)))
@@ -164,14 +164,20 @@ def _joins(resource: Resource, global_cluster: Resource) -> bool:
     )
 
 
-def _secrets(resources: list[Resource], target: str, result: FailoverPlan) -> list[str]:
-    secrets = [r for r in resources if r.type == "AWS::SecretsManager::Secret"]
+def _secrets(resources: list[Resource], primary: str, target: str, result: FailoverPlan) -> list[str]:
+    """The primary's secrets with their replicas (a replicated one must reach the target), those that stay
+    behind, and the target's own (created there, nothing to promote)."""
     lines = []
     alone = []
-    for secret in secrets:
+    own = []
+    for secret in (r for r in resources if r.type == "AWS::SecretsManager::Secret"):
         name = _text(secret.properties.get("Name", secret.logical_id))
         regions = [entry.get("Region") for entry in secret.properties.get("ReplicaRegions", [])]
-        if not regions:
+        if secret.stack.region == target:
+            own.append(name)
+        elif secret.stack.region != primary:
+            continue
+        elif not regions:
             alone.append(name)
         elif target not in regions:
             result.missing.append(f"secret {name} is replicated to {', '.join(regions)} but not to {target}")
@@ -181,6 +187,8 @@ def _secrets(resources: list[Resource], target: str, result: FailoverPlan) -> li
                  "--secret-id <name>")  # fmt: skip
     if alone:
         lines.append(f"not replicated (stay with the primary's stores): {', '.join(sorted(alone))}")
+    if own:
+        lines.append(f"{target}'s own (its stores'): {', '.join(sorted(set(own)))}")
     return lines
 
 
@@ -217,10 +225,7 @@ def _tables_and_buckets(resources: list[Resource], target: str) -> list[str]:
     lines += [
         f"replica bucket {_text(bucket.properties['BucketName'])}"
         for bucket in resources
-        if bucket.type == "AWS::S3::Bucket"
-        and bucket.stack.region == target
-        and "BucketName" in bucket.properties
-        and "access-log" not in bucket.logical_id.lower()
+        if bucket.type == "AWS::S3::Bucket" and bucket.stack.region == target and "BucketName" in bucket.properties
     ]
     return lines or [f"no table replicas or replica buckets in {target}"]
 
