@@ -214,6 +214,7 @@ BUCKET_NAMES = {
 }
 REPLICABLE_BUCKETS = ("knowledge_documents", "document_chunks", "user_uploads", "backups", "images", "models")
 OUTSIDE = "list {key} in recovery.outside_rpo with the reason its loss is acceptable"
+FASTEST = f"no faster cross-region copy exists for it: raise the target, or {OUTSIDE}"
 
 
 @dataclass(frozen=True)
@@ -330,16 +331,16 @@ def _components(config: StageConfig) -> list[Component]:
         Component(
             "secrets",
             "Secrets Manager secrets the workloads read",
-            "recovery.outside_rpo",
+            "recovery.rpo_minutes",
             SECRET_REPLICA,
-            OUTSIDE,
+            FASTEST,
         ),
         Component(
             "file_system",
             "EFS shared-models file system",
-            "regions",
+            "recovery.rpo_minutes",
             EFS_REPLICATION,
-            "fail over to regions.1, which holds the replica",
+            FASTEST,
         ),
         Component(
             "cache",

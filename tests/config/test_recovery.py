@@ -128,7 +128,7 @@ REJECTIONS = [
         "an RPO tighter than EFS replication's 15 minutes",
         "prod",
         _recovery(rpo_minutes=10),
-        "regions: EFS shared-models file system cannot meet recovery.rpo_minutes 10: EFS replication",
+        "recovery.rpo_minutes: EFS shared-models file system cannot meet recovery.rpo_minutes 10: EFS replication",
     ),
     (
         "an RTO the decision alone exceeds",
