@@ -22,7 +22,7 @@ from stacks.analytics import AnalyticsStack
 from stacks.base import PlatformStack
 from stacks.data import DataStack
 from stacks.network import NetworkStack
-from stacks.platform import PlatformComputeStack
+from stacks.platform import PlatformComputeStack, Secondary
 
 
 class ObservabilityStack(PlatformStack):
@@ -38,17 +38,24 @@ class ObservabilityStack(PlatformStack):
         network: NetworkStack,
         data: DataStack,
         platform: PlatformComputeStack,
-        analytics: AnalyticsStack,
+        analytics: AnalyticsStack | None,
         ai: AiStack | None = None,
+        secondary: Secondary | None = None,
     ) -> None:
+        """`data` is the primary region's; `analytics` None and `secondary` given in a secondary region, which
+        watches its own platform and stores and runs its own detection and Prometheus (the audit trail is
+        multi-region and the budget account-wide: the primary region's stack has them)."""
         super().__init__(
             scope,
             construct_id,
             config=config,
             description=f"{config.name}: alarms, dashboards, tracing, Prometheus, CloudTrail, detection, budgets",
+            cross_region_references=secondary is not None,  # the table replicas' names, from the primary region
         )
         observability = config.observability
-        name = f"{config.tags.project}-{config.name}"
+        keys = secondary.data.keys if secondary else data.keys
+        # Dashboard names are account-wide, not regional: a secondary region's carry the region.
+        name = f"{config.tags.project}-{config.name}{config.region_suffix}"
         alias_prefix = f"alias/{config.tags.project}/{config.name}"
         self.alerts = AlertRouting(
             self,
@@ -58,100 +65,24 @@ class ObservabilityStack(PlatformStack):
             deletion_window_days=config.kms.deletion_window_days,
             removal_policy=self.stateful_removal_policy,
         )
-        jobs = platform.jobs
-        assert jobs is not None, "the primary region's platform runs the ECS jobs"
-        database = data.database
-        db_construct = database.cluster or database.instance
-        assert db_construct is not None
-        aurora, rds_config = config.data.database.aurora, config.data.database.rds
-        analytics_kafka = analytics.kafka.cluster if config.analytics.msk.mode == "provisioned" else None
+        watch = (
+            primary_watch(config, data, platform, analytics, ai)
+            if analytics
+            else regional_watch(config, data, platform, secondary)
+        )
         self.monitoring = PlatformMonitoring(
             self,
             "Monitoring",
-            watch=Watched(
-                database=db_construct,
-                aurora_max_acu=aurora.max_capacity_acu if aurora else None,
-                rds_free_storage_floor_bytes=rds_config.allocated_storage_gib * 1024**3 * 0.1 if rds_config else None,
-                cache=data.cache.replication_group,
-                cache_members=data.cache.member_suffixes,
-                tables=data.tables.tables,
-                queues={**data.messaging.queues, "ordered-tasks": data.messaging.ordered_tasks},
-                failure_queues={
-                    "stream-processor-failures": analytics.streaming.failure_queue,
-                    **(
-                        {"kafka-consumer-failures": analytics.kafka_consumer.failure_queue}
-                        if analytics.kafka_consumer
-                        else {}
-                    ),
-                    **{f"{task}-undelivered": queue for task, queue in analytics.job_roles.dead_letter_queues.items()},
-                },
-                informational_queues={"karpenter-interruptions": platform.karpenter.interruption_queue},
-                load_balancer=platform.ingress.load_balancer,
-                target_groups=platform.ingress.target_groups,
-                cluster_name=platform.eks.cluster.cluster_name,
-                functions={
-                    "action-requests-consumer": platform.action_consumer.function,
-                    "stream-processor": analytics.streaming.processor.function,
-                    **(
-                        {"kafka-consumer": analytics.kafka_consumer.consumer.function}
-                        if analytics.kafka_consumer
-                        else {}
-                    ),
-                },
-                stream=analytics.streaming.stream,
-                delivery_streams=analytics.streaming.delivery_streams,
-                kafka=analytics_kafka,
-                search_domain=analytics.search.domain,
-                ecs_service=jobs.service,
-                flink_application=analytics.flink.application_name if analytics.flink else None,
-                deliveries={
-                    **(
-                        {
-                            "logs-to-search": (
-                                analytics.log_delivery.delivery_stream_name,
-                                "DeliveryToAmazonOpenSearchService",
-                            )
-                        }
-                        if analytics.log_delivery
-                        else {}
-                    ),
-                    **(
-                        {"metrics": (analytics.metric_stream.delivery_stream.delivery_stream_name, "DeliveryToS3")}
-                        if analytics.metric_stream
-                        else {}
-                    ),
-                },
-                graph=data.graph,
-                graph_max_ncu=config.data.graph.max_capacity_ncu,
-                time_series=data.time_series,
-                accelerator=data.accelerator,
-                inference=(ai.inference.endpoint.attr_endpoint_name, VARIANT) if ai and ai.inference else None,
-                bedrock_models=[m.invoked_id for m in config.ai.bedrock.models] if ai and ai.bedrock else (),
-            ),
+            watch=watch,
             name_prefix=name,
             critical=self.alerts.critical,
             warning=self.alerts.warning,
         )
-        glue = analytics.glue
-        self.lake_alerts = LakeAlerts(
-            self,
-            "LakeAlerts",
-            watch=LakeWatch(
-                crawlers=[crawler.ref for crawler in glue.crawlers.values()],
-                jobs=[job.ref for job in (glue.etl_job, glue.aggregates_job, glue.quality_job, glue.failure_job)],
-                rulesets={str(glue.quality_rulesets[ruleset.table].name): ruleset.severity for ruleset in RULESETS},
-                ecs_cluster_arn=jobs.cluster.cluster_arn,
-                metrics_namespace=analytics.metrics_namespace,
-                workflow=str(glue.workflow.name),
-            ),
-            name_prefix=name,
-            critical=self.alerts.critical,
-            warning=self.alerts.warning,
-        )
+        self.lake_alerts = self._lake_alerts(name, analytics, platform) if analytics else None
         self.tracing = TracingAndMetrics(
             self,
             "Tracing",
-            name_prefix=name,
+            name_prefix=f"{config.tags.project}-{config.name}",  # X-Ray and Prometheus names are regional
             sampling_rate=observability.xray_sampling_rate,
             critical=self.alerts.critical,
             warning=self.alerts.warning,
@@ -166,8 +97,41 @@ class ObservabilityStack(PlatformStack):
             ),
             with_grafana=observability.grafana,
         )
+        # One multi-region trail and one account-wide budget, both in the primary region's stack.
+        self.trail = self._trail(config, data, alias_prefix) if secondary is None else None
+        self.access_logs = self.own_access_log_bucket()
+        self.detection = ThreatDetection(
+            self,
+            "Detection",
+            detection=observability.detection,
+            storage_key=keys.storage,
+            access_log_bucket=self.access_logs,
+            versioned=config.data.buckets.versioned,
+            removal_policy=self.stateful_removal_policy,
+            findings_target=AlertTarget(self.alerts.critical),
+        )
+        self.costs = (
+            CostControls(
+                self,
+                "Costs",
+                name_prefix=name,
+                monthly_budget_usd=observability.monthly_budget_usd,
+                anomaly_threshold_usd=observability.cost_anomaly_threshold_usd,
+                stage_tag=config.name,
+                critical=self.alerts.critical,
+                warning=self.alerts.warning,
+            )
+            if secondary is None
+            else None
+        )
+        cdk.CfnOutput(self, "CriticalTopic", value=self.alerts.critical.topic_arn)
+        self.log_custom_resource_providers(logs_key=keys.logs, retention_days=observability.log_retention_days)
+
+    def _trail(self, config: StageConfig, data: DataStack, alias_prefix: str) -> AuditTrail:
+        """The stage's multi-region CloudTrail trail, into the data stack's audit-logs bucket."""
+        observability = config.observability
         buckets = data.buckets
-        self.trail = AuditTrail(
+        return AuditTrail(
             self,
             "Audit",
             trail_name=config.trail_name,
@@ -187,26 +151,121 @@ class ObservabilityStack(PlatformStack):
             log_retention_days=observability.log_retention_days,
             removal_policy=self.stateful_removal_policy,
         )
-        self.access_logs = self.own_access_log_bucket()
-        self.detection = ThreatDetection(
+
+    def _lake_alerts(self, name: str, analytics: AnalyticsStack, platform: PlatformComputeStack) -> LakeAlerts:
+        """The data platform's alerts (crawlers, jobs, quality, the ECS tasks), where the lake runs."""
+        jobs = platform.jobs
+        assert jobs is not None, "the lake's region runs the ECS jobs"
+        glue = analytics.glue
+        return LakeAlerts(
             self,
-            "Detection",
-            detection=observability.detection,
-            storage_key=data.keys.storage,
-            access_log_bucket=self.access_logs,
-            versioned=config.data.buckets.versioned,
-            removal_policy=self.stateful_removal_policy,
-            findings_target=AlertTarget(self.alerts.critical),
-        )
-        self.costs = CostControls(
-            self,
-            "Costs",
+            "LakeAlerts",
+            watch=LakeWatch(
+                crawlers=[crawler.ref for crawler in glue.crawlers.values()],
+                jobs=[job.ref for job in (glue.etl_job, glue.aggregates_job, glue.quality_job, glue.failure_job)],
+                rulesets={str(glue.quality_rulesets[ruleset.table].name): ruleset.severity for ruleset in RULESETS},
+                ecs_cluster_arn=jobs.cluster.cluster_arn,
+                metrics_namespace=analytics.metrics_namespace,
+                workflow=str(glue.workflow.name),
+            ),
             name_prefix=name,
-            monthly_budget_usd=observability.monthly_budget_usd,
-            anomaly_threshold_usd=observability.cost_anomaly_threshold_usd,
-            stage_tag=config.name,
             critical=self.alerts.critical,
             warning=self.alerts.warning,
         )
-        cdk.CfnOutput(self, "CriticalTopic", value=self.alerts.critical.topic_arn)
-        self.log_custom_resource_providers(logs_key=data.keys.logs, retention_days=observability.log_retention_days)
+
+
+def primary_watch(
+    config: StageConfig, data: DataStack, platform: PlatformComputeStack, analytics: AnalyticsStack, ai: AiStack | None
+) -> Watched:
+    """What the primary region's alarms watch: every store, the lake, the platform and the AI services."""
+    jobs = platform.jobs
+    assert jobs is not None, "the primary region's platform runs the ECS jobs"
+    database = data.database
+    db_construct = database.cluster or database.instance
+    assert db_construct is not None
+    aurora, rds_config = config.data.database.aurora, config.data.database.rds
+    analytics_kafka = analytics.kafka.cluster if config.analytics.msk.mode == "provisioned" else None
+    return Watched(
+        database=db_construct,
+        aurora_max_acu=aurora.max_capacity_acu if aurora else None,
+        rds_free_storage_floor_bytes=rds_config.allocated_storage_gib * 1024**3 * 0.1 if rds_config else None,
+        cache=data.cache.replication_group,
+        cache_members=data.cache.member_suffixes,
+        tables=data.tables.tables,
+        queues={**data.messaging.queues, "ordered-tasks": data.messaging.ordered_tasks},
+        failure_queues={
+            "stream-processor-failures": analytics.streaming.failure_queue,
+            **({"kafka-consumer-failures": analytics.kafka_consumer.failure_queue} if analytics.kafka_consumer else {}),
+            **{f"{task}-undelivered": queue for task, queue in analytics.job_roles.dead_letter_queues.items()},
+        },
+        informational_queues={"karpenter-interruptions": platform.karpenter.interruption_queue},
+        load_balancer=platform.ingress.load_balancer,
+        target_groups=platform.ingress.target_groups,
+        cluster_name=platform.eks.cluster.cluster_name,
+        functions={
+            "action-requests-consumer": platform.action_consumer.function,
+            "stream-processor": analytics.streaming.processor.function,
+            **({"kafka-consumer": analytics.kafka_consumer.consumer.function} if analytics.kafka_consumer else {}),
+        },
+        stream=analytics.streaming.stream,
+        delivery_streams=analytics.streaming.delivery_streams,
+        kafka=analytics_kafka,
+        search_domain=analytics.search.domain,
+        ecs_service=jobs.service,
+        flink_application=analytics.flink.application_name if analytics.flink else None,
+        deliveries={
+            **(
+                {
+                    "logs-to-search": (
+                        analytics.log_delivery.delivery_stream_name,
+                        "DeliveryToAmazonOpenSearchService",
+                    )
+                }
+                if analytics.log_delivery
+                else {}
+            ),
+            **(
+                {"metrics": (analytics.metric_stream.delivery_stream.delivery_stream_name, "DeliveryToS3")}
+                if analytics.metric_stream
+                else {}
+            ),
+        },
+        graph=data.graph,
+        graph_max_ncu=config.data.graph.max_capacity_ncu,
+        time_series=data.time_series,
+        accelerator=data.accelerator,
+        inference=(ai.inference.endpoint.attr_endpoint_name, VARIANT) if ai and ai.inference else None,
+        bedrock_models=[m.invoked_id for m in config.ai.bedrock.models] if ai and ai.bedrock else (),
+    )
+
+
+def regional_watch(
+    config: StageConfig, data: DataStack, platform: PlatformComputeStack, secondary: Secondary | None
+) -> Watched:
+    """What a secondary region's alarms watch: its platform, its own cache and queues, the table replicas there
+    and its global-database secondary's replication lag (the lake and the primary's other stores run in the
+    primary region)."""
+    assert secondary is not None, "a secondary region's observability takes its stores"
+    regional = secondary.data
+    return Watched(
+        database=None,
+        aurora_max_acu=None,
+        rds_free_storage_floor_bytes=None,
+        cache=regional.cache.replication_group,
+        cache_members=regional.cache.member_suffixes,
+        tables=[],
+        replica_tables=data.tables.replicas_in(platform.region),
+        queues={**regional.messaging.queues, "ordered-tasks": regional.messaging.ordered_tasks},
+        failure_queues={},
+        informational_queues={"karpenter-interruptions": platform.karpenter.interruption_queue},
+        load_balancer=platform.ingress.load_balancer,
+        target_groups=platform.ingress.target_groups,
+        cluster_name=platform.eks.cluster.cluster_name,
+        functions={"action-requests-consumer": platform.action_consumer.function},
+        stream=None,
+        delivery_streams={},
+        kafka=None,
+        search_domain=None,
+        ecs_service=None,
+        global_secondary=secondary.database.cluster.ref if secondary.database else None,
+    )

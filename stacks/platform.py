@@ -90,6 +90,7 @@ class PlatformComputeStack(PlatformStack):
         )
         keys = regional.keys
         roles = primary_data.workload_roles
+        self.secondary = secondary
         platform = config.platform
         groups = network.security_groups
         app_subnets = network.app_subnets.subnets
@@ -333,7 +334,7 @@ class PlatformComputeStack(PlatformStack):
             messaging=secondary.data.messaging,
             secret_arns=[replica_secret_arn(self, name) for name in secret_names],
             cache_token_arn=secondary.data.cache.auth_secret.secret_arn,
-            table_arns=secondary.primary_data.tables.arns_in(self.region) if config.recovery.replicate_tables else [],
+            table_arns=secondary.primary_data.tables.arns_in(self.region),
             app_buckets=[buckets[name] for name in APP_BUCKETS if name in buckets],
             models=buckets.get("models"),
             images=buckets.get("images"),
@@ -342,6 +343,4 @@ class PlatformComputeStack(PlatformStack):
             else None,
             file_system_arn=secondary.data.file_system.file_system.file_system_arn,
         )
-        return RegionalWorkloadPolicies(
-            self, "RegionalWorkloadAccess", roles=roles.by_kind, stores=stores, secret_names=secret_names
-        )
+        return RegionalWorkloadPolicies(self, "RegionalWorkloadAccess", roles=roles.by_kind, stores=stores)

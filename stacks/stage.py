@@ -104,6 +104,10 @@ class PlatformStage(cdk.Stage):
             analytics=self.analytics,
             ai=self.ai,
         )
+        # Each secondary region's alarms, Prometheus and detection, over its platform and stores.
+        self.observabilities = {config.region: self.observability} | {
+            region.region: self._secondary_observability(config, region) for region in config.secondaries
+        }
         self.edge: EdgeStack | None = None
         if config.edge.enabled:
             # Imported here: CloudFront's and Shield's bindings cost a stage without the edge 0.1 s to load.
@@ -139,6 +143,22 @@ class PlatformStage(cdk.Stage):
         )
         platform.add_stack_dependency(self.platform)
         return platform
+
+    def _secondary_observability(self, config: StageConfig, region: RegionConfig) -> ObservabilityStack:
+        """`observability-<region>`: a secondary region's alarms (to its own topics, with the same subscribers),
+        dashboards, Prometheus and threat detection."""
+        platform = self.platforms[region.region]
+        assert platform.secondary is not None
+        return ObservabilityStack(
+            self,
+            stack_id("observability", config, region),
+            config=config.in_region(region),
+            network=self.networks[region.region],
+            data=self.data,
+            platform=platform,
+            analytics=None,
+            secondary=platform.secondary,
+        )
 
     def _peer_regions(
         self, requester: NetworkStack, accepter: NetworkStack

@@ -96,11 +96,22 @@ class AppTables(Construct):
         self.tables = [self.conversations, self.sessions]
         self._indexes = [(self.conversations, "createdAt-index"), (self.sessions, "userId-index")]
         self.index_arns = [f"{table.table_arn}/index/{index}" for table, index in self._indexes]
+        self.replicated = [table for name, table in zip(("conversations", "sessions"), self.tables, strict=True)
+                           if name in replicas]  # fmt: skip
+        """The global tables with replicas in the secondary regions."""
+        self._replicas: dict[str, dict[str, dynamodb.ITableV2]] = {}
+
+    def replicas_in(self, region: str) -> dict[str, dynamodb.ITableV2]:
+        """By table construct id (`Conversations`, `Sessions`), the replicas in `region`, a secondary region of
+        the `replicated` tables (each made once)."""
+        if region not in self._replicas:
+            self._replicas[region] = {table.node.id: table.replica(region) for table in self.replicated}
+        return self._replicas[region]
 
     def arns_in(self, region: str) -> list[str]:
-        """The ARNs of the replicas in `region` (a secondary region of a global table) and of their indexes."""
-        replicas = {id(table): table.replica(region) for table in self.tables}
+        """The ARNs of the replicas in `region` and of their indexes."""
+        replicas = self.replicas_in(region)
         return [
             *(replica.table_arn for replica in replicas.values()),
-            *(f"{replicas[id(table)].table_arn}/index/{index}" for table, index in self._indexes),
+            *(f"{replicas[t.node.id].table_arn}/index/{index}" for t, index in self._indexes if t.node.id in replicas),
         ]

@@ -42,6 +42,7 @@ GRAPH_ACTIONS = [
     "neptune-db:DeleteDataViaQuery", "neptune-db:GetQueryStatus", "neptune-db:CancelQuery",
 ]  # fmt: skip
 """Queries on the graph with IAM authentication (Neptune's data-access actions); no bulk loads or resets."""
+TABLE_KEY_ACTIONS = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"]
 QUEUE_ACTIONS = [
     "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes",
     "sqs:GetQueueUrl",
@@ -82,13 +83,13 @@ def app_statements(stores: WorkloadStores, region: str) -> list[iam.PolicyStatem
             actions=["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
             resources=[stores.cache_token_arn],
         ),
-        iam.PolicyStatement(sid="Tables", actions=TABLE_ACTIONS, resources=list(stores.table_arns)),
-        _key_use(
-            "TablesKey",
-            keys.dynamodb.key_arn,
-            "dynamodb",
-            region,
-            ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"],
+        *(
+            [
+                iam.PolicyStatement(sid="Tables", actions=TABLE_ACTIONS, resources=list(stores.table_arns)),
+                _key_use("TablesKey", keys.dynamodb.key_arn, "dynamodb", region, TABLE_KEY_ACTIONS),
+            ]
+            if stores.table_arns
+            else []
         ),
         *(_bucket_statements("AppData", stores.app_buckets, write=True) if stores.app_buckets else []),
         _key_use("BucketsKey", keys.storage.key_arn, "s3", region, ["kms:Decrypt", "kms:GenerateDataKey"]),
@@ -317,28 +318,25 @@ class RegionalWorkloadPolicies(Construct):
         *,
         roles: Mapping[str, iam.IRole],
         stores: WorkloadStores,
-        secret_names: Sequence[str],
     ) -> None:
-        """`stores`: buckets imported by name (replicas have fixed names) and the secrets' replica_secret_arn
-        of `secret_names`, which the acknowledgments print."""
+        """`stores`: secrets and buckets by ARNs the template writes out (the replicas' fixed names), which the
+        acknowledgments name as cdk-nag prints them."""
         super().__init__(scope, construct_id)
-        region = cdk.Stack.of(self).region
-        self.app = iam.ManagedPolicy(self, "App", roles=[roles["app"]], statements=app_statements(stores, region))
-        self.gpu = iam.ManagedPolicy(self, "Gpu", roles=[roles["gpu"]], statements=gpu_statements(stores, region))
+        stack = cdk.Stack.of(self)
+        self.app = iam.ManagedPolicy(self, "App", roles=[roles["app"]], statements=app_statements(stores, stack.region))
+        self.gpu = iam.ManagedPolicy(self, "Gpu", roles=[roles["gpu"]], statements=gpu_statements(stores, stack.region))
         replica_names = (
             "Secrets Manager names a replica as its primary: the name and the same six random characters, which "
             "-?????? stands for; these are exactly the app's secrets."
         )
-        stack = cdk.Stack.of(self)
-        for name in secret_names:
-            arn = f"arn:<AWS::Partition>:secretsmanager:{region}:{stack.account}:secret:{name}-??????"
-            acknowledge(self.app, f"AwsSolutions-IAM5[Resource::{arn}]", replica_names)
+        for arn in stores.secret_arns:
+            acknowledge(self.app, f"AwsSolutions-IAM5[Resource::{stack.resolve(arn)}]", replica_names)
         gpu_buckets = [bucket for bucket in (stores.models, stores.images) if bucket]
         for policy, buckets in ((self.app, stores.app_buckets), (self.gpu, gpu_buckets)):
             for bucket in buckets:
                 acknowledge(
                     policy,
-                    f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::{bucket.bucket_name}/*]",
+                    f"AwsSolutions-IAM5[Resource::{stack.resolve(bucket.arn_for_objects('*'))}]",
                     "A replica bucket's objects, by key, as in the primary region.",
                 )
 

@@ -62,7 +62,8 @@ DELIVERY_MINUTES = 5
 class Watched:
     """The resources the alarms watch, as the other stacks' constructs."""
 
-    database: rds.DatabaseCluster | rds.DatabaseInstance
+    database: rds.DatabaseCluster | rds.DatabaseInstance | None
+    """None in a secondary region, whose global-database member `global_secondary` names."""
     aurora_max_acu: float | None
     """The cluster's maximum capacity (Aurora Serverless v2), or None for an RDS instance."""
     rds_free_storage_floor_bytes: float | None
@@ -81,12 +82,13 @@ class Watched:
     cluster_name: str
     """The EKS cluster's name, as the cluster construct gives it (Container Insights' ClusterName)."""
     functions: Mapping[str, lambda_.IFunction]
-    stream: kinesis.IStream
+    stream: kinesis.IStream | None
+    """The lake's stream, its Firehose streams by source (`delivery_streams`), Kafka, search and the ECS jobs:
+    None (empty) in a secondary region, where the lake does not run."""
     delivery_streams: Mapping[str, firehose.IDeliveryStream]
-    """The raw zone's Firehose streams, by source."""
     kafka: msk.CfnCluster | None
-    search_domain: opensearch.CfnDomain
-    ecs_service: ecs.FargateService
+    search_domain: opensearch.CfnDomain | None
+    ecs_service: ecs.FargateService | None
     flink_application: str | None = None
     """The Managed Flink application's name (stream processing), when the stage runs one."""
     deliveries: Mapping[str, tuple[str, str]] = field(default_factory=dict)
@@ -101,6 +103,11 @@ class Watched:
     """The SageMaker endpoint's name (its CfnEndpoint attribute) and production variant; None without one."""
     bedrock_models: Sequence[str] = ()
     """The ids workloads invoke Bedrock models by, each a ModelId CloudWatch publishes under."""
+    replica_tables: Mapping[str, dynamodb.ITableV2] = field(default_factory=dict)
+    """A secondary region's replicas of the global tables, by the name their alarms carry."""
+    global_secondary: str | None = None
+    """The identifier of this region's Aurora Global Database secondary cluster, whose replication lag is the
+    database's recovery point (a secondary region)."""
 
 
 class PlatformMonitoring(Construct):
@@ -269,7 +276,11 @@ class PlatformMonitoring(Construct):
     def _data(self, watch: Watched) -> None:
         self.facade.add_large_header("Data")
         cpu = {CRITICAL: monitoring.UsageThreshold(max_usage_percent=90, **_for_minutes(5))}
-        if isinstance(watch.database, rds.DatabaseCluster):
+        if watch.global_secondary:
+            self._replication_lag(watch.global_secondary)
+        if watch.database is None:
+            pass
+        elif isinstance(watch.database, rds.DatabaseCluster):
             self.facade.monitor_aurora_cluster(
                 cluster=watch.database,
                 alarm_friendly_name="Database",
@@ -315,9 +326,11 @@ class PlatformMonitoring(Construct):
                 group="Memory",
             )
         self._stores(watch)
-        for table in watch.tables:
+        named: list[tuple[str | None, dynamodb.ITableV2]] = [(None, table) for table in watch.tables]
+        for name, table in [*named, *watch.replica_tables.items()]:
             self.facade.monitor_dynamo_table(
                 table=table,
+                alarm_friendly_name=name,
                 billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
                 add_read_throttled_events_count_alarm={
                     WARNING: monitoring.ThrottledEventsThreshold(max_throttled_events_threshold=0)
@@ -350,6 +363,17 @@ class PlatformMonitoring(Construct):
             )
         for name, notices in watch.informational_queues.items():
             self.facade.monitor_sqs_queue(queue=notices, alarm_friendly_name=name)
+
+    def _replication_lag(self, cluster_identifier: str) -> None:
+        """How far this region's global-database secondary trails the primary: the data a failover would lose."""
+        lag = _metric("AWS/RDS", "AuroraGlobalDBReplicationLag", {"DBClusterIdentifier": cluster_identifier}, "Maximum")
+        self._custom(
+            "DatabaseReplication",
+            "Database: global replication lag",
+            _alarmed(lag, "ReplicationLag", WARNING, 60_000, 5, "The secondary trails the primary by over a minute"),
+            _alarmed(lag, "ReplicationLagCritical", CRITICAL, 900_000, 5,
+                     "The secondary trails the primary by over 15 minutes: a failover now would lose that much"),
+        )  # fmt: skip
 
     def _stores(self, watch: Watched) -> None:
         """Neptune per instance (and its serverless capacity), DAX per cluster, InfluxDB per instance."""
@@ -422,29 +446,34 @@ class PlatformMonitoring(Construct):
                 add_fault_count_alarm={WARNING: monitoring.ErrorCountThreshold(max_error_count=0)},
                 add_throttles_count_alarm={WARNING: monitoring.ErrorCountThreshold(max_error_count=0)},
             )
-        self.facade.monitor_simple_fargate_service(fargate_service=watch.ecs_service, alarm_friendly_name="Jobs")
-        self.facade.monitor_kinesis_data_stream(
-            stream_name=watch.stream.stream_name,
-            alarm_friendly_name="Stream",
-            add_iterator_max_age_alarm={WARNING: monitoring.MaxIteratorAgeThreshold(max_age_in_millis=60_000)},
-        )
+        if watch.ecs_service:
+            self.facade.monitor_simple_fargate_service(fargate_service=watch.ecs_service, alarm_friendly_name="Jobs")
+        if watch.stream:
+            self.facade.monitor_kinesis_data_stream(
+                stream_name=watch.stream.stream_name,
+                alarm_friendly_name="Stream",
+                add_iterator_max_age_alarm={WARNING: monitoring.MaxIteratorAgeThreshold(max_age_in_millis=60_000)},
+            )
         for source, delivery in watch.delivery_streams.items():
             self.facade.monitor_kinesis_firehose(
                 delivery_stream_name=delivery.delivery_stream_name, alarm_friendly_name=f"Firehose-{source}"
             )
-        self.facade.monitor_open_search_cluster(
-            domain=watch.search_domain,
-            alarm_friendly_name="Search",
-            add_cluster_status_alarm={
-                CRITICAL: monitoring.OpenSearchClusterStatusCustomization(
-                    status=monitoring.OpenSearchClusterStatus.RED
-                ),
-                WARNING: monitoring.OpenSearchClusterStatusCustomization(
-                    status=monitoring.OpenSearchClusterStatus.YELLOW, **_for_minutes(5)
-                ),
-            },
-            add_disk_space_usage_alarm={WARNING: monitoring.UsageThreshold(max_usage_percent=80, **_for_minutes(3))},
-        )
+        if domain := watch.search_domain:
+            self.facade.monitor_open_search_cluster(
+                domain=domain,
+                alarm_friendly_name="Search",
+                add_cluster_status_alarm={
+                    CRITICAL: monitoring.OpenSearchClusterStatusCustomization(
+                        status=monitoring.OpenSearchClusterStatus.RED
+                    ),
+                    WARNING: monitoring.OpenSearchClusterStatusCustomization(
+                        status=monitoring.OpenSearchClusterStatus.YELLOW, **_for_minutes(5)
+                    ),
+                },
+                add_disk_space_usage_alarm={
+                    WARNING: monitoring.UsageThreshold(max_usage_percent=80, **_for_minutes(3))
+                },
+            )
         if watch.kafka is not None:
             self._kafka(watch.kafka)
         if watch.flink_application is not None:

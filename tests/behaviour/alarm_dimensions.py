@@ -86,6 +86,8 @@ PUBLISHED: dict[str, tuple[str, dict[str, Sets]]] = {
         "FreeStorageSpace": sets("DBInstanceIdentifier", "DatabaseClass", "EngineName"),
         "ServerlessDatabaseCapacity": sets("DBClusterIdentifier", "DBClusterIdentifier, Role", "DBInstanceIdentifier"),
         "ACUUtilization": sets("DBClusterIdentifier", "DBClusterIdentifier, Role", "DBInstanceIdentifier"),
+        # A global database's secondary cluster publishes how far it trails the primary, in milliseconds.
+        "AuroraGlobalDBReplicationLag": sets("DBClusterIdentifier"),
     }),
     "AWS/ElastiCache": (ELASTICACHE_DOC, {
         "EngineCPUUtilization": _CACHE_NODE,

@@ -20,6 +20,7 @@ import copy
 import dataclasses
 import json
 import re
+from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -314,12 +315,19 @@ def runtime(shape: str, tags: Callable[[StageConfig], Mapping[str, str]] = lambd
 
     def find(model: PermissionModel, config: StageConfig) -> list[Target]:
         return [
-            Target(rid, shape.format(region=stack.region, account=stack.account) + OBJECT, tags(config))
+            Target(
+                rid, shape.format(region=stack.region, account=stack.account) + OBJECT, tags(regional(config, stack))
+            )
             for rid, _ in model.symbols.each("AWS::EKS::Cluster")
             if (stack := model.symbols.stacks[rid.stack])
         ]
 
     return find
+
+
+def regional(config: StageConfig, stack: Any) -> StageConfig:
+    """The stage as seen from `stack`'s region (its cluster's name, its CIDR)."""
+    return next((config.in_region(r) for r in config.secondaries if r.region == stack.region), config)
 
 
 def karpenter_tags(config: StageConfig, *, pool: bool = True) -> dict[str, str]:
@@ -900,17 +908,39 @@ def flow_problems(model: PermissionModel, config: StageConfig, flow: Flow) -> li
     )
     if not pairs:
         return ["the model found no principal for it in the templates"]
+    serving = serving_regions(model, config)
+    pairs = [(caller, target) for caller, target in pairs if in_reach(model, caller, target, serving)]
     problems = []
     for caller, target in pairs:
         for action in flow.actions:
             context = {
                 **REQUEST_CONTEXT.get(action.split(":")[0], {}),
-                **(flow.context(config) if flow.context else {}),
+                **(flow.context(regional(config, model.symbols.stacks[target.id.stack])) if flow.context else {}),
                 **(flow.context_for(model, target) if flow.context_for else {}),
             }
             found = model.check(caller, action, target, context) + key_problems(model, caller, action, target)
             problems += [f"{caller}: {model.symbols.readable(problem)}" for problem in found]
     return problems
+
+
+def serving_regions(model: PermissionModel, config: StageConfig) -> dict[ResourceId, set[str]]:
+    """Each role's regions: where it is made and where a workload is given it (a secondary region's cluster
+    binds the workload roles made in the primary region: IAM is global)."""
+    found: dict[ResourceId, set[str]] = defaultdict(set)
+    for resource_type, dotted, _ in BINDINGS:
+        for rid, props in model.symbols.each(resource_type):
+            if (value := dig(props, dotted)) is not None:
+                found[model.principal(rid.stack, value).id].add(model.symbols.stacks[rid.stack].region)
+    return found
+
+
+def in_reach(model: PermissionModel, caller: Caller, target: Target, serving: Mapping[ResourceId, set[str]]) -> bool:
+    """Whether a flow's caller works in the target's region, the region of the stack that makes it: a region's
+    workloads use their own region's resources (the workload roles, made once, work in every region)."""
+    region = model.symbols.stacks[target.id.stack].region
+    if not isinstance(caller, Principal):
+        return True
+    return region in {caller.region, *serving.get(caller.id, ())}
 
 
 BINDINGS: tuple[tuple[str, str, str], ...] = (
@@ -955,18 +985,29 @@ def only(caller: Caller) -> Callers:
     return find
 
 
+PRIMARY_REGION_ONLY = ("data/TimeSeries/",)
+"""Credentials of stores the stage builds in its primary region only (Timestream for InfluxDB replicates to no
+other region): nothing in a secondary region could use them."""
+
+
 def replica_failures(model: PermissionModel, config: StageConfig) -> list[Failure]:
-    """Every secret a workload role may read is replicated to each of the stage's other regions: a workload
+    """Every secret a workload role may read is there in each region the role works in: the secret itself, its
+    replica, or that region's own secret of the same name (each region's cache has its own token). A workload
     that fails over reads its secrets in its own region, not across an ocean from the region that failed."""
-    others = {region.region for region in config.regions}
     properties = dict(model.symbols.each("AWS::SecretsManager::Secret"))
+    made_in = {(model.symbols.stacks[rid.stack].region, props.get("Name")) for rid, props in properties.items()}
+    serving = serving_regions(model, config)
     failures = []
     for resource_type, dotted, _ in BINDINGS:
         for principal in role_of(resource_type, dotted)(model, config):
+            assert isinstance(principal, Principal)
+            regions = {principal.region, *serving.get(principal.id, ())}
             for secret in secrets_granted(only(principal))(model, config):
-                home = model.symbols.stacks[secret.id.stack].region
+                if model.symbols.path(secret.id).startswith(PRIMARY_REGION_ONLY):
+                    continue
+                name = properties[secret.id].get("Name")
                 replicas = {r["Region"] for r in properties[secret.id].get("ReplicaRegions", [])}
-                if missing := sorted(others - {home} - replicas):
+                if missing := sorted(r for r in regions - replicas if (r, name) not in made_in):
                     problem = f"{principal} reads it; no replica in {', '.join(missing)}"
                     failures.append(Failure(model.stage, "replica", model.symbols.label(secret.id),
                                             "issue: every region a working copy", (problem,)))  # fmt: skip

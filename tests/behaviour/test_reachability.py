@@ -406,13 +406,23 @@ def expected_placements(config: StageConfig) -> dict[str, dict[Kind, int | None]
             Kind.INFERENCE_MODEL: 1 if config.ai.sagemaker.enabled else 0,
         }
     }
-    for index, secondary in enumerate(config.secondaries):  # endpoints, NAT, peering accepters, Aurora
+    for secondary in config.secondaries:  # the platform, its own cache and models file system, the Aurora secondary
+        regional = config.in_region(secondary)
         expected[secondary.region] = {
+            Kind.NODE_GROUP: sum(1 for group in regional.platform.node_groups if group.min_size),
+            Kind.KARPENTER_NODES: sum(1 for group in regional.platform.node_groups if group.headroom) + 1,
+            Kind.FARGATE_PODS: sum(len(p.selectors) for p in fargate.profiles) if fargate else 0,
+            Kind.CONTROL_PLANE: 1,
+            Kind.KUBECTL_HANDLER: 1,
+            Kind.PROVIDER_FUNCTION: None,
+            Kind.EVENT_FUNCTION: 1,  # the action-requests consumer; the lake's functions are the primary's
             Kind.INTERFACE_ENDPOINT: len(config.interface_endpoints),
             Kind.NAT_GATEWAY: network.nat_gateways,
-            Kind.PROVIDER_FUNCTION: None,
+            Kind.LOAD_BALANCER: 1,
             Kind.DATABASE: 1 if config.data.database.engine == "aurora-serverless-v2" else 0,
-            Kind.FILE_SYSTEM: 1 if index == 0 else 0,  # EFS replicates the models to the first secondary
+            Kind.CACHE: 1,
+            Kind.FILE_SYSTEM: 1,
+            Kind.SCRAPER: 1,  # the region's own Prometheus collector
         }
     return expected
 
@@ -731,7 +741,7 @@ RETURN_INTO_THE_APP_TIER = frozenset({
     "workloads -> RDS Proxy", "rotation -> database", "workloads -> cache", "workloads -> EFS", "workloads -> Kafka",
     "workloads -> search", "workloads -> graph", "workloads -> time series", "workloads -> DAX", "app tier -> internet",
     "app tier -> S3", "app tier -> DynamoDB", "Firehose -> search", "Flink application -> S3",
-    "Flink application -> internet",
+    "Flink application -> internet", "peer region's app tier -> workloads",
     "SageMaker model -> S3",
 })  # fmt: skip
 """Every required path whose replies enter the app tier from another tier."""

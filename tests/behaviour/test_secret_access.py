@@ -87,3 +87,22 @@ def test_a_missing_permission_is_reported(platform: SynthesizedPlatform, stage: 
     assert broken != stacks, f"no policy grants {action}"
     problems = access_problems(stage, broken, tenant_mounts(stacks))
     assert problems and all(f"may not {action} /" in p and p.startswith(f"{stage}: ") for p in problems), problems
+
+
+def test_a_secret_left_in_one_region_cannot_be_mounted_elsewhere(platform: SynthesizedPlatform, stage: str) -> None:
+    """The secrets lose their replicas: every secondary region's tenants report each one they mount."""
+    config = platform.configs[stage]
+    if not config.secondaries:
+        pytest.skip(f"{stage} has one region")
+    stacks = stage_stacks(platform, stage)
+    broken = []
+    for stack in stacks:
+        template = copy.deepcopy(dict(stack.template))
+        for resource in template["Resources"].values():
+            if resource["Type"] == "AWS::SecretsManager::Secret":
+                resource.get("Properties", {}).pop("ReplicaRegions", None)
+        broken.append(stack.relabelled(template=template))
+    problems = access_problems(stage, broken, tenant_mounts(stacks))
+    regions = {region.region for region in config.secondaries}
+    assert {p.split(": ")[1] for p in problems} == regions, problems
+    assert all("nor a replica there" in p for p in problems), problems

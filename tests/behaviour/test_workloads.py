@@ -62,9 +62,15 @@ def workloads(platform: SynthesizedPlatform, stage: str) -> list[Workload]:
     return found
 
 
-def _platform_stack(stacks: Sequence[StackTemplate]) -> StackTemplate:
-    (stack,) = [s for s in stacks if any(True for _ in s.of_type("AWS::EKS::Cluster"))]
-    return stack
+def platform_stacks(stacks: Sequence[StackTemplate]) -> dict[str, StackTemplate]:
+    """By region, the stack with that region's cluster: every region of a stage runs the workloads."""
+    found = [s for s in stacks if any(True for _ in s.of_type("AWS::EKS::Cluster"))]
+    assert len({s.region for s in found}) == len(found), "two clusters in one region"
+    return {s.region: s for s in found}
+
+
+def _platform_stack(stacks: Sequence[StackTemplate], region: str) -> StackTemplate:
+    return platform_stacks(stacks)[region]
 
 
 def gpu_nodes(provider: Nodes) -> bool:
@@ -127,18 +133,24 @@ def _model(stacks: Sequence[StackTemplate], stage: str) -> VpcModel:
 
 
 def test_every_service_lands_where_it_can_run(platform: SynthesizedPlatform, stage: str) -> None:
-    providers = node_providers(_platform_stack(stage_stacks(platform, stage)))
-    assert placement_problems(stage, providers, workloads(platform, stage)) == []
+    """In every region: a standby region's pools hold no managed nodes, so its pods land on Karpenter's."""
+    found = workloads(platform, stage)
+    stacks = platform_stacks(stage_stacks(platform, stage))
+    assert set(stacks) == {region.region for region in platform.configs[stage].regions}
+    assert [p for stack in stacks.values() for p in placement_problems(stage, node_providers(stack), found)] == []
 
 
 def test_the_load_balancer_reaches_every_service_and_gpu_pods_the_shared_models(
     platform: SynthesizedPlatform, stage: str
 ) -> None:
     stacks = stage_stacks(platform, stage)
-    providers = node_providers(_platform_stack(stacks))
-    config = platform.configs[stage]
     found = workloads(platform, stage)
-    assert reachability_problems(stage, config.region, _model(stacks, stage), providers, found) == []
+    model = _model(stacks, stage)
+    assert [
+        problem
+        for region, stack in platform_stacks(stacks).items()
+        for problem in reachability_problems(stage, region, model, node_providers(stack), found)
+    ] == []
 
 
 # --- each contract fails on what is broken on purpose ----------------------------------------------------
@@ -153,7 +165,7 @@ def test_a_gpu_pod_without_its_toleration_lands_nowhere(platform: SynthesizedPla
     index = _first(found, gpu=True)
     broken = list(found)
     broken[index] = replace(found[index], pod={**found[index].pod, "tolerations": []})
-    providers = node_providers(_platform_stack(stage_stacks(platform, stage)))
+    providers = node_providers(_platform_stack(stage_stacks(platform, stage), platform.configs[stage].region))
     assert placement_problems(stage, providers, broken) == [
         f"{stage}: {found[index]} lands on no node group or NodePool that holds nodes "
         f"(nodeSelector {found[index].pod['nodeSelector']}, tolerates [], {found[index].gpus} GPUs)"
@@ -165,8 +177,9 @@ def test_a_service_port_the_network_does_not_admit_is_unreachable(platform: Synt
     found = workloads(platform, stage)
     index = _first(found, gpu=False)
     broken = [replace(found[index], port=9000)]
+    region = platform.configs[stage].region
     problems = reachability_problems(
-        stage, platform.configs[stage].region, _model(stacks, stage), node_providers(_platform_stack(stacks)), broken
+        stage, region, _model(stacks, stage), node_providers(_platform_stack(stacks, region)), broken
     )
     assert problems and all(f"{found[index]}: its target group:" in p and "tcp/9000" in p for p in problems), problems
 
@@ -187,6 +200,6 @@ def test_gpu_nodes_without_the_efs_ingress_miss_the_shared_models(platform: Synt
     assert json.dumps([s.template for s in broken]) != json.dumps([s.template for s in stacks]), "no EFS rule found"
     found = [w for w in workloads(platform, stage) if w.gpus]
     problems = reachability_problems(
-        stage, region, _model(broken, stage), node_providers(_platform_stack(stacks)), found
+        stage, region, _model(broken, stage), node_providers(_platform_stack(stacks, region)), found
     )
     assert problems and all(": the shared models:" in p and "tcp/2049" in p for p in problems), problems

@@ -254,6 +254,7 @@ def test_lake_alerts_reach_their_topics(examples: SynthesizedPlatform, stage: st
     workflow runs (alarms), each to the topic of its severity."""
     tmpl = template(examples, stage)
     alerts = observability(examples, stage).lake_alerts
+    assert alerts is not None, "the primary region runs the lake"
     glue = examples.stages[stage].analytics.glue
     rules = {name: tmpl["Resources"][logical_id(rule)]["Properties"] for name, rule in alerts.rules.items()}
     critical, warning = _topic_id(examples, stage, "critical"), _topic_id(examples, stage, "warning")
