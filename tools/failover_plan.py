@@ -21,7 +21,15 @@ from typing import Any
 
 from environments.loader import ConfigError, load_stage
 from environments.schema.stage import StageConfig
-from tools.assembly import LIVE_CONFIG, AssemblyError, CloudAssembly, Resource, StageAssembly, outdir_for
+from tools.assembly import (
+    LIVE_CONFIG,
+    AssemblyError,
+    CloudAssembly,
+    Resource,
+    StageAssembly,
+    outdir_for,
+    stale,
+)
 
 __all__ = ["AssemblyError", "FailoverPlan", "main", "plan"]
 
@@ -288,6 +296,10 @@ def main(argv: list[str] | None = None) -> int:
             raise AssemblyError(f"{args.stage}: no secondary region in its stage file: nothing to fail over to")
         outdir = args.outdir or outdir_for(args.config_dir)
         assembly = CloudAssembly.read(outdir).stage(args.stage)
+        reason = stale(outdir, [args.stage], config_dir=args.config_dir)
+        if reason is not None:
+            print(f"warning: {outdir} may not be what a deploy would build ({reason}): run make synth "
+                  f"STAGE={args.stage} for the current plan", file=sys.stderr)  # fmt: skip
         result = plan(assembly, config)
     except ConfigError as error:
         print("\n".join(error.problems), file=sys.stderr)
