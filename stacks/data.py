@@ -14,20 +14,17 @@ from constructs.data.app_secrets import AppSecrets
 from constructs.data.app_tables import AppTables
 from constructs.data.backup_plans import BackupPlans
 from constructs.data.data_buckets import BucketReplicas, DataBuckets, cloudfront_conditions
-from constructs.data.data_keys import DataKeys
 from constructs.data.graph_database import GraphDatabase
-from constructs.data.messaging import Messaging
 from constructs.data.postgres_database import PostgresDatabase
 from constructs.data.shared_file_system import SharedFileSystem
 from constructs.data.table_accelerator import TableAccelerator
 from constructs.data.time_series_database import TimeSeriesDatabase
-from constructs.data.valkey_cache import ValkeyCache
 from constructs.data.workload_identities import WorkloadRoles
 
 from environments.schema.regions import replica_bucket_name
 from environments.schema.stage import StageConfig
 from stacks.base import PlatformStack
-from stacks.data_replica import DataReplicaStack
+from stacks.data_replica import DataReplicaStack, stage_cache, stage_keys, stage_messaging
 from stacks.network import NetworkStack
 
 
@@ -70,14 +67,7 @@ class DataStack(PlatformStack):
         data_subnets = ec2.SubnetSelection(subnets=network.data_subnets.subnets)
         app_subnets = ec2.SubnetSelection(subnets=network.app_subnets.subnets)
 
-        self.keys = DataKeys(
-            self,
-            "Keys",
-            strategy=config.kms.key_strategy,
-            alias_prefix=f"alias/{prefix}",
-            deletion_window_days=config.kms.deletion_window_days,
-            removal_policy=self.stateful_removal_policy,
-        )
+        self.keys = stage_keys(self)
         self.database = PostgresDatabase(
             self,
             "Postgres",
@@ -98,19 +88,7 @@ class DataStack(PlatformStack):
             global_database=bool(replicas) and data.database.engine == "aurora-serverless-v2",
             secret_replicas=secret_replicas,
         )
-        self.cache = ValkeyCache(
-            self,
-            "Cache",
-            cache=data.cache,
-            subnets=network.data_subnets,
-            security_group=groups.cache,
-            cache_key=self.keys.cache,
-            secrets_key=self.keys.secrets,
-            logs_key=self.keys.logs,
-            secret_name=f"/{prefix}/cache-auth-token",
-            removal_policy=self.stateful_removal_policy,
-            snapshot_removal_policy=self.snapshot_removal_policy,
-        )
+        self.cache = stage_cache(self, network, self.keys)
         self.tables = AppTables(
             self,
             "Tables",
@@ -175,14 +153,7 @@ class DataStack(PlatformStack):
             removal_policy=self.stateful_removal_policy,
             replicas=secret_replicas,
         )
-        self.messaging = Messaging(
-            self,
-            "Messaging",
-            messaging=data.messaging,
-            encryption_key=self.keys.messaging,
-            event_bus_name=f"{config.tags.project}-{config.name}",
-            removal_policy=self.stateful_removal_policy,
-        )
+        self.messaging = stage_messaging(self, self.keys)
         self.backups = BackupPlans(
             self,
             "Backups",

@@ -40,36 +40,9 @@ class DataReplicaStack(PlatformStack):
             config=config,
             description=f"{config.name}: keys, replicas, backup copies, Valkey, messaging ({config.region})",
         )
-        prefix = f"{config.tags.project}/{config.name}"
-        self.keys = DataKeys(
-            self,
-            "Keys",
-            strategy=config.kms.key_strategy,
-            alias_prefix=f"alias/{prefix}",
-            deletion_window_days=config.kms.deletion_window_days,
-            removal_policy=self.stateful_removal_policy,
-        )
-        self.cache = ValkeyCache(
-            self,
-            "Cache",
-            cache=config.data.cache,
-            subnets=network.data_subnets,
-            security_group=network.security_groups.cache,
-            cache_key=self.keys.cache,
-            secrets_key=self.keys.secrets,
-            logs_key=self.keys.logs,
-            secret_name=f"/{prefix}/cache-auth-token",
-            removal_policy=self.stateful_removal_policy,
-            snapshot_removal_policy=self.snapshot_removal_policy,
-        )
-        self.messaging = Messaging(
-            self,
-            "Messaging",
-            messaging=config.data.messaging,
-            encryption_key=self.keys.messaging,
-            event_bus_name=f"{config.tags.project}-{config.name}",
-            removal_policy=self.stateful_removal_policy,
-        )
+        self.keys = stage_keys(self)
+        self.cache = stage_cache(self, network, self.keys)
+        self.messaging = stage_messaging(self, self.keys)
         self.access_logs = self.own_access_log_bucket(versioned=True)
         self.replica_buckets = {name: self._replica(name) for name in config.recovery.replicate_buckets}
         # Every region's GPU pods mount the models file system: the first secondary holds the replica of the
@@ -121,3 +94,47 @@ class DataReplicaStack(PlatformStack):
             stays_in_region_because="This is a secondary region's copy of the primary bucket, which replicates "
             "into it; after a failover the stage's config moves the primary here.",
         ).bucket
+
+
+def stage_keys(stack: PlatformStack) -> DataKeys:
+    """The stage's data keys in `stack`'s region (its key strategy, aliases under `<project>/<stage>`)."""
+    config = stack.config
+    return DataKeys(
+        stack,
+        "Keys",
+        strategy=config.kms.key_strategy,
+        alias_prefix=f"alias/{config.tags.project}/{config.name}",
+        deletion_window_days=config.kms.deletion_window_days,
+        removal_policy=stack.stateful_removal_policy,
+    )
+
+
+def stage_cache(stack: PlatformStack, network: NetworkStack, keys: DataKeys) -> ValkeyCache:
+    """The region's Valkey in its data tier, with its own AUTH token under the stage's one secret name."""
+    config = stack.config
+    return ValkeyCache(
+        stack,
+        "Cache",
+        cache=config.data.cache,
+        subnets=network.data_subnets,
+        security_group=network.security_groups.cache,
+        cache_key=keys.cache,
+        secrets_key=keys.secrets,
+        logs_key=keys.logs,
+        secret_name=f"/{config.tags.project}/{config.name}/cache-auth-token",
+        removal_policy=stack.stateful_removal_policy,
+        snapshot_removal_policy=stack.snapshot_removal_policy,
+    )
+
+
+def stage_messaging(stack: PlatformStack, keys: DataKeys) -> Messaging:
+    """The region's topics, queues and event bus."""
+    config = stack.config
+    return Messaging(
+        stack,
+        "Messaging",
+        messaging=config.data.messaging,
+        encryption_key=keys.messaging,
+        event_bus_name=f"{config.tags.project}-{config.name}",
+        removal_policy=stack.stateful_removal_policy,
+    )

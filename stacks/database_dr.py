@@ -16,7 +16,8 @@ from stacks.network import NetworkStack
 
 
 class DatabaseReplicaStack(PlatformStack):
-    """`cluster` (secondary of `global_cluster_identifier`), its `reader` and their subnet group."""
+    """`cluster` (secondary of `global_cluster_identifier`), its `reader` (None in a standby region: the
+    secondary is headless there) and their subnet group."""
 
     def __init__(
         self,
@@ -75,21 +76,27 @@ class DatabaseReplicaStack(PlatformStack):
         for log_group in logs:
             self.cluster.node.add_dependency(log_group)
         self.cluster.apply_removal_policy(self.snapshot_removal_policy)
-        self.reader = rds.CfnDBInstance(
-            self,
-            "Reader",
-            db_cluster_identifier=self.cluster.ref,
-            db_instance_class="db.serverless",
-            engine="aurora-postgresql",
-            publicly_accessible=False,
-            auto_minor_version_upgrade=True,
+        # An active region reads through its own instance and fails over to it at once; a standby region's
+        # secondary is headless (storage only, no instance to pay for): a failover there adds one first.
+        self.reader = (
+            rds.CfnDBInstance(
+                self,
+                "Reader",
+                db_cluster_identifier=self.cluster.ref,
+                db_instance_class="db.serverless",
+                engine="aurora-postgresql",
+                publicly_accessible=False,
+                auto_minor_version_upgrade=True,
+            )
+            if config.region_config.role == "active"
+            else None
         )
         acknowledge(
             self.cluster,
             "AwsSolutions-RDS11",
             "PostgreSQL keeps its standard port 5432, as in the primary region.",
         )
-        for resource in (self.cluster, self.reader):
+        for resource in filter(None, (self.cluster, self.reader)):
             for finding in ("NIST.800.53.R5-RDSInBackupPlan", "NIST.800.53.R5-RDSEnhancedMonitoringEnabled"):
                 acknowledge(
                     resource,

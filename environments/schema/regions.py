@@ -187,8 +187,30 @@ def region_problems(config: StageConfig) -> list[tuple[str, str]]:
                     ("recovery.replicate_buckets", f"the replica name {name} is longer than S3's 63 characters; "
                      "shorten tags.project")
                 )  # fmt: skip
+    if config.secondaries:
+        problems += working_copy_problems(config)
     if recovery.replicate_buckets and not config.data.buckets.versioned:
         problems.append(("recovery.replicate_buckets", "replication needs versioned buckets (data.buckets.versioned)"))
+    return problems
+
+
+WORKING_COPY_TABLES = ("conversations", "sessions")
+"""The tables the app role uses in every region (WorkloadRoles): a secondary region's workloads need replicas."""
+
+
+def working_copy_problems(config: StageConfig) -> list[tuple[str, str]]:
+    """What a secondary region's platform needs from the primary's data: a global database to fail over to,
+    the tables the app uses and the models the GPU workers load."""
+    problems = []
+    if config.data.database.engine != "aurora-serverless-v2":
+        problems.append(("data.database.engine", "secondary regions need aurora-serverless-v2 (an Aurora Global "
+                         "Database); RDS has no secondary to fail over to"))  # fmt: skip
+    if missing := [table for table in WORKING_COPY_TABLES if table not in config.recovery.replicate_tables]:
+        problems.append(("recovery.replicate_tables", f"lacks {', '.join(missing)}: the workloads in the secondary "
+                         "regions use every table"))  # fmt: skip
+    if "models" not in config.recovery.replicate_buckets:
+        problems.append(("recovery.replicate_buckets", "lacks models: GPU workers in the secondary regions load "
+                         "their weights from its replica"))  # fmt: skip
     return problems
 
 

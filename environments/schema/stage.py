@@ -109,6 +109,11 @@ class StageConfig(ConfigModel):
         )
 
     @property
+    def region_config(self) -> RegionConfig:
+        """The entry of `regions` this view of the stage is in."""
+        return next(region for region in self.regions if region.region == self.region)
+
+    @property
     def is_primary(self) -> bool:
         """Whether this is the stage in its primary region (`regions.0`), not a secondary's view of it."""
         return self.region == self.primary.region

@@ -279,7 +279,9 @@ def test_the_origin_secret_is_generated_alphanumeric_and_kept(examples: Synthesi
     assert (generated["ExcludePunctuation"], generated["PasswordLength"]) == (True, 64)
     assert secret["Properties"]["Name"] == "/ai-platform/prod/origin-verify"
     assert (secret["DeletionPolicy"], secret["UpdateReplacePolicy"]) == ("Retain", "Retain")
-    assert "ReplicaRegions" not in secret["Properties"]  # prod is in us-east-1, where CloudFront resolves it
+    # prod is in us-east-1, where CloudFront resolves it; every other region's listener reads its replica
+    replicas = [replica["Region"] for replica in secret["Properties"]["ReplicaRegions"]]
+    assert replicas == sorted(region.region for region in examples.configs["prod"].secondaries)
     assert verification.accepted == [verification.sent]  # no rotation under way
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,25 @@ def _pipeline(template: dict[str, Any]) -> dict[str, Any]:
 
 
 def _stage_names(template: dict[str, Any]) -> list[str]:
-    return [stage["Name"] for stage in _pipeline(template)["Stages"]]
+    """The pipeline's stages in order, a stage CDK Pipelines split (`prod.1`, `prod.2`: CodePipeline takes 50
+    actions per stage) once under its own name."""
+    names = [_base_name(stage["Name"]) for stage in _pipeline(template)["Stages"]]
+    return [name for index, name in enumerate(names) if name not in names[:index]]
+
+
+def _base_name(name: str) -> str:
+    return re.sub(r"\.\d+$", "", name)
+
+
+def _stage_actions(template: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """By stage name, its actions (of every part of a split stage), each with `RunOrder` made pipeline-wide:
+    a later part runs after the whole of an earlier one."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    for position, stage in enumerate(_pipeline(template)["Stages"]):
+        found.setdefault(_base_name(stage["Name"]), []).extend(
+            {**action, "RunOrder": position * 1000 + action.get("RunOrder", 1)} for action in stage["Actions"]
+        )
+    return found
 
 
 def _buildspec(template: dict[str, Any], marker: str) -> str:
@@ -75,7 +94,7 @@ def test_stages_promote_in_the_pipeline_files_order_after_self_mutation(pipeline
 
 
 def test_manual_approval_before_prod_only(pipeline_template: dict[str, Any]) -> None:
-    stages = {s["Name"]: s["Actions"] for s in _pipeline(pipeline_template)["Stages"]}
+    stages = _stage_actions(pipeline_template)
     for name in PROMOTION:
         approvals = [a for a in stages[name] if a["ActionTypeId"]["Category"] == "Approval"]
         deploys = [a for a in stages[name] if a["ActionTypeId"]["Category"] == "Deploy"]
@@ -90,7 +109,7 @@ def test_manual_approval_before_prod_only(pipeline_template: dict[str, Any]) -> 
 def test_deploys_go_to_each_stages_own_account(
     examples: SynthesizedPlatform, pipeline_template: dict[str, Any]
 ) -> None:
-    stages = {s["Name"]: s["Actions"] for s in _pipeline(pipeline_template)["Stages"]}
+    stages = _stage_actions(pipeline_template)
     for name in PROMOTION:
         account = examples.configs[name].account
         for action in (a for a in stages[name] if a["ActionTypeId"]["Category"] == "Deploy"):
@@ -103,7 +122,7 @@ def test_synth_step_installs_tests_and_synthesizes(pipeline_template: dict[str, 
 
 
 def test_smoke_step_after_each_stage_reads_stack_outputs(pipeline_template: dict[str, Any]) -> None:
-    stages = {s["Name"]: s["Actions"] for s in _pipeline(pipeline_template)["Stages"]}
+    stages = _stage_actions(pipeline_template)
     for name in PROMOTION:
         (smoke,) = [a for a in stages[name] if a["Name"] == f"Smoke-{name}"]
         deploys = [a for a in stages[name] if a["ActionTypeId"]["Category"] == "Deploy"]
@@ -198,7 +217,7 @@ def test_missing_pipeline_file(tmp_path: Path) -> None:
 def test_preflight_runs_before_each_stages_approval_and_deploy(pipeline_template: dict[str, Any]) -> None:
     """`make preflight STAGE=<stage>` on the synthesized assembly, before the approval (where there is one)
     and before any stack of the stage deploys."""
-    stages = {s["Name"]: s["Actions"] for s in _pipeline(pipeline_template)["Stages"]}
+    stages = _stage_actions(pipeline_template)
     for name in PROMOTION:
         (preflight,) = [a for a in stages[name] if a["Name"] == f"Preflight-{name}"]
         later = [a for a in stages[name] if a["ActionTypeId"]["Category"] in ("Deploy", "Approval")]

@@ -57,7 +57,7 @@ def test_single_region_stages_build_only_the_primary_stacks(examples: Synthesize
         assert list(built.networks) == [examples.configs[stage].region]
         assert not built.replicas and not built.database_replicas and not built.peerings
         assert {s.node.id for s in examples.stacks(stage)} == {
-            "network", "data", "analytics", "platform", "observability"
+            "network", "data", "analytics", "platform", "ai", "observability"
         }  # fmt: skip
 
 
@@ -140,8 +140,10 @@ def test_aurora_global_database_with_a_secondary_in_each_region(examples: Synthe
     assert logical_id(stage.networks[region].security_groups.postgres) in output_of(cluster["VpcSecurityGroupIds"][0])
     (parameters,) = props(secondary, "AWS::RDS::DBClusterParameterGroup")
     assert parameters["Parameters"] == {"rds.force_ssl": "1"}
-    (reader,) = props(secondary, "AWS::RDS::DBInstance")
-    assert reader["DBInstanceClass"] == "db.serverless"
+    # an active region reads (and fails over) through its own instance; a standby's secondary is headless
+    readers = props(secondary, "AWS::RDS::DBInstance")
+    role = next(r.role for r in config.secondaries if r.region == region)
+    assert [reader["DBInstanceClass"] for reader in readers] == (["db.serverless"] if role == "active" else [])
     for other in ("dev", "staging"):
         assert not examples.stages[other].database_replicas
         assert not props(examples.template_json(other, "data"), "AWS::RDS::GlobalCluster")
@@ -272,11 +274,15 @@ def test_every_backup_plan_copies_to_a_locked_vault_in_each_secondary_region(exa
 
 
 def test_the_models_file_system_replicates_to_the_first_secondary_region(examples: SynthesizedPlatform) -> None:
-    """EFS replicates to one destination: the first secondary; the models bucket reaches every region."""
+    """EFS replicates to one destination: the first secondary; every other region has its own (filled from the
+    models bucket's replica there)."""
     stage = examples.stages["prod"]
     first, *rest = SECONDARIES
     replica = stage.replicas[first].file_system
-    assert replica is not None and all(stage.replicas[region].file_system is None for region in rest)
+    assert stage.replicas[first].models_replica and not any(stage.replicas[region].models_replica for region in rest)
+    for region in rest:
+        (own,) = props(examples.template_json("prod", f"data-{region}"), "AWS::EFS::FileSystem")
+        assert "ReplicationOverwriteProtection" not in json.dumps(own)
     (source,) = props(examples.template_json("prod", "data"), "AWS::EFS::FileSystem")
     (destination,) = source["ReplicationConfiguration"]["Destinations"]
     assert destination["Region"] == first
@@ -285,3 +291,49 @@ def test_the_models_file_system_replicates_to_the_first_secondary_region(example
     assert target["Properties"]["FileSystemProtection"]["ReplicationOverwriteProtection"] == "DISABLED"
     assert target["Properties"]["Encrypted"] is True and target["DeletionPolicy"] == "Retain"
     assert "models" in examples.configs["prod"].recovery.replicate_buckets
+
+
+@pytest.mark.parametrize("region", SECONDARIES)
+def test_each_secondary_region_runs_the_platform(examples: SynthesizedPlatform, region: str) -> None:
+    """EKS named for the region, the pools by the region's role, the ingress load balancer, and the tenants
+    bound to the workload roles the primary region made, which a managed policy per role grants this region's
+    stores."""
+    config, stage = examples.configs["prod"], examples.stages["prod"]
+    secondary = _region(examples, region)
+    platform = stage.platforms[region]
+    assert (platform.region, platform.stack_name) == (region, f"prod-platform-{region}")
+    template = examples.template_json("prod", f"platform-{region}")
+    (cluster,) = props(template, "AWS::EKS::Cluster")
+    assert cluster["Name"] == f"{config.tags.project}-prod-{region}"
+    minimums = sorted(group["ScalingConfig"]["MinSize"] for group in props(template, "AWS::EKS::Nodegroup"))
+    keeps = {
+        group.name for group in config.platform.node_groups if secondary.role == "active" or group.name == "system"
+    }
+    expected = sorted(group.min_size for group in config.platform.node_groups if group.min_size and group.name in keeps)
+    assert minimums == expected
+    assert len(props(template, "AWS::ElasticLoadBalancingV2::LoadBalancer")) == 1
+    roles = {logical_id(stage.data.workload_roles.app_role), logical_id(stage.data.workload_roles.gpu_role)}
+    associations = props(template, "AWS::EKS::PodIdentityAssociation")
+    bound = {
+        a["RoleArn"]["Fn::GetStackOutput"]["OutputName"] for a in associations if "Fn::GetStackOutput" in a["RoleArn"]
+    }
+    assert all(any(role in output for output in bound) for role in roles), bound
+    policies = [p for p in props(template, "AWS::IAM::ManagedPolicy") if "Fn::GetStackOutput" in json.dumps(p["Roles"])]
+    assert len(policies) == 2  # RegionalWorkloadAccess: App and Gpu
+    text = json.dumps(policies)
+    assert f"arn:aws:secretsmanager:{region}:" in text and f"-{region}/*" in text  # secret and bucket replicas
+    assert "rds-db:connect" in text and "dynamodb:GetItem" in text
+
+
+@pytest.mark.parametrize("region", SECONDARIES)
+def test_each_secondary_region_watches_its_own_platform(examples: SynthesizedPlatform, region: str) -> None:
+    stage = examples.stages["prod"]
+    template = examples.template_json("prod", f"observability-{region}")
+    assert len(props(template, "AWS::SNS::Topic")) == 2  # critical and warning
+    alarms = props(template, "AWS::CloudWatch::Alarm")
+    lag = [a for a in alarms if a.get("MetricName") == "AuroraGlobalDBReplicationLag"]
+    cluster = logical_id(stage.database_replicas[region].cluster)
+    assert len(lag) == 2 and all(cluster in json.dumps(a["Dimensions"]) for a in lag)
+    assert not props(template, "AWS::CloudTrail::Trail") and not props(template, "AWS::Budgets::Budget")
+    dashboards = props(template, "AWS::CloudWatch::Dashboard")
+    assert dashboards and all(region in json.dumps(d["DashboardName"]) for d in dashboards)
