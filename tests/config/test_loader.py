@@ -595,9 +595,6 @@ def test_prod_multi_az_rds(tmp_path: Path) -> None:
         database.pop("aurora")
         database["rds"] = {"instance_class": "r6g.large", "multi_az": False, "allocated_storage_gib": 100,
                            "max_allocated_storage_gib": 500}  # fmt: skip
-        # RDS has no global database: the regional-loss targets are tested in tests/config/test_recovery.py.
-        for target in ("rto_minutes", "rpo_minutes", "outside_rpo"):
-            data["recovery"].pop(target)
 
     problems = _problems(tmp_path, "prod", to_single_az_rds, base="prod")
     assert problems == [f"{tmp_path / 'prod.yaml'}: data.database.rds.multi_az: prod must be Multi-AZ"]
