@@ -30,7 +30,7 @@ SELECT_STAGES = $(if $(STAGE),-c stages=$(STAGE))
 ONE_STAGE = $(or $(STAGE),dev)
 
 .PHONY: flink-connectors synth ls test scan snapshots lint bench pin-stateful-ids diff deploy deploy-pipeline runtime-deps deps lock clean \
-	cost prices diagram preflight bootstrap bootstrap-pipeline destroy
+	cost prices diagram recovery-docs failover-plan preflight bootstrap bootstrap-pipeline destroy
 
 synth: runtime-deps $(if $(CODEBUILD_BUILD_ID),flink-connectors)
 	rm -rf cdk.out
@@ -90,6 +90,17 @@ cost: runtime-deps
 # docs/diagrams/<stage>.svg for every stage, from the templates (commit them; the tests fail when stale).
 diagram: runtime-deps
 	@$(PY) -m tools.diagram
+
+# docs/recovery.md's tables (each stateful component's replication, RPO and promotion; the RTO and RPO sums
+# against the stage's targets), from the stage files (commit them; the tests fail when stale).
+recovery-docs: runtime-deps
+	@$(PY) -m tools.recovery
+
+# The ordered failover plan of STAGE from its synthesized assembly: the global database's clusters, the secret
+# replicas, the EFS destination, what to scale per region, the Route 53 records; exit 1 when a piece is missing.
+failover-plan: runtime-deps
+	$(REQUIRE_STAGE)
+	@$(PY) -m tools.failover_plan --stage $(STAGE) $(TOOL_CONFIG)
 
 # Refresh docs/prices/<region>.json from the AWS Price List API: needs AWS credentials (any account).
 prices: runtime-deps

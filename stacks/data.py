@@ -124,6 +124,7 @@ class DataStack(PlatformStack):
                 )
                 for replica in replicas
             ],
+            replication_time_control=config.recovery.rpo_minutes is not None,
         )
         if config.edge.enabled:
             self.buckets.allow_cloudfront_images()

@@ -56,9 +56,12 @@ class DataBuckets(Construct):
         trail_name: str,
         removal_policy: cdk.RemovalPolicy,
         replicas: Sequence[BucketReplicas] = (),
+        replication_time_control: bool = False,
     ) -> None:
         """`replicas`: each secondary region's copies of the buckets they name, which replicate every object
-        and delete marker to each of them (one rule per region, by priority)."""
+        and delete marker to each of them (one rule per region, by priority). `replication_time_control`: with
+        S3 Replication Time Control and its metrics, the only S3 replication with a time bound (15 minutes),
+        which a stage with an RPO target needs (environments/recovery.py)."""
         super().__init__(scope, construct_id)
         destinations: dict[str, list[tuple[s3.IBucket, kms.IKey]]] = {}
         for region in replicas:
@@ -70,6 +73,7 @@ class DataBuckets(Construct):
             else "Not in recovery.replicate_buckets: the stage file lists the buckets that replicate to the "
             "secondary regions, and this one stays in the primary."
         )
+        rtc = s3.ReplicationTimeValue.FIFTEEN_MINUTES if replication_time_control else None
         self.replication_role = (
             iam.Role(self, "ReplicationRole", assumed_by=iam.ServicePrincipal("s3.amazonaws.com"))
             if destinations
@@ -99,6 +103,8 @@ class DataBuckets(Construct):
                         sse_kms_encrypted_objects=True,
                         delete_marker_replication=True,
                         priority=priority,
+                        replication_time_control=rtc,
+                        metrics=rtc,
                     )
                     for priority, (destination, key) in enumerate(destinations.get(name, ()), start=1)
                 ],

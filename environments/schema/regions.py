@@ -57,14 +57,46 @@ class RegionConfig(ConfigModel):
         return self.region
 
 
+RecoveryComponent = Literal[
+    "database", "tables.conversations", "tables.sessions", "buckets.knowledge_documents", "buckets.document_chunks",
+    "buckets.user_uploads", "buckets.backups", "buckets.audit_logs", "buckets.images", "buckets.models", "secrets",
+    "file_system", "cache", "graph", "time_series", "accelerator", "messaging", "lake", "stream", "stream_state",
+    "kafka", "search", "container_images",
+]  # fmt: skip
+"""The stateful components of a stage, as environments/recovery.py names them (the keys of `outside_rpo`)."""
+
+
 class RecoveryConfig(ConfigModel):
-    """What replicates from the primary to every secondary region."""
+    """What replicates from the primary to every secondary region, and what a regional loss may cost: the
+    targets the loader holds the design to (environments/recovery.py, docs/recovery.md)."""
 
     replicate_tables: Annotated[tuple[Literal["conversations", "sessions"], ...], YamlList] = Field(
         default=(), description="DynamoDB tables made global tables with a replica in every secondary region"
     )
     replicate_buckets: Annotated[tuple[ReplicableBucket, ...], YamlList] = Field(
         default=(), description="S3 buckets replicated (cross-region replication) to every secondary region"
+    )
+    rto_minutes: int | None = Field(
+        default=None,
+        ge=5,
+        description="longest time from losing the primary region to serving from a secondary; null: no target",
+    )
+    rpo_minutes: int | None = Field(
+        default=None,
+        ge=1,
+        description="most recent writes a regional loss may lose, in minutes; null: no target. With a target, S3 "
+        "replication runs with Replication Time Control (the only S3 replication with a time bound)",
+    )
+    decision_minutes: int = Field(
+        default=15,
+        ge=1,
+        le=240,
+        description="from the loss to the decision to fail over: the page, confirming the outage, the go",
+    )
+    outside_rpo: dict[RecoveryComponent, Annotated[str, Field(min_length=20)]] = Field(
+        default_factory=dict,
+        description="components whose data a regional loss may lose by decision, each with the reason (shown "
+        "in docs/recovery.md); everything else must meet rpo_minutes by its replication",
     )
 
 

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 from pydantic import Field, model_validator
 
+from environments.recovery import recovery_problems
 from environments.schema import compute, edge, observability
 from environments.schema.ai import AiConfig, ai_interface_endpoints, ai_problems
 from environments.schema.analytics import AnalyticsConfig, analytics_problems
@@ -172,6 +173,7 @@ def cross_field_problems(config: StageConfig) -> list[tuple[str, str]]:
     problems += region_problems(config)
     problems += observability_problems(config)
     problems += ai_problems(config)
+    problems += recovery_problems(config)
 
     if config.is_production:
         if config.allow_destroy:

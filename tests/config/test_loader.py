@@ -533,6 +533,7 @@ def test_prod_analytics_rules(tmp_path: Path) -> None:
     def without_kafka(data: Any) -> None:
         data["analytics"]["msk"]["mode"] = "off"
         data["analytics"]["stream_processing"]["kafka_consumer"]["enabled"] = False  # its own rule, tested above
+        del data["recovery"]["outside_rpo"]["kafka"]  # no Kafka to accept the loss of (tests/config/test_recovery.py)
 
     problems = _problems(tmp_path, "prod", without_kafka, base="prod")
     assert problems == [f"{tmp_path / 'prod.yaml'}: analytics.msk.mode: prod streams through Kafka (seed 000); "
