@@ -27,6 +27,7 @@ from tests.behaviour.templates import (
     graph,
     json_text,
     literal,
+    nested_dicts,
     size,
     target,
 )
@@ -1009,7 +1010,7 @@ def route53_record_problems(stacks: Sequence[StackTemplate]) -> list[str]:
             continue
         dns, zone_id = alias.get("DNSName"), alias.get("HostedZoneId")
         balancer = next(
-            (found for value in _strings_or_refs(dns) if (found := target(stack, value, stacks))
+            (found for value in nested_dicts(dns) if (found := target(stack, value, stacks))
              and found[0].type_of(found[1]) == "AWS::ElasticLoadBalancingV2::LoadBalancer"),
             None,
         )  # fmt: skip
@@ -1025,17 +1026,6 @@ def route53_record_problems(stacks: Sequence[StackTemplate]) -> list[str]:
             if wanted not in named:
                 problems.append(f"{where}: an alias of {wanted[1]} {wanted[2]}, which no stack of the stage creates")
     return problems
-
-
-def _strings_or_refs(value: Any) -> Iterator[Any]:
-    """`value` and every dict nested in it (the references a Join's parts hold)."""
-    if isinstance(value, dict):
-        yield value
-        for inner in value.values():
-            yield from _strings_or_refs(inner)
-    elif isinstance(value, list):
-        for inner in value:
-            yield from _strings_or_refs(inner)
 
 
 ORIGIN_GROUP_METHODS = ({"GET", "HEAD"}, {"GET", "HEAD", "OPTIONS"})

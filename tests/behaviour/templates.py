@@ -382,3 +382,14 @@ def _references(value: Any) -> Iterator[str]:
                     yield from _references(item[1])
             else:
                 yield from _references(item)
+
+
+def nested_dicts(value: Any) -> Iterator[Any]:
+    """`value`'s dicts, itself first and then every dict nested in it (the references a Join's parts hold)."""
+    if isinstance(value, dict):
+        yield value
+        for inner in value.values():
+            yield from nested_dicts(inner)
+    elif isinstance(value, list):
+        for inner in value:
+            yield from nested_dicts(inner)

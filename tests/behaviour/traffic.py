@@ -19,7 +19,7 @@ from typing import Any
 
 from environments.schema.regions import regional_hostname, role_set_hostname
 from environments.schema.stage import StageConfig
-from tests.behaviour.templates import StackTemplate, attribute, literal, target
+from tests.behaviour.templates import StackTemplate, attribute, literal, nested_dicts, target
 
 LOAD_BALANCER = "AWS::ElasticLoadBalancingV2::LoadBalancer"
 
@@ -43,7 +43,7 @@ class Record:
     @property
     def balancer(self) -> tuple[StackTemplate, str] | None:
         """The load balancer the record aliases (through its dual-stack name), if any."""
-        for value in _dicts(self.props.get("AliasTarget", {}).get("DNSName")):
+        for value in nested_dicts(self.props.get("AliasTarget", {}).get("DNSName")):
             found = target(self.stack, value, [self.stack])
             if found and found[0].type_of(found[1]) == LOAD_BALANCER:
                 return found
@@ -60,16 +60,6 @@ class Record:
     @property
     def evaluates_target(self) -> bool:
         return bool(self.props.get("AliasTarget", {}).get("EvaluateTargetHealth"))
-
-
-def _dicts(value: Any) -> Iterator[dict[str, Any]]:
-    if isinstance(value, dict):
-        yield value
-        for inner in value.values():
-            yield from _dicts(inner)
-    elif isinstance(value, list):
-        for inner in value:
-            yield from _dicts(inner)
 
 
 def records(stacks: Sequence[StackTemplate]) -> dict[str, list[Record]]:

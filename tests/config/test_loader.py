@@ -6,7 +6,6 @@ import copy
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,14 +13,10 @@ import pytest
 import yaml
 
 from environments.loader import ConfigError, available_stages, config_warnings, load_pipeline, load_stage, load_stages
+from tests.config.loading import Mutation, example_data, load_problems
 from tests.stage_files import EXAMPLE_CONFIG, REPO_ROOT
 
-Mutation = Callable[[dict[str, Any]], None]
-
-
-def _base(stage: str = "dev") -> dict[str, Any]:
-    data: dict[str, Any] = yaml.safe_load((EXAMPLE_CONFIG / f"{stage}.yaml").read_text())
-    return data
+_base = example_data
 
 
 def _set(path: str, value: Any) -> Mutation:
@@ -34,13 +29,7 @@ def _set(path: str, value: Any) -> Mutation:
     return mutate
 
 
-def _problems(tmp_path: Path, stage: str, mutate: Mutation, base: str = "dev") -> list[str]:
-    data = copy.deepcopy(_base(base))
-    mutate(data)
-    (tmp_path / f"{stage}.yaml").write_text(yaml.safe_dump(data))
-    with pytest.raises(ConfigError) as raised:
-        load_stage(stage, tmp_path)
-    return raised.value.problems
+_problems = load_problems
 
 
 def test_the_example_stages_are_valid() -> None:

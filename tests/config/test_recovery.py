@@ -3,33 +3,21 @@ regional-loss targets, one line naming the file and the field; prod's example me
 
 from __future__ import annotations
 
-import copy
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
-from environments.loader import ConfigError, load_stage
+from environments.loader import load_stage
 from environments.recovery import DNS_MINUTES, GLOBAL_DATABASE, S3_RTC, recovery_model
+from tests.config.loading import Mutation, example_data, load_problems
 from tests.stage_files import EXAMPLE_CONFIG
 
-Mutation = Callable[[dict[str, Any]], None]
-
-
-def _stage(stage: str) -> dict[str, Any]:
-    data: dict[str, Any] = yaml.safe_load((EXAMPLE_CONFIG / f"{stage}.yaml").read_text())
-    return data
+_stage = example_data
 
 
 def _problems(tmp_path: Path, base: str, mutate: Mutation) -> list[str]:
-    data = copy.deepcopy(_stage(base))
-    mutate(data)
-    (tmp_path / f"{base}.yaml").write_text(yaml.safe_dump(data))
-    with pytest.raises(ConfigError) as raised:
-        load_stage(base, tmp_path)
-    return raised.value.problems
+    return load_problems(tmp_path, base, mutate, base=base)
 
 
 def _recovery(**values: Any) -> Mutation:
