@@ -488,6 +488,32 @@ def proxy_users(model: PermissionModel, config: StageConfig) -> list[Target]:
     ]
 
 
+def table_replicas(model: PermissionModel, config: StageConfig) -> list[Target]:
+    """Each global table's replica in every other region of its Replicas, by the ARN a request there names."""
+    found = []
+    for rid, props in model.symbols.each("AWS::DynamoDB::GlobalTable"):
+        home = model.symbols.stacks[rid.stack].region
+        arn = model.symbols.arn(rid)
+        found += [
+            Target(rid, arn.replace(f":{home}:", f":{replica['Region']}:"))
+            for replica in props.get("Replicas", [])
+            if replica["Region"] != home
+        ]
+    return found
+
+
+def secondary_database_users(model: PermissionModel, config: StageConfig) -> list[Target]:
+    """The database user on each global-database secondary cluster: no proxy there, IAM authentication to the
+    cluster itself (its resource id names it)."""
+    found = []
+    for rid, props in model.symbols.each("AWS::RDS::DBCluster"):
+        stack = model.symbols.stacks[rid.stack]
+        if "GlobalClusterIdentifier" in props and stack.region != config.region:
+            resource_id = model.symbols.text(rid.stack, {"Fn::GetAtt": [rid.logical_id, "DBClusterResourceId"]})
+            found.append(Target(rid, f"arn:aws:rds-db:{stack.region}:{stack.account}:dbuser:{resource_id}/{DB_USER}"))
+    return found
+
+
 def topic_delivery(model: PermissionModel, queue: Target) -> Caller:
     """SNS, delivering for the topic subscribed to `queue`."""
     return Service("sns.amazonaws.com", topic_of(queue, model), model.symbols.stacks[queue.id.stack].account)
@@ -695,6 +721,10 @@ FLOWS = (
     Flow("app workloads consume the four queues", APP, QUEUE_CONSUMER, subscribed_queues, "seed 001 [4f]"),
     Flow("app workloads log in to PostgreSQL through the proxy (IAM)", APP, ("rds-db:connect",), proxy_users,
          "seed 001 [4b]; README, The data: clients connect to the proxy"),
+    Flow("app workloads in a secondary region use the tables' replicas there", APP, TABLE_ITEMS, table_replicas,
+         "issue: every region a working copy", with_secondaries),
+    Flow("app workloads in a secondary region log in to its global-database secondary (IAM)", APP,
+         ("rds-db:connect",), secondary_database_users, "issue: every region a working copy", with_secondaries),
     Flow("each topic delivers to its queue", no_principal, ("sqs:SendMessage",), subscribed_queues,
          "seed 001: each topic has an SQS subscriber", caller_for=topic_delivery),
     Flow("the action-requests consumer consumes its queue", fed_by(ACTION_REQUESTS), QUEUE_CONSUMER, ACTION_REQUESTS,
@@ -1441,6 +1471,14 @@ def drop_the_kafka_consumers_topic_reads(model: PermissionModel, broken: Broken)
     statements[:] = [s for s in statements if "kafka-cluster:ReadData" not in listed(s["Action"])]
 
 
+def drop_the_secondary_regions_table_and_database_grants(model: PermissionModel, broken: Broken) -> None:
+    for policy, _ in model.symbols.each("AWS::IAM::ManagedPolicy"):
+        if "/RegionalWorkloadAccess/App" not in model.symbols.path(policy):
+            continue
+        statements = broken.statements(policy)
+        statements[:] = [s for s in statements if s.get("Sid") not in ("Tables", "Database")]
+
+
 def deny_the_app_role_in_a_bucket_policy(model: PermissionModel, broken: Broken) -> None:
     bucket = the(model, "data/Buckets/KnowledgeDocuments/Bucket")
     role = the(model, "data/WorkloadRoles/App/Role")
@@ -1580,6 +1618,10 @@ CONTRACTS: dict[str, Callable[[PermissionModel, StageConfig], list[Failure]]] = 
 }
 
 MUTATIONS = (
+    Mutation("a secondary region's table and database grants", drop_the_secondary_regions_table_and_database_grants,
+             "flows", frozenset({"app workloads in a secondary region use the tables' replicas there",
+                                 "app workloads in a secondary region log in to its global-database secondary (IAM)"}),
+             "no statement of data/WorkloadRoles/App/Role's policies allows it", applies=with_secondaries),
     Mutation("the app role's Tables statement", drop_the_app_roles_tables_statement, "flows",
              frozenset({"app workloads read and write the conversations and sessions",
                         "app workloads query the tables' indexes"}),
