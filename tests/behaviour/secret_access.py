@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tests.behaviour.create_time import MANIFEST
+from tests.behaviour.permissions import flatten
 from tests.behaviour.templates import StackTemplate, json_text, target
 
 ResourceKey = tuple[str, str]
@@ -190,10 +191,6 @@ def _allows_arn(stacks: Sequence[StackTemplate], role: ResourceKey, action: str,
 
 
 def _text(value: Any) -> str | None:
-    """A Resource as text: a string, or a join of strings and the partition; None where it references more."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dict) and "Fn::Join" in value:
-        parts = [(part == {"Ref": "AWS::Partition"} and "aws") or _text(part) for part in value["Fn::Join"][1]]
-        return None if None in parts else value["Fn::Join"][0].join(str(part) for part in parts)
-    return None
+    """A Resource as text (as cdk-nag flattens it, the partition filled in); None where it references more."""
+    text = flatten(value).replace("<AWS::Partition>", "aws")
+    return None if "<" in text or text.startswith("{") else text
