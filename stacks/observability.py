@@ -65,11 +65,11 @@ class ObservabilityStack(PlatformStack):
             deletion_window_days=config.kms.deletion_window_days,
             removal_policy=self.stateful_removal_policy,
         )
-        watch = (
-            primary_watch(config, data, platform, analytics, ai)
-            if analytics
-            else regional_watch(config, data, platform, secondary)
-        )
+        if secondary:
+            watch = regional_watch(data, platform, secondary)
+        else:
+            assert analytics is not None, "the primary region's alarms watch the lake"
+            watch = primary_watch(config, data, platform, analytics, ai)
         self.monitoring = PlatformMonitoring(
             self,
             "Monitoring",
@@ -239,13 +239,10 @@ def primary_watch(
     )
 
 
-def regional_watch(
-    config: StageConfig, data: DataStack, platform: PlatformComputeStack, secondary: Secondary | None
-) -> Watched:
+def regional_watch(data: DataStack, platform: PlatformComputeStack, secondary: Secondary) -> Watched:
     """What a secondary region's alarms watch: its platform, its own cache and queues, the table replicas there
     and its global-database secondary's replication lag (the lake and the primary's other stores run in the
     primary region)."""
-    assert secondary is not None, "a secondary region's observability takes its stores"
     regional = secondary.data
     return Watched(
         database=None,
