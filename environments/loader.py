@@ -154,9 +154,23 @@ def _raise_problems(path: Path, problems: list[tuple[str, str]]) -> None:
         raise ConfigError([f"{path}: {field}: {message}" for field, message in problems])
 
 
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""PyYAML's safe loader in C (libyaml, in PyYAML's wheels): the same data as `yaml.safe_load`, about 6x faster
+(the test suite reads the stage files hundreds of times); the pure-Python one where PyYAML lacks it."""
+
+
+def parse_yaml(text: str) -> Any:
+    """`text`'s data; a file that does not parse is read again by the pure-Python parser, whose error names
+    what it found where it expected something else (libyaml's does not)."""
+    try:
+        return yaml.load(text, Loader=_YAML_LOADER)
+    except yaml.YAMLError:
+        return yaml.safe_load(text)
+
+
 def _read_yaml(path: Path) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = parse_yaml(path.read_text(encoding="utf-8"))
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
