@@ -288,8 +288,9 @@ def alarm_failures(stacks: Sequence[StackTemplate]) -> list[str]:
     """Why each metric of each alarm of `stacks` (one stage, every region) is not one its service publishes
     for the resource it names; empty when every alarm watches something real."""
     failures = []
+    own = own_namespaces(stacks)
     for metric in watched_metrics(stacks):
-        failures += [f"{metric}: {problem}" for problem in _problems(metric, stacks)]
+        failures += [f"{metric}: {problem}" for problem in _problems(metric, stacks, own)]
     return failures
 
 
@@ -305,8 +306,9 @@ def own_namespaces(stacks: Sequence[StackTemplate]) -> set[str]:
     return {namespace for namespace in found if isinstance(namespace, str)}
 
 
-def _problems(metric: WatchedMetric, stacks: Sequence[StackTemplate]) -> list[str]:
-    if metric.namespace in own_namespaces(stacks):
+def _problems(metric: WatchedMetric, stacks: Sequence[StackTemplate], own: set[str]) -> list[str]:
+    """What is wrong with `metric`; `own` is `own_namespaces(stacks)`, read once for every metric."""
+    if metric.namespace in own:
         source, metrics = "the platform's code", {name: dims for name, (_, dims) in OWN_METRICS.items()}
     elif metric.namespace not in PUBLISHED:
         return [f"namespace {metric.namespace} is not in PUBLISHED nor handed to a publisher of the stage"]

@@ -9,11 +9,12 @@ the way a construct change would, then show that the contract catches it.
 
 from __future__ import annotations
 
-import copy
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from tests.behaviour.templates import copied
 
 HELM_CHART = "Custom::AWSCDK-EKS-HelmChart"
 MANIFEST = "Custom::AWSCDK-EKS-KubernetesResource"
@@ -130,7 +131,7 @@ def _the_resource(template: dict[str, Any], kind: str, where: dict[str, Any]) ->
 
 def with_resource(template: dict[str, Any], kind: str, where: dict[str, Any], **properties: Any) -> dict[str, Any]:
     """A copy of `template` whose one `kind` resource matching `where` gets `properties` (None removes one)."""
-    changed = copy.deepcopy(template)
+    changed = copied(template)
     found = _the_resource(changed, kind, where)
     for key, value in properties.items():
         if value is None:
@@ -142,7 +143,7 @@ def with_resource(template: dict[str, Any], kind: str, where: dict[str, Any], **
 
 def with_chart_values(template: dict[str, Any], chart: str, change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
     """A copy of `template` whose `chart` release has its values edited in place by `change`."""
-    changed = copy.deepcopy(template)
+    changed = copied(template)
     release = _the_resource(changed, HELM_CHART, {"Chart": chart})
     values = json.loads(text(release.get("Values", "{}")))
     change(values)
@@ -152,7 +153,7 @@ def with_chart_values(template: dict[str, Any], chart: str, change: Callable[[di
 
 def with_objects(template: dict[str, Any], change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
     """A copy of `template` whose applied objects are each passed to `change`, which edits them in place."""
-    changed = copy.deepcopy(template)
+    changed = copied(template)
     for resource in changed["Resources"].values():
         if resource["Type"] == MANIFEST:
             objects = json.loads(text(resource["Properties"]["Manifest"]))

@@ -5,7 +5,6 @@ templates' references. Each break below is made on a copy of a stage's templates
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +13,7 @@ from typing import Any
 import pytest
 
 from tests.behaviour.alarm_dimensions import OWN_METRICS, STREAM_PROCESSOR_SOURCE, alarm_failures, watched_metrics
-from tests.behaviour.templates import StackTemplate, stage_stacks
+from tests.behaviour.templates import StackTemplate, copied, stage_stacks
 from tests.synthesis import SynthesizedPlatform
 
 
@@ -200,7 +199,7 @@ MUTATIONS = (
 def test_the_contract_names_each_break(mutation: Mutation, platform: SynthesizedPlatform, stage: str) -> None:
     if mutation.only_with and not getattr(platform.configs[stage].ai, mutation.only_with).enabled:
         pytest.skip(f"{stage} has no {mutation.only_with}")
-    stacks = [copy.deepcopy(stack) for stack in stage_stacks(platform, stage)]
+    stacks = [copied(stack) for stack in stage_stacks(platform, stage)]
     broken = next(
         (
             (stack, logical_id)

@@ -22,7 +22,6 @@ longest pseudo parameters and, for Fn::Join names, at their longest value, which
 
 from __future__ import annotations
 
-import copy
 import json
 from collections.abc import Callable
 from typing import Any
@@ -41,7 +40,7 @@ from tests.behaviour.create_time import (
     Rule,
     groups,
 )
-from tests.behaviour.templates import StackTemplate, stage_stacks
+from tests.behaviour.templates import StackTemplate, copied, stage_stacks
 from tests.synthesis import SynthesizedPlatform
 
 Mutation = Callable[[list[StackTemplate]], list[StackTemplate]]
@@ -75,7 +74,7 @@ def _edited(stacks: list[StackTemplate], edit: Edit) -> list[StackTemplate]:
     """`stacks` with every template that `edit` changes (on a copy) replaced; at least one must change."""
     changed = []
     for stack in stacks:
-        template = copy.deepcopy(dict(stack.template))
+        template = copied(dict(stack.template))
         changed.append(stack.relabelled(template=template) if edit(stack, template) else stack)
     assert changed != stacks, "the mutation found nothing to break"
     return changed
@@ -86,7 +85,7 @@ def _inject(resources: dict[str, Any], **where: str) -> Mutation:
 
     def mutate(stacks: list[StackTemplate]) -> list[StackTemplate]:
         first = stacks[0]
-        template = copy.deepcopy(dict(first.template))
+        template = copied(dict(first.template))
         template["Resources"] = {**template["Resources"], **resources}
         return [first.relabelled(template=template, **where), *stacks[1:]]
 
@@ -233,7 +232,7 @@ def _first_record(stacks: list[StackTemplate]) -> tuple[int, dict[str, Any]]:
     for index, stack in enumerate(stacks):
         for _, resource in stack.resources.items():
             if resource["Type"] == "AWS::Route53::RecordSet":
-                return index, copy.deepcopy(dict(resource))
+                return index, copied(dict(resource))
     raise AssertionError("the stage has no record set")
 
 
@@ -249,7 +248,7 @@ def _latency_twin(stacks: list[StackTemplate]) -> list[StackTemplate]:
     region = record["Properties"].get("Region", stacks[index].region)
     record["Properties"] = {**record["Properties"], "SetIdentifier": "twin", "Region": region}
     record["Properties"].pop("Failover", None)
-    template = copy.deepcopy(dict(stacks[index].template))
+    template = copied(dict(stacks[index].template))
     template["Resources"] = {**template["Resources"], "Twin": record}
     return [*stacks[:index], stacks[index].relabelled(template=template), *stacks[index + 1 :]]
 

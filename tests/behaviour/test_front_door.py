@@ -7,7 +7,6 @@ them, and the network in between. The chain check is proven on broken copies of 
 
 from __future__ import annotations
 
-import copy
 import json
 import re
 from collections.abc import Callable, Iterator, Sequence
@@ -29,6 +28,7 @@ from tests.behaviour.reachability import (
     rejoined,
     with_placeholders,
 )
+from tests.behaviour.templates import copied
 from tests.stage_files import REPO_ROOT
 from tests.synthesis import SynthesizedPlatform, read_template
 
@@ -329,7 +329,7 @@ def test_the_chain_check_names_a_broken_link(
 ) -> None:
     edit, names = CHAIN_MUTATIONS[name]
     config = platform.configs[stage]
-    stacks = copy.deepcopy(stage_stacks(stage))
+    stacks = copied(stage_stacks(stage))
     (platform_stack,) = [s for s in stacks if s.name == f"{stage}-platform"]
     edit(platform_stack.template["Resources"], config)
     problems = chain_problems(stacks, config)
@@ -341,7 +341,7 @@ def test_the_chain_check_needs_the_network_between_load_balancer_and_pods(
     platform: SynthesizedPlatform, stage: str, stage_stacks: Callable[[str], list[StackTemplate]]
 ) -> None:
     """Without the workload group's ingress from the alb group, every service is cut off from its pods."""
-    stacks = copy.deepcopy(stage_stacks(stage))
+    stacks = copied(stage_stacks(stage))
     (network,) = [s for s in stacks if s.name == f"{stage}-network"]
     resources = network.template["Resources"]
     for key in [k for k, r in resources.items() if r["Type"] == "AWS::EC2::SecurityGroupIngress"

@@ -16,7 +16,6 @@ Each contract is also run on templates broken on purpose, and must name the brea
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import json
 import re
@@ -52,7 +51,7 @@ from tests.behaviour.permissions import (
     listed,
 )
 from tests.behaviour.reachability import ModelError, ResourceId
-from tests.behaviour.templates import StackTemplate, stage_stacks
+from tests.behaviour.templates import StackTemplate, copied, stage_stacks
 from tests.stage_files import REPO_ROOT
 from tests.synthesis import SynthesizedPlatform
 
@@ -1692,7 +1691,7 @@ def test_each_contract_reports_what_a_mutation_breaks(
     contract = CONTRACTS[mutation.contract]
     assert not contract(model, config), "the unbroken templates must pass first"
     original = inputs(stage)
-    broken = Broken({s.name: copy.deepcopy(s) for s in original.stacks}, list(original.acknowledgments))
+    broken = Broken({s.name: copied(s) for s in original.stacks}, list(original.acknowledgments))
     mutation.apply(model, broken)
     failures = contract(PermissionModel(stage, list(broken.stacks.values()), broken.acknowledgments), config)
     subjects = {f.subject for f in failures}

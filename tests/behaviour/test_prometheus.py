@@ -5,7 +5,6 @@ Service on its port. Each break below is made on a copy of a stage's templates a
 
 from __future__ import annotations
 
-import copy
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -15,7 +14,7 @@ import pytest
 import yaml
 
 from tests.behaviour.platform_template import HELM_CHART
-from tests.behaviour.templates import StackTemplate, stage_stacks
+from tests.behaviour.templates import StackTemplate, copied, stage_stacks
 from tests.synthesis import SynthesizedPlatform
 
 
@@ -187,7 +186,7 @@ MUTATIONS = (
 
 @pytest.mark.parametrize("mutation", MUTATIONS, ids=lambda mutation: mutation.breaks)
 def test_the_contract_names_each_break(mutation: Mutation, platform: SynthesizedPlatform, stage: str) -> None:
-    stacks = [copy.deepcopy(stack) for stack in stage_stacks(platform, stage)]
+    stacks = [copied(stack) for stack in stage_stacks(platform, stage)]
     mutation.edit(stacks)
     failures = prometheus_failures(stacks)
     assert failures and all(mutation.names in failure for failure in failures), "\n".join(failures)

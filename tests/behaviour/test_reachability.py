@@ -6,7 +6,6 @@ nothing was found). Each contract is also run on templates broken on purpose, an
 
 from __future__ import annotations
 
-import copy
 import itertools
 import json
 from collections import Counter
@@ -41,6 +40,7 @@ from tests.behaviour.reachability import (
     rejoined,
     with_placeholders,
 )
+from tests.behaviour.templates import copied
 from tests.synthesis import SynthesizedPlatform, read_template
 
 EKS_SECURITY_GROUPS = "https://docs.aws.amazon.com/eks/latest/userguide/sec-group-reqs.html"
@@ -837,7 +837,7 @@ def test_each_contract_reports_exactly_what_a_mutation_breaks(
         pytest.skip(f"{stage} has none of the paths that depend on {mutation.breaks}")
     contract = CONTRACTS[mutation.contract]
     assert not contract(model, config), "the unbroken templates must pass first"
-    stacks = copy.deepcopy(stage_stacks(stage))
+    stacks = copied(stage_stacks(stage))
     mutation.apply(model, {stack.name: stack for stack in stacks}, config.region)
     failures = contract(VpcModel(stage, stacks), config)
     assert {f.path for f in failures} == expected, report(failures)

@@ -4,7 +4,6 @@ stage and a retention, before its writer first writes. Each break below must be 
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from typing import Any
 
@@ -12,6 +11,7 @@ import pytest
 
 from tests.behaviour.reachability import StackTemplate
 from tests.behaviour.run_time_logs import LOG_GROUP, RunTimeLogs
+from tests.behaviour.templates import copied
 from tests.synthesis import SynthesizedPlatform, read_template
 
 Stacks = list[StackTemplate]
@@ -113,7 +113,7 @@ MUTATIONS: dict[str, Callable[[Stacks], str]] = {
 def test_a_missing_or_unprotected_run_time_group_is_caught(
     stage_stacks: Callable[[str], Stacks], stage: str, mutation: str
 ) -> None:
-    stacks = copy.deepcopy(stage_stacks(stage))
+    stacks = copied(stage_stacks(stage))
     expected = MUTATIONS[mutation](stacks)
     problems = RunTimeLogs(stacks).problems(stage)
     assert any(expected in p for p in problems), "\n".join(problems)

@@ -5,7 +5,6 @@ permission taken away."""
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from typing import Any
 
@@ -15,7 +14,7 @@ from constructs.compute.secrets_store import WORKLOAD_SECRETS
 from constructs.compute.tenancy import WORKLOAD_SERVICE_ACCOUNT
 
 from tests.behaviour.secret_access import Mount, access_problems, secret_provider_classes
-from tests.behaviour.templates import StackTemplate, stage_stacks
+from tests.behaviour.templates import StackTemplate, copied, stage_stacks
 from tests.synthesis import SynthesizedPlatform
 from tests.workload_objects import applications
 
@@ -82,7 +81,7 @@ def test_a_missing_permission_is_reported(platform: SynthesizedPlatform, stage: 
     edit = _without_action(action)
     broken = []
     for stack in stacks:
-        template = copy.deepcopy(dict(stack.template))
+        template = copied(dict(stack.template))
         broken.append(stack.relabelled(template=template) if edit(template) else stack)
     assert broken != stacks, f"no policy grants {action}"
     problems = access_problems(stage, broken, tenant_mounts(stacks))
@@ -97,7 +96,7 @@ def test_a_secret_left_in_one_region_cannot_be_mounted_elsewhere(platform: Synth
     stacks = stage_stacks(platform, stage)
     broken = []
     for stack in stacks:
-        template = copy.deepcopy(dict(stack.template))
+        template = copied(dict(stack.template))
         for resource in template["Resources"].values():
             if resource["Type"] == "AWS::SecretsManager::Secret":
                 resource.get("Properties", {}).pop("ReplicaRegions", None)

@@ -6,7 +6,6 @@ stage's templates and must be named; a stage with one region has only the breaks
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from typing import Any
 
@@ -14,7 +13,7 @@ import pytest
 
 from environments.schema.regions import regional_hostname, role_set_hostname
 from environments.schema.stage import StageConfig
-from tests.behaviour.templates import StackTemplate, stage_stacks
+from tests.behaviour.templates import StackTemplate, copied, stage_stacks
 from tests.behaviour.traffic import traffic_failures
 from tests.synthesis import SynthesizedPlatform
 
@@ -112,7 +111,7 @@ BREAKS: dict[str, Break] = {
 @pytest.mark.parametrize("name", BREAKS)
 def test_each_break_is_named(platform: SynthesizedPlatform, stage: str, name: str) -> None:
     config = platform.configs[stage]
-    stacks = [stack.relabelled(template=copy.deepcopy(dict(stack.template))) for stack in stage_stacks(platform, stage)]
+    stacks = [stack.relabelled(template=copied(dict(stack.template))) for stack in stage_stacks(platform, stage)]
     if not BREAKS[name](stacks, config):
         pytest.skip(f"{stage} has nothing this break applies to")
     failures = traffic_failures(stacks, config)
@@ -126,7 +125,7 @@ def test_every_break_applies_to_a_stage(platform: SynthesizedPlatform) -> None:
     for name, breaks in BREAKS.items():
         applied = False
         for stage in platform.stages:
-            stacks = [s.relabelled(template=copy.deepcopy(dict(s.template))) for s in stage_stacks(platform, stage)]
+            stacks = [s.relabelled(template=copied(dict(s.template))) for s in stage_stacks(platform, stage)]
             applied = applied or breaks(stacks, platform.configs[stage])
         if not applied:
             unused.append(name)

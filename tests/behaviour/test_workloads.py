@@ -13,7 +13,6 @@ nodeSelector and tolerations only.
 
 from __future__ import annotations
 
-import copy
 import json
 import re
 from collections.abc import Sequence
@@ -25,7 +24,7 @@ import pytest
 from tests.behaviour import reachability
 from tests.behaviour.create_time import Nodes, node_providers
 from tests.behaviour.reachability import GroupPeer, Kind, Party, Placed, Traffic, VpcModel
-from tests.behaviour.templates import StackTemplate, stage_stacks
+from tests.behaviour.templates import StackTemplate, copied, stage_stacks
 from tests.synthesis import SynthesizedPlatform
 from tests.workload_objects import applications
 
@@ -189,7 +188,7 @@ def test_gpu_nodes_without_the_efs_ingress_miss_the_shared_models(platform: Synt
     stacks = stage_stacks(platform, stage)
     region = platform.configs[stage].region
     model = _model(stacks, stage)
-    copies = {s.name: copy.deepcopy(dict(s.template)) for s in stacks}
+    copies = {s.name: copied(dict(s.template)) for s in stacks}
     for placement in model.placements_in(region):
         if placement.kind is Kind.FILE_SYSTEM:
             for group in placement.groups:
