@@ -6,13 +6,15 @@ same reason under its own rule ID."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 import aws_cdk as cdk
 from constructs import IConstruct
 
 from guardrails.nag_rules import CHECKOV_CHECKS, concern_of, equivalent_ids
 
+_ACKNOWLEDGED: dict[str, dict[str, str]] = {}
+"""The concerns `_acknowledged_concerns` returns, per construct (jsii object ids are unique in a process)."""
 CHECKOV_METADATA = "checkov"
 """The template metadata key checkov reads skips from: {"skip": [{"id": "CKV_AWS_18", "comment": reason}]}."""
 
@@ -31,7 +33,7 @@ def acknowledge_all(scope: IConstruct, findings: Iterable[tuple[str, str]]) -> N
     a no-op)."""
     acknowledgments: dict[str, str] = {}
     skips: dict[str, str] = {}
-    concerns = _acknowledged_concerns(scope)
+    concerns = dict(_acknowledged_concerns(scope))
     for finding_id, reason in findings:
         concern = concern_of(finding_id)
         if concerns.get(concern, reason) != reason:
@@ -43,11 +45,13 @@ def acknowledge_all(scope: IConstruct, findings: Iterable[tuple[str, str]]) -> N
             (skips if rule_id in CHECKOV_CHECKS else acknowledgments)[rule_id] = reason
     if acknowledgments:
         cdk.Validations.of(scope).acknowledge(*(cdk.Acknowledgment(id=i, reason=r) for i, r in acknowledgments.items()))
-    for check, reason in skips.items():
-        resource_types = CHECKOV_CHECKS[check][0]
-        for resource in scope.node.find_all():
-            if isinstance(resource, cdk.CfnResource) and resource.cfn_resource_type in resource_types:
-                _add_checkov_skip(resource, check, reason)
+        _acknowledged_concerns(scope).update({concern_of(i): r for i, r in acknowledgments.items()})
+    if skips:
+        resources = [(r, r.cfn_resource_type) for r in scope.node.find_all() if isinstance(r, cdk.CfnResource)]
+        for check, reason in skips.items():
+            for resource, resource_type in resources:
+                if resource_type in CHECKOV_CHECKS[check][0]:
+                    _add_checkov_skip(resource, check, reason)
 
 
 def checkov_skips(resource: cdk.CfnResource) -> list[dict[str, str]]:
@@ -62,13 +66,10 @@ def _add_checkov_skip(resource: cdk.CfnResource, check: str, reason: str) -> Non
 
 
 def _acknowledged_concerns(scope: IConstruct) -> dict[str, str]:
-    """Concern -> reason of what is acknowledged on `scope` itself."""
-    return {
-        concern_of(rule_id.partition("::")[2] or rule_id): reason
-        for entry in scope.node.metadata
-        if entry.type == cdk.Validations.ACKNOWLEDGED_RULES_METADATA_KEY and entry.data
-        for rule_id, reason in entry.data.items()
-    }
+    """Concern -> reason of what CDK's acknowledgments accept on `scope` itself, kept here by the construct's jsii
+    object id as they are made: CDK keeps them in the construct's metadata, but reading that back costs three
+    calls into Node per entry, and CDK writes an entry for every L2 method call (two fifths of a synth's calls)."""
+    return _ACKNOWLEDGED.setdefault(str(cast(Any, scope).__jsii_ref__.ref), {})
 
 
 def acknowledge_provider_handler(stack: cdk.Stack, provider_id: str, *, calls: str) -> None:
