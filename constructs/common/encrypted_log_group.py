@@ -50,9 +50,9 @@ def log_custom_resource_providers(
     once the stack holds every construct that may add such a provider."""
     for provider in stack.node.children:
         name = provider.node.id
-        handler = provider.node.try_find_child("Handler")
         if not (isinstance(provider, Construct) and name.startswith("Custom::") and name.endswith("ResourceProvider")):
             continue
+        handler = provider.node.try_find_child("Handler")
         if isinstance(handler, cdk.CfnResource) and handler.cfn_resource_type == "AWS::Lambda::Function":
             group = EncryptedLogGroup(
                 provider,
