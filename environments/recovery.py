@@ -388,26 +388,31 @@ def _components(config: StageConfig) -> list[Component]:
         )
     if data.accelerator.enabled:
         found.append(Component("accelerator", "DAX cluster", "recovery.outside_rpo", DERIVED, OUTSIDE))
+    # Every active region runs its own lake, stream, Kafka and search (AnalyticsStack): the primary's are not copied.
+    own = [region.region for region in config.secondaries if region.role == "active"]
+    runs_own = f"; each active secondary region ({', '.join(own)}) runs its own" if own else ""
     found += [
         Component(
             "lake",
             "data lake buckets (raw, processed, curated) and the Glue catalog",
             "recovery.outside_rpo",
-            not_replicated("the zones and the catalog are in the primary region only"),
+            not_replicated(f"the primary's zones and catalog are not copied{runs_own}"),
             OUTSIDE,
         ),
         Component(
             "stream",
             "Kinesis data stream",
             "recovery.outside_rpo",
-            not_replicated(f"records retained {config.analytics.streaming.retention_hours} h in the primary region"),
+            not_replicated(
+                f"records retained {config.analytics.streaming.retention_hours} h in the primary region{runs_own}"
+            ),
             OUTSIDE,
         ),
         Component(
             "stream_state",
             "stream processor's DynamoDB state table",
             "recovery.outside_rpo",
-            not_replicated("a regional table outside the backup plans"),
+            not_replicated(f"a regional table outside the backup plans{runs_own}"),
             OUTSIDE,
         ),
     ]
@@ -417,7 +422,7 @@ def _components(config: StageConfig) -> list[Component]:
                 "kafka",
                 f"MSK ({config.analytics.msk.mode}) topics",
                 "recovery.outside_rpo",
-                not_replicated("topics live on the primary region's brokers (no MSK Replicator)"),
+                not_replicated(f"topics live on the primary region's brokers (no MSK Replicator){runs_own}"),
                 OUTSIDE,
             )
         )
@@ -426,7 +431,7 @@ def _components(config: StageConfig) -> list[Component]:
             "search",
             "OpenSearch log domain",
             "recovery.outside_rpo",
-            not_replicated("indexes and automated snapshots stay in the primary region"),
+            not_replicated(f"indexes and automated snapshots stay in the primary region{runs_own}"),
             OUTSIDE,
         ),
         Component(

@@ -82,7 +82,21 @@ class PlatformStage(cdk.Stage):
             for region in config.secondaries
             if global_cluster
         }
-        self.analytics = AnalyticsStack(self, "analytics", config=config, network=self.network, data=self.data)
+        # The lake, stream, Kafka and search run in the primary and in every active secondary region, each over
+        # its own keys and written to by the same app role (IAM is global); a standby region runs none.
+        self.analytics_stacks = {
+            region.region: AnalyticsStack(
+                self,
+                stack_id("analytics", config, region),
+                config=config.in_region(region),
+                network=self.networks[region.region],
+                keys=self.replicas[region.region].keys if region != config.primary else self.data.keys,
+                app_role=self.data.workload_roles.app_role,
+            )
+            for region in config.regions
+            if region.role == "active"
+        }
+        self.analytics = self.analytics_stacks[config.region]
         self.platform = PlatformComputeStack(
             self, "platform", config=config, network=self.network, data=self.data, analytics=self.analytics
         )
@@ -141,7 +155,7 @@ class PlatformStage(cdk.Stage):
             config=config.in_region(region),
             network=self.networks[region.region],
             data=None,
-            analytics=None,
+            analytics=self.analytics_stacks.get(region.region),
             secondary=Secondary(
                 primary_data=self.data,
                 primary_platform=self.platform,
@@ -164,7 +178,7 @@ class PlatformStage(cdk.Stage):
             network=self.networks[region.region],
             data=self.data,
             platform=platform,
-            analytics=None,
+            analytics=self.analytics_stacks.get(region.region),
             secondary=platform.secondary,
         )
 
