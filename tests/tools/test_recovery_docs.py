@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import pytest
 from constructs.compute.ingress_records import ELB_5XX_MINUTES
+from constructs.edge import edge_distribution
 
 from environments.loader import load_stages
-from environments.recovery import ALARM_MINUTES, recovery_model
+from environments.recovery import (
+    ALARM_MINUTES,
+    IMAGES_CONNECTION_ATTEMPTS,
+    IMAGES_CONNECTION_TIMEOUT_SECONDS,
+    recovery_model,
+)
 from tests.stage_files import EXAMPLE_CONFIG, LIVE_CONFIG
 from tools import recovery
 
@@ -39,6 +45,12 @@ def test_every_component_and_term_of_the_model_is_in_the_table() -> None:
             assert f"`{step.action}`: {step.minutes:g} min" in text
     for term in model.rto_terms():
         assert f"| {term.label} | {term.minutes:g} |" in text
+    assert [term.label for term in model.beside_terms()] == [
+        "DNS switch (beside the above, from the loss on)",
+        "images path to eu-west-1's replica (beside the above, each request)",
+    ]
+    for term in model.beside_terms():
+        assert f"| {term.label} | {round(term.minutes, 2):g} | {term.basis} |" in text
     assert f"- RTO: {model.rto_minutes:g} min by the model" in text
 
 
@@ -51,3 +63,9 @@ def test_the_model_times_the_health_checks_the_platform_builds() -> None:
     """The recovery model's DNS term uses the alarm the regions' health checks read (environments/ does not
     import the constructs, so the two constants are kept equal here)."""
     assert ALARM_MINUTES == ELB_5XX_MINUTES
+
+
+def test_the_model_times_the_images_origin_group_the_edge_builds() -> None:
+    """The images path's failover term uses the primary bucket origin's connection attempts and timeout."""
+    assert IMAGES_CONNECTION_ATTEMPTS == edge_distribution.IMAGES_CONNECTION_ATTEMPTS
+    assert IMAGES_CONNECTION_TIMEOUT_SECONDS == edge_distribution.IMAGES_CONNECTION_TIMEOUT_SECONDS
