@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
+from environments.schema.edge import IMAGES_CONNECTION_ATTEMPTS, IMAGES_CONNECTION_TIMEOUT_SECONDS
 from environments.schema.regions import RecoveryComponent, RegionConfig, images_failover_region
 
 if TYPE_CHECKING:
@@ -92,9 +93,6 @@ DNS_BASIS = (
 )
 # CloudFront's images path (constructs/edge/edge_distribution.py): an origin group that sends a request on to the
 # replica when the primary bucket answers S3's errors or 403/404, or after its connection attempts time out.
-IMAGES_CONNECTION_ATTEMPTS = 2
-IMAGES_CONNECTION_TIMEOUT_SECONDS = 5
-"""The construct's (tests/tools/test_recovery_docs.py keeps them equal): environments/ does not import constructs."""
 IMAGES_FAILOVER_MINUTES = IMAGES_CONNECTION_ATTEMPTS * IMAGES_CONNECTION_TIMEOUT_SECONDS / 60
 VERIFY_MINUTES = 5.0
 SCALE_ACTIVE_MINUTES = 5.0

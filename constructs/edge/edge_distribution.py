@@ -21,17 +21,13 @@ from constructs.common.encryption_key import EncryptionKey
 from constructs.common.secure_bucket import access_log_bucket
 from constructs.network.web_acl import WebAcl
 
-from environments.schema.edge import EdgeConfig
+from environments.schema.edge import IMAGES_CONNECTION_ATTEMPTS, IMAGES_CONNECTION_TIMEOUT_SECONDS, EdgeConfig
 from environments.schema.network import WafConfig
 
 IMAGES_PATH = "/images/*"
 IMAGES_FAILOVER_STATUS_CODES = (500, 502, 503, 504, 403, 404)
 """What the images bucket answers that sends a request on to its replica: S3's errors, and 403/404, which an S3
 origin returns for an object that is not there (yet) or a key it cannot use (CloudFront's guide for S3 origins)."""
-IMAGES_CONNECTION_ATTEMPTS = 2
-IMAGES_CONNECTION_TIMEOUT_SECONDS = 5
-"""How long CloudFront tries the images bucket before the replica when it cannot connect: 2 attempts of 5 s
-(CloudFront's default is 3 of 10 s, 30 s per request before failing over); one retry still rides out a blip."""
 
 
 @dataclass(frozen=True)

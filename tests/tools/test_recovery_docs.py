@@ -4,15 +4,9 @@ from __future__ import annotations
 
 import pytest
 from constructs.compute.ingress_records import ELB_5XX_MINUTES
-from constructs.edge import edge_distribution
 
 from environments.loader import load_stages
-from environments.recovery import (
-    ALARM_MINUTES,
-    IMAGES_CONNECTION_ATTEMPTS,
-    IMAGES_CONNECTION_TIMEOUT_SECONDS,
-    recovery_model,
-)
+from environments.recovery import ALARM_MINUTES, recovery_model
 from tests.stage_files import EXAMPLE_CONFIG, LIVE_CONFIG
 from tools import recovery
 
@@ -63,9 +57,3 @@ def test_the_model_times_the_health_checks_the_platform_builds() -> None:
     """The recovery model's DNS term uses the alarm the regions' health checks read (environments/ does not
     import the constructs, so the two constants are kept equal here)."""
     assert ALARM_MINUTES == ELB_5XX_MINUTES
-
-
-def test_the_model_times_the_images_origin_group_the_edge_builds() -> None:
-    """The images path's failover term uses the primary bucket origin's connection attempts and timeout."""
-    assert IMAGES_CONNECTION_ATTEMPTS == edge_distribution.IMAGES_CONNECTION_ATTEMPTS
-    assert IMAGES_CONNECTION_TIMEOUT_SECONDS == edge_distribution.IMAGES_CONNECTION_TIMEOUT_SECONDS
