@@ -1,8 +1,8 @@
 """It works once deployed, across regions (tests/behaviour/traffic.py): every region's load balancer has its
 own name and a checked record, every active region answers for the shared name first, the standby only on
 failover, CloudFront's origin reaches the stage's load balancers, and its images path falls back to the images
-replica in the stage's images_failover_region. Each break below is made on a copy of a
-stage's templates and must be named; a stage with one region has only the breaks that apply to it.
+replica in the stage's images_failover_region. Each break below is made on a copy of a stage's templates and
+must be named; a stage with one region has only the breaks that apply to it.
 """
 
 from __future__ import annotations
