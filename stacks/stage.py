@@ -133,7 +133,14 @@ class PlatformStage(cdk.Stage):
             # Imported here: CloudFront's and Shield's bindings cost a stage without the edge 0.1 s to load.
             from stacks.edge import EdgeStack
 
-            self.edge = EdgeStack(self, "edge", config=config, data=self.data, platform=self.platform)
+            self.edge = EdgeStack(
+                self,
+                "edge",
+                config=config,
+                data=self.data,
+                platform=self.platform,
+                images_replica=next((replica for replica in self.replicas.values() if replica.serves_images), None),
+            )
             if self.cross_region:  # CloudFront's origin is the shared name, whose records are there
                 self.edge.add_stack_dependency(self.cross_region)
         self._tag_generated_resources(tags)

@@ -35,6 +35,7 @@ from constructs.data.workload_identities import DB_USER
 
 from environments.schema.base import PRODUCTION_STAGE
 from environments.schema.compute import GPU_BURST_POOL
+from environments.schema.regions import images_failover_region
 from environments.schema.stage import StageConfig
 from tests.behaviour.permissions import (
     OBJECT,
@@ -54,6 +55,7 @@ from tests.behaviour.permissions import (
 )
 from tests.behaviour.reachability import ModelError, ResourceId
 from tests.behaviour.templates import StackTemplate, stage_stacks
+from tests.behaviour.traffic import origin_bucket
 from tests.stage_files import REPO_ROOT
 from tests.synthesis import SynthesizedPlatform
 
@@ -561,6 +563,27 @@ def with_edge(config: StageConfig) -> bool:
     return config.edge.enabled
 
 
+def with_images_failover(config: StageConfig) -> bool:
+    return images_failover_region(config) is not None
+
+
+def origin_buckets(model: PermissionModel, config: StageConfig) -> list[Target]:
+    """Any object of each bucket a distribution's S3 origins read, as their domain names name them: the images
+    bucket and, where the images path fails over, the replica its origin group falls back to."""
+    stacks = list(model.symbols.stacks.values())
+    found: dict[ResourceId, Target] = {}
+    for rid, props in model.symbols.each("AWS::CloudFront::Distribution"):
+        for origin in props["DistributionConfig"].get("Origins", []):
+            if "S3OriginConfig" not in origin:
+                continue
+            bucket = origin_bucket(model.symbols.stacks[rid.stack], origin, stacks)
+            if bucket is None:
+                raise ModelError(f"{rid}: its S3 origin {origin.get('Id')} reads no bucket of the stage")
+            named = ResourceId(bucket[0].name, bucket[1])
+            found[named] = Target(named, f"{model.symbols.arn(named)}/{OBJECT}")
+    return list(found.values())
+
+
 def with_dr(config: StageConfig) -> bool:
     return bool(config.secondaries)
 
@@ -787,6 +810,9 @@ FLOWS = (
          at("data/SharedModels/FileSystem"), "seed 002: Read Models from EFS"),
     Flow("CloudFront reads images (origin access control)", CLOUDFRONT, ("s3:GetObject",), objects(IMAGES),
          "seed 002: S3 images behind CloudFront", with_edge),
+    Flow("CloudFront reads every bucket its origins name, the images replica it fails over to included",
+         CLOUDFRONT, ("s3:GetObject",), origin_buckets, "issue: every region a working copy (CloudFront fails over)",
+         with_edge),
     # seed 002: Karpenter provisions (Spot GPU) nodes for the cluster and removes them
     Flow("Karpenter launches nodes tagged for this cluster", KARPENTER, LAUNCH, CREATED, "seed 002: Karpenter",
          context=requesting(karpenter_tags)),
@@ -1648,6 +1674,18 @@ def let_sagemaker_read_every_model(model: PermissionModel, broken: Broken) -> No
             statement["Resource"] = "arn:aws:s3:::*/*"
 
 
+def drop_cloudfront_from_the_replica_regions(sid: str, resource_type: str, document: str) -> Callable[..., None]:
+    """Statement `sid` goes from every `resource_type` (its `document`) of the secondary regions' data stacks."""
+
+    def apply(model: PermissionModel, broken: Broken) -> None:
+        for rid, _ in model.symbols.each(resource_type):
+            if model.symbols.path(rid).startswith("data-"):
+                statements = broken.statements(rid, document)
+                statements[:] = [s for s in statements if s.get("Sid") != sid]
+
+    return apply
+
+
 @dataclass(frozen=True)
 class Mutation:
     breaks: str
@@ -1687,6 +1725,17 @@ MUTATIONS = (
              drop_a_secondary_regions_task_secrets_key_grant, "flows",
              frozenset({"the data-processing task's execution role reads the secrets it names"}), "kms:Decrypt",
              applies=with_active_secondaries),
+    Mutation("the images replica's grant to CloudFront",
+             drop_cloudfront_from_the_replica_regions("CloudFrontOriginAccessControl", "AWS::S3::BucketPolicy",
+                                                      "PolicyDocument"),
+             "flows", frozenset({"CloudFront reads every bucket its origins name, the images replica it fails over to "
+                                 "included"}),
+             "does not allow cloudfront.amazonaws.com", applies=with_images_failover),
+    Mutation("the replica key's grant to CloudFront",
+             drop_cloudfront_from_the_replica_regions("CloudFrontReadsImages", "AWS::KMS::Key", "KeyPolicy"),
+             "flows", frozenset({"CloudFront reads every bucket its origins name, the images replica it fails over to "
+                                 "included"}),
+             "names neither cloudfront.amazonaws.com", applies=with_images_failover),
     Mutation("the app role's Tables statement", drop_the_app_roles_tables_statement, "flows",
              frozenset({"app workloads read and write the conversations and sessions",
                         "app workloads query the tables' indexes"}),
