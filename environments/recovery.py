@@ -5,7 +5,8 @@ The failover region is the first secondary (`regions.1`): it holds the models fi
 as every other copy. The RPO of a component is what AWS states for its mechanism (the figure and where AWS
 says it are kept beside the number); the RTO of a regional loss is the decision to fail over, then the
 promotions, which run side by side where they are independent (the database, the file system, the secrets,
-the compute), then verifying; the DNS switch runs from the loss on, by health checks. Steps AWS gives no time
+the compute), then verifying; the DNS switch runs from the loss on, by health checks, and so does CloudFront's
+images path, per request, to its origin group's replica (images_failover_region). Steps AWS gives no time
 for carry our budget, marked as such. Every secondary region runs the platform, so the failover region has
 compute; a standby one adds its scale-up to the RTO. `recovery_problems` holds a stage to its
 `recovery.rto_minutes` and
@@ -17,7 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-from environments.schema.regions import RecoveryComponent, RegionConfig
+from environments.schema.edge import IMAGES_CONNECTION_ATTEMPTS, IMAGES_CONNECTION_TIMEOUT_SECONDS
+from environments.schema.regions import RecoveryComponent, RegionConfig, images_failover_region
 
 if TYPE_CHECKING:
     from environments.schema.stage import StageConfig
@@ -89,6 +91,9 @@ DNS_BASIS = (
     f"CloudWatch alarms), then the {RECORD_TTL_SECONDS} s TTL of the load balancer's alias record; automatic, "
     "from the loss on"
 )
+# CloudFront's images path (constructs/edge/edge_distribution.py): an origin group that sends a request on to the
+# replica when the primary bucket answers S3's errors or 403/404, or after its connection attempts time out.
+IMAGES_FAILOVER_MINUTES = IMAGES_CONNECTION_ATTEMPTS * IMAGES_CONNECTION_TIMEOUT_SECONDS / 60
 VERIFY_MINUTES = 5.0
 SCALE_ACTIVE_MINUTES = 5.0
 SCALE_STANDBY_MINUTES = 15.0
@@ -279,9 +284,27 @@ class RecoveryModel:
             RtoTerm("verify", VERIFY_MINUTES, "our budget: the runbook's checks"),
         ]
 
+    def beside_terms(self) -> list[RtoTerm]:
+        """What switches the traffic by itself from the loss on, beside the critical path: the DNS records and,
+        behind CloudFront, the images path's origin group (per request, to its replica)."""
+        terms = [RtoTerm("DNS switch (beside the above, from the loss on)", DNS_MINUTES, DNS_BASIS)]
+        images = images_failover_region(self.config)
+        if images is not None:
+            terms.append(
+                RtoTerm(
+                    f"images path to {images.region}'s replica (beside the above, each request)",
+                    IMAGES_FAILOVER_MINUTES,
+                    "CloudFront's origin group sends a request on to the replica when the primary bucket answers "
+                    f"5xx, 403 or 404, or after {IMAGES_CONNECTION_ATTEMPTS} connection attempts of "
+                    f"{IMAGES_CONNECTION_TIMEOUT_SECONDS} s (Amazon CloudFront Developer Guide, Optimize high "
+                    "availability with CloudFront origin failover); automatic",
+                )
+            )
+        return terms
+
     @property
     def rto_minutes(self) -> float:
-        return max(DNS_MINUTES, sum(term.minutes for term in self.rto_terms()))
+        return max(*(term.minutes for term in self.beside_terms()), sum(term.minutes for term in self.rto_terms()))
 
 
 def recovery_model(config: StageConfig) -> RecoveryModel | None:
@@ -388,26 +411,31 @@ def _components(config: StageConfig) -> list[Component]:
         )
     if data.accelerator.enabled:
         found.append(Component("accelerator", "DAX cluster", "recovery.outside_rpo", DERIVED, OUTSIDE))
+    # Every active region runs its own lake, stream, Kafka and search (AnalyticsStack): the primary's are not copied.
+    own = [region.region for region in config.secondaries if region.role == "active"]
+    runs_own = f"; each active secondary region ({', '.join(own)}) runs its own" if own else ""
     found += [
         Component(
             "lake",
             "data lake buckets (raw, processed, curated) and the Glue catalog",
             "recovery.outside_rpo",
-            not_replicated("the zones and the catalog are in the primary region only"),
+            not_replicated(f"the primary's zones and catalog are not copied{runs_own}"),
             OUTSIDE,
         ),
         Component(
             "stream",
             "Kinesis data stream",
             "recovery.outside_rpo",
-            not_replicated(f"records retained {config.analytics.streaming.retention_hours} h in the primary region"),
+            not_replicated(
+                f"records retained {config.analytics.streaming.retention_hours} h in the primary region{runs_own}"
+            ),
             OUTSIDE,
         ),
         Component(
             "stream_state",
             "stream processor's DynamoDB state table",
             "recovery.outside_rpo",
-            not_replicated("a regional table outside the backup plans"),
+            not_replicated(f"a regional table outside the backup plans{runs_own}"),
             OUTSIDE,
         ),
     ]
@@ -417,7 +445,7 @@ def _components(config: StageConfig) -> list[Component]:
                 "kafka",
                 f"MSK ({config.analytics.msk.mode}) topics",
                 "recovery.outside_rpo",
-                not_replicated("topics live on the primary region's brokers (no MSK Replicator)"),
+                not_replicated(f"topics live on the primary region's brokers (no MSK Replicator){runs_own}"),
                 OUTSIDE,
             )
         )
@@ -426,7 +454,7 @@ def _components(config: StageConfig) -> list[Component]:
             "search",
             "OpenSearch log domain",
             "recovery.outside_rpo",
-            not_replicated("indexes and automated snapshots stay in the primary region"),
+            not_replicated(f"indexes and automated snapshots stay in the primary region{runs_own}"),
             OUTSIDE,
         ),
         Component(

@@ -1,12 +1,14 @@
 """The analytics stack: data lake, Glue, Athena, streaming ingestion, Kafka and search.
 
-It takes the network and data stacks and never the platform stack; the platform stack reads it (the ECS data
-jobs run with the roles made here, beside the lake they use).
+It takes the network, the region's data keys and the app workloads' role, never the platform stack; the platform
+stack reads it (the ECS data jobs run with the roles made here, beside the lake they use). The primary region
+and every active secondary region run one: each its own lake, stream, Kafka and search over its own keys.
 """
 
 from __future__ import annotations
 
 import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
 from constructs import Construct
 from constructs.analytics.data_lake import DataLake
 from constructs.analytics.flink_aggregates import FlinkAggregates
@@ -19,10 +21,10 @@ from constructs.analytics.metric_stream import MetricStream
 from constructs.analytics.query_workgroup import QueryWorkgroup
 from constructs.analytics.search_domain import SearchDomain
 from constructs.analytics.stream_ingestion import StreamIngestion
+from constructs.data.data_keys import DataKeys
 
 from environments.schema.stage import StageConfig
 from stacks.base import PlatformStack
-from stacks.data import DataStack
 from stacks.network import NetworkStack
 
 
@@ -32,16 +34,27 @@ class AnalyticsStack(PlatformStack):
     `log_delivery` and `metric_stream`."""
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, config: StageConfig, network: NetworkStack, data: DataStack
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: StageConfig,
+        network: NetworkStack,
+        keys: DataKeys,
+        app_role: iam.IRole,
     ) -> None:
+        """`keys`: the region's data keys; `app_role`: the app workloads' role (made once, in the primary region's
+        data stack), granted the stream, Kafka and search here by policies of this stack."""
+        role_elsewhere = cdk.Stack.of(app_role).region != config.region
         super().__init__(
             scope,
             construct_id,
             config=config,
             description=f"{config.name}: data lake, Glue, Athena, Kinesis + Firehose, MSK, OpenSearch",
+            # A secondary region's policies attach to the role by its name, published in the primary region.
+            cross_region_references=role_elsewhere,
         )
         analytics = config.analytics
-        keys = data.keys
         groups = network.security_groups
         name = f"{config.tags.project}-{config.name}"
         self.metrics_namespace = f"{config.tags.project}/{config.name}/lake"  # quarantined records, alarmed on
@@ -133,20 +146,21 @@ class AnalyticsStack(PlatformStack):
             removal_policy=self.stateful_removal_policy,
         )
         # The app workloads' grants on this stack's resources (seeds 000, 004), written here where the resources
-        # are: the role lives in the data stack, which cannot name them.
-        app_role = data.workload_roles.app_role
-        self.streaming.grant_producers(app_role)
-        self.kafka.grant_clients(app_role)
-        self.search.grant_http(app_role)
+        # are: the role lives in the data stack, which cannot name them. A secondary region's share one policy: the
+        # role's 10 managed policies serve every region.
+        shared = iam.ManagedPolicy(self, "AppAccess", roles=[app_role]) if role_elsewhere else None
+        self.streaming.grant_producers(app_role, shared=shared)
+        self.kafka.grant_clients(app_role, shared=shared)
+        self.search.grant_http(app_role, shared=shared)
         cdk.CfnOutput(self, "SearchEndpoint", value=self.search.domain_endpoint)
-        self._stream_processing(config, network, data)
+        self._stream_processing(config, network, keys)
         self.log_custom_resource_providers(logs_key=keys.logs, retention_days=analytics.log_retention_days)
 
-    def _stream_processing(self, config: StageConfig, network: NetworkStack, data: DataStack) -> None:
+    def _stream_processing(self, config: StageConfig, network: NetworkStack, keys: DataKeys) -> None:
         """Seed 000's processing column, each part behind its toggle: Flink over the stream into the lake, the
         Kafka consumer, Firehose into the search domain for logs, the metric stream into the raw zone."""
         processing = config.analytics.stream_processing
-        keys, groups = data.keys, network.security_groups
+        groups = network.security_groups
         retention = config.analytics.log_retention_days
         app_subnets = network.app_subnets.subnets
         self.flink = (

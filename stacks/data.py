@@ -13,7 +13,7 @@ from constructs import Construct
 from constructs.data.app_secrets import AppSecrets
 from constructs.data.app_tables import AppTables
 from constructs.data.backup_plans import BackupPlans
-from constructs.data.data_buckets import BucketReplicas, DataBuckets, cloudfront_conditions
+from constructs.data.data_buckets import BucketReplicas, DataBuckets, allow_cloudfront_reads
 from constructs.data.graph_database import GraphDatabase
 from constructs.data.postgres_database import PostgresDatabase
 from constructs.data.shared_file_system import SharedFileSystem
@@ -127,13 +127,7 @@ class DataStack(PlatformStack):
             replication_time_control=config.recovery.rpo_minutes is not None,
         )
         if config.edge.enabled:
-            self.buckets.allow_cloudfront_images()
-            self.keys.encryption_key("storage").allow_services(
-                "CloudFrontReadsImages",
-                ["cloudfront.amazonaws.com"],
-                ["kms:Decrypt"],
-                cloudfront_conditions(self),
-            )
+            allow_cloudfront_reads(self.buckets.images, self.keys.encryption_key("storage"))
         self.file_system = SharedFileSystem(
             self,
             "SharedModels",

@@ -12,13 +12,13 @@ from constructs import Construct
 from constructs.common.acknowledgments import acknowledge
 from constructs.common.secure_bucket import SecureBucket
 from constructs.data.backup_plans import backup_vault
-from constructs.data.data_buckets import construct_name, lifecycle
+from constructs.data.data_buckets import allow_cloudfront_reads, construct_name, lifecycle
 from constructs.data.data_keys import DataKeys
 from constructs.data.messaging import Messaging
 from constructs.data.shared_file_system import SharedFileSystem
 from constructs.data.valkey_cache import ValkeyCache
 
-from environments.schema.regions import replica_bucket_name
+from environments.schema.regions import images_failover_region, replica_bucket_name
 from environments.schema.stage import StageConfig
 from stacks.base import PlatformStack
 from stacks.network import NetworkStack
@@ -26,7 +26,8 @@ from stacks.network import NetworkStack
 
 class DataReplicaStack(PlatformStack):
     """`keys` (the region's DataKeys: its replicas, cache, queues, cluster and logs), `replica_buckets` by
-    the name of the bucket they mirror, each with that bucket's lifecycle (`lifecycle`), `backup_vault`
+    the name of the bucket they mirror, each with that bucket's lifecycle (`lifecycle`) and, where
+    `serves_images`, readable by CloudFront (the images path's fallback origin), `backup_vault`
     (copies of the primary's recovery points, locked like the primary's vault), `cache` and `messaging` (the
     region's own) and `file_system` (the models file system GPU pods mount here)."""
 
@@ -45,6 +46,13 @@ class DataReplicaStack(PlatformStack):
         self.messaging = stage_messaging(self, self.keys)
         self.access_logs = self.own_access_log_bucket(versioned=True)
         self.replica_buckets = {name: self._replica(name) for name in config.recovery.replicate_buckets}
+        # CloudFront's images path falls back to this region's images replica (when it is the one chosen), read
+        # through origin access control like the primary's: granted here, as the edge stack deploys after this.
+        failover = images_failover_region(config)
+        self.serves_images = failover is not None and failover.region == config.region
+        """Whether CloudFront's images origin group falls back to this region's images replica."""
+        if self.serves_images:
+            allow_cloudfront_reads(self.replica_buckets["images"], self.keys.encryption_key("storage"))
         # Every region's GPU pods mount the models file system: the first secondary holds the replica of the
         # primary's (EFS replicates to one destination), any other its own, filled from the models bucket.
         self.file_system = SharedFileSystem(

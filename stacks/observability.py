@@ -3,6 +3,8 @@ threat detection and cost controls, over the constructs of every other stack of 
 
 from __future__ import annotations
 
+import dataclasses
+
 import aws_cdk as cdk
 from constructs import Construct
 from constructs.ai.inference_endpoint import VARIANT
@@ -42,9 +44,9 @@ class ObservabilityStack(PlatformStack):
         ai: AiStack | None = None,
         secondary: Secondary | None = None,
     ) -> None:
-        """`data` is the primary region's; `analytics` None and `secondary` given in a secondary region, which
-        watches its own platform and stores and runs its own detection and Prometheus (the audit trail is
-        multi-region and the budget account-wide: the primary region's stack has them)."""
+        """`data` is the primary region's; `analytics` the region's lake (None in a standby region); `secondary`
+        given in a secondary region, which watches its own platform and stores and runs its own detection and
+        Prometheus (the audit trail is multi-region and the budget account-wide: the primary region's has them)."""
         super().__init__(
             scope,
             construct_id,
@@ -65,11 +67,9 @@ class ObservabilityStack(PlatformStack):
             deletion_window_days=config.kms.deletion_window_days,
             removal_policy=self.stateful_removal_policy,
         )
-        if secondary:
-            watch = regional_watch(data, platform, secondary)
-        else:
-            assert analytics is not None, "the primary region's alarms watch the lake"
-            watch = primary_watch(config, data, platform, analytics, ai)
+        watch = regional_watch(data, platform, secondary) if secondary else primary_watch(config, data, platform, ai)
+        if analytics:
+            watch = lake_watch(watch, config, platform, analytics)
         self.monitoring = PlatformMonitoring(
             self,
             "Monitoring",
@@ -174,17 +174,12 @@ class ObservabilityStack(PlatformStack):
         )
 
 
-def primary_watch(
-    config: StageConfig, data: DataStack, platform: PlatformComputeStack, analytics: AnalyticsStack, ai: AiStack | None
-) -> Watched:
-    """What the primary region's alarms watch: every store, the lake, the platform and the AI services."""
-    jobs = platform.jobs
-    assert jobs is not None, "the primary region's platform runs the ECS jobs"
+def primary_watch(config: StageConfig, data: DataStack, platform: PlatformComputeStack, ai: AiStack | None) -> Watched:
+    """What the primary region's alarms watch, besides its lake: every store, the platform and the AI services."""
     database = data.database
     db_construct = database.cluster or database.instance
     assert db_construct is not None
     aurora, rds_config = config.data.database.aurora, config.data.database.rds
-    analytics_kafka = analytics.kafka.cluster if config.analytics.msk.mode == "provisioned" else None
     return Watched(
         database=db_construct,
         aurora_max_acu=aurora.max_capacity_acu if aurora else None,
@@ -193,43 +188,11 @@ def primary_watch(
         cache_members=data.cache.member_suffixes,
         tables=data.tables.tables,
         queues={**data.messaging.queues, "ordered-tasks": data.messaging.ordered_tasks},
-        failure_queues={
-            "stream-processor-failures": analytics.streaming.failure_queue,
-            **({"kafka-consumer-failures": analytics.kafka_consumer.failure_queue} if analytics.kafka_consumer else {}),
-            **{f"{task}-undelivered": queue for task, queue in analytics.job_roles.dead_letter_queues.items()},
-        },
         informational_queues={"karpenter-interruptions": platform.karpenter.interruption_queue},
         load_balancer=platform.ingress.load_balancer,
         target_groups=platform.ingress.target_groups,
         cluster_name=platform.eks.cluster.cluster_name,
-        functions={
-            "action-requests-consumer": platform.action_consumer.function,
-            "stream-processor": analytics.streaming.processor.function,
-            **({"kafka-consumer": analytics.kafka_consumer.consumer.function} if analytics.kafka_consumer else {}),
-        },
-        stream=analytics.streaming.stream,
-        delivery_streams=analytics.streaming.delivery_streams,
-        kafka=analytics_kafka,
-        search_domain=analytics.search.domain,
-        ecs_service=jobs.service,
-        flink_application=analytics.flink.application_name if analytics.flink else None,
-        deliveries={
-            **(
-                {
-                    "logs-to-search": (
-                        analytics.log_delivery.delivery_stream_name,
-                        "DeliveryToAmazonOpenSearchService",
-                    )
-                }
-                if analytics.log_delivery
-                else {}
-            ),
-            **(
-                {"metrics": (analytics.metric_stream.delivery_stream.delivery_stream_name, "DeliveryToS3")}
-                if analytics.metric_stream
-                else {}
-            ),
-        },
+        functions={"action-requests-consumer": platform.action_consumer.function},
         graph=data.graph,
         graph_max_ncu=config.data.graph.max_capacity_ncu,
         time_series=data.time_series,
@@ -239,10 +202,47 @@ def primary_watch(
     )
 
 
+def lake_watch(
+    watch: Watched, config: StageConfig, platform: PlatformComputeStack, analytics: AnalyticsStack
+) -> Watched:
+    """`watch` with what a region running a lake adds: the stream and its processors, Firehose, Kafka, search,
+    Flink, the deliveries and the ECS jobs."""
+    jobs = platform.jobs
+    assert jobs is not None, "a lake's region runs the ECS jobs"
+    processing = [
+        ("logs-to-search", analytics.log_delivery.delivery_stream_name, "DeliveryToAmazonOpenSearchService")
+        if analytics.log_delivery
+        else None,
+        ("metrics", analytics.metric_stream.delivery_stream.delivery_stream_name, "DeliveryToS3")
+        if analytics.metric_stream
+        else None,
+    ]
+    return dataclasses.replace(
+        watch,
+        failure_queues={
+            "stream-processor-failures": analytics.streaming.failure_queue,
+            **({"kafka-consumer-failures": analytics.kafka_consumer.failure_queue} if analytics.kafka_consumer else {}),
+            **{f"{task}-undelivered": queue for task, queue in analytics.job_roles.dead_letter_queues.items()},
+        },
+        functions={
+            **watch.functions,
+            "stream-processor": analytics.streaming.processor.function,
+            **({"kafka-consumer": analytics.kafka_consumer.consumer.function} if analytics.kafka_consumer else {}),
+        },
+        stream=analytics.streaming.stream,
+        delivery_streams=analytics.streaming.delivery_streams,
+        kafka=analytics.kafka.cluster if config.analytics.msk.mode == "provisioned" else None,
+        search_domain=analytics.search.domain,
+        ecs_service=jobs.service,
+        flink_application=analytics.flink.application_name if analytics.flink else None,
+        deliveries={name: (stream, prefix) for name, stream, prefix in filter(None, processing)},
+    )
+
+
 def regional_watch(data: DataStack, platform: PlatformComputeStack, secondary: Secondary) -> Watched:
-    """What a secondary region's alarms watch: its platform, its own cache and queues, the table replicas there
-    and its global-database secondary's replication lag (the lake and the primary's other stores run in the
-    primary region)."""
+    """What a secondary region's alarms watch, besides a lake it runs: its platform, its own cache and queues, the
+    table replicas there and its global-database secondary's replication lag (the primary's other stores run in
+    the primary region)."""
     regional = secondary.data
     return Watched(
         database=None,
@@ -253,16 +253,10 @@ def regional_watch(data: DataStack, platform: PlatformComputeStack, secondary: S
         tables=[],
         replica_tables=data.tables.replicas_in(platform.region),
         queues={**regional.messaging.queues, "ordered-tasks": regional.messaging.ordered_tasks},
-        failure_queues={},
         informational_queues={"karpenter-interruptions": platform.karpenter.interruption_queue},
         load_balancer=platform.ingress.load_balancer,
         target_groups=platform.ingress.target_groups,
         cluster_name=platform.eks.cluster.cluster_name,
         functions={"action-requests-consumer": platform.action_consumer.function},
-        stream=None,
-        delivery_streams={},
-        kafka=None,
-        search_domain=None,
-        ecs_service=None,
         global_secondary=secondary.database.cluster.ref if secondary.database else None,
     )

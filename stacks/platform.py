@@ -4,7 +4,8 @@ tenants, secrets and shared models for pods, Argo CD; ECR; ECS; Lambda.
 It reads the analytics stack (the lake's buckets and catalog, for the ECS jobs); analytics never reads it. Every
 region of a stage runs one: a secondary region's (`Secondary`) binds the workload roles made in the primary
 region, grants them that region's stores, accepts the primary's origin-verification secret through its
-replica and reads the Git credentials' replica; the ECS jobs run where the lake is."""
+replica and reads the Git credentials' replica; the ECS jobs run where a lake is (the primary and every active
+secondary region), with the secrets they read there (the primary's or their replicas)."""
 
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ from constructs.data.workload_identities import (
     WorkloadStores,
     database_user_arn,
     replica_secret_arn,
+    replica_secret_complete_arn,
 )
 
 from environments.schema.edge import EDGE_REGION
@@ -75,7 +77,7 @@ class PlatformComputeStack(PlatformStack):
         analytics: AnalyticsStack | None,
         secondary: Secondary | None = None,
     ) -> None:
-        """`data` and `analytics` in the primary region; `secondary` (and neither) in a secondary one."""
+        """`data` in the primary region, `secondary` in a secondary one; `analytics` where the region runs a lake."""
         primary_data = secondary.primary_data if secondary else data
         assert primary_data is not None, "the primary region's platform takes its data stack"
         regional = secondary.data if secondary else primary_data
@@ -288,7 +290,12 @@ class PlatformComputeStack(PlatformStack):
                     },
                     work_queues=analytics.job_roles.work_queues,
                 ),
-                secrets=primary_data.secrets.by_name,
+                secret_arns={
+                    name: replica_secret_complete_arn(self, primary_data.secrets.replica_names[name])
+                    if secondary
+                    else secret.secret_arn
+                    for name, secret in primary_data.secrets.by_name.items()
+                },
                 secrets_key=keys.secrets,
                 logs_key=keys.logs,
                 log_retention_days=platform.log_retention_days,

@@ -82,7 +82,21 @@ class PlatformStage(cdk.Stage):
             for region in config.secondaries
             if global_cluster
         }
-        self.analytics = AnalyticsStack(self, "analytics", config=config, network=self.network, data=self.data)
+        # The lake, stream, Kafka and search run in the primary and in every active secondary region, each over
+        # its own keys and written to by the same app role (IAM is global); a standby region runs none.
+        self.analytics_stacks = {
+            region.region: AnalyticsStack(
+                self,
+                stack_id("analytics", config, region),
+                config=config.in_region(region),
+                network=self.networks[region.region],
+                keys=self.replicas[region.region].keys if region != config.primary else self.data.keys,
+                app_role=self.data.workload_roles.app_role,
+            )
+            for region in config.regions
+            if region.role == "active"
+        }
+        self.analytics = self.analytics_stacks[config.region]
         self.platform = PlatformComputeStack(
             self, "platform", config=config, network=self.network, data=self.data, analytics=self.analytics
         )
@@ -119,7 +133,14 @@ class PlatformStage(cdk.Stage):
             # Imported here: CloudFront's and Shield's bindings cost a stage without the edge 0.1 s to load.
             from stacks.edge import EdgeStack
 
-            self.edge = EdgeStack(self, "edge", config=config, data=self.data, platform=self.platform)
+            self.edge = EdgeStack(
+                self,
+                "edge",
+                config=config,
+                data=self.data,
+                platform=self.platform,
+                images_replica=next((replica for replica in self.replicas.values() if replica.serves_images), None),
+            )
             if self.cross_region:  # CloudFront's origin is the shared name, whose records are there
                 self.edge.add_stack_dependency(self.cross_region)
         self._tag_generated_resources(tags)
@@ -141,7 +162,7 @@ class PlatformStage(cdk.Stage):
             config=config.in_region(region),
             network=self.networks[region.region],
             data=None,
-            analytics=None,
+            analytics=self.analytics_stacks.get(region.region),
             secondary=Secondary(
                 primary_data=self.data,
                 primary_platform=self.platform,
@@ -164,7 +185,7 @@ class PlatformStage(cdk.Stage):
             network=self.networks[region.region],
             data=self.data,
             platform=platform,
-            analytics=None,
+            analytics=self.analytics_stacks.get(region.region),
             secondary=platform.secondary,
         )
 

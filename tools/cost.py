@@ -126,6 +126,7 @@ USAGE = {
     "alb_lcu": Usage(1, "1 LCU on average per application load balancer"),
     "log_gb": Usage(1, "1 GB a month ingested into each log group"),
     "s3_gb": Usage(20, "20 GB in S3 Standard per bucket"),
+    "s3_replicated_gb": Usage(5, "5 GB a month replicated by each cross-region replication rule"),
     "dynamodb_gb": Usage(5, "5 GB per table replica"),
     "dynamodb_writes": Usage(5, "5 million writes a month per table replica"),
     "dynamodb_reads": Usage(20, "20 million reads a month per table replica"),
@@ -811,6 +812,12 @@ def _bucket(resource: Resource) -> Iterator[Charge]:
         ref("s3:standard-gb-month", "GB-month", "AmazonS3", storageClass="General Purpose", volumeType="Standard"),
         "s3_gb",
     )
+    # Each replication rule copies into another region (the replica's storage bills there, as its own bucket):
+    # the transfer out of this region, and S3 Replication Time Control's fee where the rule turns it on.
+    for rule in resource.properties.get("ReplicationConfiguration", {}).get("Rules", []):
+        yield used("replication", ref("transfer:inter-region-gb", "GB"), "s3_replicated_gb")
+        if rule.get("Destination", {}).get("ReplicationTime", {}).get("Status") == "Enabled":
+            yield used("replication", ref("s3:rtc-gb", "GB"), "s3_replicated_gb")
 
 
 @rule("AWS::DynamoDB::GlobalTable", "AWS::DynamoDB::Table")

@@ -1,8 +1,8 @@
 """`make failover-plan STAGE=<stage>`: the ordered regional failover of a stage, read from its synthesized
 assembly in cdk.out/ (never synthesizing: the plan is of what was built): the global database's clusters,
 the secret replicas, the EFS replication destination, the DynamoDB replicas and replica buckets, the node
-groups and Karpenter NodePools to scale per region, the Route 53 records and health checks, in the order of
-docs/recovery.md's runbook.
+groups and Karpenter NodePools to scale per region, the Route 53 records and health checks and CloudFront's
+origin groups, in the order of docs/recovery.md's runbook.
 
 The stage file says which regions the stage has and which one it fails over to (`regions.1`); the templates
 say what exists. A piece the failover needs that the assembly lacks is named and makes the exit status 1,
@@ -115,6 +115,24 @@ def _traffic(resources: list[Resource]) -> list[str]:
         )
     if not records:
         lines.append("no Route 53 records in the assembly")
+    return lines + _origin_groups(resources)
+
+
+def _origin_groups(resources: list[Resource]) -> list[str]:
+    """Each CloudFront origin group: which origin it falls back to, on what (automatic, request by request)."""
+    lines = []
+    for distribution in (r for r in resources if r.type == "AWS::CloudFront::Distribution"):
+        config = distribution.properties.get("DistributionConfig", {})
+        domains = {origin.get("Id"): _text(origin.get("DomainName")) for origin in config.get("Origins", [])}
+        paths = {b.get("TargetOriginId"): b.get("PathPattern") for b in config.get("CacheBehaviors", [])}
+        for group in config.get("OriginGroups", {}).get("Items", []):
+            members = [domains.get(m.get("OriginId"), "?") for m in group.get("Members", {}).get("Items", [])]
+            codes = group.get("FailoverCriteria", {}).get("StatusCodes", {}).get("Items", [])
+            path = paths.get(group.get("Id"), "default")
+            lines.append(
+                f"CloudFront {distribution.stack.name} {path}: {' then '.join(members)} on "
+                f"{', '.join(map(str, codes))} or no connection; nothing to do (per request)"
+            )
     return lines
 
 

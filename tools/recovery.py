@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from environments.loader import ConfigError, load_stages
-from environments.recovery import DNS_BASIS, DNS_MINUTES, RecoveryModel, format_minutes, recovery_model
+from environments.recovery import RecoveryModel, format_minutes, recovery_model
 from environments.schema.stage import StageConfig
 from tools.assembly import LIVE_CONFIG, REPO_ROOT
 
@@ -55,7 +55,7 @@ def _stage(model: RecoveryModel) -> str:
         )
     lines += ["", "| RTO term | minutes | basis |", "|---|---|---|"]
     lines += [f"| {term.label} | {term.minutes:g} | {term.basis} |" for term in model.rto_terms()]
-    lines.append(f"| DNS switch (beside the above, from the loss on) | {DNS_MINUTES:g} | {DNS_BASIS} |")
+    lines += [f"| {term.label} | {round(term.minutes, 2):g} | {term.basis} |" for term in model.beside_terms()]
     rto_target = f"{recovery.rto_minutes} min" if recovery.rto_minutes is not None else "none set"
     rpo_target = f"{recovery.rpo_minutes} min" if recovery.rpo_minutes is not None else "none set"
     counted = [c for c in model.components if c.counted]

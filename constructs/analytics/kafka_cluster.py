@@ -13,6 +13,7 @@ from aws_cdk import aws_msk as msk
 from constructs import Construct
 from constructs.common.acknowledgments import acknowledge_all
 from constructs.common.encrypted_log_group import EncryptedLogGroup
+from constructs.common.managed_policy_role import grant_policy
 
 from environments.schema.analytics import MskConfig
 
@@ -115,9 +116,10 @@ class KafkaCluster(Construct):
             self.serverless_cluster.apply_removal_policy(removal_policy)
             self.cluster_arn = self.serverless_cluster.attr_arn
 
-    def grant_clients(self, role: iam.IRole) -> None:
+    def grant_clients(self, role: iam.IRole, *, shared: iam.ManagedPolicy | None = None) -> None:
         """Let `role` produce and consume with IAM authentication: the cluster, and its topics and consumer groups
-        by the cluster's name (unique in the account and region; the UUID part of their ARNs is MSK's)."""
+        by the cluster's name (unique in the account and region; the UUID part of their ARNs is MSK's); in `shared`
+        when given (grant_policy)."""
         if self.cluster_arn is None:
             return
         stack = cdk.Stack.of(self)
@@ -125,10 +127,11 @@ class KafkaCluster(Construct):
             part: stack.format_arn(service="kafka", resource=part, resource_name=f"{self._name}/*")
             for part in ("topic", "group")
         }
-        policy = iam.ManagedPolicy(
+        policy = grant_policy(
             self,
             "ClientPolicy",
-            roles=[role],
+            role=role,
+            shared=shared,
             statements=[
                 iam.PolicyStatement(
                     sid="Cluster", actions=list(CLIENT_ACTIONS["cluster"]), resources=[self.cluster_arn]

@@ -15,6 +15,7 @@ from aws_cdk import aws_opensearchservice as opensearch
 from constructs import Construct
 from constructs.common.acknowledgments import acknowledge
 from constructs.common.encrypted_log_group import EncryptedLogGroup
+from constructs.common.managed_policy_role import grant_policy
 
 from environments.schema.analytics import OpenSearchConfig
 
@@ -168,13 +169,15 @@ class SearchDomain(Construct):
                 "No dedicated master nodes by config in this non-production stage (prod requires them).",
             )
 
-    def grant_http(self, role: iam.IRole) -> None:
-        """Let `role` search and index over HTTPS. IAM only lets the request reach the domain: fine-grained
-        access control decides what it may do there, once the master user maps the role (README, The analytics)."""
-        policy = iam.ManagedPolicy(
+    def grant_http(self, role: iam.IRole, *, shared: iam.ManagedPolicy | None = None) -> None:
+        """Let `role` search and index over HTTPS; in `shared` when given (grant_policy). IAM only lets the request
+        reach the domain: fine-grained access control decides what it may do there, once the master user maps the
+        role (README, The analytics)."""
+        policy = grant_policy(
             self,
             "HttpPolicy",
-            roles=[role],
+            role=role,
+            shared=shared,
             statements=[
                 iam.PolicyStatement(
                     sid="Http",

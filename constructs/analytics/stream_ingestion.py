@@ -20,6 +20,7 @@ from constructs import Construct
 from constructs.common.acknowledgments import acknowledge, acknowledge_all
 from constructs.common.encrypted_log_group import EncryptedLogGroup
 from constructs.common.event_function import EventFunction
+from constructs.common.managed_policy_role import grant_policy
 from constructs.data.app_tables import protected_table_props
 from constructs.data.messaging import encrypted_queue
 
@@ -197,13 +198,15 @@ class StreamIngestion(Construct):
                 "CDK's table write grant: data keys for the state table's KMS key only.",
             )
 
-    def grant_producers(self, role: iam.IRole) -> None:
-        """Let `role` put records on the stream (seed 000's collectors), encrypting them with its key."""
+    def grant_producers(self, role: iam.IRole, *, shared: iam.ManagedPolicy | None = None) -> None:
+        """Let `role` put records on the stream (seed 000's collectors), encrypting them with its key; in `shared`
+        when given (grant_policy)."""
         via_kinesis = {"StringEquals": {"kms:ViaService": f"kinesis.{cdk.Stack.of(self).region}.amazonaws.com"}}
-        iam.ManagedPolicy(
+        grant_policy(
             self,
             "ProducerPolicy",
-            roles=[role],
+            role=role,
+            shared=shared,
             statements=[
                 iam.PolicyStatement(
                     sid="PutRecords",

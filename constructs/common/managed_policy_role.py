@@ -42,3 +42,19 @@ class ManagedPolicyRole(Construct):
             iam.ManagedPolicy(self, "Policy", roles=[self.role], statements=list(statements)) if statements else None
         )
         self.immutable_role = self.role.without_policy_updates()
+
+
+def grant_policy(
+    scope: Construct,
+    construct_id: str,
+    *,
+    role: iam.IRole,
+    statements: Sequence[iam.PolicyStatement],
+    shared: iam.ManagedPolicy | None = None,
+) -> iam.ManagedPolicy:
+    """The managed policy that gives `role` `statements`: `shared` (already attached to `role`) when given, so that
+    several grants count once against IAM's 10 managed policies per role, else one of its own (`construct_id`)."""
+    if shared is None:
+        return iam.ManagedPolicy(scope, construct_id, roles=[role], statements=list(statements))
+    shared.add_statements(*statements)
+    return shared

@@ -68,12 +68,14 @@ class FargateJobs(Construct):
         image_tag: str,
         repositories: Mapping[str, ecr.IRepository],
         lake: LakeAccess,
-        secrets: Mapping[str, secretsmanager.ISecret],
+        secret_arns: Mapping[str, str],
         secrets_key: kms.IKey,
         logs_key: kms.IKey,
         log_retention_days: int,
         removal_policy: cdk.RemovalPolicy,
     ) -> None:
+        """`secret_arns`: the complete ARNs, by name, of the secrets the tasks may read in this region (ECS takes
+        no wildcard); `secrets_key` encrypts them here."""
         super().__init__(scope, construct_id)
         self._lake = lake
         self.cluster = ecs.Cluster(
@@ -91,8 +93,8 @@ class FargateJobs(Construct):
             construct_name = "".join(part.capitalize() for part in task.name.split("-"))
             queue = lake.work_queues.get(task.name)
             definition = self._definition(
-                task, construct_name, image_tag, repositories[task.name], lake.task_roles[task.name], secrets,
-                secrets_key, queue, logs_key, log_retention_days, removal_policy,
+                task, construct_name, image_tag, repositories[task.name], lake.task_roles[task.name],
+                secret_arns, secrets_key, queue, logs_key, log_retention_days, removal_policy,
             )  # fmt: skip
             if queue is not None and task.max_tasks is not None:
                 self.service = self._service(definition, network, security_group, queue, task.max_tasks)
@@ -106,7 +108,7 @@ class FargateJobs(Construct):
         image_tag: str,
         repository: ecr.IRepository,
         role: iam.IRole,
-        secrets: Mapping[str, secretsmanager.ISecret],
+        secret_arns: Mapping[str, str],
         secrets_key: kms.IKey,
         queue: sqs.IQueue | None,
         logs_key: kms.IKey,
@@ -117,7 +119,7 @@ class FargateJobs(Construct):
         # make that stack name this role: a cycle); the decrypt is granted below, on the secrets key.
         named = {
             name: secretsmanager.Secret.from_secret_complete_arn(
-                self, f"{construct_name}{''.join(p.capitalize() for p in name.split('-'))}", secrets[name].secret_arn
+                self, f"{construct_name}{''.join(p.capitalize() for p in name.split('-'))}", secret_arns[name]
             )
             for name in task.secrets
         }

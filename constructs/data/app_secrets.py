@@ -31,7 +31,8 @@ THIRD_PARTY = {
 
 class AppSecrets(Construct):
     """`by_name` maps each secret's short name to the secret, `names` to its full name (what pods mount it
-    by); `jwt_signing_key` is also an attribute."""
+    by) and, with replicas, `replica_names` to the output holding the name and random suffix its replicas share
+    (what a secondary region's complete replica ARN is made of); `jwt_signing_key` is also an attribute."""
 
     def __init__(
         self,
@@ -49,6 +50,7 @@ class AppSecrets(Construct):
         self._replicas = list(replicas) or None
         self.by_name: dict[str, secretsmanager.Secret] = {}
         self.names: dict[str, str] = {}
+        self.replica_names: dict[str, cdk.CfnOutput] = {}
         for name, (secret_id, description, fields) in THIRD_PARTY.items():
             generator = (
                 secretsmanager.SecretStringGenerator(
@@ -100,4 +102,8 @@ class AppSecrets(Construct):
         short_name = secret_name.rsplit("/", 1)[-1]
         self.by_name[short_name] = secret
         self.names[short_name] = secret_name
+        if self._replicas:  # split here: CloudFormation splits no value read from another stack
+            self.replica_names[short_name] = cdk.CfnOutput(
+                self, f"{construct_id}ReplicaName", value=cdk.Fn.select(6, cdk.Fn.split(":", secret.secret_arn))
+            )
         return secret

@@ -12,6 +12,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 from constructs.common.acknowledgments import acknowledge
+from constructs.common.encryption_key import EncryptionKey
 from constructs.common.secure_bucket import SecureBucket, access_log_bucket, tiering_rule
 
 from environments.schema.data import BucketsConfig, TransitionConfig
@@ -186,20 +187,6 @@ class DataBuckets(Construct):
                 policy, f"AwsSolutions-IAM5[Resource::{stack.resolve(destination.arn_for_objects('*'))}]", reason
             )
 
-    def allow_cloudfront_images(self) -> None:
-        """CloudFront distributions of this account may read the images bucket through origin access control
-        (the distribution lives in the edge stack, which depends on this one: the grant cannot name it)."""
-        stack = cdk.Stack.of(self)
-        self.images.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="CloudFrontOriginAccessControl",
-                principals=[iam.ServicePrincipal("cloudfront.amazonaws.com")],
-                actions=["s3:GetObject"],
-                resources=[self.images.arn_for_objects("*")],
-                conditions=cloudfront_conditions(stack),
-            )
-        )
-
     def _allow_cloudtrail(self, trail_name: str) -> None:
         """The stage's trail (named, so no reference back from the observability stack) may deliver here."""
         stack = cdk.Stack.of(self)
@@ -234,6 +221,23 @@ def construct_name(attribute: str) -> str:
 def attribute_name(construct: str) -> str:
     """`UserUploads` -> `user_uploads`: the inverse of `construct_name`."""
     return "".join(f"_{c.lower()}" if c.isupper() else c for c in construct).removeprefix("_")
+
+
+def allow_cloudfront_reads(bucket: s3.IBucket, key: EncryptionKey) -> None:
+    """CloudFront distributions of this account may read `bucket` through origin access control and decrypt its
+    objects with `key` (OAC reads SSE-KMS objects only where the key policy lets CloudFront decrypt). The
+    distribution lives in the edge stack, which deploys after the bucket's: the grants cannot name it."""
+    conditions = cloudfront_conditions(cdk.Stack.of(bucket))
+    bucket.add_to_resource_policy(
+        iam.PolicyStatement(
+            sid="CloudFrontOriginAccessControl",
+            principals=[iam.ServicePrincipal("cloudfront.amazonaws.com")],
+            actions=["s3:GetObject"],
+            resources=[bucket.arn_for_objects("*")],
+            conditions=conditions,
+        )
+    )
+    key.allow_services("CloudFrontReadsImages", ["cloudfront.amazonaws.com"], ["kms:Decrypt"], conditions)
 
 
 def cloudfront_conditions(stack: cdk.Stack) -> dict[str, dict[str, str]]:

@@ -349,3 +349,18 @@ def replica_secret_arn(stack: cdk.Stack, name: str) -> str:
         resource_name=f"{name}-??????",
         arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
     )
+
+
+def replica_secret_complete_arn(stack: cdk.Stack, replica_name: cdk.CfnOutput) -> str:
+    """The complete ARN of a secret's replica in `stack`'s region (ECS's task secrets take no wildcard), from the
+    output in the primary's stack holding its name and random suffix (AppSecrets.replica_names)."""
+    producer = cdk.Stack.of(replica_name)
+    suffixed_name = cdk.Fn.get_stack_output(
+        stack_name=producer.stack_name, output_name=producer.resolve(replica_name.logical_id), region=producer.region
+    )
+    return stack.format_arn(
+        service="secretsmanager",
+        resource="secret",
+        resource_name=suffixed_name,
+        arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+    )

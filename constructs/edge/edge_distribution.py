@@ -5,6 +5,7 @@ regional one's rules, access logs, Route 53 aliases and optional Shield Advanced
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import aws_cdk as cdk
 from aws_cdk import aws_certificatemanager as acm
@@ -20,16 +21,30 @@ from constructs.common.encryption_key import EncryptionKey
 from constructs.common.secure_bucket import access_log_bucket
 from constructs.network.web_acl import WebAcl
 
-from environments.schema.edge import EdgeConfig
+from environments.schema.edge import IMAGES_CONNECTION_ATTEMPTS, IMAGES_CONNECTION_TIMEOUT_SECONDS, EdgeConfig
 from environments.schema.network import WafConfig
 
 IMAGES_PATH = "/images/*"
+IMAGES_FAILOVER_STATUS_CODES = (500, 502, 503, 504, 403, 404)
+"""What the images bucket answers that sends a request on to its replica: S3's errors, and 403/404, which an S3
+origin returns for an object that is not there (yet) or a key it cannot use (CloudFront's guide for S3 origins)."""
+
+
+@dataclass(frozen=True)
+class ImagesReplica:
+    """The images bucket's replica the images path falls back to: its fixed name and its region. Imported by name,
+    so its grants stay in its own (replica) stack, which deploys first."""
+
+    bucket_name: str
+    region: str
 
 
 class EdgeDistribution(Construct):
     """`distribution`, `certificate`, `web_acl`, `records`, `log_bucket`, and `protection` when Shield Advanced
     is on. The default origin is `origin_hostname` (the ingress load balancer's name, which its certificate
-    covers) over HTTPS, sent `origin_headers` with every request."""
+    covers) over HTTPS, sent `origin_headers` with every request; it allows every method, so it cannot be an
+    origin group (Route 53 fails that name over between regions instead). The read-only images path (GET, HEAD)
+    reads the images bucket and, given `images_replica`, is an origin group that falls back to the replica."""
 
     def __init__(
         self,
@@ -42,6 +57,7 @@ class EdgeDistribution(Construct):
         origin_hostname: str,
         origin_headers: Mapping[str, str],
         images_bucket_name: str,
+        images_replica: ImagesReplica | None = None,
         key_alias: str,
         deletion_window_days: int,
         removal_policy: cdk.RemovalPolicy,
@@ -100,6 +116,20 @@ class EdgeDistribution(Construct):
         # The bucket is the data stack's: imported by name so CloudFront's grant stays there (the data stack
         # grants this account's distributions), instead of a policy that would name this stack.
         images = s3.Bucket.from_bucket_name(self, "Images", images_bucket_name)
+        images_origin: cloudfront.IOrigin = origins.S3BucketOrigin.with_origin_access_control(images)
+        if images_replica:
+            replica = s3.Bucket.from_bucket_attributes(
+                self, "ImagesReplica", bucket_name=images_replica.bucket_name, region=images_replica.region
+            )
+            images_origin = origins.OriginGroup(
+                primary_origin=origins.S3BucketOrigin.with_origin_access_control(
+                    images,
+                    connection_attempts=IMAGES_CONNECTION_ATTEMPTS,
+                    connection_timeout=cdk.Duration.seconds(IMAGES_CONNECTION_TIMEOUT_SECONDS),
+                ),
+                fallback_origin=origins.S3BucketOrigin.with_origin_access_control(replica),
+                fallback_status_codes=list(IMAGES_FAILOVER_STATUS_CODES),
+            )
         self.distribution = cloudfront.Distribution(
             self,
             "Distribution",
@@ -128,7 +158,8 @@ class EdgeDistribution(Construct):
             ),
             additional_behaviors={
                 IMAGES_PATH: cloudfront.BehaviorOptions(
-                    origin=origins.S3BucketOrigin.with_origin_access_control(images),
+                    origin=images_origin,
+                    allowed_methods=cloudfront.AllowedMethods.ALLOW_GET_HEAD,
                     viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
                     cache_policy=cloudfront.CachePolicy.CACHING_OPTIMIZED,
                     response_headers_policy=security_headers,
@@ -138,8 +169,8 @@ class EdgeDistribution(Construct):
         acknowledge(
             self.distribution,
             "Annotation::@aws-cdk/aws-cloudfront-origins:updateImportedBucketPolicyOac",
-            "Deliberate: the data stack's images bucket and storage key grant this account's distributions "
-            "(DataBuckets.allow_cloudfront_images), so nothing here has to change the data stack.",
+            "Deliberate: the images bucket, its replica and the keys that encrypt them grant this account's "
+            "distributions in their own data stacks (allow_cloudfront_reads), so nothing here changes those stacks.",
         )
         acknowledge(
             self.distribution,

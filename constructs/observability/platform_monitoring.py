@@ -73,8 +73,6 @@ class Watched:
     tables: Sequence[dynamodb.ITableV2]
     queues: Mapping[str, sqs.Queue]
     """Work queues by name, each with the dead-letter queue it redrives to."""
-    failure_queues: Mapping[str, sqs.IQueue]
-    """Queues whose messages are failures already (an event source's on-failure destination)."""
     informational_queues: Mapping[str, sqs.IQueue]
     """Queues graphed but not alarmed on (Karpenter's interruption notices)."""
     load_balancer: elbv2.ApplicationLoadBalancer
@@ -82,13 +80,15 @@ class Watched:
     cluster_name: str
     """The EKS cluster's name, as the cluster construct gives it (Container Insights' ClusterName)."""
     functions: Mapping[str, lambda_.IFunction]
-    stream: kinesis.IStream | None
+    failure_queues: Mapping[str, sqs.IQueue] = field(default_factory=dict)
+    """Queues whose messages are failures already (an event source's on-failure destination)."""
+    stream: kinesis.IStream | None = None
     """The lake's stream, its Firehose streams by source (`delivery_streams`), Kafka, search and the ECS jobs:
-    None (empty) in a secondary region, where the lake does not run."""
-    delivery_streams: Mapping[str, firehose.IDeliveryStream]
-    kafka: msk.CfnCluster | None
-    search_domain: opensearch.CfnDomain | None
-    ecs_service: ecs.FargateService | None
+    None (empty) in a region that runs no lake (a standby region)."""
+    delivery_streams: Mapping[str, firehose.IDeliveryStream] = field(default_factory=dict)
+    kafka: msk.CfnCluster | None = None
+    search_domain: opensearch.CfnDomain | None = None
+    ecs_service: ecs.FargateService | None = None
     flink_application: str | None = None
     """The Managed Flink application's name (stream processing), when the stage runs one."""
     deliveries: Mapping[str, tuple[str, str]] = field(default_factory=dict)

@@ -13,6 +13,11 @@ if TYPE_CHECKING:
 
 EDGE_REGION = "us-east-1"
 """Where CloudFront's certificates and CLOUDFRONT-scope web ACLs live, and so the edge stack."""
+IMAGES_CONNECTION_ATTEMPTS = 2
+IMAGES_CONNECTION_TIMEOUT_SECONDS = 5
+"""How long CloudFront tries the images bucket before its replica when it cannot connect: 2 attempts of 5 s
+(CloudFront's default is 3 of 10 s, 30 s per request before failing over); one retry still rides out a blip.
+Here, not in the construct, because the recovery model times the images path's failover with them."""
 RETIRED_FIELDS = {
     "edge.origin_domain_name": "derived now: CloudFront's origin is the ingress load balancer's name in the "
     "zone, platform.ingress.domain_name; remove this key",

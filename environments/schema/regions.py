@@ -211,7 +211,20 @@ def working_copy_problems(config: StageConfig) -> list[tuple[str, str]]:
     if "models" not in config.recovery.replicate_buckets:
         problems.append(("recovery.replicate_buckets", "lacks models: GPU workers in the secondary regions load "
                          "their weights from its replica"))  # fmt: skip
+    if config.edge.enabled and "images" not in config.recovery.replicate_buckets:
+        problems.append(("recovery.replicate_buckets", "lacks images: CloudFront's images path fails over to its "
+                         "replica in a secondary region"))  # fmt: skip
     return problems
+
+
+def images_failover_region(config: StageConfig) -> RegionConfig | None:
+    """The secondary region whose images replica CloudFront's images path falls back to (None: no edge, or one
+    region). The first `active` secondary, else the first: it mirrors the shared ingress name, which fails over
+    to the other active regions and to a standby only when none is left, so after losing the primary the images
+    and the API are served from the same region. An origin group holds two origins, so one secondary is named."""
+    if not (config.edge.enabled and config.secondaries):
+        return None
+    return next((region for region in config.secondaries if region.role == "active"), config.secondaries[0])
 
 
 def stage_networks(config: StageConfig) -> list[tuple[str, str, str]]:

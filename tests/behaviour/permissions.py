@@ -110,6 +110,16 @@ def token(rid: ResourceId) -> str:
 
 
 _TOKEN = re.compile(r"⟨([^.⟩]+)\.([^⟩]+)⟩")
+_REGION_SUFFIX = re.compile(r"-[a-z]{2}(?:-gov)?-[a-z]+-\d+$")
+
+
+def in_any_region(path: str) -> str:
+    """`path` (without the stage) with its stack's region suffix dropped, `analytics-eu-west-1/Streaming/...` as
+    `analytics/Streaming/...`: a flow named by a construct path holds in every region that builds that construct.
+    A pair's stack (`peering-accept-us-east-1-eu-west-1`) keeps its name."""
+    stack, _, rest = path.partition("/")
+    primary = _REGION_SUFFIX.sub("", stack)
+    return path if not rest or _REGION_SUFFIX.search(primary) else f"{primary}/{rest}"
 
 
 # --- the symbolic value of a template expression ---------------------------------------------------------
@@ -650,6 +660,9 @@ class Target:
     id: ResourceId
     arn: str
     tags: Mapping[str, str] | None = None
+    region: str | None = None
+    """The region the request is made in, when not that of `id`'s stack: a global table's or a secret's replica
+    elsewhere (its key is that region's replica key)."""
 
 
 @dataclass(frozen=True)
@@ -857,14 +870,16 @@ class PermissionModel:
             and self.symbols.text(rid.stack, p["ServiceAccount"]) == service_account
         ]
 
-    def at(self, path: str) -> list[ResourceId]:
-        """The resources whose construct path (without the stage) is `path` or `path/Resource`."""
+    def at(self, path: str, *, every_region: bool = False) -> list[ResourceId]:
+        """The resources whose construct path (without the stage) is `path` or `path/Resource`; with
+        `every_region`, also the same construct in every other region's stack (`in_any_region`)."""
+        spelled = in_any_region if every_region else str
         return [
             ResourceId(stack.name, logical_id)
             for stack in self.symbols.stacks.values()
             for logical_id, resource in stack.resources.items()
             if (found := resource.get("Metadata", {}).get("aws:cdk:path"))
-            and str(found).split("/", 1)[1] in (path, f"{path}/Resource")
+            and spelled(str(found).split("/", 1)[1]) in (path, f"{path}/Resource")
         ]
 
     # --- resource policies and keys
@@ -911,15 +926,22 @@ class PermissionModel:
             (bus for bus, _ in self.symbols.each("AWS::Events::EventBus") if self.symbols.name(bus) == name), None
         )
 
-    def key_of(self, rid: ResourceId) -> Key | None:
-        """The KMS key `rid`'s data is encrypted with, or None when it names none (AWS-owned keys)."""
+    def key_of(self, rid: ResourceId, region: str | None = None) -> Key | None:
+        """The KMS key `rid`'s data is encrypted with (a global table's or a secret's: its replica's in `region`,
+        by default the stack's), or None when it names none (AWS-owned keys)."""
         kind = self.symbols.type_of(rid)
         path = _KEYS.get(kind)
         value: Any = self.symbols.properties(rid)
+        home = self.symbols.stacks[rid.stack].region
+        region = region or home
         if kind == "AWS::DynamoDB::GlobalTable":  # each replica names its region's key
-            region = self.symbols.stacks[rid.stack].region
             value = next(
                 (r for r in value.get("Replicas", []) if self.symbols.text(rid.stack, r["Region"]) == region), {}
+            )
+        elif kind == "AWS::SecretsManager::Secret" and region != home:  # a replica is under its region's key
+            value = next(
+                (r for r in value.get("ReplicaRegions", []) if self.symbols.text(rid.stack, r["Region"]) == region),
+                {},
             )
         for part in path or ():
             value = (
@@ -945,7 +967,7 @@ class PermissionModel:
         context: dict[str, tuple[str, ...]] = {
             "aws:securetransport": ("true",),
             "s3:tlsversion": (TLS_VERSION,),
-            "aws:requestedregion": (stack.region,),
+            "aws:requestedregion": (target.region or stack.region,),
         }
         if isinstance(caller, Principal):
             context["aws:principalarn"] = (caller.arn,)

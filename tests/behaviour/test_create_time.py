@@ -31,6 +31,7 @@ from cfnlint.api import ManualArgs, lint
 from pydantic import BaseModel
 
 from environments.schema import analytics, compute
+from environments.schema.regions import images_failover_region
 from tests.behaviour.create_time import (
     ACCOUNT_CONCURRENCY,
     HELM_CHART,
@@ -39,6 +40,7 @@ from tests.behaviour.create_time import (
     UNRESERVED_MINIMUM,
     Rule,
     groups,
+    origin_group_problems,
 )
 from tests.behaviour.templates import StackTemplate, copied, stage_stacks
 from tests.synthesis import SynthesizedPlatform
@@ -274,6 +276,35 @@ def _origin_group_for_writes() -> dict[str, Any]:
     )
 
 
+ALL_METHODS = ["GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"]
+
+
+def _writes_through_the_origin_groups(stack: StackTemplate, template: dict[str, Any]) -> bool:
+    """Every behaviour on a real origin group allows all methods, and each group gains a member no origin is."""
+    changed = False
+    for distribution in _of_type(template, "AWS::CloudFront::Distribution"):
+        config = distribution["Properties"]["DistributionConfig"]
+        groups = config.get("OriginGroups", {}).get("Items", [])
+        for behaviour in config.get("CacheBehaviors", []):
+            if behaviour["TargetOriginId"] in {group["Id"] for group in groups}:
+                behaviour["AllowedMethods"] = ALL_METHODS
+        for group in groups:
+            group["Members"] = {"Quantity": 3, "Items": [*group["Members"]["Items"], {"OriginId": "nowhere"}]}
+            changed = True
+    return changed
+
+
+def _broken_origin_groups(stacks: list[StackTemplate]) -> list[StackTemplate]:
+    """The stage's own origin groups broken where it has any; else a distribution that has one (injected)."""
+    if any(
+        props["DistributionConfig"].get("OriginGroups")
+        for stack in stacks
+        for _, props in stack.of_type("AWS::CloudFront::Distribution")
+    ):
+        return _edited(stacks, _writes_through_the_origin_groups)
+    return _inject({"Failover": _origin_group_for_writes()})(stacks)
+
+
 MUTATIONS: dict[str, Mutation] = {
     "names": _inject(
         {
@@ -291,7 +322,7 @@ MUTATIONS: dict[str, Mutation] = {
     "unique-names": _twin,
     "global-names": _record_elsewhere,
     "route53-records": _latency_twin,
-    "cloudfront-origin-groups": _inject({"Failover": _origin_group_for_writes()}),
+    "cloudfront-origin-groups": _broken_origin_groups,
     "bucket-names-global": _inject({"Shared": _resource("AWS::S3::Bucket", BucketName="ai-platform-shared-assets")}),
     "eks-access-entry-principal": lambda stacks: _edited(stacks, _admin_from_outside),
     "eks-node-role-entry": lambda stacks: _edited(stacks, _node_role_entry),
@@ -625,6 +656,17 @@ def test_the_rule_catches_a_broken_copy(platform: SynthesizedPlatform, stage: st
     found = [problem for problem in _problems(rule, MUTATIONS[rule.id](stacks)) if problem not in before]
     assert found, f"{rule.id}: the mutation went unnoticed"
     assert all(stage in problem for problem in found), found
+
+
+def test_the_origin_group_rule_reads_the_stages_own_group(platform: SynthesizedPlatform, stage: str) -> None:
+    """Where the images path fails over, the rule reads that real origin group: each of its breaks is named."""
+    if images_failover_region(platform.configs[stage]) is None:
+        pytest.skip(f"{stage}'s images path has no origin group")
+    stacks = stage_stacks(platform, stage)
+    assert not origin_group_problems(stacks)
+    found = "\n".join(origin_group_problems(_broken_origin_groups(stacks)))
+    for problem in ("has 3 members, not 2", "names ['nowhere']", "allows ['DELETE', 'GET'"):
+        assert problem in found, found
 
 
 # --- what the rules rely on ---------------------------------------------------------------------------------

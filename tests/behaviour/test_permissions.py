@@ -34,6 +34,7 @@ from constructs.data.workload_identities import DB_USER
 
 from environments.schema.base import PRODUCTION_STAGE
 from environments.schema.compute import GPU_BURST_POOL
+from environments.schema.regions import images_failover_region
 from environments.schema.stage import StageConfig
 from tests.behaviour.permissions import (
     OBJECT,
@@ -47,11 +48,13 @@ from tests.behaviour.permissions import (
     dig,
     glob_match,
     has_no_resource_level,
+    in_any_region,
     is_mutating,
     listed,
 )
 from tests.behaviour.reachability import ModelError, ResourceId
 from tests.behaviour.templates import StackTemplate, copied, stage_stacks
+from tests.behaviour.traffic import origin_bucket
 from tests.stage_files import REPO_ROOT
 from tests.synthesis import SynthesizedPlatform
 
@@ -76,7 +79,8 @@ def workload(kind: str) -> Callers:
 
 
 def role_of(resource_type: str, *properties: str, path: str | None = None) -> Callers:
-    """The roles `resource_type` resources name in `properties` (dotted), those under construct `path` only."""
+    """The roles `resource_type` resources name in `properties` (dotted), those under construct `path` (in any
+    region) only."""
 
     def find(model: PermissionModel, config: StageConfig) -> list[Caller]:
         return roles_named(model, resource_type, properties, path)
@@ -89,7 +93,7 @@ def roles_named(
 ) -> list[Caller]:
     found: dict[ResourceId, Caller] = {}
     for rid, props in model.symbols.each(resource_type):
-        if path and not model.symbols.path(rid).startswith(path):
+        if path and not in_any_region(model.symbols.path(rid)).startswith(path):
             continue
         for value in (dig(props, dotted) for dotted in properties):
             if value is not None:
@@ -159,10 +163,13 @@ def service(name: str, source: Targets) -> Callers:
 
 
 def at(*paths: str, suffix: str = "") -> Targets:
-    """The resources at these construct paths (without the stage); the request names `ARN + suffix`."""
+    """The resources at these construct paths (without the stage), in every region that builds them; the request
+    names `ARN + suffix`."""
 
     def find(model: PermissionModel, config: StageConfig) -> list[Target]:
-        return [Target(rid, model.symbols.arn(rid) + suffix) for path in paths for rid in model.at(path)]
+        return [
+            Target(rid, model.symbols.arn(rid) + suffix) for path in paths for rid in model.at(path, every_region=True)
+        ]
 
     return find
 
@@ -494,7 +501,7 @@ def table_replicas(model: PermissionModel, config: StageConfig) -> list[Target]:
         home = model.symbols.stacks[rid.stack].region
         arn = model.symbols.arn(rid)
         found += [
-            Target(rid, arn.replace(f":{home}:", f":{replica['Region']}:"))
+            Target(rid, arn.replace(f":{home}:", f":{replica['Region']}:"), region=replica["Region"])
             for replica in props.get("Replicas", [])
             if replica["Region"] != home
         ]
@@ -542,12 +549,38 @@ def with_secondaries(config: StageConfig) -> bool:
     return bool(config.secondaries)
 
 
+def with_active_secondaries(config: StageConfig) -> bool:
+    """Whether a secondary region runs a lake (analytics runs in every active region)."""
+    return any(region.role == "active" for region in config.secondaries)
+
+
 def with_replicas(config: StageConfig) -> bool:
     return bool(config.secondaries and config.recovery.replicate_buckets)
 
 
 def with_edge(config: StageConfig) -> bool:
     return config.edge.enabled
+
+
+def with_images_failover(config: StageConfig) -> bool:
+    return images_failover_region(config) is not None
+
+
+def origin_buckets(model: PermissionModel, config: StageConfig) -> list[Target]:
+    """Any object of each bucket a distribution's S3 origins read, as their domain names name them: the images
+    bucket and, where the images path fails over, the replica its origin group falls back to."""
+    stacks = list(model.symbols.stacks.values())
+    found: dict[ResourceId, Target] = {}
+    for rid, props in model.symbols.each("AWS::CloudFront::Distribution"):
+        for origin in props["DistributionConfig"].get("Origins", []):
+            if "S3OriginConfig" not in origin:
+                continue
+            bucket = origin_bucket(model.symbols.stacks[rid.stack], origin, stacks)
+            if bucket is None:
+                raise ModelError(f"{rid}: its S3 origin {origin.get('Id')} reads no bucket of the stage")
+            named = ResourceId(bucket[0].name, bucket[1])
+            found[named] = Target(named, f"{model.symbols.arn(named)}/{OBJECT}")
+    return list(found.values())
 
 
 def with_dr(config: StageConfig) -> bool:
@@ -563,21 +596,35 @@ OBJECT_WRITE = ("s3:PutObject",)
 
 
 def secrets_named(task: str) -> Targets:
-    """The secrets the ECS task definition under platform/Jobs/<task>Task names in its containers' `Secrets`."""
+    """The secrets the ECS task definition under platform/Jobs/<task>Task (in every region) names in its
+    containers' `Secrets`: a secret of the templates, or its replica in the task's region by complete ARN."""
 
     def find(model: PermissionModel, config: StageConfig) -> list[Target]:
-        found: dict[ResourceId, Target] = {}
+        found: dict[tuple[ResourceId, str], Target] = {}
         for rid, props in model.symbols.each("AWS::ECS::TaskDefinition"):
-            if not model.symbols.path(rid).startswith(f"platform/Jobs/{task}Task"):
+            if not in_any_region(model.symbols.path(rid)).startswith(f"platform/Jobs/{task}Task"):
                 continue
+            region = model.symbols.stacks[rid.stack].region
             for container in props.get("ContainerDefinitions", []):
                 for secret in container.get("Secrets", []):
                     named = model.symbols.identity(rid.stack, secret["ValueFrom"])
                     if named is not None:
-                        found[named] = Target(named, model.symbols.arn(named))
+                        found[named, region] = Target(named, model.symbols.arn(named))
+                    elif replica := replica_named(model, model.symbols.text(rid.stack, secret["ValueFrom"]), region):
+                        found[replica.id, region] = replica
         return list(found.values())
 
     return find
+
+
+def replica_named(model: PermissionModel, arn: str, region: str) -> Target | None:
+    """The replica in `region` of the templates' secret whose ARN there is `arn` (the primary's, in that region)."""
+    for rid, props in model.symbols.each("AWS::SecretsManager::Secret"):
+        home = model.symbols.stacks[rid.stack].region
+        replicated = {model.symbols.text(rid.stack, r["Region"]) for r in props.get("ReplicaRegions", [])}
+        if region in replicated and model.symbols.arn(rid).replace(f":{home}:", f":{region}:", 1) == arn:
+            return Target(rid, arn, region=region)
+    return None
 
 
 def objects_under(path: str, prefix: str) -> Targets:
@@ -762,6 +809,9 @@ FLOWS = (
          at("data/SharedModels/FileSystem"), "seed 002: Read Models from EFS"),
     Flow("CloudFront reads images (origin access control)", CLOUDFRONT, ("s3:GetObject",), objects(IMAGES),
          "seed 002: S3 images behind CloudFront", with_edge),
+    Flow("CloudFront reads every bucket its origins name, the images replica it fails over to included",
+         CLOUDFRONT, ("s3:GetObject",), origin_buckets, "issue: every region a working copy (CloudFront fails over)",
+         with_edge),
     # seed 002: Karpenter provisions (Spot GPU) nodes for the cluster and removes them
     Flow("Karpenter launches nodes tagged for this cluster", KARPENTER, LAUNCH, CREATED, "seed 002: Karpenter",
          context=requesting(karpenter_tags)),
@@ -901,7 +951,7 @@ def report(failures: Sequence[Failure]) -> str:
 
 def key_problems(model: PermissionModel, caller: Caller, action: str, target: Target) -> list[str]:
     """What stops the KMS calls `action` makes on the key `target` is encrypted with."""
-    key = model.key_of(target.id)
+    key = model.key_of(target.id, target.region)
     by_service = KEY_USED_BY_SERVICE.get(action)
     needed = by_service[1] if by_service else KEY_USE.get(action, ())
     if key is None or not needed:
@@ -966,7 +1016,7 @@ def serving_regions(model: PermissionModel, config: StageConfig) -> dict[Resourc
 def in_reach(model: PermissionModel, caller: Caller, target: Target, serving: Mapping[ResourceId, set[str]]) -> bool:
     """Whether a flow's caller works in the target's region, the region of the stack that makes it: a region's
     workloads use their own region's resources (the workload roles, made once, work in every region)."""
-    region = model.symbols.stacks[target.id.stack].region
+    region = target.region or model.symbols.stacks[target.id.stack].region
     if not isinstance(caller, Principal):
         return True
     return region in {caller.region, *serving.get(caller.id, ())}
@@ -1478,6 +1528,15 @@ def drop_the_secondary_regions_table_and_database_grants(model: PermissionModel,
         statements[:] = [s for s in statements if s.get("Sid") not in ("Tables", "Database")]
 
 
+def drop_a_secondary_regions_lake_grants(model: PermissionModel, broken: Broken) -> None:
+    """The app role's policy in each active secondary region's analytics stack, emptied."""
+    for policy, _ in model.symbols.each("AWS::IAM::ManagedPolicy"):
+        if in_any_region(model.symbols.path(policy)) != model.symbols.path(policy) and "/AppAccess/" in (
+            model.symbols.path(policy)
+        ):
+            broken.statements(policy)[:] = []
+
+
 def deny_the_app_role_in_a_bucket_policy(model: PermissionModel, broken: Broken) -> None:
     bucket = the(model, "data/Buckets/KnowledgeDocuments/Bucket")
     role = the(model, "data/WorkloadRoles/App/Role")
@@ -1494,6 +1553,28 @@ def remove_the_account_from_the_cache_tokens_key(model: PermissionModel, broken:
     statements = broken.statements(key.id, "KeyPolicy")
     root = f"arn:aws:iam::{model.symbols.stacks[key.id.stack].account}:root"
     statements[:] = [s for s in statements if s.get("Principal") != {"AWS": root}]
+
+
+def remove_the_account_from_the_table_replicas_keys(model: PermissionModel, broken: Broken) -> None:
+    """Each secondary region's key of the table replicas there, its account statement taken away (a replica is
+    decrypted with its own region's key, not the primary's)."""
+    for table, props in model.symbols.each("AWS::DynamoDB::GlobalTable"):
+        home = model.symbols.stacks[table.stack].region
+        for region in {replica["Region"] for replica in props.get("Replicas", [])} - {home}:
+            key = model.key_of(table, region)
+            assert key and key.id
+            root = f"arn:aws:iam::{model.symbols.stacks[key.id.stack].account}:root"
+            statements = broken.statements(key.id, "KeyPolicy")
+            statements[:] = [s for s in statements if s.get("Principal") != {"AWS": root}]
+
+
+def drop_a_secondary_regions_task_secrets_key_grant(model: PermissionModel, broken: Broken) -> None:
+    """The kms:Decrypt a secondary region's ECS execution roles have on that region's secrets key, taken away."""
+    for policy, _ in model.symbols.each("AWS::IAM::Policy"):
+        path = model.symbols.path(policy)
+        if path != in_any_region(path) and "/Jobs/" in path and "ExecutionRole" in path:
+            statements = broken.statements(policy)
+            statements[:] = [s for s in statements if s.get("Action") != "kms:Decrypt"]
 
 
 def leave_the_cache_token_grant_undecided(model: PermissionModel, broken: Broken) -> None:
@@ -1592,6 +1673,18 @@ def let_sagemaker_read_every_model(model: PermissionModel, broken: Broken) -> No
             statement["Resource"] = "arn:aws:s3:::*/*"
 
 
+def drop_cloudfront_from_the_replica_regions(sid: str, resource_type: str, document: str) -> Callable[..., None]:
+    """Statement `sid` goes from every `resource_type` (its `document`) of the secondary regions' data stacks."""
+
+    def apply(model: PermissionModel, broken: Broken) -> None:
+        for rid, _ in model.symbols.each(resource_type):
+            if model.symbols.path(rid).startswith("data-"):
+                statements = broken.statements(rid, document)
+                statements[:] = [s for s in statements if s.get("Sid") != sid]
+
+    return apply
+
+
 @dataclass(frozen=True)
 class Mutation:
     breaks: str
@@ -1621,6 +1714,27 @@ MUTATIONS = (
              "flows", frozenset({"app workloads in a secondary region use the tables' replicas there",
                                  "app workloads in a secondary region log in to its global-database secondary (IAM)"}),
              "no statement of data/WorkloadRoles/App/Role's policies allows it", applies=with_secondaries),
+    Mutation("a secondary region's lake grants", drop_a_secondary_regions_lake_grants, "flows",
+             frozenset({"app workloads put records on the stream", "app workloads search and index OpenSearch"}),
+             "no statement of data/WorkloadRoles/App/Role's policies allows it", applies=with_active_secondaries),
+    Mutation("the account in the table replicas' keys", remove_the_account_from_the_table_replicas_keys, "flows",
+             frozenset({"app workloads in a secondary region use the tables' replicas there"}), "names neither",
+             applies=with_secondaries),
+    Mutation("a secondary region's task execution role without its secrets key",
+             drop_a_secondary_regions_task_secrets_key_grant, "flows",
+             frozenset({"the data-processing task's execution role reads the secrets it names"}), "kms:Decrypt",
+             applies=with_active_secondaries),
+    Mutation("the images replica's grant to CloudFront",
+             drop_cloudfront_from_the_replica_regions("CloudFrontOriginAccessControl", "AWS::S3::BucketPolicy",
+                                                      "PolicyDocument"),
+             "flows", frozenset({"CloudFront reads every bucket its origins name, the images replica it fails over to "
+                                 "included"}),
+             "does not allow cloudfront.amazonaws.com", applies=with_images_failover),
+    Mutation("the replica key's grant to CloudFront",
+             drop_cloudfront_from_the_replica_regions("CloudFrontReadsImages", "AWS::KMS::Key", "KeyPolicy"),
+             "flows", frozenset({"CloudFront reads every bucket its origins name, the images replica it fails over to "
+                                 "included"}),
+             "names neither cloudfront.amazonaws.com", applies=with_images_failover),
     Mutation("the app role's Tables statement", drop_the_app_roles_tables_statement, "flows",
              frozenset({"app workloads read and write the conversations and sessions",
                         "app workloads query the tables' indexes"}),

@@ -370,60 +370,60 @@ def tier_failures(model: VpcModel) -> list[Failure]:
     ]  # fmt: skip
 
 
+def lake_placements(config: StageConfig) -> dict[Kind, int]:
+    """What a region running a lake (the primary and every active secondary) places: the stream processor and the
+    Kafka consumer, the ECS jobs, Kafka, search, Flink, the log delivery and the consumer's pollers."""
+    processing = config.analytics.stream_processing
+    return {
+        Kind.EVENT_FUNCTION: 1 + with_kafka_consumer(config),
+        Kind.ECS_SERVICE: 1,
+        Kind.ECS_SCHEDULED_TASK: sum(1 for task in config.platform.ecs_tasks if task.schedule),
+        Kind.KAFKA: int(TOGGLED[Kind.KAFKA](config)),
+        Kind.SEARCH: 1,
+        Kind.STREAM_APPLICATION: int(processing.flink.enabled),
+        Kind.FIREHOSE: int(processing.log_delivery.enabled),  # the log flow's delivery into the domain
+        # one mapping per topic, each with its pollers in the cluster's subnets
+        Kind.KAFKA_POLLER: len(processing.kafka_consumer.topics) if with_kafka_consumer(config) else 0,
+    }
+
+
 def expected_placements(config: StageConfig) -> dict[str, dict[Kind, int | None]]:
     """Per region, how many placements of each kind the config makes there (None: at least one)."""
     network = config.network
     fargate = config.platform.fargate
-    processing = config.analytics.stream_processing
-    expected: dict[str, dict[Kind, int | None]] = {
-        config.region: {
+    expected: dict[str, dict[Kind, int | None]] = {}
+    for region in config.regions:
+        regional = config.in_region(region)
+        lake = lake_placements(config) if region.role == "active" else {}
+        expected[region.region] = {
             # Each pool's minimum is a managed group; Karpenter's headroom pools and the GPU burst pool add the rest.
-            Kind.NODE_GROUP: sum(1 for group in config.platform.node_groups if group.min_size),
-            Kind.KARPENTER_NODES: sum(1 for group in config.platform.node_groups if group.headroom) + 1,
-            Kind.FARGATE_PODS: sum(len(p.selectors) for p in fargate.profiles) if fargate else 0,
-            Kind.CONTROL_PLANE: 1,
-            Kind.KUBECTL_HANDLER: 1,
-            Kind.PROVIDER_FUNCTION: None,  # the kubectl provider's framework
-            # the action-requests consumer, the stream processor and (when on) the Kafka consumer
-            Kind.EVENT_FUNCTION: 2 + with_kafka_consumer(config),
-            Kind.ROTATION: 1,
-            Kind.ECS_SERVICE: 1,
-            Kind.ECS_SCHEDULED_TASK: sum(1 for task in config.platform.ecs_tasks if task.schedule),
-            Kind.INTERFACE_ENDPOINT: len(config.interface_endpoints),
-            Kind.NAT_GATEWAY: network.nat_gateways,
-            Kind.LOAD_BALANCER: 1,
-            Kind.RDS_PROXY: 1,
-            Kind.DATABASE: 1,
-            Kind.CACHE: 1,
-            Kind.FILE_SYSTEM: 1,
-            **{kind: int(on(config)) for kind, on in TOGGLED.items()},
-            Kind.SEARCH: 1,
-            Kind.SCRAPER: 1,  # Managed Prometheus's collector for the cluster
-            Kind.STREAM_APPLICATION: int(processing.flink.enabled),
-            Kind.FIREHOSE: int(processing.log_delivery.enabled),  # the log flow's delivery into the domain
-            # one mapping per topic, each with its pollers in the cluster's subnets
-            Kind.KAFKA_POLLER: len(processing.kafka_consumer.topics) if with_kafka_consumer(config) else 0,
-            Kind.INFERENCE_MODEL: 1 if config.ai.sagemaker.enabled else 0,
-        }
-    }
-    for secondary in config.secondaries:  # the platform, its own cache and models file system, the Aurora secondary
-        regional = config.in_region(secondary)
-        expected[secondary.region] = {
             Kind.NODE_GROUP: sum(1 for group in regional.platform.node_groups if group.min_size),
             Kind.KARPENTER_NODES: sum(1 for group in regional.platform.node_groups if group.headroom) + 1,
             Kind.FARGATE_PODS: sum(len(p.selectors) for p in fargate.profiles) if fargate else 0,
             Kind.CONTROL_PLANE: 1,
             Kind.KUBECTL_HANDLER: 1,
-            Kind.PROVIDER_FUNCTION: None,
-            Kind.EVENT_FUNCTION: 1,  # the action-requests consumer; the lake's functions are the primary's
+            Kind.PROVIDER_FUNCTION: None,  # the kubectl provider's framework
             Kind.INTERFACE_ENDPOINT: len(config.interface_endpoints),
             Kind.NAT_GATEWAY: network.nat_gateways,
             Kind.LOAD_BALANCER: 1,
-            Kind.DATABASE: 1 if config.data.database.engine == "aurora-serverless-v2" else 0,
             Kind.CACHE: 1,
-            Kind.FILE_SYSTEM: 1,
-            Kind.SCRAPER: 1,  # the region's own Prometheus collector
+            Kind.FILE_SYSTEM: 1,  # the models file system (a secondary's: the replica or its own)
+            Kind.SCRAPER: 1,  # each region's Managed Prometheus collector for its cluster
+            **lake,
+            # the action-requests consumer, and the lake's functions where it runs
+            Kind.EVENT_FUNCTION: 1 + lake.get(Kind.EVENT_FUNCTION, 0),
         }
+    # The primary's stores (a secondary has the Aurora secondary, and the replicas of the global tables and buckets)
+    primary = expected[config.region]
+    primary |= {
+        Kind.ROTATION: 1,
+        Kind.RDS_PROXY: 1,
+        Kind.DATABASE: 1,
+        **{kind: int(on(config)) for kind, on in TOGGLED.items()},
+        Kind.INFERENCE_MODEL: 1 if config.ai.sagemaker.enabled else 0,
+    }
+    for secondary in config.secondaries:
+        expected[secondary.region][Kind.DATABASE] = 1 if config.data.database.engine == "aurora-serverless-v2" else 0
     return expected
 
 

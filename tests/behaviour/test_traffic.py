@@ -1,7 +1,8 @@
 """It works once deployed, across regions (tests/behaviour/traffic.py): every region's load balancer has its
 own name and a checked record, every active region answers for the shared name first, the standby only on
-failover, and CloudFront's origin reaches the stage's load balancers. Each break below is made on a copy of a
-stage's templates and must be named; a stage with one region has only the breaks that apply to it.
+failover, CloudFront's origin reaches the stage's load balancers, and its images path falls back to the images
+replica in the stage's images_failover_region. Each break below is made on a copy of a stage's templates and
+must be named; a stage with one region has only the breaks that apply to it.
 """
 
 from __future__ import annotations
@@ -11,7 +12,12 @@ from typing import Any
 
 import pytest
 
-from environments.schema.regions import regional_hostname, role_set_hostname
+from environments.schema.regions import (
+    images_failover_region,
+    regional_hostname,
+    replica_bucket_name,
+    role_set_hostname,
+)
 from environments.schema.stage import StageConfig
 from tests.behaviour.templates import StackTemplate, copied, stage_stacks
 from tests.behaviour.traffic import traffic_failures
@@ -98,6 +104,61 @@ def _origin_without_a_load_balancer(stacks: list[StackTemplate], config: StageCo
     return changed
 
 
+def _origin_groups(stacks: list[StackTemplate]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """(distribution config, origin group) of every origin group of the stage's distributions."""
+    return [
+        (props["DistributionConfig"], group)
+        for stack in stacks
+        for _, props in stack.of_type("AWS::CloudFront::Distribution")
+        for group in props["DistributionConfig"].get("OriginGroups", {}).get("Items", [])
+    ]
+
+
+def _images_without_failover(stacks: list[StackTemplate], config: StageConfig) -> bool:
+    """The images behaviour reads the primary bucket's origin itself, not the group (as before the group)."""
+    found = _origin_groups(stacks)
+    for distribution, group in found:
+        for behaviour in distribution.get("CacheBehaviors", []):
+            if behaviour["TargetOriginId"] == group["Id"]:
+                behaviour["TargetOriginId"] = group["Members"]["Items"][0]["OriginId"]
+    return bool(found)
+
+
+def _fallback_to(bucket: str, region: Callable[[StageConfig], str]) -> Break:
+    """The group's fallback origin reads the replica of `bucket` in `region` instead (a copy-pasted name)."""
+
+    def apply(stacks: list[StackTemplate], config: StageConfig) -> bool:
+        found = _origin_groups(stacks)
+        for distribution, group in found:
+            fallback = group["Members"]["Items"][1]["OriginId"]
+            for origin in distribution["Origins"]:
+                if origin["Id"] == fallback:
+                    where = region(config)
+                    origin["DomainName"] = f"{replica_bucket_name(config, bucket, where)}.s3.{where}.amazonaws.com"
+        return bool(found)
+
+    return apply
+
+
+def _other_secondary(config: StageConfig) -> str:
+    chosen = images_failover_region(config)
+    return next(r.region for r in config.secondaries if chosen and r.region != chosen.region)
+
+
+def _failover_region(config: StageConfig) -> str:
+    chosen = images_failover_region(config)
+    assert chosen is not None
+    return chosen.region
+
+
+def _no_failover_on_404(stacks: list[StackTemplate], config: StageConfig) -> bool:
+    """The group fails over on 5xx only (CDK's default), not on the 403/404 an S3 origin answers."""
+    found = _origin_groups(stacks)
+    for _, group in found:
+        group["FailoverCriteria"]["StatusCodes"] = {"Quantity": 4, "Items": [500, 502, 503, 504]}
+    return bool(found)
+
+
 BREAKS: dict[str, Break] = {
     "drop-a-region": _drop_a_region,
     "same-name-in-two-regions": _same_name_in_two_regions,
@@ -105,6 +166,10 @@ BREAKS: dict[str, Break] = {
     "unchecked-region": _unchecked_region,
     "alarm-elsewhere": _alarm_elsewhere,
     "origin-without-a-load-balancer": _origin_without_a_load_balancer,
+    "images-without-failover": _images_without_failover,
+    "images-fall-back-to-another-region": _fallback_to("images", _other_secondary),
+    "images-fall-back-to-a-bucket-nothing-replicates-to": _fallback_to("models", _failover_region),
+    "images-fail-over-on-5xx-only": _no_failover_on_404,
 }
 
 

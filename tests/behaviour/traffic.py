@@ -6,22 +6,32 @@ and each record says what takes it out of the answers (its health check, its tar
 name and a record that Route 53 checks (a health check on an alarm in that region watching that load balancer,
 or the load balancer's target health); every active region is in the active latency set, a standby only in
 the standby set, which only the shared name's failover SECONDARY reaches; and CloudFront's origin resolves to
-load balancers the stage creates. A single-region stage: the shared name aliases its load balancer.
+load balancers the stage creates. CloudFront's read-only images path fails over too (`images_failover_failures`):
+an origin group whose primary is a bucket of the primary region and whose fallback is a bucket that bucket
+replicates to, in the stage's images_failover_region. A single-region stage: the shared name aliases its load
+balancer, and no distribution has an origin group.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from environments.schema.regions import regional_hostname, role_set_hostname
+from constructs.edge.edge_distribution import IMAGES_PATH
+
+from environments.schema.regions import images_failover_region, regional_hostname, role_set_hostname
 from environments.schema.stage import StageConfig
 from tests.behaviour.templates import StackTemplate, attribute, literal, nested_dicts, target
 
 LOAD_BALANCER = "AWS::ElasticLoadBalancingV2::LoadBalancer"
+S3_FAILURE_CODES = frozenset({500, 502, 503, 504, 403, 404})
+"""What an S3 origin answers when it cannot serve an object (CloudFront's origin-group guide for S3 origins:
+its 5xx, and 403/404 for an object it lacks or a key it cannot use): each must send the request on."""
+S3_REGIONAL_DOMAIN = re.compile(r"^(?P<name>.*)\.s3\.(?P<region>[a-z0-9-]+)\.amazonaws\.com$")
 
 
 @dataclass(frozen=True)
@@ -149,6 +159,7 @@ def traffic_failures(stacks: Sequence[StackTemplate], config: StageConfig) -> li
         for region in config.regions
         if region.region not in balancers
     ]
+    failures += images_failover_failures(stacks, config)
     failures += [
         f"{where}: CloudFront's origin {origin} reaches no load balancer of the stage"
         for where, origin in cloudfront_origins(stacks)
@@ -188,4 +199,83 @@ def traffic_failures(stacks: Sequence[StackTemplate], config: StageConfig) -> li
                 f"{config.name}: {domain} answers {'first' if failover == 'PRIMARY' else 'on failover'} with "
                 f"{sorted(reached)}, not {sorted(regions)}"
             )
+    return failures
+
+
+def origin_bucket(
+    stack: StackTemplate, origin: dict[str, Any], stacks: Sequence[StackTemplate]
+) -> tuple[StackTemplate, str] | None:
+    """The stage's bucket an S3 origin reads, by its regional domain name: a bucket the distribution's stack
+    references (`<Ref>.s3.<region>.amazonaws.com`), or one named in that region; None for anything else."""
+    domain = origin.get("DomainName")
+    if "S3OriginConfig" not in origin:
+        return None
+    if isinstance(domain, dict) and set(domain) == {"Fn::Join"} and domain["Fn::Join"][0] == "":
+        head, *rest = domain["Fn::Join"][1]
+        suffix = "".join(rest) if all(isinstance(part, str) for part in rest) else ""
+        found = S3_REGIONAL_DOMAIN.fullmatch(f"x{suffix}")
+        bucket = target(stack, head, stacks)
+        if found and bucket and bucket[0].type_of(bucket[1]) == "AWS::S3::Bucket":
+            return bucket if bucket[0].region == found["region"] else None
+        return None
+    found = S3_REGIONAL_DOMAIN.match(domain) if isinstance(domain, str) else None
+    return next(
+        (
+            (other, logical_id)
+            for other in stacks
+            if found and other.region == found["region"]
+            for logical_id, props in other.of_type("AWS::S3::Bucket")
+            if props.get("BucketName") == found["name"]
+        ),
+        None,
+    )
+
+
+def replicates_to(source: tuple[StackTemplate, str], replica: tuple[StackTemplate, str]) -> bool:
+    """Whether `source`'s replication rules copy its objects into `replica` (named, as replicas are)."""
+    name = replica[0].resources[replica[1]]["Properties"].get("BucketName")
+    rules = source[0].resources[source[1]]["Properties"].get("ReplicationConfiguration", {}).get("Rules", [])
+    destinations = [literal(rule.get("Destination", {}).get("Bucket")) or "" for rule in rules]
+    return any(rule.get("Status") == "Enabled" for rule in rules) and any(
+        destination.split(":::", 1)[-1] == name for destination in destinations
+    )
+
+
+def images_failover_failures(stacks: Sequence[StackTemplate], config: StageConfig) -> list[str]:
+    """What keeps CloudFront's images path from failing over to the stage's images_failover_region (see the
+    module's docstring); without one, no distribution may have an origin group."""
+    failures = []
+    expected = images_failover_region(config)
+    for stack in stacks:
+        for logical_id, props in stack.of_type("AWS::CloudFront::Distribution"):
+            where, distribution = stack.where(logical_id), props["DistributionConfig"]
+            origins = {origin.get("Id"): origin for origin in distribution.get("Origins", [])}
+            groups = {group.get("Id"): group for group in distribution.get("OriginGroups", {}).get("Items", [])}
+            if expected is None:
+                failures += [f"{where}: origin group {group}, but no region to fail over to" for group in groups]
+                continue
+            behaviours = [b for b in distribution.get("CacheBehaviors", []) if b.get("PathPattern") == IMAGES_PATH]
+            group = groups.get(behaviours[0].get("TargetOriginId")) if behaviours else None
+            if group is None:
+                failures.append(f"{where}: {IMAGES_PATH} reads no origin group, so it never fails over")
+                continue
+            members = [member.get("OriginId") for member in group.get("Members", {}).get("Items", [])]
+            found = [origin_bucket(stack, origins.get(member, {}), stacks) for member in members]
+            buckets = [bucket for bucket in found if bucket is not None]
+            codes = set(group.get("FailoverCriteria", {}).get("StatusCodes", {}).get("Items", []))
+            if missing := sorted(S3_FAILURE_CODES - codes):
+                failures.append(f"{where}: {IMAGES_PATH}'s origin group does not fail over on {missing}")
+            if len(found) != 2 or len(buckets) != 2:
+                failures.append(f"{where}: {IMAGES_PATH}'s origin group is {members}, not two buckets of the stage")
+                continue
+            primary, fallback = buckets
+            if primary[0].region != config.region:
+                failures.append(f"{where}: {IMAGES_PATH} reads {primary[0].where(primary[1])} first, not a bucket "
+                                f"of the primary region {config.region}")  # fmt: skip
+            if fallback[0].region != expected.region:
+                failures.append(f"{where}: {IMAGES_PATH} falls back to {fallback[0].where(fallback[1])}, not a "
+                                f"bucket in {expected.region} (images_failover_region)")  # fmt: skip
+            if not replicates_to(primary, fallback):
+                failures.append(f"{where}: {IMAGES_PATH} falls back to {fallback[0].where(fallback[1])}, which "
+                                f"{primary[0].where(primary[1])} does not replicate to")  # fmt: skip
     return failures

@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from environments.loader import ConfigError, available_stages, config_warnings, load_pipeline, load_stage, load_stages
+from environments.schema.regions import images_failover_region
 from tests.config.loading import Mutation, example_data, load_problems
 from tests.stage_files import EXAMPLE_CONFIG, REPO_ROOT
 
@@ -847,6 +848,8 @@ REGION_CASES = [
      "recovery.replicate_tables: lacks conversations: the workloads in the secondary regions use every table"),
     ("models left in one region", _set("recovery.replicate_buckets", ["images"]),
      "recovery.replicate_buckets: lacks models"),
+    ("images left in one region behind CloudFront", _set("recovery.replicate_buckets", ["models"]),
+     "recovery.replicate_buckets: lacks images: CloudFront's images path fails over to its replica"),
 ]  # fmt: skip
 
 
@@ -865,6 +868,23 @@ def test_a_stage_may_add_regions(tmp_path: Path) -> None:
     config = load_stage("prod", tmp_path)
     assert [r.region for r in config.secondaries] == ["eu-west-1", "ap-southeast-1", "us-west-2"]
     assert config.in_region(config.secondaries[2]).network.cidr == "10.3.0.0/16"
+
+
+def test_the_images_path_fails_over_to_the_first_active_secondary(tmp_path: Path) -> None:
+    """The region the shared name fails over to first (an active one), a standby only when no secondary is active;
+    none without the edge."""
+    data = _base("prod")
+    data["regions"][1:] = data["regions"][:0:-1]  # the standby ap-southeast-1 first, the active eu-west-1 second
+    (tmp_path / "prod.yaml").write_text(yaml.safe_dump(data))
+    failover = images_failover_region(load_stage("prod", tmp_path))
+    assert failover is not None and failover.region == "eu-west-1"
+    data["regions"][2]["role"] = "standby"
+    (tmp_path / "prod.yaml").write_text(yaml.safe_dump(data))
+    failover = images_failover_region(load_stage("prod", tmp_path))
+    assert failover is not None and failover.region == "ap-southeast-1"
+    data["edge"] = {"enabled": False}
+    (tmp_path / "prod.yaml").write_text(yaml.safe_dump(data))
+    assert images_failover_region(load_stage("prod", tmp_path)) is None
 
 
 def test_replication_needs_versioned_buckets(tmp_path: Path) -> None:

@@ -173,6 +173,20 @@ def test_interface_endpoints_per_az_gateway_free(tmp_path: Path) -> None:
     assert result.total == pytest.approx(3 * 730 * 0.01 + cost.USAGE["endpoint_gb"].quantity * 0.01)
 
 
+def test_replication_bills_the_transfer_per_rule_and_rtc_where_on(tmp_path: Path) -> None:
+    rules = [
+        {"Destination": {"Bucket": "arn:aws:s3:::eu", "ReplicationTime": {"Status": "Enabled"}}},
+        {"Destination": {"Bucket": "arn:aws:s3:::ap"}},
+    ]
+    stage = _stack(
+        tmp_path,
+        {"Source": {"Type": "AWS::S3::Bucket", "Properties": {"ReplicationConfiguration": {"Rules": rules}}}},
+    )
+    prices = {"s3:standard-gb-month": 0.0, "transfer:inter-region-gb": 0.02, "s3:rtc-gb": 0.015}
+    result = cost.estimate(stage, _table(**prices))
+    assert result.total == pytest.approx(cost.USAGE["s3_replicated_gb"].quantity * (2 * 0.02 + 0.015))
+
+
 def test_proxy_bills_at_least_eight_acus_of_a_serverless_cluster(tmp_path: Path) -> None:
     stage = _stack(
         tmp_path,

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from environments.schema.regions import replica_bucket_name
+from environments.schema.regions import images_failover_region, replica_bucket_name
 from tests.stage_files import EXAMPLE_CONFIG, LIVE_CONFIG
 from tests.synthesis import SynthesizedPlatform
 from tools import failover_plan
@@ -76,6 +76,10 @@ def test_the_plan_names_every_piece_in_order(platform: SynthesizedPlatform, stag
         assert f"replica bucket {replica_bucket_name(config, bucket, target)}" in text
     assert "node group " in text and "Karpenter NodePool " in text
     assert "Route 53" in text
+    images = images_failover_region(config)
+    if images is not None:
+        fallback = f"{replica_bucket_name(config, 'images', images.region)}.s3.{images.region}.amazonaws.com"
+        assert f"CloudFront {stage}-edge /images/*: " in text and f" then {fallback} on 500, 502" in text
 
 
 def test_every_stage_with_a_secondary_can_fail_over(

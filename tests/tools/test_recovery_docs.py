@@ -39,6 +39,12 @@ def test_every_component_and_term_of_the_model_is_in_the_table() -> None:
             assert f"`{step.action}`: {step.minutes:g} min" in text
     for term in model.rto_terms():
         assert f"| {term.label} | {term.minutes:g} |" in text
+    assert [term.label for term in model.beside_terms()] == [
+        "DNS switch (beside the above, from the loss on)",
+        "images path to eu-west-1's replica (beside the above, each request)",
+    ]
+    for term in model.beside_terms():
+        assert f"| {term.label} | {round(term.minutes, 2):g} | {term.basis} |" in text
     assert f"- RTO: {model.rto_minutes:g} min by the model" in text
 
 

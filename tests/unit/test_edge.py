@@ -40,9 +40,12 @@ def test_distribution(examples: SynthesizedPlatform) -> None:
     assert custom["CustomOriginConfig"]["OriginSSLProtocols"] == ["TLSv1.2"]
     (images,) = settings["CacheBehaviors"]
     assert images["PathPattern"] == "/images/*"
-    s3_origin = origins[images["TargetOriginId"]]
-    assert "OriginAccessControlId" in s3_origin
-    assert logical_id(examples.stages["prod"].data.buckets.images) in json.dumps(s3_origin["DomainName"])
+    assert images["AllowedMethods"] == ["GET", "HEAD"]
+    (group,) = settings["OriginGroups"]["Items"]
+    assert images["TargetOriginId"] == group["Id"]
+    primary, fallback = (origins[m["OriginId"]] for m in group["Members"]["Items"])
+    assert all("OriginAccessControlId" in origin for origin in (primary, fallback))
+    assert logical_id(examples.stages["prod"].data.buckets.images) in json.dumps(primary["DomainName"])
     assert settings["DefaultCacheBehavior"]["ViewerProtocolPolicy"] == "redirect-to-https"
     (headers,) = props(tmpl, "AWS::CloudFront::ResponseHeadersPolicy")
     security = headers["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
@@ -110,3 +113,44 @@ def test_the_origin_is_the_platforms_load_balancer_and_proves_it_came_through_cl
     # yet, and Route 53's checkers could not reach a load balancer that admits only CloudFront.
     assert not resources(edge_template(examples), "AWS::Route53::HealthCheck")
     assert not [r for r in props(edge_template(examples), "AWS::Route53::RecordSet") if "Failover" in r]
+
+
+def test_the_images_path_falls_back_to_the_first_active_secondarys_replica(examples: SynthesizedPlatform) -> None:
+    """prod: eu-west-1 (active) before ap-southeast-1 (standby); on S3's errors and 403/404, after at most two
+    5-second connection attempts at the primary bucket."""
+    stage = examples.stages["prod"]
+    (distribution,) = props(edge_template(examples), "AWS::CloudFront::Distribution")
+    settings = distribution["DistributionConfig"]
+    origins = {o["Id"]: o for o in settings["Origins"]}
+    (group,) = settings["OriginGroups"]["Items"]
+    assert sorted(group["FailoverCriteria"]["StatusCodes"]["Items"]) == [403, 404, 500, 502, 503, 504]
+    primary, fallback = (origins[m["OriginId"]] for m in group["Members"]["Items"])
+    assert (primary["ConnectionAttempts"], primary["ConnectionTimeout"]) == (2, 5)
+    assert fallback["DomainName"] == "ai-platform-prod-images-333333333333-eu-west-1.s3.eu-west-1.amazonaws.com"
+    assert stage.edge is not None and stage.replicas["eu-west-1"] in stage.edge.dependencies
+    assert [region for region, replica in stage.replicas.items() if replica.serves_images] == ["eu-west-1"]
+
+
+def test_only_the_fallback_replica_and_its_key_grant_cloudfront(examples: SynthesizedPlatform) -> None:
+    """The replica CloudFront falls back to, and the storage key of its region, let this account's distributions
+    read and decrypt, as the primary's do; the other secondary's replica grants CloudFront nothing."""
+    conditions = {
+        "StringEquals": {"AWS:SourceAccount": "333333333333"},
+        "ArnLike": {"AWS:SourceArn": "arn:aws:cloudfront::333333333333:distribution/*"},
+    }
+    replicas = examples.stages["prod"].replicas
+    for region, replica in replicas.items():
+        tmpl = examples.template_json("prod", f"data-{region}")
+        policies = [p for p in props(tmpl, "AWS::S3::BucketPolicy") if "cloudfront.amazonaws.com" in json.dumps(p)]
+        keys = {k: r["Properties"] for k, r in resources(tmpl, "AWS::KMS::Key").items() if "cloudfront" in str(r)}
+        if not replica.serves_images:
+            assert not policies and not keys
+            continue
+        (policy,) = policies
+        assert ref_id(policy["Bucket"]) == logical_id(replica.replica_buckets["images"])
+        (read,) = [s for s in policy["PolicyDocument"]["Statement"] if s.get("Sid") == "CloudFrontOriginAccessControl"]
+        assert (read["Action"], read["Condition"]) == ("s3:GetObject", conditions)
+        assert list(keys) == [logical_id(replica.keys.storage)]
+        statements = keys[logical_id(replica.keys.storage)]["KeyPolicy"]["Statement"]
+        (decrypt,) = [s for s in statements if s.get("Sid") == "CloudFrontReadsImages"]
+        assert (decrypt["Action"], decrypt["Condition"]) == ("kms:Decrypt", conditions)

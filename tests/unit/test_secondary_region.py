@@ -337,3 +337,38 @@ def test_each_secondary_region_watches_its_own_platform(examples: SynthesizedPla
     assert not props(template, "AWS::CloudTrail::Trail") and not props(template, "AWS::Budgets::Budget")
     dashboards = props(template, "AWS::CloudWatch::Dashboard")
     assert dashboards and all(region in json.dumps(d["DashboardName"]) for d in dashboards)
+
+
+@pytest.mark.parametrize("region", SECONDARIES)
+def test_each_active_secondary_region_runs_its_own_lake(examples: SynthesizedPlatform, region: str) -> None:
+    """An active region runs the analytics stack on its own keys, its ECS jobs beside it reading the secrets'
+    replicas there by complete ARN, and the lake's alarms; a standby region runs none of it."""
+    stage, secondary = examples.stages["prod"], _region(examples, region)
+    names = {s.node.id for s in examples.stacks("prod")}
+    if secondary.role == "standby":
+        assert f"analytics-{region}" not in names and region not in stage.analytics_stacks
+        assert stage.platforms[region].jobs is None
+        return
+    analytics = stage.analytics_stacks[region]
+    assert (analytics.region, analytics.stack_name) == (region, f"prod-analytics-{region}")
+    template = examples.template_json("prod", f"analytics-{region}")
+    for kind in ("AWS::Kinesis::Stream", "AWS::MSK::Cluster", "AWS::OpenSearchService::Domain", "AWS::Glue::Database"):
+        assert len(props(template, kind)) == 1, kind
+    keys = stage.replicas[region].keys
+    (stream,) = props(template, "AWS::Kinesis::Stream")
+    assert output_of(stream["StreamEncryption"]["KeyId"]).startswith("PublishOutput")  # the region's key
+    assert logical_id(keys.messaging) in output_of(stream["StreamEncryption"]["KeyId"])
+    # The app role's grants here, in one policy attached by the role's name from the primary region
+    shared = [p for p in props(template, "AWS::IAM::ManagedPolicy") if "Fn::GetStackOutput" in json.dumps(p["Roles"])]
+    assert len(shared) == 1
+    sids = [statement["Sid"] for statement in shared[0]["PolicyDocument"]["Statement"]]
+    assert sids == ["PutRecords", "StreamKey", "Cluster", "Topics", "Groups", "Http"]
+    platform = examples.template_json("prod", f"platform-{region}")
+    (task,) = [t for t in props(platform, "AWS::ECS::TaskDefinition") if t["ContainerDefinitions"][0].get("Secrets")]
+    (secret,) = task["ContainerDefinitions"][0]["Secrets"]
+    arn = json.dumps(secret["ValueFrom"])
+    assert f"arn:aws:secretsmanager:{region}:" in arn and "ServiceNowOAuthReplicaName" in arn
+    assert "Fn::Split" not in arn  # CloudFormation splits no value read from another stack: the primary does
+    alarms = json.dumps(props(examples.template_json("prod", f"observability-{region}"), "AWS::CloudWatch::Alarm"))
+    assert "IncomingRecords" in alarms or "GetRecords" in alarms
+    assert "-Lake-" in alarms
