@@ -33,6 +33,7 @@ import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any, Protocol
 
 Interval = tuple[int, int]
@@ -109,6 +110,12 @@ behind a gateway endpoint are not the internet)."""
 
 
 def cidrs_text(intervals: Iterable[Interval]) -> str:
+    return _cidrs_text(tuple(intervals))
+
+
+@cache
+def _cidrs_text(intervals: tuple[Interval, ...]) -> str:
+    """Written once per set of ranges: a subnet's CIDR is spelled in every leg and problem that names it."""
     return ", ".join(
         str(network)
         for low, high in merge(intervals)
