@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """`make bench`: wall time (median of 3 runs each) and peak memory of the project's loops against their
-targets; prints a table and exits 1 when a target is missed. Takes about 4 minutes on a quiet 2-core machine.
+targets; prints a table and exits 1 when a target is missed. Takes about 12 minutes on a quiet 2-core machine.
 
 - floor: `cdk synth` of a one-bucket app in the project's App and cdk.json (bench/floor_app.py)
 - full synth (every stage and the pipeline) <= 4x the floor; one stage (`-c stages=dev`) <= 2.5x the floor
