@@ -11,6 +11,8 @@ from constructs.ai.inference_endpoint import VARIANT
 from constructs.analytics.glue_pipeline import RULESETS
 from constructs.analytics.lake_alerts import LakeAlerts, LakeWatch
 from constructs.compute.cluster_metrics import COLLECTOR_USER
+from constructs.data.messaging import Messaging
+from constructs.data.valkey_cache import ValkeyCache
 from constructs.observability.alert_routing import AlertRouting, AlertTarget
 from constructs.observability.audit_trail import AuditTrail
 from constructs.observability.cost_controls import CostControls
@@ -174,25 +176,37 @@ class ObservabilityStack(PlatformStack):
         )
 
 
+def platform_watch(platform: PlatformComputeStack, cache: ValkeyCache, messaging: Messaging) -> Watched:
+    """What every region's alarms watch: its platform (load balancer, cluster, Karpenter's notices, the queue
+    consumer), its cache and its queues. The primary's and a secondary's watches add their stores to it."""
+    return Watched(
+        database=None,
+        aurora_max_acu=None,
+        rds_free_storage_floor_bytes=None,
+        cache=cache.replication_group,
+        cache_members=cache.member_suffixes,
+        tables=[],
+        queues={**messaging.queues, "ordered-tasks": messaging.ordered_tasks},
+        informational_queues={"karpenter-interruptions": platform.karpenter.interruption_queue},
+        load_balancer=platform.ingress.load_balancer,
+        target_groups=platform.ingress.target_groups,
+        cluster_name=platform.eks.cluster.cluster_name,
+        functions={"action-requests-consumer": platform.action_consumer.function},
+    )
+
+
 def primary_watch(config: StageConfig, data: DataStack, platform: PlatformComputeStack, ai: AiStack | None) -> Watched:
     """What the primary region's alarms watch, besides its lake: every store, the platform and the AI services."""
     database = data.database
     db_construct = database.cluster or database.instance
     assert db_construct is not None
     aurora, rds_config = config.data.database.aurora, config.data.database.rds
-    return Watched(
+    return dataclasses.replace(
+        platform_watch(platform, data.cache, data.messaging),
         database=db_construct,
         aurora_max_acu=aurora.max_capacity_acu if aurora else None,
         rds_free_storage_floor_bytes=rds_config.allocated_storage_gib * 1024**3 * 0.1 if rds_config else None,
-        cache=data.cache.replication_group,
-        cache_members=data.cache.member_suffixes,
         tables=data.tables.tables,
-        queues={**data.messaging.queues, "ordered-tasks": data.messaging.ordered_tasks},
-        informational_queues={"karpenter-interruptions": platform.karpenter.interruption_queue},
-        load_balancer=platform.ingress.load_balancer,
-        target_groups=platform.ingress.target_groups,
-        cluster_name=platform.eks.cluster.cluster_name,
-        functions={"action-requests-consumer": platform.action_consumer.function},
         graph=data.graph,
         graph_max_ncu=config.data.graph.max_capacity_ncu,
         time_series=data.time_series,
@@ -244,19 +258,8 @@ def regional_watch(data: DataStack, platform: PlatformComputeStack, secondary: S
     table replicas there and its global-database secondary's replication lag (the primary's other stores run in
     the primary region)."""
     regional = secondary.data
-    return Watched(
-        database=None,
-        aurora_max_acu=None,
-        rds_free_storage_floor_bytes=None,
-        cache=regional.cache.replication_group,
-        cache_members=regional.cache.member_suffixes,
-        tables=[],
+    return dataclasses.replace(
+        platform_watch(platform, regional.cache, regional.messaging),
         replica_tables=data.tables.replicas_in(platform.region),
-        queues={**regional.messaging.queues, "ordered-tasks": regional.messaging.ordered_tasks},
-        informational_queues={"karpenter-interruptions": platform.karpenter.interruption_queue},
-        load_balancer=platform.ingress.load_balancer,
-        target_groups=platform.ingress.target_groups,
-        cluster_name=platform.eks.cluster.cluster_name,
-        functions={"action-requests-consumer": platform.action_consumer.function},
         global_secondary=secondary.database.cluster.ref if secondary.database else None,
     )
