@@ -29,6 +29,7 @@ from constructs.compute.secrets_store import SecretsStore
 from constructs.compute.shared_models import SharedModelsVolume
 from constructs.compute.tenancy import Tenancy, TenantNetwork
 from constructs.data.workload_identities import (
+    APP_BUCKETS,
     DB_USER,
     RegionalWorkloadPolicies,
     WorkloadStores,
@@ -46,9 +47,6 @@ from stacks.data import DataStack
 from stacks.data_replica import DataReplicaStack
 from stacks.database_dr import DatabaseReplicaStack
 from stacks.network import NetworkStack
-
-APP_BUCKETS = ("knowledge_documents", "user_uploads", "document_chunks", "backups", "images")
-"""The buckets the app role reads and writes (WorkloadRoles), by their config names."""
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,10 @@ from constructs.data.table_accelerator import TableAccelerator
 from constructs.data.time_series_database import TimeSeriesDatabase
 
 DB_USER = "app"
+APP_BUCKETS = ("knowledge_documents", "user_uploads", "document_chunks", "backups", "images")
+"""The buckets the app role reads and writes, by their DataBuckets attribute (and config) names: seed 001's
+documents, uploads and backups; seed 002's images, which the gallery and generation services serve and write.
+A secondary region grants their replicas there by the same names."""
 """The PostgreSQL role applications log in as through the proxy (IAM auth); created by the schema migration."""
 TABLE_ACTIONS = [
     "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem",
@@ -169,15 +173,7 @@ class WorkloadRoles(Construct):
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
         self._stack = stack
-        # Seed 001's documents, uploads and backups; seed 002's images, which the gallery and generation services
-        # serve and write.
-        app_buckets = [
-            buckets.knowledge_documents,
-            buckets.user_uploads,
-            buckets.document_chunks,
-            buckets.backups,
-            buckets.images,
-        ]
+        app_buckets: list[s3.Bucket] = [getattr(buckets, name) for name in APP_BUCKETS]
         proxy_id = cdk.Fn.select(6, cdk.Fn.split(":", database.proxy.db_proxy_arn))
         readable = {"app": list(secrets.by_name), "gpu": []}
         stores = WorkloadStores(
