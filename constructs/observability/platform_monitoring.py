@@ -278,9 +278,7 @@ class PlatformMonitoring(Construct):
         cpu = {CRITICAL: monitoring.UsageThreshold(max_usage_percent=90, **_for_minutes(5))}
         if watch.global_secondary:
             self._replication_lag(watch.global_secondary)
-        if watch.database is None:
-            pass
-        elif isinstance(watch.database, rds.DatabaseCluster):
+        if isinstance(watch.database, rds.DatabaseCluster):
             self.facade.monitor_aurora_cluster(
                 cluster=watch.database,
                 alarm_friendly_name="Database",
@@ -291,7 +289,7 @@ class PlatformMonitoring(Construct):
                     )
                 },
             )
-        else:
+        elif isinstance(watch.database, rds.DatabaseInstance):  # None in a secondary region
             self.facade.monitor_rds_instance(
                 instance=watch.database,
                 alarm_friendly_name="Database",
