@@ -309,9 +309,9 @@ class RecoveryModel:
 
 def recovery_model(config: StageConfig) -> RecoveryModel | None:
     """The model of a stage with a secondary region (None without one: nothing to fail over to)."""
-    if not config.secondaries:
+    target = config.failover_region
+    if target is None:
         return None
-    target = config.secondaries[0]
     declared = config.recovery.outside_rpo
     return RecoveryModel(
         config,

@@ -31,10 +31,7 @@ class DataReplicaStack(PlatformStack):
     (copies of the primary's recovery points, locked like the primary's vault), `cache` and `messaging` (the
     region's own) and `file_system` (the models file system GPU pods mount here)."""
 
-    def __init__(
-        self, scope: Construct, construct_id: str, *, config: StageConfig, network: NetworkStack, models: bool
-    ) -> None:
-        """`models`: this region's `file_system` is the replica of the primary's shared-models file system."""
+    def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig, network: NetworkStack) -> None:
         super().__init__(
             scope,
             construct_id,
@@ -53,8 +50,10 @@ class DataReplicaStack(PlatformStack):
         """Whether CloudFront's images origin group falls back to this region's images replica."""
         if self.serves_images:
             allow_cloudfront_reads(self.replica_buckets["images"], self.keys.encryption_key("storage"))
-        # Every region's GPU pods mount the models file system: the first secondary holds the replica of the
+        # Every region's GPU pods mount the models file system: the failover region holds the replica of the
         # primary's (EFS replicates to one destination), any other its own, filled from the models bucket.
+        failover_region = config.failover_region
+        models = failover_region is not None and failover_region.region == config.region
         self.file_system = SharedFileSystem(
             self,
             "SharedModels",

@@ -55,18 +55,16 @@ class PlatformStage(cdk.Stage):
             self._peer_regions(self.networks[first.region], self.networks[second.region])
             for first, second in combinations(config.regions, 2)
         ]
-        # The keys and buckets of the replicas the data stack places in each secondary region. EFS replicates
-        # to one destination: the first secondary holds the models file system's copy (the models bucket
-        # reaches every region).
+        # The keys and buckets of the replicas the data stack places in each secondary region (the failover
+        # region's also holds the models file system's EFS replica).
         self.replicas = {
             region.region: DataReplicaStack(
                 self,
                 stack_id("data", config, region),
                 config=config.in_region(region),
                 network=self.networks[region.region],
-                models=index == 0,
             )
-            for index, region in enumerate(config.secondaries)
+            for region in config.secondaries
         }
         self.data = DataStack(self, "data", config=config, network=self.network, replicas=list(self.replicas.values()))
         global_cluster = self.data.database.global_cluster_identifier

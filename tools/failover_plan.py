@@ -57,9 +57,9 @@ class FailoverPlan:
 
 def plan(assembly: StageAssembly, config: StageConfig) -> FailoverPlan:
     """The failover of `config`'s stage from `assembly`, its primary region to `regions.1`."""
-    if not config.secondaries:
+    target = config.failover_region
+    if target is None:
         raise AssemblyError(f"{config.name}: no secondary region in its stage file: nothing to fail over to")
-    target = config.secondaries[0]
     result = FailoverPlan(config.name, config.region, target.region)
     resources = list(assembly.resources())
     result.steps.append(

@@ -89,6 +89,12 @@ class StageConfig(ConfigModel):
     def secondaries(self) -> tuple[RegionConfig, ...]:
         return self.regions[1:]
 
+    @property
+    def failover_region(self) -> RegionConfig | None:
+        """Where a regional loss fails over first: `regions.1`, which holds every copy, the models file system's
+        EFS replica included (EFS replicates to one destination); None in a single-region stage."""
+        return self.secondaries[0] if self.secondaries else None
+
     def in_region(self, region: RegionConfig) -> StageConfig:
         """The same stage as seen from one of its regions: that region, its AZs, VPC CIDR and ASN; a `standby`
         region keeps only its system nodes running (every other pool's managed minimum is 0, Karpenter adds
