@@ -1093,6 +1093,24 @@ def replica_failures(model: PermissionModel, config: StageConfig) -> list[Failur
     return failures
 
 
+def task_secret_failures(model: PermissionModel, config: StageConfig) -> list[Failure]:
+    """Every secret an ECS task names exists in the task's region: a secret made there, or the replica there of
+    the primary's (ECS reads it as the task starts; one left in another region fails the task after a failover)."""
+    failures = []
+    for rid, props in model.symbols.each("AWS::ECS::TaskDefinition"):
+        region = model.symbols.stacks[rid.stack].region
+        for container in props.get("ContainerDefinitions", []):
+            for secret in container.get("Secrets", []):
+                named = model.symbols.identity(rid.stack, secret["ValueFrom"])
+                if named is not None and model.symbols.stacks[named.stack].region == region:
+                    continue
+                if replica_named(model, model.symbols.text(rid.stack, secret["ValueFrom"]), region) is None:
+                    failures.append(Failure(model.stage, "task secret", model.symbols.label(rid),
+                                            "issue: every region a working copy",
+                                            (f"{secret['Name']} names no secret in {region}",)))  # fmt: skip
+    return failures
+
+
 def flow_failures(model: PermissionModel, config: StageConfig, flows: Sequence[Flow] = FLOWS) -> list[Failure]:
     return [
         Failure(model.stage, "flow", flow.name, flow.seed, tuple(problems))
@@ -1463,6 +1481,10 @@ def test_every_secret_a_workload_reads_has_a_replica_in_every_region(
     assert not (failures := replica_failures(model, config)), report(failures)
 
 
+def test_every_secret_an_ecs_task_names_is_in_its_region(model: PermissionModel, config: StageConfig) -> None:
+    assert not (failures := task_secret_failures(model, config)), report(failures)
+
+
 def test_every_acknowledgment_reason_is_true(model: PermissionModel, config: StageConfig) -> None:
     assert not (failures := acknowledgment_failures(model, config)), report(failures)
 
@@ -1575,6 +1597,13 @@ def drop_a_secondary_regions_task_secrets_key_grant(model: PermissionModel, brok
         if path != in_any_region(path) and "/Jobs/" in path and "ExecutionRole" in path:
             statements = broken.statements(policy)
             statements[:] = [s for s in statements if s.get("Action") != "kms:Decrypt"]
+
+
+def leave_the_task_secrets_in_the_primary_region(model: PermissionModel, broken: Broken) -> None:
+    """The app's secrets replicated nowhere: a secondary region's ECS tasks name replicas that do not exist."""
+    for rid, _ in model.symbols.each("AWS::SecretsManager::Secret"):
+        if model.symbols.path(rid).startswith("data/Secrets/"):
+            broken.resource(rid)["Properties"].pop("ReplicaRegions", None)
 
 
 def leave_the_cache_token_grant_undecided(model: PermissionModel, broken: Broken) -> None:
@@ -1707,6 +1736,7 @@ CONTRACTS: dict[str, Callable[[PermissionModel, StageConfig], list[Failure]]] = 
     "sources": source_failures,
     "acknowledgments": acknowledgment_failures,
     "replicas": replica_failures,
+    "task secrets": task_secret_failures,
 }
 
 MUTATIONS = (
@@ -1735,6 +1765,8 @@ MUTATIONS = (
              "flows", frozenset({"CloudFront reads every bucket its origins name, the images replica it fails over to "
                                  "included"}),
              "names neither cloudfront.amazonaws.com", applies=with_images_failover),
+    Mutation("the task secrets left in the primary region", leave_the_task_secrets_in_the_primary_region,
+             "task secrets", frozenset({"platform-"}), "names no secret in", applies=with_active_secondaries),
     Mutation("the app role's Tables statement", drop_the_app_roles_tables_statement, "flows",
              frozenset({"app workloads read and write the conversations and sessions",
                         "app workloads query the tables' indexes"}),
