@@ -26,6 +26,7 @@ from constructs.compute.secrets_store import (
     secrets_manager_object,
     ssm_parameter_object,
 )
+from constructs.data.workload_identities import replica_secret_arn
 
 from environments.schema.workloads import GitOpsConfig, ServiceConfig
 
@@ -112,7 +113,11 @@ class GitOps(Construct):
                     sid="Credentials",
                     actions=["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
                     # A replica read by name: its ARN ends in six characters Secrets Manager chose.
-                    resources=[self.credentials.secret_full_arn or f"{self.credentials.secret_arn}-??????"],
+                    resources=[
+                        replica_secret_arn(cdk.Stack.of(self), gitops.credentials_secret)
+                        if replicated
+                        else self.credentials.secret_arn
+                    ],
                 ),
                 iam.PolicyStatement(
                     sid="CredentialsKey",
