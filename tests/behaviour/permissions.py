@@ -204,7 +204,8 @@ class Symbols:
         found = stack.resources.get(rid.logical_id) if stack else None
         if found is None:
             raise ModelError(f"{rid} is referenced but not in the templates")
-        return dict(found)
+        resource: Mapping[str, Any] = found
+        return resource
 
     def type_of(self, rid: ResourceId) -> str:
         return str(self.resource(rid)["Type"])
@@ -214,11 +215,36 @@ class Symbols:
         return properties
 
     def each(self, *types: str) -> Iterator[tuple[ResourceId, Mapping[str, Any]]]:
-        """(identity, properties) of every resource of one of `types`, in every stack."""
+        """(identity, properties) of every resource of one of `types`, in every stack, in template order."""
+        found = [entry for kind in types for entry in self._by_type.get(kind, ())]
+        if len(types) > 1:
+            found.sort(key=lambda entry: entry[0])
+        for _, rid, properties in found:
+            yield rid, properties
+
+    @cached_property
+    def _by_type(self) -> dict[str, list[tuple[int, ResourceId, Mapping[str, Any]]]]:
+        """Each resource type's (template order, identity, properties): the contracts ask by type thousands of
+        times per model, and a model's templates do not change once it is built (mutations build a new one)."""
+        found: dict[str, list[tuple[int, ResourceId, Mapping[str, Any]]]] = defaultdict(list)
+        for order, (rid, resource) in enumerate(self._resources()):
+            found[resource["Type"]].append((order, rid, resource.get("Properties", {})))
+        return found
+
+    @cached_property
+    def by_path(self) -> dict[str, list[tuple[int, ResourceId]]]:
+        """Each construct path without the stage (`data/Buckets/Images/Bucket/Resource`): its (template order,
+        identity)."""
+        found: dict[str, list[tuple[int, ResourceId]]] = defaultdict(list)
+        for order, (rid, resource) in enumerate(self._resources()):
+            if path := resource.get("Metadata", {}).get("aws:cdk:path"):
+                found[str(path).split("/", 1)[1]].append((order, rid))
+        return found
+
+    def _resources(self) -> Iterator[tuple[ResourceId, Mapping[str, Any]]]:
         for stack in self.stacks.values():
             for logical_id, resource in stack.resources.items():
-                if resource["Type"] in types:
-                    yield ResourceId(stack.name, logical_id), resource.get("Properties", {})
+                yield ResourceId(stack.name, logical_id), resource
 
     def path(self, rid: ResourceId) -> str:
         """The construct path without the stage (`data/Buckets/Images/Bucket/Resource`), or stack/logical ID."""
@@ -873,14 +899,18 @@ class PermissionModel:
     def at(self, path: str, *, every_region: bool = False) -> list[ResourceId]:
         """The resources whose construct path (without the stage) is `path` or `path/Resource`; with
         `every_region`, also the same construct in every other region's stack (`in_any_region`)."""
-        spelled = in_any_region if every_region else str
-        return [
-            ResourceId(stack.name, logical_id)
-            for stack in self.symbols.stacks.values()
-            for logical_id, resource in stack.resources.items()
-            if (found := resource.get("Metadata", {}).get("aws:cdk:path"))
-            and spelled(str(found).split("/", 1)[1]) in (path, f"{path}/Resource")
-        ]
+        return [rid for _, rid in sorted(self._at(path, every_region) + self._at(f"{path}/Resource", every_region))]
+
+    def _at(self, path: str, every_region: bool) -> list[tuple[int, ResourceId]]:
+        return list((self._by_region_free_path if every_region else self.symbols.by_path).get(path, ()))
+
+    @cached_property
+    def _by_region_free_path(self) -> dict[str, list[tuple[int, ResourceId]]]:
+        """`Symbols.by_path` with each path spelled `in_any_region`: a construct in every region's stack."""
+        found: dict[str, list[tuple[int, ResourceId]]] = defaultdict(list)
+        for path, entries in self.symbols.by_path.items():
+            found[in_any_region(path)] += entries
+        return found
 
     # --- resource policies and keys
 

@@ -1325,6 +1325,7 @@ class VpcModel:
         self.placements = reader.placements(self.subnets, self.groups)
         self.dns_node_selectors = reader.dns_node_selectors()
         self._cache: dict[tuple[Any, ...], list[Problem]] = {}
+        self._network_cache: dict[tuple[_End, _End, Traffic], list[Problem]] = {}
 
     # --- what is where ---
 
@@ -1448,12 +1449,20 @@ class VpcModel:
         d: _End,
         traffic: Traffic,
     ) -> list[Problem]:
-        problems = self._groups_missing(source_groups, s, destination_groups, d, traffic)
-        legs = [leg for direction in self._directions(s, d) for leg in direction]
-        problems += [Problem(Layer.ROUTES, leg.reason) for leg in legs if not leg.delivered]
-        hops = [leg.via for leg in legs if leg.via]
-        problems += self._acls_missing(s, d, traffic, hops)
-        return problems
+        return self._groups_missing(source_groups, s, destination_groups, d, traffic) + self._network_missing(
+            s, d, traffic
+        )
+
+    def _network_missing(self, s: _End, d: _End, traffic: Traffic) -> list[Problem]:
+        """What the routes and network ACLs lack between two ends, whoever's groups they carry: asked once per
+        pair of subnets and traffic, as many parties share a tier's subnets."""
+        key = (s, d, traffic)
+        if key not in self._network_cache:
+            legs = [leg for direction in self._directions(s, d) for leg in direction]
+            problems = [Problem(Layer.ROUTES, leg.reason) for leg in legs if not leg.delivered]
+            hops = [leg.via for leg in legs if leg.via]
+            self._network_cache[key] = problems + self._acls_missing(s, d, traffic, hops)
+        return self._network_cache[key]
 
     # --- security groups ---
 

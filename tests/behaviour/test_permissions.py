@@ -22,6 +22,7 @@ import re
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -987,7 +988,7 @@ def flow_problems(model: PermissionModel, config: StageConfig, flow: Flow) -> li
     )
     if not pairs:
         return ["the model found no principal for it in the templates"]
-    serving = serving_regions(model, config)
+    serving = serving_regions(model)
     pairs = [(caller, target) for caller, target in pairs if in_reach(model, caller, target, serving)]
     problems = []
     for caller, target in pairs:
@@ -1002,18 +1003,21 @@ def flow_problems(model: PermissionModel, config: StageConfig, flow: Flow) -> li
     return problems
 
 
-def serving_regions(model: PermissionModel, config: StageConfig) -> dict[ResourceId, set[str]]:
+@lru_cache(maxsize=4)
+def serving_regions(model: PermissionModel) -> Mapping[ResourceId, frozenset[str]]:
     """Each role's regions: where it is made and where a workload is given it (a secondary region's cluster
-    binds the workload roles made in the primary region: IAM is global)."""
+    binds the workload roles made in the primary region: IAM is global). Once per model: every flow asks."""
     found: dict[ResourceId, set[str]] = defaultdict(set)
     for resource_type, dotted, _ in BINDINGS:
         for rid, props in model.symbols.each(resource_type):
             if (value := dig(props, dotted)) is not None:
                 found[model.principal(rid.stack, value).id].add(model.symbols.stacks[rid.stack].region)
-    return found
+    return {rid: frozenset(regions) for rid, regions in found.items()}
 
 
-def in_reach(model: PermissionModel, caller: Caller, target: Target, serving: Mapping[ResourceId, set[str]]) -> bool:
+def in_reach(
+    model: PermissionModel, caller: Caller, target: Target, serving: Mapping[ResourceId, frozenset[str]]
+) -> bool:
     """Whether a flow's caller works in the target's region, the region of the stack that makes it: a region's
     workloads use their own region's resources (the workload roles, made once, work in every region)."""
     region = target.region or model.symbols.stacks[target.id.stack].region
@@ -1075,7 +1079,7 @@ def replica_failures(model: PermissionModel, config: StageConfig) -> list[Failur
     that fails over reads its secrets in its own region, not across an ocean from the region that failed."""
     properties = dict(model.symbols.each("AWS::SecretsManager::Secret"))
     made_in = {(model.symbols.stacks[rid.stack].region, props.get("Name")) for rid, props in properties.items()}
-    serving = serving_regions(model, config)
+    serving = serving_regions(model)
     failures = []
     for resource_type, dotted, _ in BINDINGS:
         for principal in role_of(resource_type, dotted)(model, config):
@@ -1349,15 +1353,20 @@ def excused(model: PermissionModel, acknowledgment: Acknowledgment) -> list[Stat
     if not found:
         return []
     kind, wildcard = found.groups()
-    statements = [s for p in model.principals.values() for s in p.identity if not s.managed]
-    unique = {(s.written_in, s.index, s.sid): s for s in statements}.values()
     return [
         s
-        for s in unique
-        if s.allows
+        for s in own_allows(model)
+        if (wildcard in s.actions if kind == "Action" else wildcard in s.flattened)
         and (model.symbols.path(s.written_in) + "/").startswith(acknowledgment.path + "/")
-        and (wildcard in s.actions if kind == "Action" else wildcard in s.flattened)
     ]
+
+
+@lru_cache(maxsize=4)
+def own_allows(model: PermissionModel) -> tuple[Statement, ...]:
+    """The Allow statements the stage's principals carry, each once, AWS managed policies aside: what an
+    acknowledgment may excuse. Once per model: every acknowledgment asks."""
+    statements = [s for p in model.principals.values() for s in p.identity if not s.managed and s.allows]
+    return tuple({(s.written_in, s.index, s.sid): s for s in statements}.values())
 
 
 def acknowledgment_failures(model: PermissionModel, config: StageConfig) -> list[Failure]:
