@@ -195,8 +195,11 @@ $(VENV)/.caches-warmed: $(VENV)/.runtime-installed node_modules/.installed
 	$(PY) -m tools.warm_caches
 	touch $@
 
+# Node comes as the platform's own package (node-<os>-<arch>, its binary hash-locked like the CLI); npm skips the
+# others. Without one for this platform the tools would run on whatever Node the system has: stop instead.
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --no-update-notifier --loglevel=error
+	@test -x node_modules/.bin/node || { echo "package.json pins Node for Linux x64 and arm64 only; add this platform's node-<os>-<arch> package of the same version to optionalDependencies, then npm install"; exit 1; }
 	touch $@
 
 clean:

@@ -61,9 +61,23 @@ def test_dev_lock_installs_the_runtime_lock_versions() -> None:
 
 
 def test_node_is_an_exact_lts_release() -> None:
-    """Even majors from 22 on are LTS lines (odd ones never are); an exact version, as for every other pin."""
-    version = json.loads((REPO_ROOT / "package.json").read_text())["devDependencies"]["node"]
+    """Even majors from 22 on are LTS lines (odd ones never are); an exact version, as for every other pin, and
+    the same one for every platform."""
+    optional = json.loads((REPO_ROOT / "package.json").read_text())["optionalDependencies"]
+    versions = {version for name, version in optional.items() if name.startswith("node-")}
+    assert len(versions) == 1, f"package.json: the platforms' Node packages pin {sorted(versions)}, not one version"
+    version = versions.pop()
     match = re.fullmatch(r"(\d+)\.\d+\.\d+", version)
     assert match, f"package.json: node {version!r} is not an exact version"
     major = int(match[1])
     assert major >= 22 and major % 2 == 0, f"package.json: node {version} is not an LTS line (an even major >= 22)"
+
+
+def test_every_npm_package_is_hash_locked_and_installs_nothing_else() -> None:
+    """`npm ci` checks each tarball against its lock entry's integrity. A package with an install script could
+    fetch more (the `node` package ran a nested, unlocked `npm install` of the platform's binary)."""
+    packages = json.loads((REPO_ROOT / "package-lock.json").read_text())["packages"]
+    unlocked = [path for path, e in packages.items() if path and not e.get("integrity", "").startswith("sha512-")]
+    scripted = [path for path, entry in packages.items() if entry.get("hasInstallScript")]
+    assert not unlocked, f"package-lock.json: no sha512 integrity for {unlocked}"
+    assert not scripted, f"package-lock.json: {scripted} run install scripts"
