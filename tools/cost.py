@@ -1138,11 +1138,13 @@ class LineItem:
 
 @dataclass(frozen=True)
 class Unpriced:
-    """A resource the estimate cannot price: a type with no rule, or a price the table lacks."""
+    """A resource the estimate cannot price: a type with no rule (this tool's gap), or a price its region's
+    table lacks (`make prices` fills it, with AWS credentials)."""
 
     stack: str
     resource: str
     reason: str
+    no_rule: bool = False
 
 
 @dataclass(frozen=True)
@@ -1189,7 +1191,8 @@ def estimate(stage: StageAssembly, tables: dict[str, PriceTable] | None = None) 
         try:
             found = charges(resource)
         except KeyError:
-            unpriced.append(Unpriced(resource.stack.name, resource.path, f"no cost rule for {resource.type}"))
+            reason = f"no cost rule for {resource.type}"
+            unpriced.append(Unpriced(resource.stack.name, resource.path, reason, no_rule=True))
             continue
         if isinstance(found, str):
             continue
