@@ -230,22 +230,10 @@ def _named(obj: dict[str, Any], namespace: str, name: str) -> bool:
     return bool(metadata.get("name") == name and metadata.get("namespace") == namespace)
 
 
-@pytest.fixture(scope="module")
-def stage_stacks(platform: SynthesizedPlatform) -> Callable[[str], list[StackTemplate]]:
-    loaded: dict[str, list[StackTemplate]] = {}
-
-    def load(stage: str) -> list[StackTemplate]:
-        if stage not in loaded:
-            loaded[stage] = [StackTemplate(s.stack_name, s.region, read_template(s)) for s in platform.stacks(stage)]
-        return loaded[stage]
-
-    return load
-
-
 def test_the_chain_from_the_listener_to_the_pods_is_consistent(
-    platform: SynthesizedPlatform, stage: str, stage_stacks: Callable[[str], list[StackTemplate]]
+    platform: SynthesizedPlatform, stage: str, model_stacks: Callable[[str], list[StackTemplate]]
 ) -> None:
-    problems = chain_problems(stage_stacks(stage), platform.configs[stage])
+    problems = chain_problems(model_stacks(stage), platform.configs[stage])
     assert problems == [], "\n".join(problems)
 
 
@@ -325,11 +313,11 @@ CHAIN_MUTATIONS = {
 
 @pytest.mark.parametrize("name", CHAIN_MUTATIONS)
 def test_the_chain_check_names_a_broken_link(
-    platform: SynthesizedPlatform, stage: str, stage_stacks: Callable[[str], list[StackTemplate]], name: str
+    platform: SynthesizedPlatform, stage: str, model_stacks: Callable[[str], list[StackTemplate]], name: str
 ) -> None:
     edit, names = CHAIN_MUTATIONS[name]
     config = platform.configs[stage]
-    stacks = copied(stage_stacks(stage))
+    stacks = copied(model_stacks(stage))
     (platform_stack,) = [s for s in stacks if s.name == f"{stage}-platform"]
     edit(platform_stack.template["Resources"], config)
     problems = chain_problems(stacks, config)
@@ -338,10 +326,10 @@ def test_the_chain_check_names_a_broken_link(
 
 
 def test_the_chain_check_needs_the_network_between_load_balancer_and_pods(
-    platform: SynthesizedPlatform, stage: str, stage_stacks: Callable[[str], list[StackTemplate]]
+    platform: SynthesizedPlatform, stage: str, model_stacks: Callable[[str], list[StackTemplate]]
 ) -> None:
     """Without the workload group's ingress from the alb group, every service is cut off from its pods."""
-    stacks = copied(stage_stacks(stage))
+    stacks = copied(model_stacks(stage))
     (network,) = [s for s in stacks if s.name == f"{stage}-network"]
     resources = network.template["Resources"]
     for key in [k for k, r in resources.items() if r["Type"] == "AWS::EC2::SecurityGroupIngress"

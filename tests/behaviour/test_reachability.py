@@ -41,7 +41,7 @@ from tests.behaviour.reachability import (
     with_placeholders,
 )
 from tests.behaviour.templates import copied
-from tests.synthesis import SynthesizedPlatform, read_template
+from tests.synthesis import SynthesizedPlatform
 
 EKS_SECURITY_GROUPS = "https://docs.aws.amazon.com/eks/latest/userguide/sec-group-reqs.html"
 FARGATE_SECURITY_GROUPS = "https://repost.aws/knowledge-center/eks-configure-fargate-pod-security-group"
@@ -450,24 +450,9 @@ def report(failures: list[Failure]) -> str:
 # --- the contracts, over every stage ---------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def stage_stacks(platform: SynthesizedPlatform) -> Callable[[str], list[StackTemplate]]:
-    """Each stage's templates, read once for the module (the model never changes them)."""
-    loaded: dict[str, list[StackTemplate]] = {}
-
-    def load(stage: str) -> list[StackTemplate]:
-        if stage not in loaded:
-            loaded[stage] = [
-                StackTemplate(stack.stack_name, stack.region, read_template(stack)) for stack in platform.stacks(stage)
-            ]
-        return loaded[stage]
-
-    return load
-
-
 @pytest.fixture
-def model(stage_stacks: Callable[[str], list[StackTemplate]], stage: str) -> VpcModel:
-    return VpcModel(stage, stage_stacks(stage))
+def model(model_stacks: Callable[[str], list[StackTemplate]], stage: str) -> VpcModel:
+    return VpcModel(stage, model_stacks(stage))
 
 
 def test_every_required_path_holds(model: VpcModel, platform: SynthesizedPlatform, stage: str) -> None:
@@ -827,7 +812,7 @@ def evaluated_paths(model: VpcModel, config: StageConfig) -> set[str]:
 def test_each_contract_reports_exactly_what_a_mutation_breaks(
     mutation: Mutation,
     model: VpcModel,
-    stage_stacks: Callable[[str], list[StackTemplate]],
+    model_stacks: Callable[[str], list[StackTemplate]],
     platform: SynthesizedPlatform,
     stage: str,
 ) -> None:
@@ -837,7 +822,7 @@ def test_each_contract_reports_exactly_what_a_mutation_breaks(
         pytest.skip(f"{stage} has none of the paths that depend on {mutation.breaks}")
     contract = CONTRACTS[mutation.contract]
     assert not contract(model, config), "the unbroken templates must pass first"
-    stacks = copied(stage_stacks(stage))
+    stacks = copied(model_stacks(stage))
     mutation.apply(model, {stack.name: stack for stack in stacks}, config.region)
     failures = contract(VpcModel(stage, stacks), config)
     assert {f.path for f in failures} == expected, report(failures)

@@ -12,29 +12,15 @@ import pytest
 from tests.behaviour.reachability import StackTemplate
 from tests.behaviour.run_time_logs import LOG_GROUP, RunTimeLogs
 from tests.behaviour.templates import copied
-from tests.synthesis import SynthesizedPlatform, read_template
+from tests.synthesis import SynthesizedPlatform
 
 Stacks = list[StackTemplate]
 
 
-@pytest.fixture(scope="module")
-def stage_stacks(platform: SynthesizedPlatform) -> Callable[[str], Stacks]:
-    loaded: dict[str, Stacks] = {}
-
-    def load(stage: str) -> Stacks:
-        if stage not in loaded:
-            loaded[stage] = [
-                StackTemplate(stack.stack_name, stack.region, read_template(stack)) for stack in platform.stacks(stage)
-            ]
-        return loaded[stage]
-
-    return load
-
-
 def test_every_run_time_log_group_is_pre_created_encrypted_and_kept(
-    stage_stacks: Callable[[str], Stacks], platform: SynthesizedPlatform, stage: str
+    model_stacks: Callable[[str], Stacks], platform: SynthesizedPlatform, stage: str
 ) -> None:
-    logs = RunTimeLogs(stage_stacks(stage))
+    logs = RunTimeLogs(model_stacks(stage))
     expected = list(logs.expected())
     kinds = {e.what for e in expected}
     # Nothing passes because nothing was found: the writers every stage has.
@@ -111,9 +97,9 @@ MUTATIONS: dict[str, Callable[[Stacks], str]] = {
 
 @pytest.mark.parametrize("mutation", MUTATIONS)
 def test_a_missing_or_unprotected_run_time_group_is_caught(
-    stage_stacks: Callable[[str], Stacks], stage: str, mutation: str
+    model_stacks: Callable[[str], Stacks], stage: str, mutation: str
 ) -> None:
-    stacks = copied(stage_stacks(stage))
+    stacks = copied(model_stacks(stage))
     expected = MUTATIONS[mutation](stacks)
     problems = RunTimeLogs(stacks).problems(stage)
     assert any(expected in p for p in problems), "\n".join(problems)
