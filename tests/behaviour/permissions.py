@@ -47,7 +47,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache, cached_property
-from typing import Any
+from typing import Any, cast
 
 from tests.behaviour.reachability import ModelError, ResourceId, follow_outputs
 from tests.behaviour.templates import StackTemplate
@@ -204,8 +204,7 @@ class Symbols:
         found = stack.resources.get(rid.logical_id) if stack else None
         if found is None:
             raise ModelError(f"{rid} is referenced but not in the templates")
-        resource: Mapping[str, Any] = found
-        return resource
+        return cast(Mapping[str, Any], found)
 
     def type_of(self, rid: ResourceId) -> str:
         return str(self.resource(rid)["Type"])
